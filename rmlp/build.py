@@ -1,0 +1,138 @@
+"""Spec -> compiled Keras 3 functional model, made of built-in layers only.
+
+Keras is imported here, lazily, and nowhere on the design path. Every layer comes from the plan
+(:mod:`rmlp.plan`), so the built model has exactly the layers and parameters the summary counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmlp.base_info import BaseInfo, lookup
+from rmlp.plan import Node, make_plan
+from rmlp.problems import SpecError, errors
+from rmlp.spec import ModelSpec
+from rmlp.validate import validate
+
+
+def base_info_for(spec: ModelSpec) -> BaseInfo | None:
+    """Facts about the spec's base model, inspecting a .keras file the first time it is used."""
+    bm = spec.base_model
+    if bm is None:
+        return None
+    info = lookup(bm)
+    if info is None and bm.source == "file":
+        from rmlp.base_models import inspect_base_file
+
+        info = inspect_base_file(bm.path, bm.cut_layer)
+    return info
+
+
+def check_buildable(spec: ModelSpec | dict) -> ModelSpec:
+    """The parsed spec, or SpecError listing its errors (before any Keras work)."""
+    from rmlp.loading import parse_spec
+
+    spec = parse_spec(spec)
+    problems = errors(validate(spec))
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
+    """The built-in Keras layer (or nested base model) for one plan node."""
+    import keras
+    from keras import layers
+
+    if node.op == "dense":
+        kwargs = {"kernel_initializer": node.initializer} if node.initializer else {}
+        return layers.Dense(node.units, activation=node.activation, name=node.name, **kwargs)
+    if node.op == "batchnorm":
+        return layers.BatchNormalization(name=node.name)
+    if node.op == "dropout":
+        return layers.Dropout(node.rate, name=node.name)
+    if node.op in ("concat", "gray_to_rgb"):
+        return layers.Concatenate(axis=-1, name=node.name)
+    if node.op == "flatten":
+        return layers.Flatten(name=node.name)
+    if node.op == "reshape":
+        return layers.Reshape(node.shape, name=node.name)
+    if node.op == "resize":
+        return layers.Resizing(node.extra["height"], node.extra["width"], name=node.name)
+    if node.op == "preprocess":
+        from rmlp.base_models import preprocessing_layers
+
+        stack = preprocessing_layers(node.extra["family"])
+        return stack[0] if len(stack) == 1 else keras.Sequential(stack, name=node.name)
+    if node.op == "base":
+        from rmlp.base_models import make_base
+
+        return make_base(spec.base_model, info)
+    raise ValueError(f"Unknown layer kind {node.op!r} in the plan.")
+
+
+def build_uncompiled(spec: ModelSpec | dict) -> Any:
+    """The Keras model for a valid spec, not yet compiled."""
+    import keras
+
+    spec = check_buildable(spec)
+    info = base_info_for(spec)
+    nodes = make_plan(spec, info)
+    tensors: dict[str, Any] = {}
+    for node in nodes:
+        if node.op == "input":
+            tensors[node.name] = keras.Input(shape=node.shape, name=node.name)
+            continue
+        layer = make_layer(node, spec, info)
+        if node.op == "gray_to_rgb":
+            src = tensors[node.inputs[0]]
+            tensors[node.name] = layer([src, src, src])
+        elif node.op == "concat":
+            tensors[node.name] = layer([tensors[n] for n in node.inputs])
+        else:
+            tensors[node.name] = layer(tensors[node.inputs[0]])
+    return keras.Model(tensors[nodes[0].name], tensors[nodes[-1].name], name=_model_name(spec.name))
+
+
+def _model_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name).strip("_")
+    return cleaned or "residual_mlp"
+
+
+def make_optimizer(spec: ModelSpec) -> Any:
+    import keras
+
+    opt = spec.optimizer
+    kwargs: dict[str, Any] = {"learning_rate": opt.learning_rate}
+    if opt.clipnorm:
+        kwargs["clipnorm"] = opt.clipnorm
+    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+           "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}[opt.name]
+    return cls(**kwargs)
+
+
+def make_metrics(spec: ModelSpec) -> list[Any]:
+    """Metrics that fit the task: accuracy and top-k; accuracy and AUC; RMSE and MAE."""
+    import keras
+
+    m = keras.metrics
+    if spec.task == "regression":
+        return [m.RootMeanSquaredError(name="rmse"), m.MeanAbsoluteError(name="mae")]
+    if spec.task == "binary":
+        return [m.BinaryAccuracy(name="accuracy"), m.AUC(name="auc")]
+    found = [m.CategoricalAccuracy(name="accuracy")]
+    found += [m.TopKCategoricalAccuracy(k=k, name=f"top{k}_accuracy") for k in (3, 5) if k < spec.num_outputs]
+    return found
+
+
+def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None) -> Any:
+    model.compile(optimizer=make_optimizer(spec), loss=spec.resolved_loss(),
+                  metrics=make_metrics(spec) if metrics is None else metrics)
+    return model
+
+
+def build_model(spec: ModelSpec | dict, compile: bool = True) -> Any:
+    """A (compiled) Keras model for ``spec``; SpecError (a ValueError) if the spec has errors."""
+    spec = check_buildable(spec)
+    model = build_uncompiled(spec)
+    return compile_model(model, spec) if compile else model

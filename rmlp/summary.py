@@ -1,0 +1,109 @@
+"""Instant summary of a spec: parameters, layers, depth, FLOPs and memory, without Keras."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+from rmlp.plan import Node, depth, make_plan
+from rmlp.spec import ModelSpec
+
+#: Bytes per value of activations for each supported dtype policy.
+DTYPE_BYTES = {"float32": 4, "mixed_float16": 2, "mixed_bfloat16": 2, "float16": 2, "bfloat16": 2}
+#: Adam and AdamW keep two moments per trainable weight, RMSprop one, SGD none (no momentum).
+OPTIMIZER_SLOTS = {"adam": 2, "adamw": 2, "rmsprop": 1, "sgd": 0}
+#: What TensorFlow itself holds while training (runtime, kernels, graph), measured roughly on CPU.
+FRAMEWORK_OVERHEAD_BYTES = 400 * 2**20
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Figures of one design. Parameter counts equal what Keras reports for the built model."""
+
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+    layers: int  # layers of the Keras model, the base model counting as one
+    dense_layers: int
+    depth: int  # weight layers on the longest input-to-output path (base model as one)
+    blocks: int
+    flops: int  # per example, forward pass
+    head_flops: int
+    activations: int  # activation values per example (forward)
+    activation_bytes: int  # per example at the chosen dtype
+    batch_size: int
+    dtype: str
+    weights_bytes: int
+    training_state_bytes: int  # gradients and optimizer slots
+    peak_training_bytes: int  # estimate for one training step at batch_size
+    output_shape: tuple[int, ...]
+    feature_shape: tuple[int, ...]  # what reaches the first block
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def peak_training_gib(self) -> float:
+        return self.peak_training_bytes / 2**30
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine (0 when unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def summarize(spec: ModelSpec, batch_size: int = 32, dtype: str = "float32",
+              nodes: list[Node] | None = None) -> Summary:
+    """Figures for ``spec``; raises PlanError when a file base model has not been inspected."""
+    nodes = nodes if nodes is not None else make_plan(spec)
+    total = sum(n.params for n in nodes)
+    trainable = sum(n.trainable_params for n in nodes)
+    act_values = sum(n.elements for n in nodes if n.op != "base")
+    act_values += sum(n.extra.get("activations", 0) for n in nodes if n.op == "base")
+    act_bytes = DTYPE_BYTES.get(dtype, 4)
+    weights = 4 * total
+    slots = OPTIMIZER_SLOTS.get(spec.optimizer.name, 2)
+    state = 4 * trainable * (1 + slots)
+    # forward activations are kept for the backward pass, which needs about as much again
+    activations = 2 * batch_size * act_values * act_bytes
+    flops = sum(n.flops for n in nodes)
+    first_block = next((n for n in nodes if n.role == "entry"), None)
+    feature = nodes[[n.name for n in nodes].index(first_block.inputs[0])].shape if first_block else ()
+    return Summary(
+        total_params=total,
+        trainable_params=trainable,
+        non_trainable_params=total - trainable,
+        layers=len(nodes),
+        dense_layers=sum(n.op == "dense" for n in nodes),
+        depth=depth(nodes),
+        blocks=len(spec.blocks),
+        flops=flops,
+        head_flops=sum(n.flops for n in nodes if n.op != "base"),
+        activations=act_values,
+        activation_bytes=act_values * act_bytes,
+        batch_size=batch_size,
+        dtype=dtype,
+        weights_bytes=weights,
+        training_state_bytes=state,
+        peak_training_bytes=weights + state + activations + FRAMEWORK_OVERHEAD_BYTES,
+        output_shape=nodes[-1].shape,
+        feature_shape=tuple(feature),
+    )
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def human_count(n: float) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f}{unit}"
+    return f"{n:.0f}"

@@ -1,0 +1,296 @@
+"""Validation: a spec in, a list of problems out. Never raises for a user's mistake.
+
+Bounds come from the metadata table (:mod:`rmlp.meta`); the rules below cover what no single
+field can say alone. A spec without errors always builds; :func:`rmlp.build_model` refuses one
+with errors before Keras is touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmlp import base_info
+from rmlp.loading import parse_spec
+from rmlp.meta import FieldMeta, all_fields
+from rmlp.problems import Problem, SpecError
+from rmlp.spec import ModelSpec
+
+#: A head above this many parameters gets a warning (the original's users ran out of memory).
+HUGE_PARAMS = 50_000_000
+
+
+def validate(spec: ModelSpec | dict[str, Any]) -> list[Problem]:
+    """All problems of a spec (or of a dict meant to be one), errors first."""
+    if not isinstance(spec, ModelSpec):
+        try:
+            spec = parse_spec(spec)
+        except SpecError as exc:
+            return exc.problems
+    found: list[Problem] = []
+    found += _bounds(spec)
+    found += _blocks(spec)
+    found += _task(spec)
+    found += _shapes(spec)
+    if not any(p.severity == "error" for p in found):
+        found += _likely_mistakes(spec)
+    return sorted(found, key=lambda p: p.severity != "error")
+
+
+def is_valid(spec: ModelSpec | dict[str, Any]) -> bool:
+    return not any(p.severity == "error" for p in validate(spec))
+
+
+# ----------------------------------------------------------------------------- field bounds
+def _in_bounds(meta: FieldMeta, value: float) -> bool:
+    if meta.min is not None and (value < meta.min or (meta.exclusive_min and value == meta.min)):
+        return False
+    if meta.max is not None and (value > meta.max or (meta.exclusive_max and value == meta.max)):
+        return False
+    return True
+
+
+def _clamp(meta: FieldMeta, value: float) -> float:
+    lo, hi = meta.min, meta.max
+    if lo is not None and value <= lo:
+        return lo if not meta.exclusive_min else (meta.step or lo * 10 or 1e-6)
+    if hi is not None and value >= hi:
+        return hi if not meta.exclusive_max else round(hi - (meta.step or 0.05), 6)
+    return value
+
+
+def _values(data: Any, pattern: str) -> list[tuple[str, Any]]:
+    """(path, value) for every value a pattern names in the dict form of a spec."""
+    out = [("", data)]
+    for part in pattern.split("."):
+        many = part.endswith("[]")
+        key = part[:-2] if many else part
+        nxt = []
+        for path, node in out:
+            if not isinstance(node, dict) or node.get(key) is None:
+                continue
+            sub = f"{path}.{key}" if path else key
+            if many:
+                nxt += [(f"{sub}[{i}]", v) for i, v in enumerate(node[key])]
+            else:
+                nxt.append((sub, node[key]))
+        out = nxt
+    return out
+
+
+def _bounds(spec: ModelSpec) -> list[Problem]:
+    data = spec.to_dict()
+    found = []
+    for pattern, meta in all_fields().items():
+        for path, value in _values(data, pattern):
+            if meta.kind in ("int", "float") and value is not None and not _in_bounds(meta, value):
+                fixed = _clamp(meta, value)
+                found.append(Problem(path, "error", f"{meta.label} is {value:g}; it must be {meta.bounds_text()}.",
+                                     f"Set it to {fixed:g}.", fixed))
+            elif meta.kind == "int_list" and value is not None:
+                found += _list_bounds(meta, path, value)
+            elif meta.kind == "model_list" and meta.min_items and len(value) < meta.min_items:
+                found.append(Problem(path, "error", f"{meta.label}: at least {meta.min_items} needed.",
+                                     "Add one."))
+            elif meta.kind == "model_list" and meta.max_items and len(value) > meta.max_items:
+                found.append(Problem(path, "error", f"{meta.label}: at most {meta.max_items} allowed.",
+                                     "Remove some."))
+    return found
+
+
+def _list_bounds(meta: FieldMeta, path: str, value: list[int]) -> list[Problem]:
+    found = []
+    if meta.min_items and len(value) < meta.min_items:
+        found.append(Problem(path, "error", f"{meta.label} needs at least {meta.min_items} value(s).", "Add one."))
+    if meta.max_items and len(value) > meta.max_items:
+        found.append(Problem(path, "error", f"{meta.label} takes at most {meta.max_items} values.",
+                             "Remove some.", value[: meta.max_items]))
+    if meta.length and len(value) != meta.length:
+        found.append(Problem(path, "error", f"{meta.label} needs exactly {meta.length} values (got {len(value)}).",
+                             f"Give {meta.length} numbers."))
+    for i, item in enumerate(value):
+        if meta.item_min is not None and item < meta.item_min:
+            found.append(Problem(f"{path}[{i}]", "error", f"{meta.label}: {item} is below {meta.item_min}.",
+                                 f"Use at least {meta.item_min}.", meta.item_min))
+        if meta.item_max is not None and item > meta.item_max:
+            found.append(Problem(f"{path}[{i}]", "error", f"{meta.label}: {item} is above {meta.item_max}.",
+                                 f"Use at most {meta.item_max}.", meta.item_max))
+    return found
+
+
+# ----------------------------------------------------------------------------- blocks
+def largest_decrement(layers: int, width: int) -> int:
+    """The largest decrement that keeps every main-path width of a block at least 1."""
+    return (width - 1) // (layers - 1) if layers > 1 else width
+
+
+def _blocks(spec: ModelSpec) -> list[Problem]:
+    found = []
+    for i, block in enumerate(spec.blocks):
+        if block.layers < 1 or block.width < 1 or block.decrement < 0:
+            continue  # the bounds check already reports these
+        last = block.width - (block.layers - 1) * block.decrement
+        if last < 1:
+            best = largest_decrement(block.layers, block.width)
+            found.append(Problem(
+                f"blocks[{i}].decrement", "error",
+                f"Block {i + 1} shrinks below one unit: its last main-path layer would have "
+                f"{block.width} − ({block.layers}−1)·{block.decrement} = {last} units.",
+                f"Use a decrement of at most {best}, fewer layers, or a wider first layer.", best))
+    return found
+
+
+# ----------------------------------------------------------------------------- task and output
+_CROSSENTROPY = {"categorical_crossentropy", "binary_crossentropy"}
+
+
+def _task(spec: ModelSpec) -> list[Problem]:
+    found = []
+    task, n = spec.task, spec.num_outputs
+    act, loss = spec.resolved_output_activation(), spec.resolved_loss()
+    if task == "multiclass" and n < 2:
+        found.append(Problem("num_outputs", "error", f"A multiclass task needs at least 2 classes (got {n}).",
+                             "Set the number of classes, or choose the binary task for two classes.", 2))
+    if task == "binary" and n != 1:
+        found.append(Problem("num_outputs", "error",
+                             f"A binary task has one output unit (the probability of the positive class), not {n}.",
+                             "Set outputs to 1, or choose multiclass.", 1))
+    if act == "softmax" and n == 1:
+        found.append(Problem("output_activation", "error",
+                             "Softmax over a single unit always outputs 1, so the model cannot learn.",
+                             "Use sigmoid (binary) or linear (regression).", "auto"))
+    if task == "regression" and act == "softmax":
+        found.append(Problem("output_activation", "error", "Softmax makes outputs sum to 1; a regression "
+                             "target is a free number.", "Use a linear output ('auto').", "auto"))
+    if task == "regression" and act == "sigmoid":
+        found.append(Problem("output_activation", "warning", "A sigmoid output limits predictions to 0…1.",
+                             "Use a linear output unless your target is scaled to 0…1.", "auto"))
+    if task == "multiclass" and act == "sigmoid":
+        found.append(Problem("output_activation", "error", f"Sigmoid treats the {n} classes as independent "
+                             "yes/no outputs; one-of-many classes need softmax.", "Use softmax ('auto').", "auto"))
+    if task != "regression" and act == "linear" and loss in _CROSSENTROPY:
+        found.append(Problem("output_activation", "error", "Cross-entropy expects probabilities, but a linear "
+                             "output gives unbounded scores.", "Use 'auto' for this task.", "auto"))
+    if task == "regression" and loss in _CROSSENTROPY:
+        found.append(Problem("loss", "error", "Cross-entropy is a classification loss; regression needs an "
+                             "error loss.", "Use mse ('auto'), mae or huber.", "auto"))
+    if task == "multiclass" and loss == "binary_crossentropy":
+        found.append(Problem("loss", "error", "Binary cross-entropy scores each class on its own; "
+                             "one-of-many classes need categorical cross-entropy.", "Use 'auto'.", "auto"))
+    if task == "binary" and loss == "categorical_crossentropy":
+        found.append(Problem("loss", "error", "Categorical cross-entropy over one unit is always 0.",
+                             "Use binary cross-entropy ('auto').", "auto"))
+    if task != "regression" and loss in ("mse", "mae", "huber"):
+        found.append(Problem("loss", "warning", f"{loss} on class probabilities trains slowly.",
+                             "Use cross-entropy ('auto').", "auto"))
+    return found
+
+
+# ----------------------------------------------------------------------------- shapes and base model
+def _shapes(spec: ModelSpec) -> list[Problem]:
+    found = []
+    shape = list(spec.input_shape)
+    if spec.grayscale_to_rgb:
+        if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] != 1):
+            found.append(Problem("grayscale_to_rgb", "error",
+                                 f"Grayscale-to-RGB needs a single-channel image input, but the input is {shape}.",
+                                 "Use an input shape [height, width, 1], or turn this off.", False))
+            return found
+        shape = [*shape[:2], 3]
+    bm = spec.base_model
+    if bm is not None:
+        found += _base_model(spec, shape)
+        if any(p.severity == "error" for p in found):
+            return found
+        from rmlp.plan import base_size
+
+        info = base_info.lookup(bm)
+        if info is None:
+            return found
+        shape = list(info.output_shape(*base_size(spec, info), bm.pooling))
+    if len(shape) > 1 and not spec.flatten:
+        found.append(Problem("flatten", "error",
+                             f"The blocks receive a tensor of shape {shape} per example, but they concatenate "
+                             "along the feature axis and need one vector per example.",
+                             "Turn on flatten.", True))
+    return found
+
+
+def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
+    bm = spec.base_model
+    assert bm is not None
+    found = []
+    if bm.source == "file":
+        from pathlib import Path
+
+        if not bm.path:
+            return [Problem("base_model.path", "error", "No base model file is given.", "Upload or name a .keras file.")]
+        if not Path(bm.path).is_file():
+            return [Problem("base_model.path", "error", f"The base model file {bm.path} does not exist.",
+                            "Check the path.")]
+        info = base_info.lookup(bm)
+        if info is None:
+            return [Problem("base_model.path", "warning", "This .keras file has not been inspected yet, so "
+                            "its size and output are not counted.", "Build the model once, or run "
+                            "`rmlp inspect-base FILE` to count it.")]
+    else:
+        table = base_info.applications()
+        info = table.get(bm.name)
+        if info is None:
+            names = ", ".join(sorted(table))
+            return [Problem("base_model.name", "error", f"{bm.name!r} is not an offered base model.",
+                            f"Choose one of: {names}.")]
+    if len(shape) != 3:
+        found.append(Problem("input_shape", "error", f"A base model takes images [height, width, channels], "
+                             f"but the input shape is {list(spec.input_shape)}.",
+                             "Give an image input shape, or remove the base model."))
+        return found
+    want = info.input_channels
+    if shape[-1] != want:
+        fix = "Turn on grayscale-to-RGB." if shape[-1] == 1 and want == 3 else f"Give {want} channels."
+        found.append(Problem("input_shape", "error", f"The base model expects {want} channels but the "
+                             f"images have {shape[-1]}.", fix, True if shape[-1] == 1 else None))
+    if bm.source == "applications":
+        from rmlp.plan import base_size
+
+        h, w = base_size(spec, info)
+        if min(h, w) < info.min_size:
+            found.append(Problem("base_model.input_size", "error", f"{bm.name} needs images of at least "
+                                 f"{info.min_size}×{info.min_size}; the resize target is {h}×{w}.",
+                                 f"Resize to at least {info.min_size}.", [info.min_size, info.min_size]))
+        elif bm.weights == "imagenet" and info.imagenet_sizes and (h != w or h not in info.imagenet_sizes):
+            sizes = ", ".join(map(str, info.imagenet_sizes))
+            found.append(Problem("base_model.input_size", "warning", f"ImageNet weights of {bm.name} exist "
+                                 f"for square sizes {sizes}; Keras falls back to the default size's weights.",
+                                 f"Resize to one of {sizes}."))
+        if bm.trainable_layers > info.num_layers:
+            found.append(Problem("base_model.trainable_layers", "error", f"{bm.name} has {info.num_layers} "
+                                 f"layers; {bm.trainable_layers} cannot be unfrozen.",
+                                 f"Use at most {info.num_layers}.", info.num_layers))
+    return found
+
+
+# ----------------------------------------------------------------------------- warnings
+def _likely_mistakes(spec: ModelSpec) -> list[Problem]:
+    found = []
+    if spec.task != "regression":
+        n = spec.num_outputs
+        for i, block in enumerate(spec.blocks):
+            narrowest = min(block.main_widths())
+            if narrowest < n:
+                found.append(Problem(f"blocks[{i}]", "warning", f"Block {i + 1} narrows to {narrowest} units, "
+                                     f"fewer than the {n} classes: a bottleneck that may lose information.",
+                                     "Use a smaller decrement or fewer layers."))
+        for j, units in enumerate(spec.final_layers):
+            if units < n:
+                found.append(Problem(f"final_layers[{j}]", "warning", f"Final layer {j + 1} has {units} units, "
+                                     f"fewer than the {n} classes.", f"Use at least {n} units.", n))
+    try:
+        from rmlp.summary import summarize
+
+        total = summarize(spec).total_params
+    except Exception:  # noqa: BLE001 - a summary that cannot be made is reported elsewhere
+        return found
+    if total > HUGE_PARAMS:
+        found.append(Problem("blocks", "warning", f"The model has {total:,} parameters; training it may be slow "
+                             "and run out of memory.", "Use narrower blocks, or a pooling cut on the base model."))
+    return found
