@@ -29,7 +29,8 @@ class BaseInfo:
     imagenet_sizes: tuple[int, ...] = ()
     #: Channels of the feature map at the cut.
     channels_out: int = 0
-    #: How the spatial size shrinks: a list of ("ceil"|"floor", stride) halvings, applied in order.
+    #: How the spatial size shrinks: a list of ("ceil"|"floor", stride) divisions, applied in order;
+    #: ("minus", n) subtracts n (valid convolutions and paddings, as in Xception and InceptionV3).
     downsample: tuple[tuple[str, int], ...] = ()
     #: Total parameters of the base model (all weights, trainable or not).
     total_params: int = 0
@@ -53,6 +54,9 @@ class BaseInfo:
     def feature_hw(self, height: int, width: int) -> tuple[int, int]:
         """Spatial size of the feature map at the cut for an input of this size."""
         for rule, stride in self.downsample:
+            if rule == "minus":
+                height, width = height - stride, width - stride
+                continue
             op = math.ceil if rule == "ceil" else math.floor
             height, width = op(height / stride), op(width / stride)
         return height, width
@@ -115,7 +119,18 @@ def lookup(base: Any) -> BaseInfo | None:
     side = sidecar_path(base.path, base.cut_layer)
     if base.path and side.is_file():
         try:
-            return BaseInfo.from_dict(json.loads(side.read_text(encoding="utf-8")))
+            info = BaseInfo.from_dict(json.loads(side.read_text(encoding="utf-8")))
         except (ValueError, TypeError, KeyError):
             return None
+        return None if _is_stale(info, Path(base.path)) else info
     return None
+
+
+def _is_stale(info: BaseInfo, model_path: Path) -> bool:
+    """True when the .keras file changed (size or mtime) since its sidecar was written."""
+    try:
+        stat = model_path.stat()
+    except OSError:
+        return True
+    size, mtime = info.extra.get("file_size"), info.extra.get("file_mtime")
+    return size is not None and (size != stat.st_size or mtime != stat.st_mtime)

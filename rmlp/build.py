@@ -6,6 +6,7 @@ Keras is imported here, lazily, and nowhere on the design path. Every layer come
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rmlp.base_info import BaseInfo, lookup
@@ -78,6 +79,7 @@ def build_uncompiled(spec: ModelSpec | dict) -> Any:
     spec = check_buildable(spec)
     info = base_info_for(spec)
     nodes = make_plan(spec, info)
+    allow_deep_graphs(len(nodes))
     tensors: dict[str, Any] = {}
     for node in nodes:
         if node.op == "input":
@@ -92,6 +94,13 @@ def build_uncompiled(spec: ModelSpec | dict) -> Any:
         else:
             tensors[node.name] = layer(tensors[node.inputs[0]])
     return keras.Model(tensors[nodes[0].name], tensors[nodes[-1].name], name=_model_name(spec.name))
+
+
+def allow_deep_graphs(layer_count: int) -> None:
+    """Keras walks the functional graph recursively: deep designs (100+ blocks) need more frames."""
+    needed = 20 * layer_count + 2000
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
 
 
 def _model_name(name: str) -> str:

@@ -192,5 +192,6 @@ class ResidualMLP:
             return [m.RootMeanSquaredError(name="rmse"), m.MeanAbsoluteError(name="mae")]
         if spec.task == "binary":
             return [m.BinaryAccuracy(name="accuracy"), m.Precision(name="precision"), m.Recall(name="recall")]
-        top = [m.TopKCategoricalAccuracy(k=k, name=f"top_{k}_accuracy") for k in range(1, min(spec.num_outputs - 1, 9) + 1)]
+        ks = range(1, min(spec.num_outputs - 1, 9) + 1)
+        top = [m.TopKCategoricalAccuracy(k=k, name=f"top_{k}_accuracy") for k in ks]
         return [*top, m.Precision(name="precision"), m.Recall(name="recall")]

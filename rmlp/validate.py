@@ -223,7 +223,8 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
         from pathlib import Path
 
         if not bm.path:
-            return [Problem("base_model.path", "error", "No base model file is given.", "Upload or name a .keras file.")]
+            return [Problem("base_model.path", "error", "No base model file is given.",
+                            "Upload or name a .keras file.")]
         if not Path(bm.path).is_file():
             return [Problem("base_model.path", "error", f"The base model file {bm.path} does not exist.",
                             "Check the path.")]
