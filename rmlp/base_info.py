@@ -36,6 +36,10 @@ class BaseInfo:
     total_params: int = 0
     #: Per layer (in ``model.layers`` order): parameters that train when that layer is unfrozen.
     layer_trainable_params: tuple[int, ...] = ()
+    #: Applications models: where (counted from the end, -1 = last) the layer that pooling
+    #: "avg"/"max" adds sits in ``layer_trainable_params``; it is absent with pooling "none".
+    #: ConvNeXt keeps a LayerNormalization after it (-2). None: no pooling layer (file models).
+    pooling_index: int | None = None
     #: Preprocessing family: "none", "tf" (x/127.5-1), "torch" (ImageNet mean/std), "caffe" (BGR, mean).
     preprocess: str = "none"
     #: Activation elements (sum of every layer's output size) per input pixel, at the default size.
@@ -70,11 +74,19 @@ class BaseInfo:
         h, w = self.feature_hw(height, width)
         return (h, w, self.channels_out)
 
-    def trainable_params(self, trainable_layers: int) -> int:
+    def layer_params(self, pooling: str = "avg") -> tuple[int, ...]:
+        """``layer_trainable_params`` of the model as built with this pooling."""
+        if pooling == "none" and self.pooling_index is not None:
+            counts = list(self.layer_trainable_params)
+            del counts[self.pooling_index]
+            return tuple(counts)
+        return self.layer_trainable_params
+
+    def trainable_params(self, trainable_layers: int, pooling: str = "avg") -> int:
         """Parameters that train when the last ``trainable_layers`` layers are unfrozen."""
         if trainable_layers <= 0:
             return 0
-        return sum(self.layer_trainable_params[-trainable_layers:])
+        return sum(self.layer_params(pooling)[-trainable_layers:])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaseInfo:

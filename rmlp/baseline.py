@@ -119,5 +119,5 @@ def build_baseline(spec: ModelSpec, plan: BaselinePlan | None = None, compile: b
     for i, width in enumerate(plan.widths):
         x = keras.layers.Dense(width, activation=plan.activation, name=f"plain_dense{i + 1}")(x)
     out = keras.layers.Dense(plan.num_outputs, activation=plan.output_activation, name="output")(x)
-    model = keras.Model(residual.inputs, out, name="plain_mlp_baseline")
+    model = keras.Model(residual.input, out, name="plain_mlp_baseline")
     return compile_model(model, spec) if compile else model

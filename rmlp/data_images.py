@@ -53,6 +53,8 @@ class ImageData:
     class_names: list[Any]
     input_shape: list[int]
     source: str = ""
+    #: The full path the images were read from ("" for uploads and bytes).
+    path: str = ""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -399,7 +401,9 @@ def load_images(
                 given, class_names = {"all": (x, labels)}, list(names)
     if ignored:
         notes.append(f"Ignored {ignored} file(s) outside class folders or not images.")
-    return _finish(given, class_names, task, where, notes, seed=seed, val_size=val_size, test_size=test_size)
+    data = _finish(given, class_names, task, where, notes, seed=seed, val_size=val_size, test_size=test_size)
+    data.path = str(path) if isinstance(path, (str, Path)) else ""
+    return data
 
 
 def _finish(

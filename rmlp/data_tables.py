@@ -404,7 +404,7 @@ def split_indices(
     parts = 1 + (val_size > 0) + (test_size > 0)
     if labels is not None:
         counts = np.bincount(labels, minlength=max(len(class_names), 1))
-        few = [i for i, c in enumerate(counts) if c < parts]
+        few = [i for i, c in enumerate(counts) if 0 < c < parts]
         if few:
             names = [class_names[i] if i < len(class_names) else i for i in few]
             shown = ", ".join(
@@ -578,6 +578,8 @@ class TabularData:
     preprocessor: Preprocessor
     target: str = ""
     source: str = ""
+    #: The full path the table was read from ("" for uploads, bytes and DataFrames).
+    path: str = ""
     task_reason: str = ""
     column_types: dict[str, str] = field(default_factory=dict)
     missing_values: dict[str, int] = field(default_factory=dict)
@@ -684,6 +686,11 @@ def load_table(
     )
     pre, notes = Preprocessor.fit(frame.iloc[split["train"]], kinds, target_info)
     warnings.extend(notes)
+    if not pre.columns:
+        raise DataError(
+            "No feature column has values in the training rows.",
+            "Load a table whose input columns are filled in.",
+        )
     used = {c["name"]: c["kind"] for c in pre.columns}
     x = pre.transform(frame)
     y = encode_target(codes, task, len(classes))
@@ -696,6 +703,7 @@ def load_table(
         task=task, class_names=list(classes), feature_names=pre.feature_names,
         preprocessor=pre, target=target, source=source_name(path_or_buffer)
         if not isinstance(path_or_buffer, pd.DataFrame) else "DataFrame",
+        path=str(path_or_buffer) if isinstance(path_or_buffer, (str, Path)) else "",
         task_reason=reason, column_types=column_types,
         missing_values={n: int(v) for n, v in frame.isna().sum().items() if v},
         split_rows=split, warnings=warnings, preview=frame.head(20),

@@ -75,7 +75,8 @@ def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, task: str,
         if task == "binary":
             out["auc"] = _num(skm.roc_auc_score(truth, scores))
         elif y_prob.ndim == 2:
-            probs = y_prob / np.clip(y_prob.sum(axis=1, keepdims=True), 1e-12, None)
+            sums = y_prob.sum(axis=1, keepdims=True)
+            probs = y_prob if np.allclose(sums, 1.0) else y_prob / np.clip(sums, 1e-12, None)
             out["auc"] = _num(skm.roc_auc_score(truth, probs, multi_class="ovr", average="macro",
                                                 labels=labels))
     except ValueError:
@@ -94,6 +95,24 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]
     return {"rmse": _num(math.sqrt(mse)), "mae": _num(skm.mean_absolute_error(y_true, y_pred)), "r2": _num(r2)}
 
 
+def metrics_for(y_true: np.ndarray, pred: np.ndarray, task: str,
+                class_names: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Regression or classification metrics of model outputs ``pred``, by task."""
+    if task == "regression":
+        return regression_metrics(y_true, pred)
+    return classification_metrics(y_true, pred, task, class_names)
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Model outputs for ``x``, calling the model eagerly batch by batch (inference mode).
+
+    Cheaper than ``model.predict`` for one pass: nothing is traced, so there is no compile step.
+    """
+    x = np.asarray(x)
+    parts = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0,), dtype=np.float32)
+
+
 def evaluate(model: Any, data: Any, task: str | None = None, class_names: Sequence[Any] | None = None,
              split: str = "test", batch_size: int = 256) -> dict[str, Any]:
     """Metrics of ``model`` on one split of ``data`` (``x_<split>``/``y_<split>``); task from data if None.
@@ -106,11 +125,6 @@ def evaluate(model: Any, data: Any, task: str | None = None, class_names: Sequen
     x = np.asarray(getattr(data, f"x_{split}"))
     y = np.asarray(getattr(data, f"y_{split}"))
     out: dict[str, Any] = {"split": split, "n": int(len(x))}
-    if len(x) == 0:
-        return out
-    pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    if task == "regression":
-        out.update(regression_metrics(y, pred))
-    else:
-        out.update(classification_metrics(y, pred, task, class_names))
+    if len(x):
+        out.update(metrics_for(y, predict(model, x, batch_size), task, class_names))
     return out

@@ -367,7 +367,12 @@ def _draw_base(
         name, field = (PurePath(base.path).name or "(no file chosen)"), "base_model.path"
         detail = [f"cut at {base.cut_layer}"] if base.cut_layer else []
     weights = "ImageNet weights" if base.weights == "imagenet" else "random weights"
-    trainable = "frozen" if base.trainable_layers <= 0 else f"last {base.trainable_layers} layers train"
+    if base.trainable_layers <= 0:
+        trainable = "frozen"
+    elif base.trainable_layers == 1:
+        trainable = "last layer trains"
+    else:
+        trainable = f"last {base.trainable_layers} layers train"
     out: tuple[int, ...] | None = None
     if info is not None:
         if info.fixed_output_shape is not None:

@@ -1,0 +1,54 @@
+"""Entry point of the residual MLP designer: ``streamlit run designer_app/app.py``.
+
+Sets up the page, the session (design restored from the URL), the navigation over the page
+scripts in ``pages/`` and a sidebar that always shows whether the design is valid, its size and
+what the training job is doing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run designer_app/app.py` puts only designer_app/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from designer_app import sidebar, state  # noqa: E402
+
+PAGES = ROOT / "pages"
+
+
+def _page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, **kwargs)
+
+
+def navigation() -> st.Page:
+    """The pages; Search appears when its page script exists."""
+    pages = [
+        _page("design.py", "Design", ":material/schema:", default=True),
+        _page("data.py", "Data", ":material/table_chart:"),
+        _page("train.py", "Train", ":material/model_training:"),
+    ]
+    if (PAGES / "search.py").is_file():
+        pages.append(_page("search.py", "Search", ":material/travel_explore:"))
+    pages.append(_page("export.py", "Export", ":material/download:"))
+    if (PAGES / "learn.py").is_file():
+        pages.append(_page("learn.py", "Learn", ":material/school:"))
+    return st.navigation(pages)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Residual MLP designer", page_icon=":material/hub:", layout="wide")
+    state.init()
+    page = navigation()
+    sidebar.draw()
+    for kind, text in state.pop_notices():
+        getattr(st, kind if kind in ("info", "success", "warning", "error") else "info")(text)
+    page.run()
+    state.sync_url()
+
+
+main()

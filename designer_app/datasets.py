@@ -1,0 +1,145 @@
+"""Data sets for the app: the shipped samples, uploads saved under our own names, and loading.
+
+Everything here calls :mod:`rmlp.data` (pandas/numpy, no TensorFlow). Uploaded bytes are written
+to a private folder under a name made from their hash, never under the name the browser sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "sample_data"
+
+#: Largest upload accepted (bytes); Streamlit's own cap is set in .streamlit/config.toml.
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+IMAGE_SUFFIXES = (".zip", ".npz")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A data set shipped in sample_data/."""
+
+    file: str
+    target: str  # "" for images
+    title: str
+
+    @property
+    def path(self) -> Path:
+        return SAMPLE_DIR / self.file
+
+    @property
+    def kind(self) -> str:
+        return "table" if self.target else "images"
+
+
+SAMPLES: tuple[Sample, ...] = (
+    Sample("wine.csv", "target", "Wine: 13 measurements, 3 cultivars (multiclass, 178 rows)"),
+    Sample("breast_cancer.csv", "diagnosis", "Breast cancer: 30 features, benign/malignant (binary, 569 rows)"),
+    Sample("diabetes.csv", "progression", "Diabetes: 10 features, disease progression (regression, 442 rows)"),
+    Sample("penguins_like.csv", "species", "Penguins (synthetic): text columns and gaps (multiclass, 300 rows)"),
+    Sample("digits.csv", "digit", "Digits as a table: 64 pixel columns (multiclass, 1,797 rows)"),
+    Sample("digits_images.zip", "", "Digits as 16×16 grayscale images in class folders (zip)"),
+    Sample("digits.npz", "", "Digits as arrays (npz)"),
+)
+
+
+def samples() -> list[Sample]:
+    """The sample data sets present on this machine."""
+    return [s for s in SAMPLES if s.path.is_file()]
+
+
+def sample(file: str) -> Sample | None:
+    return next((s for s in SAMPLES if s.file == file), None)
+
+
+def upload_dir() -> Path:
+    """The private folder uploads are written to."""
+    path = Path(tempfile.gettempdir()) / "rmlp-designer" / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_upload(raw: bytes, original_name: str, allowed: tuple[str, ...]) -> Path:
+    """Write uploaded bytes under a name of our own (hash + allowed suffix); ValueError otherwise."""
+    suffix = Path(original_name).suffix.lower()
+    if suffix not in allowed:
+        raise ValueError(f"'{Path(original_name).name}' is not one of the accepted kinds ({', '.join(allowed)}).")
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB.")
+    digest = hashlib.sha256(raw).hexdigest()[:20]
+    path = upload_dir() / f"{digest}{suffix}"
+    if not path.is_file():
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(raw)
+        tmp.replace(path)
+    return path
+
+
+def kind_of(path: Path) -> str:
+    """'table' for CSV-like files, 'images' for zip/npz."""
+    return "table" if path.suffix.lower() in TABLE_SUFFIXES else "images"
+
+
+@lru_cache(maxsize=16)
+def _read_table(path: str, mtime: float) -> Any:
+    from rmlp.data import read_table
+
+    return read_table(path)
+
+
+def read_table(path: Path) -> Any:
+    """The raw table (a DataFrame) of a CSV file; raises :class:`rmlp.data.DataError`."""
+    return _read_table(str(path), path.stat().st_mtime)
+
+
+@dataclass
+class LoadedData:
+    """A data set loaded for training, with how it was loaded (to reload another split)."""
+
+    data: Any  # rmlp.data.TabularData | rmlp.data.ImageData
+    name: str
+    path: str
+    kind: str
+    target: str = ""
+    task: str | None = None  # the user's override; None: inferred
+    val_size: float = 0.15
+    test_size: float = 0.15
+    seed: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return self.data.summary()
+
+    def source_record(self) -> dict[str, Any]:
+        """How :func:`rmlp.train.train` can record (and resume) this data."""
+        record: dict[str, Any] = {"kind": self.kind, "path": self.path, "target": self.target,
+                                  "task": self.task, "seed": self.seed}
+        record.update(val_size=self.val_size, test_size=self.test_size)
+        return record
+
+    def with_split(self, val_size: float, test_size: float, seed: int) -> LoadedData:
+        """The same data split again (unchanged when the shares and seed are the same)."""
+        if (val_size, test_size, seed) == (self.val_size, self.test_size, self.seed):
+            return self
+        return load(Path(self.path), kind=self.kind, target=self.target, task=self.task, name=self.name,
+                    val_size=val_size, test_size=test_size, seed=seed)
+
+
+def load(path: Path, *, kind: str, target: str = "", task: str | None = None, name: str = "",
+         val_size: float = 0.15, test_size: float = 0.15, seed: int = 0) -> LoadedData:
+    """Load a table or an image set; raises :class:`rmlp.data.DataError` with a plain message."""
+    from rmlp.data import load_images, load_table
+
+    common = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
+    if kind == "table":
+        data = load_table(str(path), target, **common)
+    else:
+        data = load_images(str(path), **common)
+    return LoadedData(data=data, name=name or path.name, path=str(path), kind=kind, target=target, task=task,
+                      val_size=val_size, test_size=test_size, seed=seed)

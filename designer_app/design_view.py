@@ -1,0 +1,493 @@
+"""The parts of the Design page: presets, base model, blocks table, figures, graph, save/load.
+
+Nothing here imports TensorFlow: the design path (spec, validation, summary, graph) is pure Python.
+Only the "built Keras model" graph and inspecting an uploaded ``.keras`` file load Keras, on request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from designer_app import datasets, state, teaching
+from designer_app.widgets import ProblemBoard, field, format_int_list, help_text, parse_int_list
+from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
+from rmlp.base_info import applications, lookup
+from rmlp.summary import Summary, human_bytes, human_count, machine_memory_bytes
+
+BLOCK_COLUMNS = ("layers", "width", "decrement", "bypass")
+SAMPLE_BASE_MODEL = datasets.SAMPLE_DIR / "digits_cnn.keras"
+
+
+# ---------------------------------------------------------------------- presets and files
+def preset_bar() -> None:
+    """Pick a starter design; save or load the design as JSON."""
+    from rmlp.presets import PRESET_HELP, PRESETS
+
+    names = list(PRESETS)
+    pick, load, save, upload = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+    with pick:
+        choice = st.selectbox("Start from a preset", names, key="preset_choice",
+                              format_func=lambda n: n.replace("_", " "),
+                              help="Starter designs. Loading one replaces the current design:\n\n"
+                              + "\n\n".join(f"**{n}**: {h}" for n, h in PRESET_HELP.items()))
+    with load:
+        st.button("Load preset", on_click=_load_preset, args=(choice,), icon=":material/file_open:",
+                  help=PRESET_HELP.get(choice, ""), width="stretch")
+    spec = state.spec()
+    with save:
+        st.download_button("Save JSON", spec.to_json(), file_name=f"{spec.name}.json", mime="application/json",
+                           icon=":material/save:", on_click="ignore", width="stretch",
+                           help="Download the design as a JSON spec (open it later with 'Open JSON', "
+                           "or use it with the rmlp command line).")
+    with upload, st.popover("Open JSON", icon=":material/upload_file:", width="stretch"):
+        st.file_uploader("Open a design saved as JSON", type=["json"], key=f"spec_upload{state.rev()}",
+                         on_change=_open_json, args=(f"spec_upload{state.rev()}",),
+                         help="Load a design saved as JSON. It replaces the current design.")
+        st.caption("Sharing: the address in your browser holds the whole design; copy it to share the design "
+                   "or bookmark it.")
+
+
+def _load_preset(name: str) -> None:
+    from rmlp.presets import get_preset
+
+    state.set_spec(get_preset(name))
+    state.notify(f"Preset '{name}' loaded.", "success")
+
+
+def _open_json(key: str) -> None:
+    upload = st.session_state.get(key)
+    if upload is None:
+        return
+    try:
+        spec = ModelSpec.from_json(upload.getvalue().decode("utf-8", errors="replace"))
+    except SpecError as exc:
+        lines = "; ".join(str(p) for p in exc.problems[:5])
+        state.notify(f"'{upload.name}' is not a usable design: {lines}", "error")
+        return
+    state.set_spec(spec)
+    state.notify(f"Design loaded from '{upload.name}'.", "success")
+
+
+# ---------------------------------------------------------------------- task, input, base model
+def task_and_input(board: ProblemBoard) -> None:
+    left, right = st.columns(2)
+    with left:
+        field("task", board)
+        field("input_shape", board)
+        field("grayscale_to_rgb", board)
+    with right:
+        field("num_outputs", board)
+        field("name", board)
+        field("flatten", board)
+
+
+_BASE_MODES = {"none": "None", "applications": "keras.applications", "file": "My .keras file"}
+
+
+def base_model(board: ProblemBoard) -> None:
+    """None, an applications model (size shown) or a .keras file checked before Keras sees it."""
+    spec = state.spec()
+    current = "none" if spec.base_model is None else spec.base_model.source
+    mode = st.segmented_control(
+        "Source", list(_BASE_MODES), default=current, format_func=_BASE_MODES.get, required=True,
+        key=f"base_mode{state.rev()}", help=field_meta("base_model").help
+        + "\n\nNone: a stand-alone residual MLP. keras.applications: a known image network. "
+        "My .keras file: your own model, checked for unsafe layers before it is loaded.")
+    if mode != current:
+        _set_base_mode(mode or "none")
+        st.rerun()
+    bm = spec.base_model
+    if bm is None:
+        board.show("base_model")
+        return
+    if bm.source == "applications":
+        table = applications()
+        if not table:
+            st.info("The table of keras.applications models is not available on this machine "
+                    "(run scripts/make_applications_table.py).")
+        names = sorted(table) or [bm.name]
+        field("base_model.name", board, options=names, format_func=_app_label)
+        info = table.get(bm.name)
+        if info is not None:
+            st.caption(f"{bm.name}: usual input {info.default_size[0]}×{info.default_size[1]}, "
+                       f"{info.total_params:,} parameters, {info.num_layers} layers.")
+        left, right = st.columns(2)
+        with left:
+            field("base_model.weights", board)
+            field("base_model.pooling", board)
+        with right:
+            field("base_model.input_size", board)
+            field("base_model.trainable_layers", board)
+        field("base_model.preprocess", board)
+    else:
+        _base_file(bm, board)
+    board.show("base_model")
+
+
+def _app_label(name: str) -> str:
+    info = applications().get(name)
+    if info is None:
+        return name
+    return f"{name} — {info.default_size[0]}×{info.default_size[1]}, {human_count(info.total_params)} params"
+
+
+def _set_base_mode(mode: str) -> None:
+    spec = state.spec()
+    if mode == "none":
+        new = spec.copy_with(base_model=None)
+    elif mode == "applications":
+        names = sorted(applications())
+        name = "MobileNetV2" if "MobileNetV2" in names or not names else names[0]
+        new = spec.copy_with(base_model=BaseModelSpec(source="applications", name=name).model_dump())
+    else:
+        path = str(SAMPLE_BASE_MODEL) if SAMPLE_BASE_MODEL.is_file() else ""
+        cut = "features" if path else ""
+        new = spec.copy_with(base_model=BaseModelSpec(source="file", path=path, cut_layer=cut, weights="none",
+                                                      preprocess=False).model_dump())
+    state.set_spec(new)
+
+
+def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
+    from pathlib import Path
+
+    from rmlp.base_models import MAX_FILE_BYTES, check_keras_file
+
+    upload_key = f"base_upload{state.rev()}"
+    st.file_uploader(
+        "Upload a .keras base model", type=["keras"], key=upload_key, on_change=_take_base_upload,
+        args=(upload_key,),
+        help=f"A Keras 3 model saved with model.save('name.keras'), at most {MAX_FILE_BYTES // 2**20} MB. "
+        "Its config is checked against an allow-list of built-in layers (no Lambda, no custom code) "
+        "before Keras loads it with safe_mode=True.")
+    path = Path(bm.path) if bm.path else None
+    if path is not None and path.is_file():
+        shown = "sample digits CNN" if path.resolve() == SAMPLE_BASE_MODEL.resolve() else path.name
+        st.caption(f"Using {shown} ({human_bytes(path.stat().st_size)}).")
+    field("base_model.cut_layer", board)
+    left, right = st.columns(2)
+    with left:
+        field("base_model.input_size", board)
+    with right:
+        field("base_model.trainable_layers", board)
+    if path is None or not path.is_file():
+        return
+    problems = check_keras_file(path)
+    for problem in problems:
+        st.error(f"{problem.message}  \n**Fix:** {problem.fix}", icon=":material/gpp_bad:")
+    if problems:
+        return
+    info = lookup(bm)
+    if info is None:
+        st.info("This file passed the safety check. Inspect it once (loads TensorFlow, a few seconds) to "
+                "count its parameters and see its output shape.")
+        st.button("Inspect the base model", on_click=_inspect_base, icon=":material/search:",
+                  help="Loads the model with safe_mode=True, cuts it at the chosen layer and measures it.")
+    else:
+        st.caption(f"{info.total_params:,} parameters, {info.num_layers} layers, input "
+                   f"{info.default_size[0]}×{info.default_size[1]}×{info.input_channels}.")
+
+
+def _take_base_upload(key: str) -> None:
+    from rmlp.base_models import check_keras_file
+
+    upload = st.session_state.get(key)
+    if upload is None:
+        return
+    try:
+        path = datasets.save_upload(upload.getvalue(), upload.name, (".keras",))
+    except ValueError as exc:
+        state.notify(str(exc), "error")
+        return
+    problems = check_keras_file(path)
+    if problems:
+        state.notify("The uploaded model was refused: " + " ".join(p.message for p in problems), "error")
+        return
+    bm = state.spec().base_model
+    new_bm = (bm.model_dump() if bm else {}) | {"source": "file", "path": str(path), "cut_layer": "",
+                                                "weights": "none", "preprocess": False}
+    state.set_spec(state.spec().copy_with(base_model=new_bm))
+    state.notify(f"'{upload.name}' passed the safety check. Inspect it to count its parameters.", "success")
+
+
+def _inspect_base() -> None:
+    from rmlp.base_models import inspect_base_file
+
+    bm = state.spec().base_model
+    if bm is None:
+        return
+    try:
+        with st.spinner("Loading the base model…"):
+            inspect_base_file(bm.path, bm.cut_layer)
+    except (SpecError, ValueError, OSError) as exc:
+        state.notify(f"The base model could not be inspected: {exc}", "error")
+        return
+    state.forget_cached_checks()
+    state.notify("Base model inspected.", "success")
+
+
+# ---------------------------------------------------------------------- the blocks table
+def _main_path_text(block: BlockSpec) -> str:
+    widths = block.main_widths()
+    text = " → ".join(str(w) for w in widths[:8]) + (" → …" if len(widths) > 8 else "")
+    return text + ("  ✗" if widths and min(widths) < 1 else "")
+
+
+def blocks_frame(blocks: list[BlockSpec]) -> pd.DataFrame:
+    """One row per block: j, k, l, bypass widths (text) and the main path it gives (read only)."""
+    return pd.DataFrame({
+        "layers": [b.layers for b in blocks],
+        "width": [b.width for b in blocks],
+        "decrement": [b.decrement for b in blocks],
+        "bypass": [format_int_list(b.bypass) for b in blocks],
+        "main path": [_main_path_text(b) for b in blocks],
+    })
+
+
+def _cell_int(value: Any, default: int) -> int:
+    try:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return default
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def blocks_from_frame(frame: pd.DataFrame, before: list[BlockSpec]) -> tuple[list[BlockSpec], list[str]]:
+    """The blocks a (possibly edited) table describes, and messages for cells that could not be read."""
+    blocks: list[BlockSpec] = []
+    messages: list[str] = []
+    for row_no, row in enumerate(frame.to_dict("records")):
+        template = before[row_no] if row_no < len(before) else (before[-1] if before else BlockSpec())
+        text = row.get("bypass")
+        text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
+        try:
+            bypass = parse_int_list(text)
+        except ValueError as exc:
+            messages.append(f"Block {row_no + 1}, bypass widths: {exc}")
+            bypass = list(template.bypass)
+        blocks.append(BlockSpec(
+            layers=_cell_int(row.get("layers"), template.layers),
+            width=_cell_int(row.get("width"), template.width),
+            decrement=_cell_int(row.get("decrement"), template.decrement),
+            bypass=bypass,
+        ))
+    return blocks, messages
+
+
+def _column(name: str) -> Any:
+    meta = field_meta(f"blocks[].{name}")
+    if meta.kind == "int":
+        return st.column_config.NumberColumn(meta.label, help=help_text(meta), min_value=meta.min, max_value=meta.max,
+                                             step=1, default=meta.default, required=True, format="%d", width=90)
+    return st.column_config.TextColumn(meta.label, help=help_text(meta) + "\n\nExample: 32, 16.", default="",
+                                       validate=r"^[\d,;\s\[\]]*$", width=110)
+
+
+def blocks_table(board: ProblemBoard) -> None:
+    """The editable table of blocks, its row actions, and the blocks' problems right below it."""
+    spec = state.spec()
+    blocks = list(spec.blocks)
+    digest = hashlib.sha1(json.dumps([b.model_dump() for b in blocks]).encode()).hexdigest()[:12]
+    edited = st.data_editor(
+        blocks_frame(blocks),
+        key=f"blocks.{digest}",
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={name: _column(name) for name in BLOCK_COLUMNS} | {
+            "main path": st.column_config.TextColumn(
+                "Main-path widths", help="The Dense widths this block's main path gets: k, k − l, k − 2l, … "
+                "(✗: a width below 1, the block is invalid).")},
+        disabled=["main path"],
+    )
+    new_blocks, messages = blocks_from_frame(edited, blocks)
+    for message in messages:
+        st.error(message, icon=":material/edit_off:")
+    if new_blocks != blocks and new_blocks:
+        state.set_value("blocks", [b.model_dump() for b in new_blocks])
+        st.rerun()
+    if not new_blocks:
+        st.error("A design needs at least one block; the last one cannot be removed.", icon=":material/error:")
+    _block_actions(len(blocks))
+    board.show("blocks")
+
+
+def _block_actions(count: int) -> None:
+    pick, dup, remove, add = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    with pick:
+        number = st.number_input("Block", min_value=1, max_value=max(count, 1), value=count, step=1,
+                                 key=f"block_pick{state.rev()}.{count}",
+                                 help="The block the buttons on the right act on.")
+    index = int(number) - 1
+    with dup:
+        st.button("Duplicate", on_click=_edit_blocks, args=("duplicate", index), icon=":material/content_copy:",
+                  help="Insert a copy of this block right after it.", width="stretch")
+    with remove:
+        st.button("Remove", on_click=_edit_blocks, args=("remove", index), icon=":material/delete:",
+                  disabled=count <= 1, help="Delete this block (a design keeps at least one).",
+                  width="stretch")
+    with add:
+        st.button("Add", on_click=_edit_blocks, args=("add", count - 1), icon=":material/add:",
+                  help="Append a copy of the last block.", width="stretch")
+
+
+def _edit_blocks(action: str, index: int) -> None:
+    blocks = [b.model_dump() for b in state.spec().blocks]
+    if action in ("duplicate", "add"):
+        blocks.insert(index + 1, dict(blocks[index]))
+    elif action == "remove" and len(blocks) > 1:
+        blocks.pop(index)
+    state.set_value("blocks", blocks)
+
+
+# ---------------------------------------------------------------------- global settings
+def around_blocks(board: ProblemBoard) -> None:
+    left, right = st.columns(2)
+    with left:
+        field("bypass_regularizer", board)
+        field("bypass_dropout", board, disabled=state.spec().bypass_regularizer != "dropout")
+        field("inter_block_layers", board)
+        field("activation", board)
+    with right:
+        field("final_layers", board)
+        field("final_regularizer", board)
+        field("final_dropout", board, disabled=state.spec().final_regularizer != "dropout")
+
+
+def output_and_optimizer(board: ProblemBoard) -> None:
+    left, right = st.columns(2)
+    with left:
+        field("output_activation", board)
+        field("loss", board)
+    with right:
+        field("optimizer.name", board)
+        field("optimizer.learning_rate", board)
+        field("optimizer.clipnorm", board)
+
+
+# ---------------------------------------------------------------------- figures
+def figures() -> None:
+    """Parameters, layers, depth, FLOPs and peak training memory, with a warning against this machine."""
+    settings = state.train_settings()
+    figures = state.summary(settings["batch_size"])
+    if isinstance(figures, str):
+        st.info(figures, icon=":material/info:")
+        return
+    _metrics(figures)
+    memory = machine_memory_bytes()
+    peak = figures.peak_training_bytes
+    if memory and peak > memory:
+        st.error(f"Training needs about {human_bytes(peak)} at batch size {figures.batch_size}, more than this "
+                 f"machine's {human_bytes(memory)}. Use a smaller batch, narrower blocks or a pooling cut.",
+                 icon=":material/memory:")
+    elif memory and peak > 0.5 * memory:
+        st.warning(f"Training needs about {human_bytes(peak)}, over half of this machine's "
+                   f"{human_bytes(memory)}.", icon=":material/memory:")
+
+
+def _metrics(figures: Summary) -> None:
+    row1 = st.columns(3)
+    row1[0].metric("Parameters", human_count(figures.total_params), help=teaching.FIGURE_HELP["total"]
+                   + f" Exactly {figures.total_params:,}.")
+    row1[1].metric("Trainable", human_count(figures.trainable_params), help=teaching.FIGURE_HELP["trainable"]
+                   + f" Exactly {figures.trainable_params:,}.")
+    row1[2].metric("FLOPs / example", human_count(figures.flops), help=teaching.FIGURE_HELP["flops"])
+    row2 = st.columns(3)
+    row2[0].metric("Layers", f"{figures.layers:,}", help=teaching.FIGURE_HELP["layers"])
+    row2[1].metric("Depth", f"{figures.depth:,}", help=teaching.FIGURE_HELP["depth"])
+    row2[2].metric("Peak memory", human_bytes(figures.peak_training_bytes),
+                   help=teaching.MEMORY_HELP + f" Batch size {figures.batch_size}.")
+
+
+def batch_size_for_memory() -> None:
+    from rmlp.train import TrainConfig
+
+    settings = state.train_settings()
+    info = TrainConfig.model_fields["batch_size"]
+    key = f"mem_batch{state.rev()}"
+
+    def changed() -> None:
+        settings["batch_size"] = int(st.session_state[key])
+
+    st.number_input("Batch size (for the memory estimate)", min_value=1, max_value=1 << 20,
+                    value=int(settings["batch_size"]), step=8, key=key, on_change=changed,
+                    help=f"{info.description} The same setting as on the Train page; memory grows with it.")
+
+
+# ---------------------------------------------------------------------- graph
+def graph_options() -> tuple[bool | None, str]:
+    """How to draw the graph: (compact or None for automatic, direction)."""
+    view, direction = st.columns(2)
+    with view:
+        layout = st.segmented_control(
+            "View", ["auto", "full", "compact"], default=state.ui("graph_view", "auto"), required=True,
+            key=f"graph_view{state.rev()}", on_change=_keep_ui, args=("graph_view", f"graph_view{state.rev()}"),
+            help="Full: every layer. Compact: one node per block (one per run of identical blocks), readable "
+            "for deep designs. Auto: compact above 8 blocks.")
+    with direction:
+        rankdir = st.segmented_control(
+            "Direction", ["TB", "LR"], default=state.ui("graph_dir", "TB"), required=True,
+            format_func={"TB": "↓ down", "LR": "→ across"}.get, key=f"graph_dir{state.rev()}",
+            on_change=_keep_ui, args=("graph_dir", f"graph_dir{state.rev()}"),
+            help="Which way the layers flow in the drawing.")
+    compact = None if layout in (None, "auto") else layout == "compact"
+    return compact, rankdir or "TB"
+
+
+def graph(compact: bool | None, rankdir: str) -> None:
+    """The design's Graphviz drawing, updated on every change (hover a node to see what it is)."""
+    from rmlp.graph import auto_compact, to_dot
+
+    spec = state.spec()
+    try:
+        dot = to_dot(spec, compact=compact, rankdir=rankdir)
+    except (ValueError, KeyError, IndexError) as exc:
+        st.info(f"The graph cannot be drawn for this design yet: {exc}")
+        return
+    st.graphviz_chart(dot, width="stretch")
+    if compact is None and auto_compact(spec):
+        st.caption("Compact view (many blocks): choose *full* to see every layer.")
+    st.markdown(" ".join(f"<span style='color:{c}'>■</span> {t}&nbsp;&nbsp;" for c, t in teaching.LEGEND),
+                unsafe_allow_html=True)
+
+
+def _keep_ui(name: str, key: str) -> None:
+    state.set_ui(name, st.session_state.get(key))
+
+
+def explanation() -> None:
+    with st.expander("What is a residual MLP?", expanded=True, icon=":material/school:"):
+        st.markdown(teaching.RESIDUAL_MLP_IDEA)
+
+
+def keras_graph() -> None:
+    """On request: build the design with Keras and draw the built model's own graph."""
+    spec = state.spec()
+    text = spec.to_json(indent=None)
+    cached = state.ui("keras_dot")
+    with st.expander("The built Keras model's graph", icon=":material/account_tree:"):
+        if state.errors():
+            st.caption("Fix the errors above first: nothing is built until the design is valid.")
+            return
+        if cached and cached[0] == text:
+            st.graphviz_chart(cached[1], width="stretch")
+            return
+        if st.button("Build with Keras and draw it", icon=":material/construction:",
+                     help="Builds the model with Keras (loads TensorFlow, a few seconds) and draws every "
+                     "layer with its output shape, the base model folded into one node."):
+            with st.spinner("Building the Keras model…"):
+                try:
+                    from rmlp import build_model, model_to_dot
+
+                    dot = model_to_dot(build_model(spec, compile=False))
+                except Exception as exc:  # noqa: BLE001 - any build failure is shown, the app stays up
+                    st.error(f"Keras could not build this design: {type(exc).__name__}: {exc}")
+                    return
+            state.set_ui("keras_dot", (text, dot))
+            st.graphviz_chart(dot, width="stretch")

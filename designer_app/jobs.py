@@ -1,0 +1,232 @@
+"""Background jobs that outlive a Streamlit script run: training now, a search later.
+
+A :class:`Job` runs ``target(listener, stop_event)`` in a daemon thread. The worker never touches
+Streamlit: it only calls ``listener(event)``, which appends the event to the job under a lock.
+The page reads a consistent :meth:`Job.snapshot` on every rerun (a fragment polls it), and asks
+it to stop by setting the ``threading.Event`` the target watches.
+
+Jobs live in a process-wide registry by id, so a browser reload (a new Streamlit session) finds
+its job again from the id kept in the URL; a job nobody has looked at for ``orphan_after_s``
+seconds is asked to stop. Jobs marked ``exclusive`` (everything that trains with TensorFlow)
+take one process-wide lock: a second one waits in the ``queued`` state until the first ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Listener = Callable[[Any], None]
+Target = Callable[[Listener, threading.Event], Any]
+
+#: Job states, in the order a job goes through them.
+STATUSES = ("new", "queued", "running", "done", "stopped", "error")
+FINISHED = frozenset({"done", "stopped", "error"})
+
+#: One TensorFlow training per process at a time (Keras global state is not made for more).
+TRAINING_LOCK = threading.Lock()
+_lock_holder: dict[str, str] = {}
+
+_REGISTRY: dict[str, Job] = {}
+_REGISTRY_LOCK = threading.Lock()
+#: Finished jobs kept for reloads; older ones are forgotten (their run folders stay on disk).
+KEEP_FINISHED = 16
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a job's state for one redraw."""
+
+    id: str
+    name: str
+    status: str
+    events: tuple[Any, ...]
+    latest: dict[str, Any]
+    result: Any
+    error: str
+    traceback: str
+    started_at: float | None
+    finished_at: float | None
+    queued_behind: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("new", "queued", "running")
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.time()) - self.started_at
+
+
+class Job:
+    """``target(listener, stop_event) -> result`` run in a background thread.
+
+    ``coalesce(event)`` may return a key: such an event replaces ``latest[key]`` instead of being
+    appended (frequent progress events). ``info`` is free data for the page (settings, a label).
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        name: str = "job",
+        exclusive: bool = True,
+        coalesce: Callable[[Any], str | None] | None = None,
+        orphan_after_s: float | None = 900.0,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex[:16]
+        self.name = name
+        self.info = dict(info or {})
+        self._target = target
+        self._exclusive = exclusive
+        self._coalesce = coalesce
+        self._orphan_after_s = orphan_after_s
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._events: list[Any] = []
+        self._latest: dict[str, Any] = {}
+        self._status = "new"
+        self._result: Any = None
+        self._error = ""
+        self._traceback = ""
+        self._started_at: float | None = None
+        self._finished_at: float | None = None
+        self._last_seen = time.time()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> Job:
+        """Start the worker thread (once) and register the job; returns the job."""
+        with self._lock:
+            if self._thread is not None:
+                return self
+            self._thread = threading.Thread(target=self._run, name=f"rmlp-{self.name}-{self.id}", daemon=True)
+        register(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the target to stop (it finishes the current step and keeps what it did)."""
+        self._stop.set()
+
+    def touch(self) -> None:
+        """Say that someone is still watching (resets the orphan clock)."""
+        self._last_seen = time.time()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished; False on timeout."""
+        return self._done.wait(timeout)
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def snapshot(self) -> Snapshot:
+        """Everything a page needs to draw the job, copied under the lock."""
+        with self._lock:
+            return Snapshot(
+                id=self.id, name=self.name, status=self._status, events=tuple(self._events),
+                latest=dict(self._latest), result=self._result, error=self._error,
+                traceback=self._traceback, started_at=self._started_at, finished_at=self._finished_at,
+                queued_behind=_lock_holder.get("name", "") if self._status == "queued" else "",
+                info=dict(self.info),
+            )
+
+    # ------------------------------------------------------------------ worker side
+    def emit(self, event: Any) -> None:
+        """The listener given to the target: record one event (thread-safe)."""
+        key = self._coalesce(event) if self._coalesce else None
+        with self._lock:
+            if key is None:
+                self._events.append(event)
+            else:
+                self._latest[key] = event
+        if self._orphan_after_s is not None and time.time() - self._last_seen > self._orphan_after_s:
+            self._stop.set()
+
+    def _set(self, **values: Any) -> None:
+        with self._lock:
+            for name, value in values.items():
+                setattr(self, f"_{name}", value)
+
+    def _acquire(self) -> bool:
+        """Take the process-wide training lock, waiting in 'queued'; False when stopped first."""
+        if TRAINING_LOCK.acquire(blocking=False):
+            return True
+        self._set(status="queued")
+        while not TRAINING_LOCK.acquire(timeout=0.2):
+            if self._stop.is_set():
+                return False
+        return True
+
+    def _run(self) -> None:
+        locked = False
+        try:
+            if self._exclusive:
+                locked = self._acquire()
+                if not locked:
+                    self._set(status="stopped", finished_at=time.time())
+                    return
+                _lock_holder["name"] = self.name
+            self._set(status="running", started_at=time.time())
+            result = self._target(self.emit, self._stop)
+            self._set(result=result, status="stopped" if self._stop.is_set() else "done", finished_at=time.time())
+        except BaseException as exc:  # noqa: BLE001 - a failing job reports, the app stays up
+            self._set(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+                      finished_at=time.time())
+        finally:
+            if locked:
+                _lock_holder.pop("name", None)
+                TRAINING_LOCK.release()
+            self._done.set()
+            _prune()
+
+
+# ---------------------------------------------------------------------- registry
+def register(job: Job) -> None:
+    with _REGISTRY_LOCK:
+        _REGISTRY[job.id] = job
+
+
+def find(job_id: str | None) -> Job | None:
+    """The job with this id, if this process still knows it."""
+    if not job_id:
+        return None
+    with _REGISTRY_LOCK:
+        return _REGISTRY.get(str(job_id))
+
+
+def training_busy() -> str:
+    """The name of the job holding the training lock ('' when free)."""
+    return _lock_holder.get("name", "") if TRAINING_LOCK.locked() else ""
+
+
+def _prune() -> None:
+    with _REGISTRY_LOCK:
+        finished = [j for j in _REGISTRY.values() if j._done.is_set()]
+        finished.sort(key=lambda j: j._finished_at or 0.0)
+        for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            _REGISTRY.pop(job.id, None)

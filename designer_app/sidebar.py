@@ -1,0 +1,68 @@
+"""The sidebar every page shares: is the design valid, how big is it, what is training doing."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from designer_app import state
+from rmlp.summary import human_bytes, human_count, machine_memory_bytes
+
+
+def draw() -> None:
+    """Design status and the training job's progress, in the sidebar."""
+    with st.sidebar:
+        spec = state.spec()
+        st.caption(f"Design **{spec.name}** · {len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''}")
+        problems = state.problems()
+        n_err = sum(p.severity == "error" for p in problems)
+        n_warn = len(problems) - n_err
+        if n_err:
+            st.error(f"{n_err} error{'s' if n_err != 1 else ''} — fix before training", icon=":material/error:")
+        elif n_warn:
+            st.warning(f"Valid, {n_warn} warning{'s' if n_warn != 1 else ''}", icon=":material/warning:")
+        else:
+            st.success("Valid design", icon=":material/check_circle:")
+        figures = state.summary()
+        if isinstance(figures, str):
+            st.caption(figures)
+        else:
+            st.metric("Parameters", human_count(figures.total_params),
+                      help=f"{figures.total_params:,} in total, {figures.trainable_params:,} trainable.")
+            memory = machine_memory_bytes()
+            note = f" of {human_bytes(memory)}" if memory else ""
+            st.caption(f"Peak training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} "
+                       f"(batch {figures.batch_size})")
+        _job_status()
+
+
+def _job_status() -> None:
+    job = state.job()
+    if job is None:
+        return
+    snap = job.snapshot()
+    every = 2.0 if snap.active else None
+
+    @st.fragment(run_every=every)
+    def status() -> None:
+        current = job.snapshot()
+        job.touch()
+        if current.status == "queued":
+            st.info(f"Training queued behind {current.queued_behind or 'another run'}", icon=":material/schedule:")
+        elif current.active:
+            batch = current.latest.get("batch")
+            epochs = [e for e in current.events if getattr(e, "kind", "") == "epoch"]
+            last = batch if batch is not None and (not epochs or batch.epoch > epochs[-1].epoch) else (
+                epochs[-1] if epochs else None)
+            if last is not None:
+                st.progress(min(max(float(last.progress), 0.0), 1.0),
+                            text=f"Training: epoch {last.epoch}/{last.epochs}")
+            else:
+                st.progress(0.0, text="Training: starting…")
+        elif current.status == "error":
+            st.error("The last training failed (see Train).", icon=":material/error:")
+        elif current.finished and state.take_job_end(current.id):
+            st.rerun()  # the job just ended: redraw everything once
+        elif current.finished:
+            st.caption(f"Last training: {current.status}")
+
+    status()

@@ -1,0 +1,341 @@
+"""Session state of the designer: the one module that owns ``st.session_state`` keys.
+
+What a session holds:
+
+* the current design, as the plain dict of a :class:`rmlp.ModelSpec` (and its parsed form);
+* a revision number, bumped whenever the design changes outside the widgets (a preset, an
+  uploaded JSON, a one-click fix, "use this data"); widget keys carry it, so every control
+  re-reads the design after such a change;
+* the loaded data set, the training settings, the background job and the last finished run;
+* one-shot notices for the next page shown, and per-field input errors (unparsable text).
+
+The design also lives in the URL (``?spec=``, base64url of zlib-compressed JSON) and so does the
+training job's id (``?job=``): a browser refresh or a shared link restores the design, and a
+reload finds a running training again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import streamlit as st
+
+from designer_app import jobs
+from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
+from rmlp.plan import PlanError
+from rmlp.summary import Summary, summarize
+
+# ---------------------------------------------------------------------- the keys (all of them)
+_SPEC = "rmlp.spec"  # dict: ModelSpec.to_dict() of the current design
+_SPEC_OBJ = "rmlp.spec_obj"  # the same, parsed
+_REV = "rmlp.rev"  # int: bumped on changes made outside the widgets
+_EDITOR_REV = "rmlp.editor_rev"  # int: bumped when the blocks table's edits were applied
+_NOTICES = "rmlp.notices"  # list[(kind, text)] shown once
+_INPUT_ERRORS = "rmlp.input_errors"  # dict[path, message] for text that could not be parsed
+_DATA = "rmlp.data"  # designer_app.datasets.LoadedData | None
+_TRAIN = "rmlp.train"  # dict: training settings (TrainConfig fields + split sizes)
+_JOB = "rmlp.job"  # designer_app.jobs.Job | None: this session's training job
+_RUN = "rmlp.run"  # RunInfo | None: the last finished run
+_SEEN_END = "rmlp.seen_end"  # id of the job whose end already triggered a full rerun
+_UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch size for memory, ...)
+
+#: Query-parameter names.
+QP_SPEC = "spec"
+QP_JOB = "job"
+
+#: Largest decompressed design accepted from a link (a 200-block design is about 40 kB).
+MAX_SPEC_BYTES = 1_000_000
+
+
+# ---------------------------------------------------------------------- URL encoding
+def encode_spec(spec: ModelSpec) -> str:
+    """The design as a compact, URL-safe token (base64url of zlib-compressed JSON)."""
+    return _encode_text(spec.to_json(indent=None))
+
+
+@lru_cache(maxsize=64)
+def _encode_text(text: str) -> str:
+    raw = zlib.compress(text.encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_spec(token: str) -> ModelSpec:
+    """The design from a token; ValueError saying what is wrong with a damaged one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(raw, MAX_SPEC_BYTES)
+        if inflater.unconsumed_tail:
+            raise ValueError("the design in the link is too large")
+        data = json.loads(text.decode("utf-8"))
+    except (binascii.Error, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"the link's design is damaged ({type(exc).__name__})") from None
+    try:
+        return parse_spec(data)
+    except SpecError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------- session setup
+def default_spec() -> ModelSpec:
+    """The design a new session starts from (the original package's README example)."""
+    return ModelSpec()
+
+
+def init() -> None:
+    """Set up a new session from the URL (design and job); later calls only keep it in sync."""
+    ss = st.session_state
+    if _SPEC not in ss:
+        ss[_REV] = 0
+        ss[_EDITOR_REV] = 0
+        ss[_NOTICES] = []
+        ss[_INPUT_ERRORS] = {}
+        spec = None
+        token = st.query_params.get(QP_SPEC)
+        if token:
+            try:
+                spec = decode_spec(token)
+            except ValueError as exc:
+                notify(f"The design in the link could not be read: {exc}. Starting from the default design.",
+                       "warning")
+        _store(spec or default_spec())
+        job = jobs.find(st.query_params.get(QP_JOB))
+        if job is not None:
+            ss[_JOB] = job
+    sync_url()
+
+
+def sync_url() -> None:
+    """Write the design (and the job id) into the URL when they changed."""
+    token = encode_spec(spec())
+    if st.query_params.get(QP_SPEC) != token:
+        st.query_params[QP_SPEC] = token
+    current = job()
+    if current is not None and st.query_params.get(QP_JOB) != current.id:
+        st.query_params[QP_JOB] = current.id
+
+
+# ---------------------------------------------------------------------- the design
+def _store(new: ModelSpec) -> None:
+    st.session_state[_SPEC] = new.to_dict()
+    st.session_state[_SPEC_OBJ] = new
+
+
+def spec() -> ModelSpec:
+    """The current design (parsed)."""
+    obj = st.session_state.get(_SPEC_OBJ)
+    if obj is None:
+        obj = parse_spec(st.session_state.get(_SPEC) or default_spec().to_dict())
+        st.session_state[_SPEC_OBJ] = obj
+    return obj
+
+
+def spec_dict() -> dict[str, Any]:
+    """The current design as a plain dict (do not modify it)."""
+    if _SPEC not in st.session_state:
+        _store(spec())
+    return st.session_state[_SPEC]
+
+
+def rev() -> int:
+    """The revision widget keys carry; it changes when the design changed outside the widgets."""
+    return int(st.session_state.get(_REV, 0))
+
+
+def editor_rev() -> int:
+    """The revision of the blocks table's key (its edits are applied, then it starts afresh)."""
+    return int(st.session_state.get(_EDITOR_REV, 0))
+
+
+def bump_editor() -> None:
+    st.session_state[_EDITOR_REV] = editor_rev() + 1
+
+
+def set_spec(new: ModelSpec, *, external: bool = True) -> None:
+    """Replace the design; ``external`` (a preset, an upload, a fix) makes every widget re-read it."""
+    _store(new)
+    if external:
+        st.session_state[_REV] = rev() + 1
+        st.session_state[_INPUT_ERRORS] = {}
+
+
+def set_value(path: str, value: Any) -> bool:
+    """Set one field from its widget; False (and an input error for the field) when it does not fit."""
+    try:
+        new = set_path(spec(), path, value)
+    except (SpecError, KeyError, IndexError, TypeError) as exc:
+        set_input_error(path, f"This value does not fit: {exc}")
+        return False
+    clear_input_error(path)
+    _store(new)
+    return True
+
+
+def apply_fix(path: str, value: Any) -> None:
+    """Apply a problem's one-click fix (a button callback)."""
+    try:
+        new = set_path(spec(), path, value)
+    except (SpecError, KeyError, IndexError, TypeError) as exc:
+        notify(f"That fix could not be applied automatically ({exc}). Change the value by hand.", "error")
+        return
+    set_spec(new)
+    notify(f"Fixed: {path} set to {value!r}.", "success")
+
+
+def input_error(path: str) -> str:
+    return st.session_state.get(_INPUT_ERRORS, {}).get(path, "")
+
+
+def set_input_error(path: str, message: str) -> None:
+    st.session_state.setdefault(_INPUT_ERRORS, {})[path] = message
+
+
+def clear_input_error(path: str) -> None:
+    st.session_state.setdefault(_INPUT_ERRORS, {}).pop(path, None)
+
+
+# ---------------------------------------------------------------------- checks and figures (cached)
+@lru_cache(maxsize=128)
+def _problems_of(text: str) -> tuple[Problem, ...]:
+    return tuple(validate(ModelSpec.model_validate_json(text)))
+
+
+def problems() -> list[Problem]:
+    """Everything :func:`rmlp.validate` says about the current design (errors first)."""
+    return list(_problems_of(spec().to_json(indent=None)))
+
+
+def errors() -> list[Problem]:
+    return [p for p in problems() if p.severity == "error"]
+
+
+@lru_cache(maxsize=128)
+def _summary_of(text: str, batch_size: int, dtype: str) -> Summary | str:
+    try:
+        return summarize(ModelSpec.model_validate_json(text), batch_size=batch_size, dtype=dtype)
+    except PlanError as exc:
+        return str(exc)
+    except (ValueError, ZeroDivisionError, IndexError, KeyError) as exc:
+        return f"The figures cannot be computed for this design yet: {exc}"
+
+
+def summary(batch_size: int | None = None, dtype: str = "float32") -> Summary | str:
+    """The design's figures, or a sentence saying why they cannot be computed yet."""
+    size = int(batch_size or train_settings()["batch_size"])
+    return _summary_of(spec().to_json(indent=None), size, dtype)
+
+
+def forget_cached_checks() -> None:
+    """Drop cached checks (after a base-model file was inspected, say)."""
+    _problems_of.cache_clear()
+    _summary_of.cache_clear()
+
+
+# ---------------------------------------------------------------------- notices
+def notify(text: str, kind: str = "info") -> None:
+    """A message for the top of the next page drawn (kind: info, success, warning, error)."""
+    st.session_state.setdefault(_NOTICES, []).append((kind, text))
+
+
+def pop_notices() -> list[tuple[str, str]]:
+    notices = list(st.session_state.get(_NOTICES, []))
+    st.session_state[_NOTICES] = []
+    return notices
+
+
+# ---------------------------------------------------------------------- UI choices
+def ui(name: str, default: Any = None) -> Any:
+    """A small UI choice that survives page switches (widget state does not)."""
+    return st.session_state.setdefault(_UI, {}).get(name, default)
+
+
+def set_ui(name: str, value: Any) -> None:
+    st.session_state.setdefault(_UI, {})[name] = value
+
+
+# ---------------------------------------------------------------------- data, training, runs
+def data() -> Any:
+    """The loaded data set (:class:`designer_app.datasets.LoadedData`) or None."""
+    return st.session_state.get(_DATA)
+
+
+def set_data(loaded: Any) -> None:
+    st.session_state[_DATA] = loaded
+
+
+def train_settings() -> dict[str, Any]:
+    """Training settings of this session: TrainConfig fields plus the validation/test shares."""
+    if _TRAIN not in st.session_state:
+        from rmlp.train import TrainConfig
+
+        defaults = TrainConfig().model_dump()
+        defaults.update(epochs=20, val_size=0.15, test_size=0.15)
+        st.session_state[_TRAIN] = defaults
+    return st.session_state[_TRAIN]
+
+
+def set_train_setting(name: str, value: Any) -> None:
+    train_settings()[name] = value
+
+
+def job() -> jobs.Job | None:
+    """This session's training job (running or finished), if any."""
+    return st.session_state.get(_JOB)
+
+
+def set_job(new: jobs.Job | None) -> None:
+    st.session_state[_JOB] = new
+    st.session_state.pop(_SEEN_END, None)
+    st.session_state[_RUN] = None
+    if new is not None:
+        st.query_params[QP_JOB] = new.id
+    elif QP_JOB in st.query_params:
+        del st.query_params[QP_JOB]
+
+
+def take_job_end(job_id: str) -> bool:
+    """True the first time it is asked about a finished job: the caller then reruns the app once."""
+    if st.session_state.get(_SEEN_END) == job_id:
+        return False
+    st.session_state[_SEEN_END] = job_id
+    return True
+
+
+@dataclass
+class RunInfo:
+    """What the app keeps of a finished training run (the model itself stays in its folder)."""
+
+    run_dir: str
+    task: str
+    class_names: list[Any]
+    history: dict[str, list[float]]
+    test_metrics: dict[str, Any]
+    status: str
+    baseline: dict[str, Any] | None = None
+    y_true: Any = None
+    y_pred: Any = None
+    notices: list[str] = field(default_factory=list)
+    spec_json: str = ""
+    data_name: str = ""
+
+
+def last_run() -> RunInfo | None:
+    """The last finished run of this session (also found again through a reloaded job)."""
+    run = st.session_state.get(_RUN)
+    current = job()
+    if run is None and current is not None and current.finished:
+        result = current.snapshot().result
+        if isinstance(result, RunInfo):
+            run = result
+            st.session_state[_RUN] = run
+    return run
+
+
+def set_last_run(run: RunInfo | None) -> None:
+    st.session_state[_RUN] = run

@@ -1,0 +1,256 @@
+"""The parts of the Train page: readiness, settings, Start/Stop, live curves and the results.
+
+The training job lives outside the script run (see :mod:`designer_app.jobs`): a page switch, a
+slider move or a reload redraws from the job's snapshot and never touches the job itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from designer_app import charts, state, training
+from designer_app.datasets import LoadedData
+from designer_app.state import RunInfo
+from designer_app.widgets import setting
+from rmlp.summary import human_bytes
+
+#: Seconds between two redraws of the live curves while a job runs.
+POLL_S = 1.0
+
+
+def _page_link(page: str, label: str, icon: str) -> None:
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except Exception:  # noqa: BLE001 - a missing page (tests, custom navigation) just drops the link
+        st.caption(label)
+
+
+# ---------------------------------------------------------------------- before training
+def readiness() -> LoadedData | None:
+    """Say what is missing (data, a valid design); the data set when training can start."""
+    loaded = state.data()
+    errors = state.errors()
+    spec = state.spec()
+    if loaded is None:
+        st.info("Choose a data set first: a sample or your own file.", icon=":material/table_chart:")
+        _page_link("../pages/data.py", "Go to Data", ":material/table_chart:")
+    else:
+        summary = loaded.summary()
+        split = summary.get("split", {})
+        st.caption(f"Data **{loaded.name}** · task {summary.get('task')} · "
+                   f"{split.get('train', 0)} training / {split.get('val', 0)} validation / "
+                   f"{split.get('test', 0)} test rows · design **{spec.name}**")
+    if errors:
+        st.error(f"The design has {len(errors)} error(s); nothing is built until it is valid. "
+                 f"First: {errors[0].message}", icon=":material/error:")
+        _page_link("../pages/design.py", "Go to Design", ":material/schema:")
+        return None
+    return loaded
+
+
+def settings(disabled: bool) -> None:
+    """Epochs, batch size, validation split, early stopping, seed, baseline: help from TrainConfig."""
+    from rmlp.train import TrainConfig
+
+    values = state.train_settings()
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        setting(TrainConfig, "epochs", values, key_prefix="train", disabled=disabled, max_value=10000)
+        setting(TrainConfig, "seed", values, key_prefix="train", disabled=disabled)
+    with c2:
+        setting(TrainConfig, "batch_size", values, key_prefix="train", disabled=disabled, max_value=65536)
+        _split_slider(values, disabled)
+    with c3:
+        setting(TrainConfig, "early_stopping", values, key_prefix="train", disabled=disabled)
+        setting(TrainConfig, "patience", values, key_prefix="train", disabled=disabled or not values["early_stopping"])
+    with c4:
+        setting(TrainConfig, "reduce_lr", values, key_prefix="train", disabled=disabled)
+        setting(TrainConfig, "baseline", values, key_prefix="train", disabled=disabled)
+    figures = state.summary(values["batch_size"])
+    if not isinstance(figures, str):
+        st.caption(f"Estimated peak training memory at batch {values['batch_size']}: "
+                   f"{human_bytes(figures.peak_training_bytes)}.")
+
+
+def _split_slider(values: dict, disabled: bool) -> None:
+    key = f"train{state.rev()}:val_size"
+
+    def changed() -> None:
+        values["val_size"] = float(st.session_state[key])
+
+    st.slider("Validation split", min_value=0.05, max_value=0.4, value=float(values["val_size"]), step=0.05,
+              key=key, on_change=changed, disabled=disabled,
+              help="Share of the rows held out to validate after every epoch (early stopping watches it). "
+              f"Another {values['test_size']:.0%} is kept aside as the test split for the final metrics.")
+
+
+def controls(loaded: LoadedData | None) -> None:
+    """Start and Stop."""
+    job = state.job()
+    active = job is not None and job.snapshot().active
+    start, stop, _ = st.columns([1, 1, 4])
+    with start:
+        st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=active or loaded is None,
+                  on_click=_start, help="Train the current design on the chosen data in the background. You can "
+                  "switch pages or reload; the run goes on.", width="stretch")
+    with stop:
+        st.button("Stop", icon=":material/stop:", disabled=not active, on_click=_stop, width="stretch",
+                  help="Stop after the current batch; what was learned so far is kept and evaluated.")
+
+
+def _start() -> None:
+    from rmlp.data import DataError
+
+    loaded = state.data()
+    if loaded is None:
+        return
+    values = state.train_settings()
+    try:
+        loaded = loaded.with_split(values["val_size"], values["test_size"], int(values["seed"]))
+    except DataError as exc:
+        state.notify(f"The data could not be split that way: {exc}", "error")
+        return
+    state.set_data(loaded)
+    try:
+        config = training.make_config(values)
+    except ValueError as exc:
+        state.notify(f"These training settings do not work: {exc}", "error")
+        return
+    state.set_job(training.start(state.spec(), loaded, config))
+
+
+def _stop() -> None:
+    job = state.job()
+    if job is not None:
+        job.stop()
+
+
+# ---------------------------------------------------------------------- while training
+def live() -> None:
+    """Progress and curves of this session's job, redrawn every second while it runs."""
+    job = state.job()
+    if job is None:
+        return
+    every = POLL_S if job.snapshot().active else None
+
+    @st.fragment(run_every=every)
+    def progress() -> None:
+        job.touch()
+        snap = job.snapshot()
+        _status_line(snap)
+        batch = snap.latest.get("batch")
+        history = charts.history_from_events(snap.events)
+        baseline = charts.history_from_events(snap.events, "baseline_epoch")
+        done = len(history["epoch"])
+        running_batch = batch is not None and snap.active and batch.epoch > done
+        epochs = int(snap.info.get("epochs") or 0)
+        if snap.finished and isinstance(snap.result, RunInfo):
+            pass  # the results below draw the run's curves
+        elif done or running_batch:
+            fig = charts.curves_figure(
+                history, baseline=baseline if baseline["epoch"] else None,
+                live=batch.logs if running_batch else None,
+                live_x=(batch.epoch - 1 + batch.batch / max(batch.batches, 1)) if running_batch else None,
+                epochs=epochs)
+            st.plotly_chart(fig, key="live_curves", config={"displaylogo": False})
+        elif snap.active:
+            st.caption("Building the model and starting TensorFlow… the first curve appears after the first steps.")
+        if snap.finished and state.take_job_end(snap.id):
+            st.rerun()  # once: the results below and the sidebar are drawn from the finished job
+
+    progress()
+
+
+def _status_line(snap: object) -> None:
+    status = snap.status  # type: ignore[attr-defined]
+    latest = snap.latest.get("batch")  # type: ignore[attr-defined]
+    epochs = [e for e in snap.events if getattr(e, "kind", "") == "epoch"]  # type: ignore[attr-defined]
+    last = latest if latest is not None and (not epochs or latest.epoch > epochs[-1].epoch) else (
+        epochs[-1] if epochs else None)
+    if status == "queued":
+        st.info(f"Waiting: this machine trains one model at a time, and {snap.queued_behind or 'another run'} "  # type: ignore[attr-defined]
+                "is running. Yours starts when it ends.", icon=":material/schedule:")
+        return
+    if status == "error":
+        st.error(f"Training failed: {snap.error}", icon=":material/error:")  # type: ignore[attr-defined]
+        with st.expander("Details"):
+            st.code(snap.traceback, language="text")  # type: ignore[attr-defined]
+        return
+    if status in ("new", "running"):
+        if last is None:
+            st.progress(0.0, text="Starting…")
+            return
+        eta = f", about {_duration(last.eta_s)} left" if last.eta_s is not None else ""
+        where = f"epoch {last.epoch}/{last.epochs}"
+        if last.kind == "batch":
+            where += f", batch {last.batch}/{last.batches}"
+        text = f"Training: {where}{eta}"
+        if snap.info.get("baseline"):  # type: ignore[attr-defined]
+            text += " (then the plain-MLP baseline)"
+        st.progress(min(max(float(last.progress), 0.0), 1.0), text=text)
+        return
+    words = {"done": "Finished", "stopped": "Stopped"}.get(status, status)
+    st.success(f"{words} after {_duration(snap.elapsed_s)}.", icon=":material/check_circle:")  # type: ignore[attr-defined]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) + " h"
+
+
+# ---------------------------------------------------------------------- after training
+def results() -> None:
+    """Test metrics, confusion matrix or predicted-vs-actual, and the baseline next to the model."""
+    run = state.last_run()
+    if run is None:
+        return
+    st.subheader("Results", anchor=False)
+    for notice in run.notices:
+        st.info(notice, icon=":material/info:")
+    st.caption(f"Run folder: `{run.run_dir}` · status {run.status} · data {run.data_name}")
+    headline = training.headline_metrics(run.test_metrics, run.task)
+    split = run.test_metrics.get("split", "test")
+    if headline:
+        cols = st.columns(len(headline))
+        base = (run.baseline or {}).get("test_metrics", {}) if run.baseline else {}
+        for col, (name, value) in zip(cols, headline, strict=True):
+            other = base.get(name)
+            delta = None
+            if isinstance(other, (int, float)) and not isinstance(other, bool):
+                delta = f"{value - float(other):+.3f} vs plain MLP"
+            col.metric(f"{split} {name}", f"{value:.3f}", delta=delta,
+                       delta_color="inverse" if name in ("loss", "rmse", "mae") else "normal")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Training curves**")
+        history = {k: v for k, v in run.history.items()}
+        baseline_history = (run.baseline or {}).get("history") if run.baseline else None
+        if baseline_history:
+            baseline_history = {"epoch": list(range(1, len(next(iter(baseline_history.values()), [])) + 1)),
+                                **baseline_history}
+        st.plotly_chart(charts.curves_figure(history, baseline=baseline_history), key="final_curves",
+                        config={"displaylogo": False})
+    with right:
+        if run.task == "regression" and run.y_true is not None:
+            st.markdown(f"**Predicted against actual ({split} rows)**")
+            st.plotly_chart(charts.predicted_figure(run.y_true, run.y_pred), key="pred_actual",
+                            config={"displaylogo": False})
+        elif run.test_metrics.get("confusion_matrix") is not None:
+            st.markdown(f"**Confusion matrix ({split} rows)**")
+            names = run.test_metrics.get("class_names") or run.class_names
+            st.plotly_chart(charts.confusion_figure(run.test_metrics["confusion_matrix"], names), key="confusion",
+                            config={"displaylogo": False})
+    if run.baseline:
+        params = run.baseline.get("params")
+        own = run.baseline.get("residual_params")
+        st.caption(f"Plain-MLP baseline: {params:,} parameters against the residual MLP's {own:,}, same split "
+                   "and settings; its curves are the grey dotted and dashed lines.")
+    _page_link("../pages/export.py", "Export the trained model and code", ":material/download:")

@@ -1,0 +1,92 @@
+"""Training as a background job: settings -> TrainConfig, the job's target, what the page draws.
+
+The target runs in the job's worker thread and touches Keras only there (Keras state is
+thread-local); it returns a :class:`designer_app.state.RunInfo`, plain data the page can draw.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from designer_app import jobs
+from designer_app.datasets import LoadedData
+from designer_app.state import RunInfo
+from rmlp import ModelSpec
+
+#: Where the app's run folders go (tests point this at a temporary folder).
+RUNS_DIR_ENV = "RMLP_RUNS_DIR"
+CONFIG_FIELDS = ("epochs", "batch_size", "early_stopping", "patience", "reduce_lr", "seed", "run_name", "baseline")
+
+
+def make_config(settings: dict[str, Any]) -> Any:
+    """The :class:`rmlp.train.TrainConfig` for the page's settings."""
+    from rmlp.train import TrainConfig
+
+    values = {k: settings[k] for k in CONFIG_FIELDS if k in settings}
+    values["runs_dir"] = os.environ.get(RUNS_DIR_ENV) or settings.get("runs_dir") or "runs"
+    return TrainConfig(**values)
+
+
+def _coalesce(event: Any) -> str | None:
+    """Batch progress replaces the previous one instead of piling up."""
+    return "batch" if getattr(event, "kind", None) == "batch" else None
+
+
+def start(spec: ModelSpec, loaded: LoadedData, config: Any) -> jobs.Job:
+    """Start training ``spec`` on ``loaded`` in a background job; returns the job."""
+
+    def target(listener: jobs.Listener, stop_event: threading.Event) -> RunInfo:
+        return run(spec, loaded, config, listener, stop_event)
+
+    info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name, "baseline": config.baseline}
+    return jobs.Job(target, name=f"training of {spec.name}", coalesce=_coalesce, info=info).start()
+
+
+def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listener,
+        stop_event: threading.Event) -> RunInfo:
+    """Train (in the calling thread), then predict the test rows for the result plots."""
+    from rmlp.train import train
+
+    result = train(spec, loaded.data, config, listener=listener, stop_event=stop_event,
+                   data_source=loaded.source_record())
+    data = loaded.data
+    y_true = y_pred = None
+    if data.task == "regression":
+        y_true, y_pred = _regression_pairs(result.model, data)
+    baseline = result.baseline
+    return RunInfo(
+        run_dir=str(result.run_dir), task=data.task, class_names=list(getattr(data, "class_names", []) or []),
+        history={k: list(v) for k, v in result.history.items()}, test_metrics=dict(result.test_metrics or {}),
+        status="stopped" if result.stopped else result.status, baseline=baseline, y_true=y_true, y_pred=y_pred,
+        notices=list(result.notices), spec_json=(result.spec or spec).to_json(indent=None), data_name=loaded.name,
+    )
+
+
+def _regression_pairs(model: Any, data: Any) -> tuple[list[float], list[float]]:
+    """Actual and predicted values of the test split (validation split when test is empty), in target units."""
+    from rmlp.evaluate import predict
+
+    split = "test" if len(data.x_test) else "val"
+    x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+    pred = predict(model, x)
+    try:
+        actual, predicted = data.inverse_target(y), data.inverse_target(pred)
+    except (AttributeError, ValueError, TypeError):
+        actual, predicted = y, pred
+    return (np.asarray(actual, dtype=float).ravel().tolist(), np.asarray(predicted, dtype=float).ravel().tolist())
+
+
+def headline_metrics(metrics: dict[str, Any], task: str) -> list[tuple[str, float]]:
+    """The test metrics worth a big number, in a sensible order."""
+    keys = ("rmse", "mae", "r2", "loss") if task == "regression" else (
+        "accuracy", "precision", "recall", "f1", "auc", "loss")
+    out = []
+    for key in keys:
+        value = metrics.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+            out.append((key, float(value)))
+    return out

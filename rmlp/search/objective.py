@@ -1,0 +1,226 @@
+"""The Keras part of a search: one Optuna trial = sample a spec, check caps, build, train, score.
+
+This is the only module of :mod:`rmlp.search` that imports Keras (lazily, inside a trial). A trial
+clears Keras state, builds a fresh model (and so a fresh base model) from its sampled spec,
+reports the validation metric each epoch to the pruner, and stores on the trial:
+
+* user attributes ``spec`` (the full spec JSON), ``batch_size``, ``params``, ``memory_mb``,
+  ``seconds``, ``epochs``, ``worker`` (``host:pid``), ``metric`` (the best validation value) and,
+  for a sample stopped by a cap, ``rejected_by`` (``params_cap`` / ``memory_cap``);
+* its value(s): the best validation metric over the epochs, or (metric, parameter count) with
+  two objectives.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rmlp.search.space import SearchSpace, sample_spec
+from rmlp.spec import ModelSpec
+from rmlp.summary import Summary, summarize
+
+DIRECTIONS = ("minimize", "maximize")
+#: Metrics where larger is better (used to guess a direction).
+_MAXIMIZE_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
+
+
+class SearchStopped(Exception):  # noqa: N818 - a signal, not an error
+    """Raised inside a trial when the user asked the search to stop."""
+
+
+class MetricError(ValueError):
+    """The metric to optimise is not logged by Keras for this task."""
+
+
+class TrialFailure(Exception):
+    """A trial that failed on its own (e.g. training diverged); the search goes on."""
+
+
+@dataclass
+class ObjectiveConfig:
+    """How each trial trains and what it is scored on."""
+
+    metric: str = "val_loss"
+    direction: str = "minimize"
+    two_objectives: bool = False
+    epochs: int = 10
+    batch_size: int = 32
+    early_stopping: bool = True
+    patience: int = 5
+    seed: int = 0
+    #: Report the metric to the pruner each epoch (never with two objectives: Optuna cannot prune those).
+    prune: bool = True
+    #: Seconds to sleep after each epoch: slows trials down for demos and worker-failure tests.
+    throttle_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def directions(self) -> list[str]:
+        """Optuna study directions: the metric's, then "minimize" for the parameter count."""
+        return [self.direction, "minimize"] if self.two_objectives else [self.direction]
+
+
+def guess_direction(metric: str) -> str:
+    """'maximize' for accuracy-like metrics, else 'minimize'."""
+    name = metric.lower().removeprefix("val_")
+    return "maximize" if any(h in name for h in _MAXIMIZE_HINTS) else "minimize"
+
+
+def metric_names(spec: ModelSpec) -> list[str]:
+    """Validation metrics Keras logs for this spec's task (as :func:`rmlp.build.make_metrics` makes them)."""
+    if spec.task == "regression":
+        names = ["rmse", "mae"]
+    elif spec.task == "binary":
+        names = ["accuracy", "auc"]
+    else:
+        names = ["accuracy"] + [f"top{k}_accuracy" for k in (3, 5) if k < spec.num_outputs]
+    return [f"val_{n}" for n in ["loss", *names]]
+
+
+def check_metric(spec: ModelSpec, metric: str) -> None:
+    """Raise :class:`MetricError` with the offered names when ``metric`` is not logged."""
+    names = metric_names(spec)
+    if metric not in names:
+        raise MetricError(f"The metric {metric!r} is not logged for a {spec.task} task. "
+                          f"Use one of: {', '.join(names)}.")
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process, as stored in each trial's ``worker`` attribute."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _mib(n: float) -> float:
+    return round(n / 2**20, 1)
+
+
+def check_caps(trial: Any, spec: ModelSpec, batch_size: int, space: SearchSpace) -> Summary:
+    """Record size figures on the trial; raise TrialPruned (``rejected_by``) when a cap is exceeded."""
+    import optuna
+
+    summary = summarize(spec, batch_size)
+    trial.set_user_attr("params", int(summary.total_params))
+    trial.set_user_attr("memory_mb", _mib(summary.peak_training_bytes))
+    if space.max_params is not None and summary.total_params > space.max_params:
+        trial.set_user_attr("rejected_by", "params_cap")
+        raise optuna.TrialPruned(f"{summary.total_params:,} parameters, above the cap of {space.max_params:,}.")
+    if space.max_memory_mb is not None and summary.peak_training_bytes > space.max_memory_mb * 2**20:
+        trial.set_user_attr("rejected_by", "memory_cap")
+        raise optuna.TrialPruned(f"about {_mib(summary.peak_training_bytes):,.0f} MiB to train, above the cap "
+                                 f"of {space.max_memory_mb:,.0f} MiB.")
+    return summary
+
+
+def _trial_callback(trial: Any, config: ObjectiveConfig, stop_event: Any) -> Any:
+    import keras
+    import optuna
+
+    report = config.prune and not config.two_objectives
+
+    class TrialCallback(keras.callbacks.Callback):
+        """Reports the metric each epoch (pruning), stops on request, optionally throttles."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stopped = False
+            self.values: list[float] = []
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if stop_event is not None and stop_event.is_set():
+                self.model.stop_training = True
+                self.stopped = True
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            if config.metric not in logs:
+                raise MetricError(f"Keras did not log {config.metric!r}; it logged "
+                                  f"{', '.join(sorted(logs))}.")
+            value = float(logs[config.metric])
+            self.values.append(value)
+            if config.throttle_s:
+                time.sleep(config.throttle_s)
+            if not math.isfinite(value):
+                raise TrialFailure(f"{config.metric} became {value} at epoch {epoch + 1} (training diverged).")
+            if report:
+                trial.report(value, epoch)
+                if trial.should_prune():
+                    trial.set_user_attr("epochs", epoch + 1)
+                    raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({config.metric} = {value:.4g}).")
+
+    return TrialCallback()
+
+
+def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config: ObjectiveConfig,
+                stop_event: Any = None) -> float:
+    """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
+    import keras
+
+    from rmlp.build import build_model
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes between trials
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(int(config.seed) + int(getattr(trial, "number", 0) or 0))
+    model = build_model(spec)  # a fresh model, and a fresh base model, every trial
+    callback = _trial_callback(trial, config, stop_event)
+    mode = "max" if config.direction == "maximize" else "min"
+    callbacks: list[Any] = [callback]
+    if config.early_stopping:
+        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode,
+                                                          patience=config.patience))
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=config.epochs,
+              batch_size=batch_size, callbacks=callbacks, verbose=0, shuffle=True)
+    if callback.stopped:
+        raise SearchStopped("The search was asked to stop.")
+    trial.set_user_attr("epochs", len(callback.values))
+    if not callback.values:
+        raise TrialFailure("No epoch finished.")
+    best = max(callback.values) if config.direction == "maximize" else min(callback.values)
+    del model
+    keras.backend.clear_session()
+    return float(best)
+
+
+def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: ObjectiveConfig,
+                   stop_event: threading.Event | Any = None) -> Callable[[Any], float | tuple[float, float]]:
+    """The Optuna objective: sample, check caps (before any Keras work), train, score.
+
+    Failures of a single trial (a diverging run, an out-of-memory error) raise
+    :class:`TrialFailure`, which the study catches and records; a stop request raises
+    :class:`SearchStopped`; a wrong metric name raises :class:`MetricError`.
+    """
+    import optuna
+
+    def objective(trial: Any) -> float | tuple[float, float]:
+        if stop_event is not None and stop_event.is_set():
+            raise SearchStopped("The search was asked to stop.")
+        trial.set_user_attr("worker", worker_id())
+        spec, batch_size = sample_spec(trial, base_spec, space, config.batch_size)
+        trial.set_user_attr("spec", spec.to_json(indent=None))
+        trial.set_user_attr("batch_size", int(batch_size))
+        params = check_caps(trial, spec, batch_size, space).total_params
+        start = time.perf_counter()
+        try:
+            value = train_trial(trial, spec, batch_size, data, config, stop_event)
+        except (optuna.TrialPruned, SearchStopped, MetricError, TrialFailure):
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+            raise
+        except Exception as exc:  # noqa: BLE001 - one trial's failure (OOM, NaN) must not end the search
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+            raise TrialFailure(f"{type(exc).__name__}: {exc}") from exc
+        trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+        trial.set_user_attr("metric", value)
+        if config.two_objectives:
+            return value, float(params)
+        return value
+
+    return objective

@@ -1,0 +1,294 @@
+"""Reading a study: trial tables, cap counts, the Pareto front, Plotly figures, and promoting the best.
+
+Everything here works on any stored study (a finished one, a running one, one made on other
+machines). Figures come from :mod:`optuna.visualization`; :func:`promote` retrains the best spec
+through :func:`rmlp.train.train` on train+validation and writes the usual run folder plus a bundle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rmlp.search.study import STUDY_ATTR, DataSource, SearchError, _safe_url, open_storage, study_names
+from rmlp.spec import ModelSpec
+
+CAPS = ("params_cap", "memory_cap")
+
+
+def load_study(storage: str, study_name: str | None = None) -> Any:
+    """A stored study; ``study_name`` may be left out when the storage holds only one."""
+    import optuna
+
+    from rmlp.search.study import _quiet_optuna
+
+    _quiet_optuna()
+    store = open_storage(storage, heartbeat=False)
+    names = [s.study_name for s in optuna.get_all_study_summaries(store)]
+    if study_name is None:
+        if len(names) == 1:
+            study_name = names[0]
+        else:
+            raise SearchError(f"{_safe_url(storage)} holds {len(names)} studies; name one with --study "
+                              f"({', '.join(names) or 'none'}).")
+    if study_name not in names:
+        listed = ", ".join(names) if names else "no studies at all"
+        raise SearchError(f"There is no study {study_name!r} in {_safe_url(storage)} (it has {listed}).")
+    return optuna.load_study(study_name=study_name, storage=store)
+
+
+def study_record(study: Any) -> dict[str, Any]:
+    """What the search was run with (metric, epochs, spec, space, data), as stored on the study."""
+    return dict(study.user_attrs.get(STUDY_ATTR) or {})
+
+
+def metric_name(study: Any) -> str:
+    return str(study_record(study).get("metric", "value"))
+
+
+def is_multi(study: Any) -> bool:
+    return len(study.directions) > 1
+
+
+# ----------------------------------------------------------------------------- tables
+def trials_frame(study: Any) -> pd.DataFrame:
+    """One row per trial: number, state, value(s), size, time, worker, cap, and the sampled parameters."""
+    metric = metric_name(study)
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        row: dict[str, Any] = {"trial": t.number, "state": t.state.name}
+        if is_multi(study):
+            row[metric] = t.values[0] if t.values else np.nan
+        else:
+            row[metric] = t.value if t.value is not None else np.nan
+        row.update({"params": a.get("params"), "seconds": a.get("seconds"), "epochs": a.get("epochs"),
+                    "batch_size": a.get("batch_size"), "rejected_by": a.get("rejected_by", ""),
+                    "worker": a.get("worker", ""), "retry_of": t.system_attrs.get("failed_trial")})
+        row.update({f"p:{k}": v for k, v in t.params.items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["trial", "state", metric, "params", "seconds", "epochs", "batch_size",
+                                     "rejected_by", "worker", "retry_of"])
+    return frame
+
+
+def best_trials(study: Any, n: int = 10) -> pd.DataFrame:
+    """The ``n`` best completed trials (by the metric), or the Pareto front with two objectives."""
+    frame = trials_frame(study)
+    metric = metric_name(study)
+    done = frame[frame["state"] == "COMPLETE"]
+    if is_multi(study):
+        front = {t.number for t in study.best_trials}
+        done = done[done["trial"].isin(front)]
+    ascending = study.directions[0].name == "MINIMIZE"
+    done = done.sort_values(metric, ascending=ascending).head(n)
+    keep = ["trial", metric, "params", "seconds", "epochs", "batch_size"]
+    return done[keep + [c for c in done.columns if c.startswith("p:")]].reset_index(drop=True)
+
+
+def cap_counts(study: Any) -> dict[str, int]:
+    """How many samples each cap stopped before anything was built."""
+    counts = dict.fromkeys(CAPS, 0)
+    for t in study.get_trials(deepcopy=False):
+        by = t.user_attrs.get("rejected_by")
+        if by in counts:
+            counts[by] += 1
+    return counts
+
+
+def state_counts(study: Any) -> dict[str, int]:
+    """Trials by state; pruned trials without the cap rejections."""
+    counts: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    caps = sum(cap_counts(study).values())
+    if caps:
+        counts["PRUNED"] = counts.get("PRUNED", 0) - caps
+        counts["REJECTED"] = caps
+    return counts
+
+
+def pareto_front(study: Any) -> pd.DataFrame:
+    """Trials on the Pareto front of (metric, parameter count); empty for one objective."""
+    metric = metric_name(study)
+    if not is_multi(study):
+        return pd.DataFrame(columns=["trial", metric, "params"])
+    rows = [{"trial": t.number, metric: t.values[0], "params": int(t.values[1])} for t in study.best_trials]
+    return pd.DataFrame(rows).sort_values("params").reset_index(drop=True) if rows else pd.DataFrame(
+        columns=["trial", metric, "params"])
+
+
+def running_workers(study: Any) -> pd.DataFrame:
+    """The workers running a trial right now: worker, trial, epochs reported, start time."""
+    from optuna.trial import TrialState
+
+    rows = [{"worker": t.user_attrs.get("worker", "?"), "trial": t.number, "epochs": len(t.intermediate_values),
+             "started": t.datetime_start} for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    return pd.DataFrame(rows, columns=["worker", "trial", "epochs", "started"])
+
+
+# ----------------------------------------------------------------------------- best
+def best_trial(study: Any) -> Any:
+    """The best completed trial; with two objectives, the Pareto trial with the best metric."""
+    from optuna.trial import TrialState
+
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        raise SearchError(f"The study {study.study_name!r} has no completed trial yet. Run more trials first.")
+    if not is_multi(study):
+        return study.best_trial
+    reverse = study.directions[0].name == "MAXIMIZE"
+    return sorted(study.best_trials, key=lambda t: (t.values[0], t.values[1]), reverse=reverse)[0]
+
+
+def trial_spec(trial: Any) -> tuple[ModelSpec, int]:
+    """The spec and batch size a trial trained."""
+    text = trial.user_attrs.get("spec")
+    if not text:
+        raise SearchError(f"Trial {trial.number} has no stored spec.")
+    return ModelSpec.from_json(text), int(trial.user_attrs.get("batch_size", 32))
+
+
+# ----------------------------------------------------------------------------- figures
+def figures(study: Any) -> dict[str, Any]:
+    """Plotly figures: optimisation history, parallel coordinates, parameter importance, Pareto front.
+
+    A figure that cannot be drawn yet (too few trials) is left out.
+    """
+    import optuna.visualization as vis
+    from optuna.trial import TrialState
+
+    metric = metric_name(study)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return {}
+    multi = is_multi(study)
+    kwargs: dict[str, Any] = {"target": (lambda t: t.values[0]), "target_name": metric} if multi else {
+        "target_name": metric}
+    makers = {
+        "history": lambda: vis.plot_optimization_history(study, **kwargs),
+        "parallel": lambda: vis.plot_parallel_coordinate(study, **kwargs),
+    }
+    if len(complete) >= 2 and any(t.params for t in complete):
+        makers["importance"] = lambda: vis.plot_param_importances(study, **kwargs)
+    if multi:
+        makers["pareto"] = lambda: vis.plot_pareto_front(study, target_names=[metric, "parameters"])
+    out = {}
+    for name, make in makers.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[name] = make()
+        except (ValueError, RuntimeError, ZeroDivisionError, KeyError, IndexError):
+            continue
+    return out
+
+
+# ----------------------------------------------------------------------------- summary text
+@dataclass
+class StudyReport:
+    """A study in numbers and tables, for the command line and the app."""
+
+    study_name: str
+    metric: str
+    directions: list[str]
+    states: dict[str, int]
+    caps: dict[str, int]
+    best: pd.DataFrame
+    pareto: pd.DataFrame
+    best_value: float | None
+    best_trial: int | None
+
+
+def study_report(study: Any, n: int = 10) -> StudyReport:
+    """Counts, cap counts, the best trials and the Pareto front of a study."""
+    best = best_trials(study, n)
+    metric = metric_name(study)
+    return StudyReport(
+        study_name=study.study_name, metric=metric, directions=[d.name.lower() for d in study.directions],
+        states=state_counts(study), caps=cap_counts(study), best=best, pareto=pareto_front(study),
+        best_value=float(best[metric].iloc[0]) if len(best) else None,
+        best_trial=int(best["trial"].iloc[0]) if len(best) else None)
+
+
+# ----------------------------------------------------------------------------- promote
+@dataclass
+class PromoteResult:
+    """The run folder and bundle of a promoted trial."""
+
+    trial: int
+    run_dir: Path
+    bundle: Path
+    test_metrics: dict[str, Any]
+    spec: ModelSpec
+    epochs: int
+
+
+def merge_train_val(data: Any) -> Any:
+    """A copy of ``data`` whose training split also holds the validation rows (validation left empty)."""
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    empty_x, empty_y = data.x_val[:0], data.y_val[:0]
+    return dataclasses.replace(data, x_train=x, y_train=y, x_val=empty_x, y_val=empty_y)
+
+
+def promote(storage: str, study_name: str | None, data: Any, epochs: int | None = None, runs_dir: str | Path = "runs",
+            *, trial: int | None = None, seed: int = 0, listener: Any = None, stop_event: Any = None) -> PromoteResult:
+    """Retrain the best trial's spec on train+validation for the full epoch budget; run folder + bundle.
+
+    ``data`` is loaded data or a :class:`~rmlp.search.study.DataSource`; ``epochs`` defaults to the
+    study's epoch budget. The run folder is the one :func:`rmlp.train.train` writes, with
+    ``search.json`` (where the design came from) and ``bundle.zip`` added.
+    """
+    from rmlp.data import spec_for_data
+    from rmlp.export import make_bundle
+    from rmlp.train import TrainConfig, train, write_json
+
+    study = load_study(storage, study_name)
+    if trial is None:
+        chosen = best_trial(study)
+    else:
+        found = [t for t in study.get_trials(deepcopy=False) if t.number == trial]
+        if not found or found[0].state.name != "COMPLETE":
+            raise SearchError(f"Trial {trial} of {study.study_name!r} is not a completed trial.")
+        chosen = found[0]
+    spec, batch_size = trial_spec(chosen)
+    record = study_record(study)
+    epochs = int(epochs or record.get("epochs") or 20)
+    source = data.to_dict() if isinstance(data, DataSource) else None
+    loaded = data.load() if isinstance(data, DataSource) else data
+    spec, _ = spec_for_data(spec, loaded)
+    merged = merge_train_val(loaded)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
+                         runs_dir=str(runs_dir), run_name=f"{study.study_name}-trial{chosen.number}")
+    data_source = {"kind": "table", **source} if source else None
+    result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)
+    write_json(Path(result.run_dir) / "search.json", {
+        "study": study.study_name, "storage": _safe_url(storage), "trial": chosen.number,
+        "values": list(chosen.values or []), "metric": record.get("metric"), "params": chosen.params,
+        "retrained_on": "train+validation", "epochs": epochs})
+    bundle = make_bundle(result.run_dir, Path(result.run_dir) / "bundle.zip")
+    return PromoteResult(trial=chosen.number, run_dir=Path(result.run_dir), bundle=bundle,
+                         test_metrics=result.test_metrics, spec=spec, epochs=epochs)
+
+
+def list_studies(storage: str) -> list[str]:
+    """Names of the studies in a storage."""
+    return study_names(storage)
+
+
+def report_json(study: Any) -> str:
+    """The report as JSON (for scripts)."""
+    rep = study_report(study)
+    return json.dumps({"study": rep.study_name, "metric": rep.metric, "directions": rep.directions,
+                       "states": rep.states, "caps": rep.caps, "best_value": rep.best_value,
+                       "best_trial": rep.best_trial, "best": rep.best.to_dict(orient="records"),
+                       "pareto": rep.pareto.to_dict(orient="records")}, indent=2, default=str)

@@ -1,0 +1,78 @@
+"""AppTest helpers: a fresh designer app per test, and ways to read charts and find neighbours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "designer_app" / "app.py"
+PAGES = {name: f"../pages/{name}.py" for name in ("design", "data", "train", "export", "learn")}
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The designer app, not yet run; run folders go to a temporary folder."""
+    monkeypatch.setenv("RMLP_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.chdir(ROOT)  # .streamlit/config.toml is read from the working folder
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def open_page(at: AppTest, name: str) -> AppTest:
+    """Run the app (once if needed) and switch to a page."""
+    if not at._tree:  # noqa: SLF001 - AppTest has no public "has run" flag
+        at.run()
+    return at.switch_page(PAGES[name]).run()
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """Every element and block below ``node``, depth first."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from walk(child)
+
+
+def charts(at: AppTest, kind: str) -> list[Any]:
+    """The unknown elements of a kind ('graphviz_chart', 'plotly_chart'): their ``proto.spec`` holds the data."""
+    return [e for e in walk(at.main) if getattr(e, "type", "") == kind]
+
+
+def dot_of(at: AppTest) -> str:
+    """The DOT text given to the first graphviz chart of the page."""
+    found = charts(at, "graphviz_chart")
+    assert found, "no graph on the page"
+    return found[0].proto.spec
+
+
+def container_of(at: AppTest, predicate: Any) -> Any:
+    """The innermost block whose direct children include an element matching ``predicate``."""
+    best = None
+    for node in walk(at.main):
+        children = getattr(node, "children", {})
+        if any(predicate(c) for c in children.values()):
+            best = node
+    return best
+
+
+def alerts_in(node: Any, kind: str = "error") -> list[str]:
+    """The texts of the alerts of a kind ('error', 'warning', 'info', 'success') below ``node``."""
+    return [e.value for e in walk(node) if getattr(e, "type", "") == kind and hasattr(e, "icon")]
+
+
+def metric_value(at: AppTest, label: str) -> str:
+    for metric in at.main.metric:
+        if metric.label == label:
+            return metric.value
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.main.metric]}")
+
+
+def widget(at: AppTest, kind: str, label: str) -> Any:
+    """The first widget of a kind ('text_input', 'selectbox', ...) with this label."""
+    for element in getattr(at, kind):
+        if element.label == label:
+            return element
+    raise AssertionError(f"no {kind} labelled {label!r}")

@@ -1,0 +1,60 @@
+"""The Data page: samples, CSV uploads, bad files with clear messages, and "use this data"."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from rmlp import ModelSpec
+from tests.app.conftest import ROOT, open_page, widget
+
+WINE = (ROOT / "sample_data" / "wine.csv").read_bytes()
+
+
+def _spec(at: AppTest) -> ModelSpec:
+    return ModelSpec.model_validate(at.session_state["rmlp.spec"])
+
+
+def _upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at = widget(at, "button_group", "Where from").set_value("upload").run()
+    at.get("file_uploader")[0].set_value((name, content, "text/csv"))
+    return at.run()
+
+
+def test_a_sample_is_previewed_and_used_for_the_design(app: AppTest) -> None:
+    at = open_page(app, "data")
+    assert not at.exception
+    assert widget(at, "selectbox", "Target column").value == "target"
+    assert any(m.label == "Task" and m.value == "multiclass" for m in at.metric)
+    at = widget(at, "button", "Use this data").click().run()
+    spec = _spec(at)
+    assert spec.input_shape == [13] and spec.num_outputs == 3 and spec.task == "multiclass"
+    assert any("Input shape set to [13]" in i.value for i in at.info)
+    assert at.session_state["rmlp.data"].name == "wine.csv"
+    assert any("In use" in s.value for s in at.success)
+
+
+def test_a_csv_upload_is_accepted_and_the_task_can_be_overridden(app: AppTest) -> None:
+    at = _upload(open_page(app, "data"), "my wine.csv", WINE)
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.dataframe[0].value.shape[0] == 20  # the preview
+    at = widget(at, "selectbox", "Target column").select("alcohol").run()
+    assert any(m.label == "Task" and m.value == "regression" for m in at.metric)
+    at = widget(at, "selectbox", "Task").select("regression").run()
+    at = widget(at, "button", "Use this data").click().run()
+    spec = _spec(at)
+    assert spec.task == "regression" and spec.num_outputs == 1 and spec.input_shape[0] >= 13
+
+
+def test_bad_files_get_a_clear_message(app: AppTest) -> None:
+    at = _upload(open_page(app, "data"), "empty.csv", b"")
+    assert any("empty" in e.value.lower() for e in at.error), [e.value for e in at.error]
+    assert not at.exception
+    at.get("file_uploader")[0].set_value(("one_class.csv", b"a,b\n1,x\n2,x\n3,x\n4,x\n", "text/csv"))
+    at = at.run()
+    at = widget(at, "selectbox", "Target column").select("b").run()
+    assert at.error and not at.exception
+    assert not [b for b in at.button if b.label == "Use this data"]
+    at.get("file_uploader")[0].set_value(("junk.zip", b"PK\x03\x04 not really a zip", "application/zip"))
+    at = at.run()
+    assert at.error and not at.exception

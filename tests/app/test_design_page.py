@@ -1,0 +1,143 @@
+"""The Design page: widgets from the metadata, live validation, summary and graph, presets, the URL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from streamlit.testing.v1 import AppTest
+
+from designer_app.state import decode_spec, encode_spec
+from rmlp import BlockSpec, ModelSpec, summarize
+from rmlp.summary import human_count
+from tests.app.conftest import APP, ROOT, alerts_in, container_of, dot_of, metric_value, widget
+
+
+def _spec(at: AppTest) -> ModelSpec:
+    return ModelSpec.model_validate(at.session_state["rmlp.spec"])
+
+
+def _edit_blocks(at: AppTest, edits: dict) -> AppTest:
+    """Seed the blocks table's edit state (what the browser would send) and rerun."""
+    key = at.data_editor[0].key
+    at.session_state[key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": []} | edits
+    return at.run()
+
+
+def test_design_page_draws_controls_summary_and_graph(app: AppTest) -> None:
+    at = app.run()
+    assert not at.exception
+    spec = _spec(at)
+    assert spec == ModelSpec()
+    assert metric_value(at, "Parameters") == human_count(summarize(spec).total_params)
+    assert "Dense 400" in dot_of(at)
+    # every control is generated with the metadata's label and help text
+    learning_rate = widget(at, "number_input", "Learning rate")
+    assert learning_rate.help and "Step size" in learning_rate.help
+    assert widget(at, "slider", "Bypass dropout rate").value == 0.35
+
+
+def test_changing_a_block_width_updates_spec_summary_and_graph(app: AppTest) -> None:
+    at = app.run()
+    before = metric_value(at, "Parameters")
+    at = _edit_blocks(at, {"edited_rows": {0: {"width": 300}}})
+    assert not at.exception
+    spec = _spec(at)
+    assert spec.blocks[0].width == 300
+    after = metric_value(at, "Parameters")
+    assert after != before
+    assert after == human_count(summarize(spec).total_params)
+    dot = dot_of(at)
+    assert "Dense 300" in dot and "Dense 400" not in dot
+    # the URL holds the new design
+    assert decode_spec(at.query_params["spec"][0] if isinstance(at.query_params["spec"], list)
+                       else at.query_params["spec"]) == spec
+
+
+def test_an_invalid_block_shows_its_message_next_to_the_table_with_a_fix(app: AppTest) -> None:
+    at = app.run()
+    at = _edit_blocks(at, {"edited_rows": {0: {"decrement": 200}}})
+    assert _spec(at).blocks[0].decrement == 200
+    table_box = container_of(at, lambda e: getattr(e, "type", "") == "dataframe")
+    messages = alerts_in(table_box)
+    assert any("Block 1 shrinks below one unit" in m for m in messages), messages
+    assert "1 error" in at.sidebar.error[0].value
+    fix = [b for b in at.button if b.label.startswith("Apply fix")]
+    assert fix, "no one-click fix offered"
+    at = fix[0].click().run()
+    assert _spec(at).blocks[0].decrement == 99  # (400 - 1) // (5 - 1)
+    assert not any("shrinks" in m for m in alerts_in(at.main))
+
+
+def test_block_rows_can_be_added_duplicated_and_removed(app: AppTest) -> None:
+    at = app.run()
+    at = _edit_blocks(at, {"added_rows": [{"layers": 2, "width": 64, "decrement": 8, "bypass": "16"}]})
+    assert _spec(at).blocks[1] == BlockSpec(layers=2, width=64, decrement=8, bypass=[16])
+    at = widget(at, "button", "Duplicate").click().run()
+    assert len(_spec(at).blocks) == 3 and _spec(at).blocks[2] == _spec(at).blocks[1]
+    at = widget(at, "button", "Remove").click().run()
+    assert len(_spec(at).blocks) == 2
+    assert "Block 2" in dot_of(at)
+
+
+def test_a_bad_list_shows_a_message_below_its_control(app: AppTest) -> None:
+    at = app.run()
+    at = widget(at, "text_input", "Final Dense widths").input("64, 32").run()
+    assert _spec(at).final_layers == [64, 32]
+    at = widget(at, "text_input", "Final Dense widths").input("64, abc").run()
+    assert _spec(at).final_layers == [64, 32]
+    box = container_of(at, lambda e: getattr(e, "label", "") == "Final Dense widths")
+    assert any("'abc' is not a whole number" in m for m in alerts_in(box))
+
+
+def test_a_preset_loads(app: AppTest) -> None:
+    at = app.run()
+    at = widget(at, "selectbox", "Start from a preset").select("deep_14").run()
+    at = widget(at, "button", "Load preset").click().run()
+    spec = _spec(at)
+    assert spec.name == "deep_14" and len(spec.blocks) == 14
+    assert "compact view" in dot_of(at)
+    assert metric_value(at, "Parameters") == human_count(summarize(spec).total_params)
+    # the widgets re-read the new design
+    assert widget(at, "slider", "Bypass dropout rate").value == 0.25
+
+
+def test_a_shared_link_restores_the_design() -> None:
+    spec = ModelSpec(name="shared", blocks=[BlockSpec(layers=2, width=50, decrement=5)] * 3, final_layers=[20])
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["spec"] = encode_spec(spec)
+    at.run()
+    assert _spec(at) == spec
+    assert len(encode_spec(spec)) < 400
+    broken = AppTest.from_file(str(APP), default_timeout=60)
+    broken.query_params["spec"] = "not-a-design"
+    broken.run()
+    assert _spec(broken) == ModelSpec()
+    assert any("could not be read" in w.value for w in broken.warning)
+
+
+def test_a_json_upload_replaces_the_design_and_a_bad_one_is_refused(app: AppTest) -> None:
+    at = app.run()
+    spec = ModelSpec(name="from_file", input_shape=[13], num_outputs=3, blocks=[BlockSpec(layers=2, width=32,
+                                                                                        decrement=4)])
+    at.get("file_uploader")[0].upload("design.json", spec.to_json().encode(), "application/json")
+    at.run()
+    assert _spec(at) == spec
+    assert any("Design loaded" in s.value for s in at.success)
+    at.get("file_uploader")[0].set_value(("bad.json", b'{"blocks": "many"}', "application/json"))
+    at.run()
+    assert _spec(at) == spec
+    assert any("not a usable design" in e.value for e in at.error)
+
+
+def test_the_design_page_does_not_import_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(APP)!r}, default_timeout=60).run()\n"
+        "assert not at.exception, at.exception\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False False"

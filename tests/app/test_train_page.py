@@ -1,0 +1,112 @@
+"""The Train page: a tiny real training job in the background, its live curve and its results."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from designer_app import jobs
+from tests.app.conftest import APP, charts, open_page, widget
+
+
+def _use_wine_with_a_tiny_design(at: AppTest) -> AppTest:
+    at = open_page(at, "design")
+    at = widget(at, "selectbox", "Start from a preset").select("small_tabular").run()
+    at = widget(at, "button", "Load preset").click().run()
+    at = open_page(at, "data")
+    return widget(at, "button", "Use this data").click().run()
+
+
+def _wait_for_the_job(at: AppTest, timeout: float = 240) -> AppTest:
+    """Rerun the page (as the polling fragment would) until the job has ended."""
+    job = at.session_state["rmlp.job"]
+    deadline = time.time() + timeout
+    while not job.finished and time.time() < deadline:
+        job.wait(1.0)
+        at.run()
+    assert job.finished, "training did not end in time"
+    return at.run()
+
+
+def _curve(at: AppTest, key_part: str = "") -> dict[str, list[float]]:
+    """name -> y values of the traces of the first Plotly chart (training curves)."""
+    found = charts(at, "plotly_chart")
+    assert found, "no chart on the page"
+    figure = json.loads(found[0].proto.spec)
+    return {f"{t.get('name')}@{t.get('xaxis', 'x')}": t.get("y", []) for t in figure["data"]}
+
+
+@pytest.mark.slow
+def test_training_runs_in_the_background_and_shows_its_curves(app: AppTest) -> None:
+    at = _use_wine_with_a_tiny_design(app)
+    at = open_page(at, "train")
+    assert not at.exception
+    at = widget(at, "number_input", "Epochs").set_value(2).run()
+    at = widget(at, "toggle", "Train a plain-MLP baseline").set_value(True).run()
+    at = widget(at, "button", "Start training").click().run()
+    job = at.session_state["rmlp.job"]
+    assert job.status in ("queued", "running", "done")
+    assert at.query_params["job"] in (job.id, [job.id])
+    # switching pages does not touch the job
+    at = open_page(at, "design")
+    at = open_page(at, "train")
+    at = _wait_for_the_job(at)
+    assert job.status == "done", job.snapshot().error
+    curves = _curve(at)
+    assert len(curves["training@x"]) == 2 and len(curves["validation@x"]) == 2
+    assert any(name.startswith("plain MLP") for name in curves), curves.keys()
+    labels = [m.label for m in at.metric]
+    assert "test accuracy" in labels
+    assert any(m.delta and "plain MLP" in m.delta for m in at.metric)
+    assert len(charts(at, "plotly_chart")) == 2  # curves + confusion matrix
+    assert any("Finished" in s.value for s in at.success)
+    assert not widget(at, "button", "Start training").disabled
+    at = open_page(at, "export")
+    offered = {d.label for d in at.get("download_button")}
+    assert {"Trained model (.keras)", "History (.csv)"} <= offered, offered
+
+
+@pytest.mark.slow
+def test_two_sessions_never_mix_their_curves_and_a_reload_finds_the_job(app: AppTest) -> None:
+    first = open_page(_use_wine_with_a_tiny_design(app), "train")
+    second = open_page(_use_wine_with_a_tiny_design(AppTest.from_file(str(APP), default_timeout=60)), "train")
+    first = widget(first, "number_input", "Epochs").set_value(2).run()
+    second = widget(second, "number_input", "Epochs").set_value(3).run()
+    first = widget(first, "button", "Start training").click().run()
+    second = widget(second, "button", "Start training").click().run()
+    a, b = first.session_state["rmlp.job"], second.session_state["rmlp.job"]
+    assert a is not b
+    first = _wait_for_the_job(first)
+    second = _wait_for_the_job(second)
+    assert len(_curve(first)["training@x"]) == 2
+    assert len(_curve(second)["training@x"]) == 3
+    # a reload is a new session: the job id in the URL finds the run again
+    reloaded = AppTest.from_file(str(APP), default_timeout=60)
+    reloaded.query_params["job"] = b.id
+    reloaded = open_page(reloaded, "train")
+    assert len(_curve(reloaded)["training@x"]) == 3
+
+
+def test_a_failing_job_shows_its_message_and_the_page_stays_usable(app: AppTest) -> None:
+    def failing(listener: jobs.Listener, stop: threading.Event) -> None:
+        raise RuntimeError("out of memory while building the model")
+
+    at = open_page(app, "train")
+    job = jobs.Job(failing, exclusive=False).start()
+    assert job.wait(10)
+    at.session_state["rmlp.job"] = job
+    at = at.run()
+    assert any("Training failed: RuntimeError: out of memory" in e.value for e in at.error)
+    assert not at.exception
+    at = open_page(at, "design")
+    assert not at.exception
+
+
+def test_without_data_the_page_says_what_to_do(app: AppTest) -> None:
+    at = open_page(app, "train")
+    assert any("Choose a data set first" in i.value for i in at.info)
+    assert widget(at, "button", "Start training").disabled

@@ -1,0 +1,263 @@
+"""Training engine: run folders, events, stop, resume, seeds, baseline and test metrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rmlp.baseline import plain_mlp_spec_like, stack_params
+from rmlp.evaluate import CLASSIFICATION_KEYS, REGRESSION_KEYS, classification_metrics, regression_metrics
+from rmlp.spec import BlockSpec, ModelSpec
+from rmlp.summary import summarize
+from rmlp.train import TrainConfig, TrainEvent, make_run_dir, read_history, safe_name
+
+ROOT = Path(__file__).resolve().parents[1]
+WINE = ROOT / "sample_data" / "wine.csv"
+RUN_FILES = ("spec.json", "train_config.json", "data.json", "versions.json", "state.json", "history.csv",
+             "model.keras", "metrics.json", "checkpoints/best.keras", "checkpoints/last.keras")
+
+
+def tiny_spec(**changes: Any) -> ModelSpec:
+    return ModelSpec(blocks=[BlockSpec(layers=2, width=16, decrement=4)], final_layers=[8], **changes)
+
+
+def config(tmp_path: Path, **changes: Any) -> TrainConfig:
+    base = {"epochs": 2, "batch_size": 32, "runs_dir": str(tmp_path / "runs"), "batch_events_every": 0.0}
+    return TrainConfig(**{**base, **changes})
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> tuple[Any, dict[str, Any]]:
+    """A small multiclass table: sample_data/wine.csv when present, else a synthetic CSV."""
+    from rmlp.data import load_table
+
+    path, target = WINE, "target"
+    if not WINE.is_file():
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(150, 5))
+        label = np.array(["a", "b", "c"])[np.argmax(x[:, :3], axis=1)]
+        path, target = tmp_path / "synthetic.csv", "label"
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([f"f{i}" for i in range(5)] + ["label"])
+            w.writerows([[*map(float, row), lab] for row, lab in zip(x, label, strict=True)])
+    source = {"kind": "table", "path": str(path), "target": target, "seed": 0}
+    return load_table(path, target, seed=0), source
+
+
+def regression_table() -> Any:
+    import pandas as pd
+
+    from rmlp.data import load_table
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, 4))
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    frame["y"] = x @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(scale=0.1, size=80)
+    return load_table(frame, "y", task="regression", seed=0)
+
+
+# ----------------------------------------------------------------------------- fast (no Keras)
+def test_train_config_round_trips_through_json() -> None:
+    cfg = TrainConfig(epochs=3, reduce_lr=True, run_name="x y", baseline=True, checkpoint_budget=1.0)
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+
+
+def test_run_dir_names_are_safe_and_unique(tmp_path: Path) -> None:
+    assert safe_name("my model/../v2: best?") == "my_model_.._v2_best"
+    assert safe_name("///") == "run"
+    first = make_run_dir(tmp_path, "a b")
+    second = make_run_dir(tmp_path, "a b")
+    assert first != second and first.parent == tmp_path == second.parent
+    assert first.name.endswith("-a_b") and (first / "checkpoints").is_dir()
+
+
+def test_classification_metrics_match_sklearn() -> None:
+    from sklearn import metrics as skm
+
+    y = np.array([0, 1, 2, 2, 1, 0, 2, 1])
+    prob = np.array([[.8, .1, .1], [.2, .5, .3], [.1, .2, .7], [.3, .4, .3],
+                     [.1, .8, .1], [.4, .3, .3], [.2, .1, .7], [.6, .3, .1]])
+    out = classification_metrics(np.eye(3)[y], prob, "multiclass", ["x", "y", "z"])
+    pred = prob.argmax(axis=1)
+    assert set(CLASSIFICATION_KEYS) <= set(out)
+    assert out["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert out["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert out["precision"] == pytest.approx(skm.precision_score(y, pred, average="macro"))
+    assert out["recall"] == pytest.approx(skm.recall_score(y, pred, average="macro"))
+    assert out["auc"] == pytest.approx(skm.roc_auc_score(y, prob, multi_class="ovr"))
+    assert out["confusion_matrix"] == skm.confusion_matrix(y, pred).tolist()
+    assert out["class_names"] == ["x", "y", "z"]
+    json.dumps(out)
+
+    yb = np.array([0, 1, 1, 0, 1])
+    pb = np.array([[.2], [.7], [.4], [.6], [.9]])
+    outb = classification_metrics(yb.reshape(-1, 1).astype("float32"), pb, "binary", ["no", "yes"])
+    assert outb["accuracy"] == pytest.approx(skm.accuracy_score(yb, pb[:, 0] >= .5))
+    assert outb["f1"] == pytest.approx(skm.f1_score(yb, pb[:, 0] >= .5))
+    assert outb["auc"] == pytest.approx(skm.roc_auc_score(yb, pb[:, 0]))
+    # one class only: AUC is undefined, not an exception
+    assert classification_metrics(np.ones((3, 1)), np.array([[.9], [.8], [.2]]), "binary")["auc"] is None
+
+
+def test_regression_metrics_match_sklearn() -> None:
+    from sklearn import metrics as skm
+
+    y = np.array([[1.0], [2.0], [3.0], [4.5]])
+    p = np.array([[1.1], [1.7], [3.4], [4.0]])
+    out = regression_metrics(y, p)
+    assert set(out) == set(REGRESSION_KEYS)
+    assert out["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, p)))
+    assert out["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
+    assert out["r2"] == pytest.approx(skm.r2_score(y, p))
+    assert regression_metrics(y[:1], p[:1])["r2"] is None
+
+
+@pytest.mark.parametrize("spec", [
+    tiny_spec(input_shape=[13], num_outputs=3),
+    ModelSpec(input_shape=[30], num_outputs=1, task="binary"),
+    ModelSpec(input_shape=[8, 8], num_outputs=10, blocks=[BlockSpec(layers=3, width=64, decrement=8)] * 2,
+              inter_block_layers=[32], final_layers=[]),
+])
+def test_baseline_plan_has_about_the_same_parameters(spec: ModelSpec) -> None:
+    plan = plain_mlp_spec_like(spec)
+    total = summarize(spec).total_params
+    assert abs(plan.total_params - total) <= 0.15 * total
+    assert 1 <= len(plan.widths) <= 6 and len(set(plan.widths)) == 1
+    assert plan.head_params == stack_params(plan.feature_dim, plan.widths, plan.num_outputs)
+
+
+# ----------------------------------------------------------------------------- training (Keras)
+@pytest.mark.slow
+def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple[Any, dict]) -> None:
+    import keras
+
+    from rmlp.train import resume, train
+
+    data, source = table
+    events: list[TrainEvent] = []
+
+    def listener(event: TrainEvent) -> None:
+        events.append(event)
+        raise RuntimeError("a broken display must not stop training")
+
+    result = train(tiny_spec(), data, config(tmp_path, run_name="wine test"), listener=listener, data_source=source)
+    run = result.run_dir
+    assert run.parent == tmp_path / "runs" and run.name.endswith("-wine_test")
+    for name in RUN_FILES + ("preprocessor.json",):
+        assert (run / name).is_file(), name
+    assert not result.stopped and result.epochs_run == 2 and result.status == "finished"
+    assert read_history(run)["epoch"] == [1, 2] and len(result.history["val_loss"]) == 2
+    state = json.loads((run / "state.json").read_text())
+    assert state["status"] == "finished" and state["epochs_done"] == 2 and state["checkpoint_epoch"] == 2
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(CLASSIFICATION_KEYS) | {"loss", "split", "n"} <= set(metrics)
+    assert metrics["split"] == "test" and metrics["n"] == len(data.x_test)
+    assert len(metrics["confusion_matrix"]) == len(data.class_names)
+    record = json.loads((run / "data.json").read_text())
+    assert record["split_sizes"] == {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)}
+    assert record["class_names"] == [str(c) for c in data.class_names]
+    versions = json.loads((run / "versions.json").read_text())
+    assert {"python", "tensorflow", "keras", "numpy", "rmlp", "platform"} <= set(versions)
+
+    kinds = [e.kind for e in events if e.kind != "batch"]
+    assert kinds == ["train_begin", "epoch", "epoch", "train_end"]
+    assert any(e.kind == "batch" for e in events)
+    epoch_events = [e for e in events if e.kind == "epoch"]
+    assert [e.epoch for e in epoch_events] == [1, 2] and epoch_events[-1].progress == pytest.approx(1.0)
+    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(epoch_events[0].logs)
+    assert epoch_events[0].eta_s is not None and epoch_events[0].eta_s >= 0
+
+    reloaded = keras.saving.load_model(run / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(data.x_test[:4], verbose=0),
+                               result.model.predict(data.x_test[:4], verbose=0), rtol=1e-5, atol=1e-6)
+
+    # resume reloads the data from data.json (same split) and appends to history.csv
+    more = resume(run, extra_epochs=1)
+    assert more.run_dir == run and more.epochs_run == 1
+    assert read_history(run)["epoch"] == [1, 2, 3]
+    assert json.loads((run / "state.json").read_text())["epochs_done"] == 3
+
+
+@pytest.mark.slow
+def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tuple[Any, dict]) -> None:
+    import keras
+
+    from rmlp.train import resume, train
+
+    data, _ = table
+    stop = threading.Event()
+    events: list[TrainEvent] = []
+
+    def listener(event: TrainEvent) -> None:
+        events.append(event)
+        if event.kind == "batch":
+            stop.set()
+
+    result = train(tiny_spec(), data, config(tmp_path, epochs=4), listener=listener, stop_event=stop)
+    assert result.stopped and result.status == "stopped" and result.epochs_run == 1
+    assert events[-1].kind == "stopped"
+    state = json.loads((result.run_dir / "state.json").read_text())
+    assert state["status"] == "stopped" and state["epochs_done"] == 1
+    model = keras.saving.load_model(result.run_dir / "model.keras")
+    assert model.predict(data.x_test[:2], verbose=0).shape == (2, len(data.class_names))
+
+    after = resume(result.run_dir, data=data)
+    assert not after.stopped and after.epochs_run == 3
+    assert read_history(result.run_dir)["epoch"] == [1, 2, 3, 4]
+    assert json.loads((result.run_dir / "state.json").read_text())["status"] == "finished"
+    with pytest.raises(ValueError, match="already trained"):
+        resume(result.run_dir, data=data)
+
+
+@pytest.mark.slow
+def test_same_seed_same_loss(tmp_path: Path, table: tuple[Any, dict]) -> None:
+    from rmlp.train import train
+
+    data, _ = table
+    first = train(tiny_spec(), data, config(tmp_path, seed=3))
+    second = train(tiny_spec(), data, config(tmp_path, seed=3))
+    other = train(tiny_spec(), data, config(tmp_path, seed=4, epochs=1))
+    assert first.history["loss"][-1] == pytest.approx(second.history["loss"][-1], rel=1e-6)
+    assert first.history["val_loss"] == pytest.approx(second.history["val_loss"], rel=1e-6)
+    assert other.history["loss"][0] != pytest.approx(first.history["loss"][0], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_regression_run_with_baseline(tmp_path: Path) -> None:
+    from rmlp.train import train
+
+    data = regression_table()
+    events: list[TrainEvent] = []
+    result = train(tiny_spec(), data, config(tmp_path, baseline=True), listener=events.append)
+    assert result.spec is not None and result.spec.task == "regression"
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert set(REGRESSION_KEYS) | {"loss"} <= set(metrics) and "accuracy" not in metrics
+    base = result.baseline
+    assert base is not None and (result.run_dir / "baseline.json").is_file()
+    assert abs(base["params"] - base["residual_params"]) <= 0.15 * base["residual_params"]
+    assert base["residual_params"] == result.model.count_params()
+    assert set(REGRESSION_KEYS) <= set(base["test_metrics"]) and base["epochs_run"] == 2
+    kinds = [e.kind for e in events if e.kind != "batch"]
+    assert kinds == ["train_begin", "epoch", "epoch", "baseline_epoch", "baseline_epoch", "train_end"]
+
+
+@pytest.mark.slow
+def test_failure_is_recorded_and_raised(tmp_path: Path, table: tuple[Any, dict]) -> None:
+    from rmlp.train import train
+
+    data, _ = table
+    data.x_train = data.x_train[:0]
+    data.y_train = data.y_train[:0]
+    events: list[TrainEvent] = []
+    with pytest.raises(ValueError, match="no training rows"):
+        train(tiny_spec(), data, config(tmp_path), listener=events.append)
+    assert [e.kind for e in events] == ["error"]
