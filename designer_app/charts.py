@@ -78,10 +78,11 @@ def curves_figure(history: History, *, baseline: History | None = None,
             _line(fig, bx, baseline.get(name), "plain MLP, training", BASELINE_COLOR, "dot", row, col, first)
             _line(fig, bx, baseline.get(f"val_{name}"), "plain MLP, validation", BASELINE_COLOR, "dash", row, col,
                   first)
+        last = max(epochs or 1, int(x[-1]) if x else 1)
         fig.update_xaxes(title_text="epoch" if row == rows else None, row=row, col=col,
-                         range=[0.8, max(epochs or 1, (x[-1] if x else 1)) + 0.2] if epochs else None)
-    fig.update_layout(height=260 * rows + 60, margin={"l": 40, "r": 10, "t": 40, "b": 40},
-                      legend={"orientation": "h", "y": -0.12 if rows == 1 else -0.06},
+                         dtick=max(1, math.ceil(last / 8)), range=[0.8, last + 0.2] if epochs else None)
+    fig.update_layout(height=260 * rows + 90, margin={"l": 40, "r": 10, "t": 40, "b": 90},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.3 / rows, "x": 0},
                       hovermode="x unified", uirevision="curves")
     return fig
 

@@ -7,6 +7,7 @@ to a private folder under a name made from their hash, never under the name the 
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -143,3 +144,42 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
         data = load_images(str(path), **common)
     return LoadedData(data=data, name=name or path.name, path=str(path), kind=kind, target=target, task=task,
                       val_size=val_size, test_size=test_size, seed=seed)
+
+
+# ---------------------------------------------------------------------- describing a data set in a link
+_UPLOAD_NAME = re.compile(r"^[0-9a-f]{20}\.(csv|tsv|txt|zip|npz)$")
+_SHOWN_NAME = re.compile(r"[^\w .()\-]")
+
+
+def describe(loaded: LoadedData) -> dict[str, object] | None:
+    """A small dict that finds this data set again (a sample or one of our uploads), or None."""
+    path = Path(loaded.path)
+    if path.parent == SAMPLE_DIR:
+        origin = "sample"
+    elif path.parent == upload_dir():
+        origin = "upload"
+    else:
+        return None
+    return {"o": origin, "f": path.name, "n": loaded.name[:100], "t": loaded.target, "k": loaded.task,
+            "v": loaded.val_size, "s": loaded.test_size, "r": loaded.seed}
+
+
+def from_description(info: dict[str, object]) -> LoadedData:
+    """Load the data set a :func:`describe` dict names; ValueError when it is not one we know.
+
+    Only shipped samples and files in our own upload folder can be named, never another path.
+    """
+    origin, name = str(info.get("o", "")), str(info.get("f", ""))
+    if origin == "sample" and sample(name) is not None:
+        path = SAMPLE_DIR / name
+    elif origin == "upload" and _UPLOAD_NAME.match(name):
+        path = upload_dir() / name
+    else:
+        raise ValueError("the link names no known data set")
+    if not path.is_file():
+        raise ValueError(f"the data set {name} is no longer on this machine")
+    task = info.get("k")
+    shown = _SHOWN_NAME.sub("_", str(info.get("n") or name))[:100]
+    return load(path, kind=kind_of(path), target=str(info.get("t") or ""), task=str(task) if task else None,
+                name=shown, val_size=float(info.get("v", 0.15)), test_size=float(info.get("s", 0.15)),
+                seed=int(info.get("r", 0)))

@@ -244,8 +244,8 @@ def blocks_frame(blocks: list[BlockSpec]) -> pd.DataFrame:
         "layers": [b.layers for b in blocks],
         "width": [b.width for b in blocks],
         "decrement": [b.decrement for b in blocks],
-        "bypass": [format_int_list(b.bypass) for b in blocks],
         "main path": [_main_path_text(b) for b in blocks],
+        "bypass": [format_int_list(b.bypass) for b in blocks],
     })
 
 
@@ -280,13 +280,22 @@ def blocks_from_frame(frame: pd.DataFrame, before: list[BlockSpec]) -> tuple[lis
     return blocks, messages
 
 
+def _short_label(label: str) -> str:
+    """'Dense layers (j)' -> 'j: Dense layers' (the symbol first, so a narrow column still says it)."""
+    if label.endswith(")") and " (" in label:
+        words, symbol = label[:-1].split(" (", 1)
+        return f"{symbol}: {words}"
+    return label
+
+
 def _column(name: str) -> Any:
     meta = field_meta(f"blocks[].{name}")
+    label = _short_label(meta.label)
     if meta.kind == "int":
-        return st.column_config.NumberColumn(meta.label, help=help_text(meta), min_value=meta.min, max_value=meta.max,
-                                             step=1, default=meta.default, required=True, format="%d", width=90)
-    return st.column_config.TextColumn(meta.label, help=help_text(meta) + "\n\nExample: 32, 16.", default="",
-                                       validate=r"^[\d,;\s\[\]]*$", width=110)
+        return st.column_config.NumberColumn(label, help=help_text(meta), min_value=meta.min, max_value=meta.max,
+                                             step=1, default=meta.default, required=True, format="%d", width=118)
+    return st.column_config.TextColumn(label, help=help_text(meta) + "\n\nExample: 32, 16.", default="",
+                                       validate=r"^[\d,;\s\[\]]*$", width=150)
 
 
 def blocks_table(board: ProblemBoard) -> None:
@@ -319,22 +328,22 @@ def blocks_table(board: ProblemBoard) -> None:
 
 
 def _block_actions(count: int) -> None:
-    pick, dup, remove, add = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    pick, dup, remove, add = st.columns(4, vertical_alignment="bottom")
     with pick:
         number = st.number_input("Block", min_value=1, max_value=max(count, 1), value=count, step=1,
                                  key=f"block_pick{state.rev()}.{count}",
-                                 help="The block the buttons on the right act on.")
+                                 help="The block the buttons on the right act on. Rows can also be added and "
+                                 "deleted in the table itself.")
     index = int(number) - 1
     with dup:
-        st.button("Duplicate", on_click=_edit_blocks, args=("duplicate", index), icon=":material/content_copy:",
+        st.button("Duplicate", on_click=_edit_blocks, args=("duplicate", index),
                   help="Insert a copy of this block right after it.", width="stretch")
     with remove:
-        st.button("Remove", on_click=_edit_blocks, args=("remove", index), icon=":material/delete:",
-                  disabled=count <= 1, help="Delete this block (a design keeps at least one).",
-                  width="stretch")
+        st.button("Remove", on_click=_edit_blocks, args=("remove", index), disabled=count <= 1,
+                  help="Delete this block (a design keeps at least one).", width="stretch")
     with add:
-        st.button("Add", on_click=_edit_blocks, args=("add", count - 1), icon=":material/add:",
-                  help="Append a copy of the last block.", width="stretch")
+        st.button("Add", on_click=_edit_blocks, args=("add", count - 1), help="Append a copy of the last block.",
+                  width="stretch")
 
 
 def _edit_blocks(action: str, index: int) -> None:
@@ -453,8 +462,6 @@ def graph(compact: bool | None, rankdir: str) -> None:
     st.graphviz_chart(dot, width="stretch")
     if compact is None and auto_compact(spec):
         st.caption("Compact view (many blocks): choose *full* to see every layer.")
-    st.markdown(" ".join(f"<span style='color:{c}'>■</span> {t}&nbsp;&nbsp;" for c, t in teaching.LEGEND),
-                unsafe_allow_html=True)
 
 
 def _keep_ui(name: str, key: str) -> None:

@@ -63,6 +63,7 @@ def _job_status() -> None:
         elif current.finished and state.take_job_end(current.id):
             st.rerun()  # the job just ended: redraw everything once
         elif current.finished:
-            st.caption(f"Last training: {current.status}")
+            words = {"done": "finished", "stopped": "stopped early by you"}.get(current.status, current.status)
+            st.caption(f"Last training: {words}")
 
     status()

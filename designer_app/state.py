@@ -48,6 +48,7 @@ _UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch
 #: Query-parameter names.
 QP_SPEC = "spec"
 QP_JOB = "job"
+QP_DATA = "data"
 
 #: Largest decompressed design accepted from a link (a 200-block design is about 40 kB).
 MAX_SPEC_BYTES = 1_000_000
@@ -65,17 +66,25 @@ def _encode_text(text: str) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def _encode_json(data: Any) -> str:
+    return _encode_text(json.dumps(data, separators=(",", ":"), sort_keys=True))
+
+
+def _decode_json(token: str) -> Any:
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    inflater = zlib.decompressobj()
+    text = inflater.decompress(raw, MAX_SPEC_BYTES)
+    if inflater.unconsumed_tail:
+        raise ValueError("too large")
+    return json.loads(text.decode("utf-8"))
+
+
 def decode_spec(token: str) -> ModelSpec:
     """The design from a token; ValueError saying what is wrong with a damaged one."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        inflater = zlib.decompressobj()
-        text = inflater.decompress(raw, MAX_SPEC_BYTES)
-        if inflater.unconsumed_tail:
-            raise ValueError("the design in the link is too large")
-        data = json.loads(text.decode("utf-8"))
-    except (binascii.Error, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"the link's design is damaged ({type(exc).__name__})") from None
+        data = _decode_json(token)
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"the link's design is damaged or too large ({type(exc).__name__})") from None
     try:
         return parse_spec(data)
     except SpecError as exc:
@@ -106,9 +115,28 @@ def init() -> None:
                        "warning")
         _store(spec or default_spec())
         job = jobs.find(st.query_params.get(QP_JOB))
-        if job is not None:
+        if job is not None:  # a reload: take the job back, with the data and settings it was started with
             ss[_JOB] = job
+            if job.info.get("loaded") is not None:
+                ss[_DATA] = job.info["loaded"]
+            if job.info.get("settings"):
+                ss[_TRAIN] = dict(job.info["settings"])
+        if ss.get(_DATA) is None and st.query_params.get(QP_DATA):
+            _restore_data(st.query_params[QP_DATA])
     sync_url()
+
+
+def _restore_data(token: str) -> None:
+    from designer_app import datasets
+
+    try:
+        info = _decode_json(token)
+        if not isinstance(info, dict):
+            raise ValueError("not a data set description")
+        st.session_state[_DATA] = datasets.from_description(info)
+    except Exception as exc:  # noqa: BLE001 - a bad or stale link only loses the data choice
+        notify(f"The data set in the link could not be loaded again ({exc}); choose it on the Data page.",
+               "warning")
 
 
 def sync_url() -> None:
@@ -119,6 +147,14 @@ def sync_url() -> None:
     current = job()
     if current is not None and st.query_params.get(QP_JOB) != current.id:
         st.query_params[QP_JOB] = current.id
+    loaded = data()
+    if loaded is not None:
+        from designer_app import datasets
+
+        described = datasets.describe(loaded)
+        token = _encode_json(described) if described else None
+        if token and st.query_params.get(QP_DATA) != token:
+            st.query_params[QP_DATA] = token
 
 
 # ---------------------------------------------------------------------- the design

@@ -118,7 +118,7 @@ def _start() -> None:
     except ValueError as exc:
         state.notify(f"These training settings do not work: {exc}", "error")
         return
-    state.set_job(training.start(state.spec(), loaded, config))
+    state.set_job(training.start(state.spec(), loaded, config, values))
 
 
 def _stop() -> None:

@@ -36,13 +36,18 @@ def _coalesce(event: Any) -> str | None:
     return "batch" if getattr(event, "kind", None) == "batch" else None
 
 
-def start(spec: ModelSpec, loaded: LoadedData, config: Any) -> jobs.Job:
-    """Start training ``spec`` on ``loaded`` in a background job; returns the job."""
+def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, Any] | None = None) -> jobs.Job:
+    """Start training ``spec`` on ``loaded`` in a background job; returns the job.
+
+    The job keeps the data and the page's settings, so a reloaded page (a new session) that finds
+    the job again also gets them back.
+    """
 
     def target(listener: jobs.Listener, stop_event: threading.Event) -> RunInfo:
         return run(spec, loaded, config, listener, stop_event)
 
-    info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name, "baseline": config.baseline}
+    info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name, "baseline": config.baseline,
+            "loaded": loaded, "settings": dict(settings or {})}
     return jobs.Job(target, name=f"training of {spec.name}", coalesce=_coalesce, info=info).start()
 
 

@@ -447,11 +447,15 @@ def fit_step(samples: list[tuple[int, int]]) -> list[tuple[str, int]]:
 
 
 def _simplify(rules: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Merge neighbouring subtractions; "add s-1, then floor s" is "ceil s"."""
     out: list[tuple[str, int]] = []
     for rule, n in rules:
         if rule == "minus" and out and out[-1][0] == "minus":
             n += out.pop()[1]
         if rule == "minus" and n == 0:
+            continue
+        if rule == "floor" and out and out[-1] == ("minus", 1 - n):
+            out[-1] = ("ceil", n)
             continue
         out.append((rule, n))
     return out

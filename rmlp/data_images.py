@@ -56,6 +56,8 @@ class ImageData:
     #: The full path the images were read from ("" for uploads and bytes).
     path: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: The arguments that load the same split again (empty when read from a buffer).
+    load_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def channels(self) -> int:
@@ -403,6 +405,10 @@ def load_images(
         notes.append(f"Ignored {ignored} file(s) outside class folders or not images.")
     data = _finish(given, class_names, task, where, notes, seed=seed, val_size=val_size, test_size=test_size)
     data.path = str(path) if isinstance(path, (str, Path)) else ""
+    if data.path:
+        size = list(image_size) if isinstance(image_size, (list, tuple)) else image_size
+        data.load_args = {"kind": "images", "path": str(Path(path).resolve()), "task": data.task, "seed": seed,
+                          "val_size": val_size, "test_size": test_size, "color_mode": color_mode, "image_size": size}
     return data
 
 

@@ -587,6 +587,8 @@ class TabularData:
     split_rows: dict[str, np.ndarray] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     preview: pd.DataFrame | None = None
+    #: The arguments that load the same split again (empty when read from a buffer or DataFrame).
+    load_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> list[int]:
@@ -707,4 +709,7 @@ def load_table(
         task_reason=reason, column_types=column_types,
         missing_values={n: int(v) for n, v in frame.isna().sum().items() if v},
         split_rows=split, warnings=warnings, preview=frame.head(20),
+        load_args={"kind": "table", "path": str(Path(path_or_buffer).resolve()), "target": target, "task": task,
+                   "seed": seed, "val_size": val_size, "test_size": test_size}
+        if isinstance(path_or_buffer, (str, Path)) else {},
     )

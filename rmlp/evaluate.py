@@ -72,6 +72,8 @@ def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, task: str,
         "class_names": [n if isinstance(n, (int, float, bool)) else str(n) for n in names],
     }
     try:
+        if len(np.unique(truth)) < 2:
+            return out  # one class only: AUC is undefined
         if task == "binary":
             out["auc"] = _num(skm.roc_auc_score(truth, scores))
         elif y_prob.ndim == 2:

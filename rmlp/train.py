@@ -13,6 +13,11 @@ Run folder ``runs/<YYYYmmdd-HHMMSS>-<name>/``::
     history.csv  checkpoints/best.keras  checkpoints/last.keras  model.keras  metrics.json
     baseline.json (with ``baseline=True``)
 
+history.csv gets one flushed row per epoch. checkpoints/last.keras is written after an epoch
+while checkpoint writing stays within ``TrainConfig.checkpoint_budget`` of the training time (so
+long epochs are all saved, many tiny ones are not) and always at the end; state.json says which
+epoch it holds, and :func:`resume` continues from there.
+
 ``import rmlp.train`` does not import TensorFlow; the Keras callbacks are made on first use.
 """
 
@@ -272,20 +277,28 @@ def data_record(data: Any, source: Mapping[str, Any] | None = None, seed: int = 
     load_args = dict(source or getattr(data, "load_args", None) or {})
     kind = load_args.pop("kind", None) or ("images" if hasattr(data, "image_size") or
                                             data.x_train.ndim > 2 else "table")
+    path = str(load_args.pop("path", getattr(data, "path", "") or getattr(data, "source", "") or ""))
+    if path and Path(path).exists():
+        path = str(Path(path).resolve())
     record: dict[str, Any] = {
         "kind": kind,
-        "path": str(load_args.pop("path", getattr(data, "path", "") or getattr(data, "source", "") or "")),
+        "path": path,
         "target": load_args.pop("target", getattr(data, "target", "")),
         "task": load_args.pop("task", getattr(data, "task", None)),
         "seed": load_args.pop("seed", seed),
         "load_args": load_args,
         "split_sizes": {s: int(len(getattr(data, f"x_{s}"))) for s in ("train", "val", "test")},
         "input_shape": [int(v) for v in data.x_train.shape[1:]],
-        "class_names": [c if isinstance(c, (int, float, bool)) else str(c)
-                        for c in (getattr(data, "class_names", None) or [])],
+        "class_names": [_plain(c) for c in (getattr(data, "class_names", None) or [])],
         "feature_names": list(getattr(data, "feature_names", None) or []),
     }
     return record
+
+
+def _plain(value: Any) -> Any:
+    """A JSON scalar for a class name (numbers stay numbers, anything else becomes text)."""
+    value = value.item() if hasattr(value, "item") else value
+    return value if isinstance(value, (int, float, bool, str)) else str(value)
 
 
 def reload_data(record: Mapping[str, Any], base_dir: Path | None = None) -> Any:
@@ -306,13 +319,20 @@ def reload_data(record: Mapping[str, Any], base_dir: Path | None = None) -> Any:
                                   seed=record.get("seed", 0), **kwargs)
 
 
+def gpu_count() -> int:
+    """Number of GPUs TensorFlow sees."""
+    import tensorflow as tf
+
+    return len(tf.config.list_logical_devices("GPU"))
+
+
 @contextlib.contextmanager
 def _strategy_scope(multi_gpu: bool) -> Iterator[Any]:
     """MirroredStrategy over all GPUs when asked for and more than one is visible; else nothing."""
     if multi_gpu:
         import tensorflow as tf
 
-        if len(tf.config.list_logical_devices("GPU")) > 1:
+        if gpu_count() > 1:
             strategy = tf.distribute.MirroredStrategy()
             with strategy.scope():
                 yield strategy
@@ -366,7 +386,7 @@ def _callbacks() -> Any:
             self._epochs = 0
             self._steps = 0
 
-        def _progress(self, done: float) -> tuple[float, float, float | None]:
+        def _progress(self, done: float) -> tuple[float, float | None, float]:
             """(elapsed, eta, progress) when ``done`` epochs (fractional) are complete."""
             elapsed = time.perf_counter() - self._t0
             total = max(self._epochs, 1)
@@ -767,6 +787,8 @@ def train(spec: ModelSpec | dict, data: Any, config: TrainConfig | None = None, 
     try:
         spec = check_buildable(spec)
         spec, notices = _fit_spec_to_data(spec, data)
+        if config.multi_gpu and (gpus := gpu_count()) < 2:
+            notices.append(f"Multi-GPU training needs more than one GPU ({gpus} visible); training on one device.")
         if not _has_rows(data, "train"):
             raise ValueError("The data has no training rows. Load a table or image set with more rows.")
         run_dir = make_run_dir(config.runs_dir, config.run_name or spec.name)

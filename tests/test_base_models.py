@@ -399,6 +399,20 @@ def test_make_base_counts_mobilenet_v2(trainable):
     assert _param_count(model.trainable_weights) == info.trainable_params(trainable, "max")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling", ["max", "none"])
+def test_make_base_convnext_pooling_sits_before_its_last_norm(pooling):
+    from rmlp.base_models import make_base
+
+    info = applications()["ConvNeXtTiny"]
+    assert info.pooling_index == -2  # ConvNeXt keeps a LayerNormalization after the pooling
+    spec = BaseModelSpec(name="ConvNeXtTiny", weights="none", input_size=[32, 32], pooling=pooling,
+                         trainable_layers=3)
+    model = make_base(spec, info)
+    assert model.count_params() == info.total_params
+    assert _param_count(model.trainable_weights) == info.trainable_params(3, pooling)
+
+
 def test_make_base_is_fresh_every_call():
     from rmlp.base_models import make_base
 

@@ -180,10 +180,15 @@ def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple
     np.testing.assert_allclose(reloaded.predict(data.x_test[:4], verbose=0),
                                result.model.predict(data.x_test[:4], verbose=0), rtol=1e-5, atol=1e-6)
 
+    # a crash after a history row but before its checkpoint: resume drops the row and trains it again
+    with (run / "history.csv").open("a") as fh:
+        fh.write("3" + ",999" * (len(result.history) - 1) + "\n")
+    state.update(status="failed", epochs_done=3)
+    (run / "state.json").write_text(json.dumps(state))
     # resume reloads the data from data.json (same split) and appends to history.csv
     more = resume(run, extra_epochs=1)
     assert more.run_dir == run and more.epochs_run == 1
-    assert read_history(run)["epoch"] == [1, 2, 3]
+    assert read_history(run)["epoch"] == [1, 2, 3] and read_history(run)["loss"][2] != 999
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 3
 
 
@@ -261,3 +266,53 @@ def test_failure_is_recorded_and_raised(tmp_path: Path, table: tuple[Any, dict])
     with pytest.raises(ValueError, match="no training rows"):
         train(tiny_spec(), data, config(tmp_path), listener=events.append)
     assert [e.kind for e in events] == ["error"]
+
+
+@pytest.mark.slow
+def test_training_in_a_worker_thread_stops_on_request(tmp_path: Path, table: tuple[Any, dict]) -> None:
+    import queue
+
+    from rmlp.train import train
+
+    data, _ = table
+    stop = threading.Event()
+    seen: queue.Queue[TrainEvent] = queue.Queue()
+    results: list[Any] = []
+    worker = threading.Thread(target=lambda: results.append(
+        train(tiny_spec(), data, config(tmp_path, epochs=200), listener=seen.put, stop_event=stop)))
+    worker.start()
+    while seen.get(timeout=60).kind != "batch":
+        pass
+    stop.set()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and results and results[0].stopped
+    assert results[0].epochs_run < 200 and (results[0].run_dir / "model.keras").is_file()
+
+
+@pytest.mark.slow
+def test_checkpoints_keep_best_and_last_within_budget(tmp_path: Path) -> None:
+    import keras
+
+    from rmlp.build import build_model
+    from rmlp.train import Checkpoints
+
+    model = build_model(tiny_spec(input_shape=[4], num_outputs=2))
+    model.fit(np.zeros((4, 4), "float32"), np.eye(2, dtype="float32")[[0, 1, 0, 1]], epochs=1, verbose=0)
+    good = model.get_weights()
+    worse = [w + 1.0 for w in good]
+    ckpt = Checkpoints(tmp_path / "checkpoints", "val_loss", budget=1e-9, restore_best=True)
+    ckpt.set_model(model)
+    ckpt.on_train_begin()
+    ckpt.on_epoch_end(0, {"val_loss": 1.0})  # first epoch: always written (no cost known yet)
+    model.set_weights(worse)
+    ckpt.on_epoch_end(1, {"val_loss": 2.0})  # over the budget: skipped
+    assert (ckpt.saves, ckpt.saved_epoch) == (1, 1)
+    ckpt.on_train_end()  # the last epoch is always written; the best weights are restored
+    assert (ckpt.saves, ckpt.saved_epoch, ckpt.best_epoch) == (2, 2, 1) and ckpt.restored
+
+    def same(a: list, b: list) -> bool:
+        return all(np.allclose(x, y) for x, y in zip(a, b, strict=True))
+
+    assert same(model.get_weights(), good)
+    assert same(keras.saving.load_model(ckpt.best_path).get_weights(), good)
+    assert same(keras.saving.load_model(ckpt.last_path).get_weights(), worse)

@@ -58,3 +58,25 @@ def test_bad_files_get_a_clear_message(app: AppTest) -> None:
     at.get("file_uploader")[0].set_value(("junk.zip", b"PK\x03\x04 not really a zip", "application/zip"))
     at = at.run()
     assert at.error and not at.exception
+
+
+def _param(at: AppTest, name: str) -> str:
+    value = at.query_params[name]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_the_data_choice_survives_a_reload_and_a_link_cannot_name_other_files(app: AppTest) -> None:
+    from designer_app.state import _encode_json
+
+    at = widget(open_page(app, "data"), "button", "Use this data").click().run()
+    reloaded = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
+    reloaded.query_params["spec"] = _param(at, "spec")
+    reloaded.query_params["data"] = _param(at, "data")
+    reloaded = open_page(reloaded, "data")
+    assert reloaded.session_state["rmlp.data"].name == "wine.csv"
+    assert _spec(reloaded).input_shape == [13]
+    crafted = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
+    crafted.query_params["data"] = _encode_json({"o": "upload", "f": "../../etc/passwd", "t": "root"})
+    crafted = crafted.run()
+    assert "rmlp.data" not in crafted.session_state or crafted.session_state["rmlp.data"] is None
+    assert any("could not be loaded again" in w.value for w in crafted.warning)

@@ -92,8 +92,19 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot to test-artifacts/screenshots/<name>.png."""
+    """Save a screenshot of the whole page to test-artifacts/screenshots/<name>.png.
+
+    Streamlit scrolls inside its main container, so the viewport is made as tall as the content
+    for the shot (Playwright's full_page only sees the window) and restored afterwards.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], "
+        "[data-testid=\"stAppViewContainer\"], section.main')).map(e => e.scrollHeight), window.innerHeight)")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 8000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
     return path

@@ -1,0 +1,105 @@
+"""The designer in a real browser: design, see the graph and the size change, train, export."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+GRAPH = '[data-testid="stGraphVizChart"] svg'
+SIDEBAR_PARAMS = '[data-testid="stSidebar"] [data-testid="stMetricValue"]'
+
+
+def _expect() -> Any:
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def _go(page: Any, name: str) -> None:
+    """Open a page through the sidebar navigation."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name, exact=True).click()
+
+
+def _edit_block_cell(page: Any, column: int, text: str) -> None:
+    """Type into the first row of the blocks table (column 0 is j, 1 is k, 2 is l)."""
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 80, box["y"] + 52)  # first row, first column
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # open the cell editor
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(text, delay=50)
+    page.keyboard.press("Enter")
+
+
+def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
+    expect = _expect()
+    page.goto(server)
+    expect(page.get_by_role("heading", name="Design a residual MLP")).to_be_visible()
+    graph = page.locator(GRAPH).first
+    expect(graph).to_contain_text("Dense 400")
+    params = page.locator(SIDEBAR_PARAMS).first
+    expect(params).to_have_text("1.82M")
+    # hovering teaches: every node carries a tooltip
+    assert "Entry layer of block 1" in graph.inner_html()
+    screenshot(page, "01-design")
+
+    # change a block: the graph and the parameter count follow
+    _edit_block_cell(page, 1, "360")
+    expect(graph).to_contain_text("Dense 360")
+    expect(params).not_to_have_text("1.82M")
+    changed = params.inner_text()
+    # the design survives a reload (it lives in the URL)
+    page.reload()
+    expect(page.locator(GRAPH).first).to_contain_text("Dense 360")
+    expect(page.locator(SIDEBAR_PARAMS).first).to_have_text(changed)
+
+    # an invalid block gets its message next to the table, with a fix
+    _edit_block_cell(page, 2, "200")
+    expect(page.get_by_text("Block 1 shrinks below one unit")).to_be_visible()
+    page.get_by_role("button", name=re.compile("Apply fix")).first.click()
+    expect(page.get_by_text("Block 1 shrinks below one unit")).to_have_count(0)
+
+    # data: the wine sample
+    _go(page, "Data")
+    expect(page.get_by_text("Preview")).to_be_visible()
+    page.get_by_role("button", name="Use this data").click()
+    expect(page.get_by_text("In use: wine.csv")).to_be_visible()
+    screenshot(page, "02-data")
+
+    # train two epochs; reloading in the middle does not stop it
+    _go(page, "Train")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("2")
+    epochs.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_enabled(timeout=20_000)
+    page.reload()
+    expect(page.get_by_text(re.compile(r"Finished after"))).to_be_visible(timeout=240_000)
+    curves = page.locator(".js-plotly-plot").first
+    expect(curves).to_be_visible()
+    expect(curves).to_contain_text("validation")
+    expect(page.get_by_text("test accuracy")).to_be_visible()
+    screenshot(page, "03-train")
+
+    # export: the code, and its download
+    _go(page, "Export")
+    expect(page.get_by_text("def build_model").first).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Python script (.py)").click()
+    script = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "import keras" in script and "360" in script
+    expect(page.get_by_role("button", name="Trained model (.keras)")).to_be_visible()
+    screenshot(page, "04-export")
+
+    _go(page, "Design")
+    expect(page.locator(GRAPH).first).to_contain_text("Dense 360")
