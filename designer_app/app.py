@@ -40,10 +40,11 @@ def navigation() -> st.Page:
     return st.navigation(pages)
 
 
-def main() -> None:
+def main(pages: list[st.Page] | None = None) -> None:
+    """The app: page config, session from the URL, navigation (``pages`` overrides it), sidebar."""
     st.set_page_config(page_title="Residual MLP designer", page_icon=":material/hub:", layout="wide")
     state.init()
-    page = navigation()
+    page = st.navigation(pages) if pages else navigation()
     sidebar.draw()
     for kind, text in state.pop_notices():
         getattr(st, kind if kind in ("info", "success", "warning", "error") else "info")(text)
@@ -51,4 +52,5 @@ def main() -> None:
     state.sync_url()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs the entry script as __main__
+    main()

@@ -7,15 +7,17 @@ Only the "built Keras model" graph and inspecting an uploaded ``.keras`` file lo
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from designer_app import datasets, state, teaching
-from designer_app.widgets import ProblemBoard, field, format_int_list, help_text, parse_int_list
+from designer_app.widgets import ProblemBoard, field, format_int_list, help_text, parse_int_list, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base_info import applications, lookup
 from rmlp.summary import Summary, human_bytes, human_count, machine_memory_bytes
@@ -25,38 +27,48 @@ SAMPLE_BASE_MODEL = datasets.SAMPLE_DIR / "digits_cnn.keras"
 
 
 # ---------------------------------------------------------------------- presets and files
-def preset_bar() -> None:
-    """Pick a starter design; save or load the design as JSON."""
-    from rmlp.presets import PRESET_HELP, PRESETS
+PRESETS_KEY = "presets_popover"
+OPEN_KEY = "open_json_popover"
 
-    names = list(PRESETS)
-    pick, load, save, upload = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-    with pick:
-        choice = st.selectbox("Start from a preset", names, key="preset_choice",
-                              format_func=lambda n: n.replace("_", " "),
-                              help="Starter designs. Loading one replaces the current design:\n\n"
-                              + "\n\n".join(f"**{n}**: {h}" for n, h in PRESET_HELP.items()))
-    with load:
-        st.button("Load preset", on_click=_load_preset, args=(choice,), icon=":material/file_open:",
-                  help=PRESET_HELP.get(choice, ""), width="stretch")
+
+def preset_bar() -> None:
+    """Start from a preset; save or open the design as JSON. The popovers are drawn only when open."""
     spec = state.spec()
-    with save:
-        st.download_button("Save JSON", spec.to_json(), file_name=f"{spec.name}.json", mime="application/json",
-                           icon=":material/save:", on_click="ignore", width="stretch",
+    with st.container(horizontal=True):
+        presets = st.popover("Start from a preset", icon=":material/auto_awesome:", key=PRESETS_KEY,
+                             on_change="rerun", help="Starter designs: the original README example, the original "
+                             "CIFAR-10 transfer-learning design, a small table model, a deep 14-block design.")
+        if presets.open:
+            with presets:
+                _preset_buttons()
+        st.download_button("Save JSON", lambda: spec.to_json(), file_name=f"{spec.name}.json",
+                           mime="application/json", icon=":material/save:", on_click="ignore",
                            help="Download the design as a JSON spec (open it later with 'Open JSON', "
                            "or use it with the rmlp command line).")
-    with upload, st.popover("Open JSON", icon=":material/upload_file:", width="stretch"):
-        st.file_uploader("Open a design saved as JSON", type=["json"], key=f"spec_upload{state.rev()}",
-                         on_change=_open_json, args=(f"spec_upload{state.rev()}",),
-                         help="Load a design saved as JSON. It replaces the current design.")
-        st.caption("Sharing: the address in your browser holds the whole design; copy it to share the design "
-                   "or bookmark it.")
+        opener = st.popover("Open JSON", icon=":material/upload_file:", key=OPEN_KEY, on_change="rerun",
+                            help="Load a design saved as JSON; it replaces the current design.")
+        if opener.open:
+            with opener:
+                st.file_uploader("Open a design saved as JSON", type=["json"], key=f"spec_upload{state.rev()}",
+                                 on_change=_open_json, args=(f"spec_upload{state.rev()}",),
+                                 help="Load a design saved as JSON. It replaces the current design.")
+                st.caption("To share a design, copy the address in your browser: it holds the whole design.")
+
+
+def _preset_buttons() -> None:
+    from rmlp.presets import PRESET_HELP, PRESETS
+
+    st.caption("Loading a preset replaces the current design.")
+    for name in PRESETS:
+        st.button(name.replace("_", " "), key=f"preset:{name}", on_click=_load_preset, args=(name,),
+                  help=PRESET_HELP.get(name, ""), width="stretch", icon=":material/file_open:")
 
 
 def _load_preset(name: str) -> None:
     from rmlp.presets import get_preset
 
     state.set_spec(get_preset(name))
+    st.session_state[PRESETS_KEY] = False
     state.notify(f"Preset '{name}' loaded.", "success")
 
 
@@ -71,7 +83,50 @@ def _open_json(key: str) -> None:
         state.notify(f"'{upload.name}' is not a usable design: {lines}", "error")
         return
     state.set_spec(spec)
+    st.session_state[OPEN_KEY] = False
     state.notify(f"Design loaded from '{upload.name}'.", "success")
+
+
+# ---------------------------------------------------------------------- sections (stateful tabs)
+SECTION_KEY = "design_section"
+DEFAULT_SECTION = "Blocks"
+
+
+def sections() -> dict[str, tuple[Callable[[ProblemBoard], None], tuple[str, ...]]]:
+    """Each tab of controls: what draws it, and the spec fields (path prefixes) it holds."""
+    return {
+        "Task and input": (task_and_input, ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name",
+                                            "flatten")),
+        "Base model": (base_model, ("base_model",)),
+        "Blocks": (blocks_table, ("blocks",)),
+        "Around the blocks": (around_blocks, ("bypass_regularizer", "bypass_dropout", "inter_block_layers",
+                                              "final_layers", "final_regularizer", "final_dropout", "activation")),
+        "Output and optimizer": (output_and_optimizer, ("output_activation", "loss", "optimizer")),
+    }
+
+
+def controls(board: ProblemBoard) -> None:
+    """The controls, one tab per section; only the open tab is drawn (a rerun stays quick).
+
+    Problems of the sections not shown are listed under the tabs, each naming its section.
+    """
+    parts = sections()
+    current = state.ui("design_section", DEFAULT_SECTION)
+    tabs = st.tabs(list(parts), key=SECTION_KEY, default=current if current in parts else DEFAULT_SECTION,
+                   on_change=_keep_ui, args=("design_section", SECTION_KEY))
+    hidden = []
+    for tab, (label, (draw, _paths)) in zip(tabs, parts.items(), strict=True):
+        if tab.open:
+            with tab:
+                draw(board)
+        else:
+            hidden.append(label)
+    for label in hidden:
+        claimed = board.claim(*parts[label][1])
+        for i, problem in claimed:
+            show_problem(problem, key=f"fix{state.rev()}.{i}", prefix=f"*{label}*: ")
+    if board.rest():
+        board.show_rest()
 
 
 # ---------------------------------------------------------------------- task, input, base model
@@ -328,22 +383,23 @@ def blocks_table(board: ProblemBoard) -> None:
 
 
 def _block_actions(count: int) -> None:
-    pick, dup, remove, add = st.columns(4, vertical_alignment="bottom")
-    with pick:
+    """Duplicate or remove a chosen block (rows can also be added and deleted in the table itself)."""
+    box = st.popover("Duplicate or remove a block", icon=":material/content_copy:", key="block_actions",
+                     on_change="rerun", help="Rows can also be added (last row) and deleted (select the row, "
+                     "then the bin icon) in the table itself.")
+    if not box.open:
+        return
+    with box:
         number = st.number_input("Block", min_value=1, max_value=max(count, 1), value=count, step=1,
-                                 key=f"block_pick{state.rev()}.{count}",
-                                 help="The block the buttons on the right act on. Rows can also be added and "
-                                 "deleted in the table itself.")
-    index = int(number) - 1
-    with dup:
-        st.button("Duplicate", on_click=_edit_blocks, args=("duplicate", index),
-                  help="Insert a copy of this block right after it.", width="stretch")
-    with remove:
-        st.button("Remove", on_click=_edit_blocks, args=("remove", index), disabled=count <= 1,
-                  help="Delete this block (a design keeps at least one).", width="stretch")
-    with add:
-        st.button("Add", on_click=_edit_blocks, args=("add", count - 1), help="Append a copy of the last block.",
-                  width="stretch")
+                                 key=f"block_pick{state.rev()}.{count}", help="The block the buttons below act on.")
+        index = int(number) - 1
+        with st.container(horizontal=True):
+            st.button("Duplicate", on_click=_edit_blocks, args=("duplicate", index),
+                      help="Insert a copy of this block right after it.")
+            st.button("Remove", on_click=_edit_blocks, args=("remove", index), disabled=count <= 1,
+                      help="Delete this block (a design keeps at least one).")
+            st.button("Add", on_click=_edit_blocks, args=("add", count - 1),
+                      help="Append a copy of the last block.")
 
 
 def _edit_blocks(action: str, index: int) -> None:
@@ -401,17 +457,33 @@ def figures() -> None:
 
 
 def _metrics(figures: Summary) -> None:
-    row1 = st.columns(3)
-    row1[0].metric("Parameters", human_count(figures.total_params), help=teaching.FIGURE_HELP["total"]
-                   + f" Exactly {figures.total_params:,}.")
-    row1[1].metric("Trainable", human_count(figures.trainable_params), help=teaching.FIGURE_HELP["trainable"]
-                   + f" Exactly {figures.trainable_params:,}.")
-    row1[2].metric("FLOPs / example", human_count(figures.flops), help=teaching.FIGURE_HELP["flops"])
-    row2 = st.columns(3)
-    row2[0].metric("Layers", f"{figures.layers:,}", help=teaching.FIGURE_HELP["layers"])
-    row2[1].metric("Depth", f"{figures.depth:,}", help=teaching.FIGURE_HELP["depth"])
-    row2[2].metric("Peak memory", human_bytes(figures.peak_training_bytes),
-                   help=teaching.MEMORY_HELP + f" Batch size {figures.batch_size}.")
+    """Six figures in one block (one element instead of eighteen: the page reruns on every change)."""
+    cells = (
+        ("Parameters", human_count(figures.total_params),
+         teaching.FIGURE_HELP["total"] + f" Exactly {figures.total_params:,}."),
+        ("Trainable", human_count(figures.trainable_params),
+         teaching.FIGURE_HELP["trainable"] + f" Exactly {figures.trainable_params:,}."),
+        ("FLOPs / example", human_count(figures.flops), teaching.FIGURE_HELP["flops"]),
+        ("Layers", f"{figures.layers:,}", teaching.FIGURE_HELP["layers"]),
+        ("Depth", f"{figures.depth:,}", teaching.FIGURE_HELP["depth"]),
+        ("Peak memory", human_bytes(figures.peak_training_bytes),
+         teaching.MEMORY_HELP + f" Batch size {figures.batch_size}."),
+    )
+    st.markdown(figures_html(cells), unsafe_allow_html=True)
+
+
+def figures_html(cells: tuple[tuple[str, str, str], ...]) -> str:
+    """A three-column grid of big numbers with their labels; the help shows on hover."""
+    parts = []
+    for label, value, tip in cells:
+        parts.append(
+            f'<div class="rmlp-figure" data-figure="{html.escape(label)}" title="{html.escape(tip)}">'
+            f'<div style="font-size:0.875rem;opacity:0.75"><span style="border-bottom:1px dotted;cursor:help">'
+            f'{html.escape(label)}</span></div>'
+            f'<div style="font-size:2rem;line-height:1.25">{html.escape(value)}</div></div>'
+        )
+    return ('<div style="display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:0.5rem 1rem;'
+            'margin-bottom:0.5rem">' + "".join(parts) + "</div>")
 
 
 def batch_size_for_memory() -> None:
@@ -431,22 +503,29 @@ def batch_size_for_memory() -> None:
 
 # ---------------------------------------------------------------------- graph
 def graph_options() -> tuple[bool | None, str]:
-    """How to draw the graph: (compact or None for automatic, direction)."""
-    view, direction = st.columns(2)
-    with view:
-        layout = st.segmented_control(
-            "View", ["auto", "full", "compact"], default=state.ui("graph_view", "auto"), required=True,
-            key=f"graph_view{state.rev()}", on_change=_keep_ui, args=("graph_view", f"graph_view{state.rev()}"),
-            help="Full: every layer. Compact: one node per block (one per run of identical blocks), readable "
-            "for deep designs. Auto: compact above 8 blocks.")
-    with direction:
-        rankdir = st.segmented_control(
-            "Direction", ["TB", "LR"], default=state.ui("graph_dir", "TB"), required=True,
-            format_func={"TB": "↓ down", "LR": "→ across"}.get, key=f"graph_dir{state.rev()}",
-            on_change=_keep_ui, args=("graph_dir", f"graph_dir{state.rev()}"),
-            help="Which way the layers flow in the drawing.")
+    """How to draw the graph: (compact or None for automatic, direction), set in a popover."""
+    layout, rankdir = state.ui("graph_view", "auto"), state.ui("graph_dir", "TB")
+    box = st.popover("Graph view", icon=":material/tune:", key="graph_popover", on_change="rerun",
+                     help="Full or compact drawing, top-down or left-to-right.")
+    if box.open:
+        with box:
+            layout, rankdir = _graph_controls()
     compact = None if layout in (None, "auto") else layout == "compact"
     return compact, rankdir or "TB"
+
+
+def _graph_controls() -> tuple[str | None, str | None]:
+    layout = st.segmented_control(
+        "View", ["auto", "full", "compact"], default=state.ui("graph_view", "auto"), required=True,
+        key=f"graph_view{state.rev()}", on_change=_keep_ui, args=("graph_view", f"graph_view{state.rev()}"),
+        help="Full: every layer. Compact: one node per block (one per run of identical blocks), readable "
+        "for deep designs. Auto: compact above 8 blocks.")
+    rankdir = st.segmented_control(
+        "Direction", ["TB", "LR"], default=state.ui("graph_dir", "TB"), required=True,
+        format_func={"TB": "↓ down", "LR": "→ across"}.get, key=f"graph_dir{state.rev()}",
+        on_change=_keep_ui, args=("graph_dir", f"graph_dir{state.rev()}"),
+        help="Which way the layers flow in the drawing.")
+    return layout, rankdir
 
 
 def graph(compact: bool | None, rankdir: str) -> None:
@@ -459,7 +538,7 @@ def graph(compact: bool | None, rankdir: str) -> None:
     except (ValueError, KeyError, IndexError) as exc:
         st.info(f"The graph cannot be drawn for this design yet: {exc}")
         return
-    st.graphviz_chart(dot, width="stretch")
+    st.graphviz_chart(dot, width="content")
     if compact is None and auto_compact(spec):
         st.caption("Compact view (many blocks): choose *full* to see every layer.")
 
@@ -478,12 +557,16 @@ def keras_graph() -> None:
     spec = state.spec()
     text = spec.to_json(indent=None)
     cached = state.ui("keras_dot")
-    with st.expander("The built Keras model's graph", icon=":material/account_tree:"):
+    box = st.expander("The built Keras model's graph", icon=":material/account_tree:", key="keras_graph",
+                      on_change="rerun")
+    if not box.open:
+        return
+    with box:
         if state.errors():
             st.caption("Fix the errors above first: nothing is built until the design is valid.")
             return
         if cached and cached[0] == text:
-            st.graphviz_chart(cached[1], width="stretch")
+            st.graphviz_chart(cached[1], width="content")
             return
         if st.button("Build with Keras and draw it", icon=":material/construction:",
                      help="Builds the model with Keras (loads TensorFlow, a few seconds) and draws every "
@@ -497,4 +580,4 @@ def keras_graph() -> None:
                     st.error(f"Keras could not build this design: {type(exc).__name__}: {exc}")
                     return
             state.set_ui("keras_dot", (text, dot))
-            st.graphviz_chart(dot, width="stretch")
+            st.graphviz_chart(dot, width="content")

@@ -12,26 +12,27 @@ def draw() -> None:
     """Design status and the training job's progress, in the sidebar."""
     with st.sidebar:
         spec = state.spec()
-        st.caption(f"Design **{spec.name}** · {len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''}")
         problems = state.problems()
         n_err = sum(p.severity == "error" for p in problems)
         n_warn = len(problems) - n_err
+        name = f"**{spec.name}** ({len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''})"
         if n_err:
-            st.error(f"{n_err} error{'s' if n_err != 1 else ''} — fix before training", icon=":material/error:")
+            st.error(f"{name}: {n_err} error{'s' if n_err != 1 else ''}, fix before training",
+                     icon=":material/error:")
         elif n_warn:
-            st.warning(f"Valid, {n_warn} warning{'s' if n_warn != 1 else ''}", icon=":material/warning:")
+            st.warning(f"{name}: valid, {n_warn} warning{'s' if n_warn != 1 else ''}", icon=":material/warning:")
         else:
-            st.success("Valid design", icon=":material/check_circle:")
+            st.success(f"{name}: valid design", icon=":material/check_circle:")
         figures = state.summary()
         if isinstance(figures, str):
             st.caption(figures)
         else:
-            st.metric("Parameters", human_count(figures.total_params),
-                      help=f"{figures.total_params:,} in total, {figures.trainable_params:,} trainable.")
             memory = machine_memory_bytes()
             note = f" of {human_bytes(memory)}" if memory else ""
-            st.caption(f"Peak training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} "
-                       f"(batch {figures.batch_size})")
+            st.metric("Parameters", human_count(figures.total_params),
+                      help=f"{figures.total_params:,} in total, {figures.trainable_params:,} trainable. Peak "
+                      f"training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} at batch "
+                      f"{figures.batch_size}.")
         _job_status()
 
 

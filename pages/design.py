@@ -14,32 +14,11 @@ view.preset_bar()
 
 controls, overview = st.columns(2, gap="large")
 with controls:
-    with st.container(border=True):
-        st.markdown("#### Task and input")
-        view.task_and_input(board)
-    with st.container(border=True):
-        st.markdown("#### Base model")
-        view.base_model(board)
-    with st.container(border=True):
-        st.markdown("#### Residual blocks")
-        view.blocks_table(board)
-    with st.container(border=True):
-        st.markdown("#### Around the blocks")
-        view.around_blocks(board)
-    with st.container(border=True):
-        st.markdown("#### Output, loss and optimizer")
-        view.output_and_optimizer(board)
-    if board.rest():
-        st.markdown("#### Other problems")
-        board.show_rest()
-
+    view.controls(board)
+    view.explanation()
 with overview:
     view.figures()
     view.batch_size_for_memory()
     compact, direction = view.graph_options()
-    drawing, words = st.columns([3, 2])
-    with drawing:
-        view.graph(compact, direction)
-    with words:
-        view.explanation()
+    view.graph(compact, direction)
     view.keras_graph()

@@ -103,7 +103,8 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None) -> list[Node]:
                          params=p, extra={"family": info.preprocess}))
         out_shape = info.output_shape(h, w, bm.pooling)
         x = add(Node("base_model", "base", [x.name], tuple(out_shape), "base_model.name", "base",
-                     params=info.total_params, trainable_params=info.trainable_params(bm.trainable_layers),
+                     params=info.total_params,
+                     trainable_params=info.trainable_params(bm.trainable_layers, bm.pooling),
                      flops=int(info.flops_per_pixel * h * w),
                      extra={"activations": int(info.activations_per_pixel * h * w)}))
     if spec.flatten:

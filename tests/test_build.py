@@ -144,3 +144,34 @@ def test_design_path_leaves_tensorflow_out():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "clean"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling,trainable", [("avg", 0), ("none", 3), ("max", 10)])
+def test_tandem_on_an_applications_model_matches_summary(pooling, trainable):
+    from rmlp.spec import BaseModelSpec
+
+    spec = ModelSpec(input_shape=[28, 28, 1], grayscale_to_rgb=True, num_outputs=4,
+                     base_model=BaseModelSpec(name="MobileNetV3Small", weights="none", input_size=[32, 32],
+                                              pooling=pooling, trainable_layers=trainable),
+                     blocks=[BlockSpec(layers=2, width=32, decrement=8, bypass=[8])], final_layers=[16])
+    model = rmlp.build_model(spec)
+    check_summary_matches(spec, model)
+    assert type(model.get_layer("resize_for_base")).__name__ == "Resizing"
+
+
+@pytest.mark.slow
+def test_tandem_on_a_users_keras_file_with_family_preprocessing_off(tmp_path):
+    from rmlp.spec import BaseModelSpec
+
+    inner = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(6, 3, name="conv"),
+                              keras.layers.GlobalAveragePooling2D(name="features"), keras.layers.Dense(5)])
+    path = tmp_path / "base.keras"
+    inner.save(path)
+    spec = ModelSpec(input_shape=[12, 12, 3], num_outputs=3,
+                     base_model=BaseModelSpec(source="file", path=str(path), cut_layer="features",
+                                              input_size=[12, 12], trainable_layers=2),
+                     blocks=[BlockSpec(layers=2, width=16, decrement=4)], final_layers=[8])
+    model = rmlp.build_model(spec)  # inspects the file on first use
+    check_summary_matches(spec, model)  # the summary now knows the file from its sidecar
+    assert model.get_layer("block1_entry").input.shape[-1] == 6

@@ -33,7 +33,9 @@ from rmlp.search.space import (
 _LAZY = {
     "ObjectiveConfig": "objective", "SearchStopped": "objective", "MetricError": "objective",
     "TrialFailure": "objective", "make_objective": "objective", "metric_names": "objective",
-    "guess_direction": "objective",
+    "guess_direction": "objective", "time_epochs": "objective", "EpochTiming": "objective",
+    "space_rows": "planning", "estimate_cost": "planning", "parse_list_choices": "planning",
+    "format_list_choices": "planning",
     "DataSource": "study", "SearchError": "study", "SearchProgress": "study", "SearchResult": "study",
     "run_search": "study", "open_storage": "study", "default_storage": "study", "run_worker": "study",
     "recover_lost_trials": "study", "study_names": "study",

@@ -224,3 +224,38 @@ def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: 
         return value
 
     return objective
+
+
+@dataclass(frozen=True)
+class EpochTiming:
+    """Measured seconds of a design's first epoch (with graph building) and of a further epoch."""
+
+    first_s: float
+    next_s: float
+    params: int
+
+
+def time_epochs(spec: ModelSpec, data: Any, batch_size: int = 32) -> EpochTiming:
+    """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
+    import keras
+
+    from rmlp.build import build_model
+    from rmlp.data import spec_for_data
+
+    spec, _ = spec_for_data(spec, data)
+    keras.backend.clear_session()
+    model = build_model(spec)
+    marks: list[float] = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            marks.append(time.perf_counter())
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            marks.append(time.perf_counter())
+
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=2,
+              batch_size=batch_size, verbose=0, callbacks=[Clock()])
+    params = int(model.count_params())
+    keras.backend.clear_session()
+    return EpochTiming(first_s=marks[1] - marks[0], next_s=marks[2] - marks[1], params=params)

@@ -269,7 +269,7 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
     merged = merge_train_val(loaded)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
                          runs_dir=str(runs_dir), run_name=f"{study.study_name}-trial{chosen.number}")
-    data_source = {"kind": "table", **source} if source else None
+    data_source = {"kind": "table" if data.target else "images", **source} if source else None
     result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)
     write_json(Path(result.run_dir) / "search.json", {
         "study": study.study_name, "storage": _safe_url(storage), "trial": chosen.number,

@@ -75,17 +75,20 @@ class DataSource:
     target: str | None = None
     task: str | None = None
     seed: int = 0
+    #: Further arguments of :func:`rmlp.data.load_data` (``val_size``, ``test_size``, ...).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> Any:
         from rmlp.data import load_data
 
-        options: dict[str, Any] = {"seed": self.seed}
+        options: dict[str, Any] = {"seed": self.seed, **self.options}
         if self.task:
             options["task"] = self.task
         return load_data(self.path, self.target, **options)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "target": self.target, "task": self.task, "seed": self.seed}
+        return {"path": str(self.path), "target": self.target, "task": self.task, "seed": self.seed,
+                **self.options}
 
 
 def _load(data_source: Any) -> Any:
@@ -156,9 +159,16 @@ def open_storage(url: str, heartbeat: bool = True) -> Any:
             kwargs.update({"heartbeat_interval": int(os.environ.get("RMLP_SEARCH_HEARTBEAT_S", HEARTBEAT_INTERVAL)),
                            "grace_period": int(os.environ.get("RMLP_SEARCH_GRACE_S", GRACE_PERIOD)),
                            callback_arg: _retry_callback()})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return optuna.storages.RDBStorage(target, **kwargs)
+        for attempt in range(3):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return optuna.storages.RDBStorage(target, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - two processes creating the tables at once: try again
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
     except SearchError:
         raise
     except ImportError as exc:
@@ -334,19 +344,24 @@ class WorkerJob:
     parallel: bool
     stop_event: Any = None
     messages: Any = None
+    threads: int = 1
 
 
-def limit_threads() -> None:
-    """One TensorFlow / BLAS thread pool of one thread in this process (set before TF starts)."""
-    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
+def threads_per_worker(workers: int) -> int:
+    """This machine's cores shared out over ``workers`` (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // max(workers, 1))
+
+
+def limit_threads(threads: int = 1) -> None:
+    """One TensorFlow / BLAS thread pool of ``threads`` threads in this process (set before TF starts)."""
+    for var in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     import tensorflow as tf
 
     with contextlib.suppress(RuntimeError):  # already initialised: keep what it has
-        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
@@ -396,7 +411,7 @@ def run_worker(job: WorkerJob) -> int:
 
 def _worker_process(job: WorkerJob) -> None:
     """Entry point of a spawned worker process."""
-    limit_threads()
+    limit_threads(job.threads)
     try:
         code = run_worker(job)
     except KeyboardInterrupt:
@@ -444,9 +459,11 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     :func:`~rmlp.search.space.default_space` around it. ``n_trials`` trials run in this call (split
     over ``workers`` local processes; more machines join by running the same call against the same
     ``storage`` and ``study_name``). ``objectives=2`` optimises (metric, parameter count) for a
-    Pareto front. ``max_params`` / ``max_memory_mb`` override the space's caps. ``stop_event``
-    stops after the running batch; the stopped trial is marked FAIL, finished trials stay, and
-    calling again with the same study resumes it. ``on_workers`` gets the worker pids as they start.
+    Pareto front. Each local worker process gets ``cpu_count // workers`` TensorFlow threads (one
+    when there are as many workers as cores). ``max_params`` / ``max_memory_mb`` override the
+    space's caps. ``stop_event`` stops after the running batch; the stopped trial is marked FAIL,
+    finished trials stay, and calling again with the same study resumes it. ``on_workers`` gets
+    the worker pids as they start.
     """
     from rmlp.data import spec_for_data
 
@@ -554,7 +571,8 @@ def _run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, con
         job = WorkerJob(index=slot.index, storage=storage, study_name=study.study_name, spec_json=spec_json,
                         space_json=space_json, data=data, config=config, n_trials=slot.left, deadline=deadline,
                         seed=seed + slot.index + 1000 * slot.respawns, sampler=sampler, pruner=pruner,
-                        parallel=workers > 1, stop_event=stop_mp, messages=messages)
+                        parallel=workers > 1, stop_event=stop_mp, messages=messages,
+                        threads=threads_per_worker(workers))
         proc = ctx.Process(target=_worker_process, args=(job,), name=f"rmlp-search-worker-{slot.index}",
                            daemon=False)
         proc.start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,32 @@ def metric_value(at: AppTest, label: str) -> str:
         if metric.label == label:
             return metric.value
     raise AssertionError(f"no metric {label!r}: {[m.label for m in at.main.metric]}")
+
+
+def figure_value(at: AppTest, label: str) -> str:
+    """A figure of the Design page's summary grid (big number under a label)."""
+    for markdown in at.main.markdown:
+        found = re.search(rf'data-figure="{re.escape(html.escape(label))}".*?line-height:1.25">([^<]*)</div>',
+                          markdown.value)
+        if found:
+            return html.unescape(found.group(1))
+    raise AssertionError(f"no figure {label!r} on the page")
+
+
+def sidebar_parameters(at: AppTest) -> str:
+    return next(m.value for m in at.sidebar.metric if m.label == "Parameters")
+
+
+def open_section(at: AppTest, label: str) -> AppTest:
+    """Open a tab of the Design page's controls (only the open tab is drawn)."""
+    at.session_state["design_section"] = label
+    return at.run()
+
+
+def open_popover(at: AppTest, key: str) -> AppTest:
+    """Open a popover whose content is drawn only when open."""
+    at.session_state[key] = True
+    return at.run()
 
 
 def widget(at: AppTest, kind: str, label: str) -> Any:

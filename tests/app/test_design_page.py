@@ -10,7 +10,18 @@ from streamlit.testing.v1 import AppTest
 from designer_app.state import decode_spec, encode_spec
 from rmlp import BlockSpec, ModelSpec, summarize
 from rmlp.summary import human_count
-from tests.app.conftest import APP, ROOT, alerts_in, container_of, dot_of, metric_value, widget
+from tests.app.conftest import (
+    APP,
+    ROOT,
+    alerts_in,
+    container_of,
+    dot_of,
+    figure_value,
+    open_popover,
+    open_section,
+    sidebar_parameters,
+    widget,
+)
 
 
 def _spec(at: AppTest) -> ModelSpec:
@@ -29,29 +40,34 @@ def test_design_page_draws_controls_summary_and_graph(app: AppTest) -> None:
     assert not at.exception
     spec = _spec(at)
     assert spec == ModelSpec()
-    assert metric_value(at, "Parameters") == human_count(summarize(spec).total_params)
+    assert figure_value(at, "Parameters") == human_count(summarize(spec).total_params)
+    assert sidebar_parameters(at) == figure_value(at, "Parameters")
     assert "Dense 400" in dot_of(at)
+    assert at.data_editor, "the Blocks tab is open first"
     # every control is generated with the metadata's label and help text
+    at = open_section(at, "Output and optimizer")
     learning_rate = widget(at, "number_input", "Learning rate")
     assert learning_rate.help and "Step size" in learning_rate.help
+    at = open_section(at, "Around the blocks")
     assert widget(at, "slider", "Bypass dropout rate").value == 0.35
+    assert not at.data_editor, "only the open tab is drawn"
 
 
 def test_changing_a_block_width_updates_spec_summary_and_graph(app: AppTest) -> None:
     at = app.run()
-    before = metric_value(at, "Parameters")
+    before = figure_value(at, "Parameters")
     at = _edit_blocks(at, {"edited_rows": {0: {"width": 300}}})
     assert not at.exception
     spec = _spec(at)
     assert spec.blocks[0].width == 300
-    after = metric_value(at, "Parameters")
+    after = figure_value(at, "Parameters")
     assert after != before
-    assert after == human_count(summarize(spec).total_params)
+    assert after == human_count(summarize(spec).total_params) == sidebar_parameters(at)
     dot = dot_of(at)
     assert "Dense 300" in dot and "Dense 400" not in dot
     # the URL holds the new design
-    assert decode_spec(at.query_params["spec"][0] if isinstance(at.query_params["spec"], list)
-                       else at.query_params["spec"]) == spec
+    token = at.query_params["spec"]
+    assert decode_spec(token[0] if isinstance(token, list) else token) == spec
 
 
 def test_an_invalid_block_shows_its_message_next_to_the_table_with_a_fix(app: AppTest) -> None:
@@ -67,12 +83,18 @@ def test_an_invalid_block_shows_its_message_next_to_the_table_with_a_fix(app: Ap
     at = fix[0].click().run()
     assert _spec(at).blocks[0].decrement == 99  # (400 - 1) // (5 - 1)
     assert not any("shrinks" in m for m in alerts_in(at.main))
+    # a problem in a closed tab is listed under the tabs, naming its tab
+    at = open_section(at, "Around the blocks")
+    at = _edit_blocks(open_section(at, "Blocks"), {"edited_rows": {0: {"decrement": 200}}})
+    at = open_section(at, "Task and input")
+    assert any(m.startswith("*Blocks*") and "shrinks" in m for m in alerts_in(at.main))
 
 
 def test_block_rows_can_be_added_duplicated_and_removed(app: AppTest) -> None:
     at = app.run()
     at = _edit_blocks(at, {"added_rows": [{"layers": 2, "width": 64, "decrement": 8, "bypass": "16"}]})
     assert _spec(at).blocks[1] == BlockSpec(layers=2, width=64, decrement=8, bypass=[16])
+    at = open_popover(at, "block_actions")
     at = widget(at, "button", "Duplicate").click().run()
     assert len(_spec(at).blocks) == 3 and _spec(at).blocks[2] == _spec(at).blocks[1]
     at = widget(at, "button", "Remove").click().run()
@@ -81,7 +103,7 @@ def test_block_rows_can_be_added_duplicated_and_removed(app: AppTest) -> None:
 
 
 def test_a_bad_list_shows_a_message_below_its_control(app: AppTest) -> None:
-    at = app.run()
+    at = open_section(app.run(), "Around the blocks")
     at = widget(at, "text_input", "Final Dense widths").input("64, 32").run()
     assert _spec(at).final_layers == [64, 32]
     at = widget(at, "text_input", "Final Dense widths").input("64, abc").run()
@@ -91,14 +113,15 @@ def test_a_bad_list_shows_a_message_below_its_control(app: AppTest) -> None:
 
 
 def test_a_preset_loads(app: AppTest) -> None:
-    at = app.run()
-    at = widget(at, "selectbox", "Start from a preset").select("deep_14").run()
-    at = widget(at, "button", "Load preset").click().run()
+    at = open_popover(app.run(), "presets_popover")
+    at = widget(at, "button", "deep 14").click().run()
     spec = _spec(at)
     assert spec.name == "deep_14" and len(spec.blocks) == 14
     assert "compact view" in dot_of(at)
-    assert metric_value(at, "Parameters") == human_count(summarize(spec).total_params)
+    assert figure_value(at, "Parameters") == human_count(summarize(spec).total_params)
+    assert any("Preset 'deep_14' loaded" in s.value for s in at.success)
     # the widgets re-read the new design
+    at = open_section(at, "Around the blocks")
     assert widget(at, "slider", "Bypass dropout rate").value == 0.25
 
 
@@ -117,13 +140,14 @@ def test_a_shared_link_restores_the_design() -> None:
 
 
 def test_a_json_upload_replaces_the_design_and_a_bad_one_is_refused(app: AppTest) -> None:
-    at = app.run()
+    at = open_popover(app.run(), "open_json_popover")
     spec = ModelSpec(name="from_file", input_shape=[13], num_outputs=3, blocks=[BlockSpec(layers=2, width=32,
                                                                                         decrement=4)])
     at.get("file_uploader")[0].upload("design.json", spec.to_json().encode(), "application/json")
     at.run()
     assert _spec(at) == spec
     assert any("Design loaded" in s.value for s in at.success)
+    at = open_popover(at, "open_json_popover")
     at.get("file_uploader")[0].set_value(("bad.json", b'{"blocks": "many"}', "application/json"))
     at.run()
     assert _spec(at) == spec
@@ -135,9 +159,44 @@ def test_the_design_page_does_not_import_tensorflow() -> None:
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({str(APP)!r}, default_timeout=60).run()\n"
-        "assert not at.exception, at.exception\n"
+        "for section in ('Task and input', 'Base model', 'Around the blocks', 'Output and optimizer'):\n"
+        "    at.session_state['design_section'] = section\n"
+        "    at.run()\n"
+        "    assert not at.exception, at.exception\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_base_models_an_applications_model_and_a_refused_upload(app: AppTest) -> None:
+    import io
+    import json
+    import zipfile
+
+    from rmlp.base_info import applications
+
+    at = open_section(app.run(), "Base model")
+    names = sorted(applications())
+    if names:
+        at = widget(at, "button_group", "Source").set_value("applications").run()
+        spec = _spec(at)
+        assert spec.base_model is not None and spec.base_model.source == "applications"
+        info = applications()[spec.base_model.name]
+        assert any(f"{info.total_params:,} parameters" in c.value for c in at.caption)
+        assert "Base model" in dot_of(at) or spec.base_model.name in dot_of(at)
+    at = widget(at, "button_group", "Source").set_value("file").run()
+    spec = _spec(at)
+    assert spec.base_model is not None and spec.base_model.path.endswith("digits_cnn.keras")
+    assert any("sample digits CNN" in c.value for c in at.caption)
+    # an uploaded model with a Lambda layer is refused before Keras ever sees it
+    config = {"class_name": "Functional", "module": "keras", "config": {"name": "m", "layers": [
+        {"class_name": "Lambda", "module": "keras.layers", "config": {"name": "lam"}}]}}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+    at.get("file_uploader")[0].set_value(("evil.keras", buffer.getvalue(), "application/octet-stream"))
+    at = at.run()
+    assert any("Lambda layer" in e.value for e in at.error), [e.value for e in at.error]
+    assert _spec(at).base_model.path.endswith("digits_cnn.keras")

@@ -10,13 +10,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from designer_app import jobs
-from tests.app.conftest import APP, charts, open_page, widget
+from tests.app.conftest import APP, charts, open_page, open_popover, widget
 
 
 def _use_wine_with_a_tiny_design(at: AppTest) -> AppTest:
-    at = open_page(at, "design")
-    at = widget(at, "selectbox", "Start from a preset").select("small_tabular").run()
-    at = widget(at, "button", "Load preset").click().run()
+    at = open_popover(open_page(at, "design"), "presets_popover")
+    at = widget(at, "button", "small tabular").click().run()
     at = open_page(at, "data")
     return widget(at, "button", "Use this data").click().run()
 

@@ -91,6 +91,16 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
     context.close()
 
 
+def settle(page: Any, timeout_ms: int = 10_000) -> None:
+    """Give a redraw a moment to finish: wait (at most ``timeout_ms``) until no element is marked stale."""
+    try:
+        page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0",
+                               timeout=timeout_ms)
+    except Exception:  # noqa: BLE001 - a polling fragment may keep redrawing; the shot is taken anyway
+        pass
+    page.wait_for_timeout(300)
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save a screenshot of the whole page to test-artifacts/screenshots/<name>.png.
 
@@ -99,12 +109,14 @@ def screenshot(page: Any, name: str) -> Path:
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    settle(page)
     size = page.viewport_size
     height = page.evaluate(
         "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], "
         "[data-testid=\"stAppViewContainer\"], section.main')).map(e => e.scrollHeight), window.innerHeight)")
     page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 8000)})
     page.wait_for_timeout(500)
+    settle(page)
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
     return path

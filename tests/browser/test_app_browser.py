@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,11 @@ def _edit_block_cell(page: Any, column: int, text: str) -> None:
     page.mouse.click(box["x"] + 80, box["y"] + 52)  # first row, first column
     for _ in range(column):
         page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")  # open the cell editor
-    page.keyboard.press("ControlOrMeta+A")
-    page.keyboard.type(text, delay=50)
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # open the cell editor (an overlay input in glide-data-grid's portal)
+    editor = page.locator("#portal input, #portal textarea").first
+    editor.wait_for()
+    editor.fill(text)
+    editor.press("Enter")
 
 
 def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
@@ -99,7 +101,21 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
     script = Path(download.value.path()).read_text(encoding="utf-8")
     assert "import keras" in script and "360" in script
     expect(page.get_by_role("button", name="Trained model (.keras)")).to_be_visible()
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Everything (.zip)").click()
+    with zipfile.ZipFile(download.value.path()) as bundle:
+        names = set(bundle.namelist())
+    assert {"model.py", "spec.json", "model.keras", "history.csv", "README.md"} <= names, names
     screenshot(page, "04-export")
+
+    _go(page, "Learn")
+    expect(page.get_by_text("Counting the weights")).to_be_visible()
+    expect(page.locator(GRAPH).first).to_be_visible()
+    screenshot(page, "05-learn")
 
     _go(page, "Design")
     expect(page.locator(GRAPH).first).to_contain_text("Dense 360")
+    page.get_by_role("tab", name="Around the blocks").click()
+    expect(page.get_by_text("Bypass dropout rate")).to_be_visible()
+    expect(page.get_by_text("Final dropout rate")).to_be_visible()
+    screenshot(page, "06-design-around-the-blocks")

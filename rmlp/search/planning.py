@@ -1,0 +1,114 @@
+"""Planning a search before it runs: which fields a page offers, list choices as text, the cost.
+
+UI-agnostic and free of Keras: the app's Search page and scripts use these to edit a space one
+field at a time and to say, before launch, roughly how long a search will take.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rmlp.meta import all_fields
+from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, default_space
+from rmlp.spec import ModelSpec
+
+_LIST = re.compile(r"^\s*\[?\s*((\d+\s*,?\s*)*)\]?\s*$")
+
+
+@dataclass(frozen=True)
+class SpaceRow:
+    """One field a search page offers: its path, label, help, kind and a sensible searched entry."""
+
+    path: str
+    label: str
+    help: str
+    kind: str  # "int", "float", "choice", "bool", "int_list"
+    searched: ParamSpace  # the entry used when the user switches the field to "search"
+    choices: tuple[object, ...] = ()
+    block_field: bool = False
+
+
+def space_rows(spec: ModelSpec, batch_size: int = 32) -> list[SpaceRow]:
+    """The fields of the default space around ``spec``, in page order, with their metadata."""
+    table = all_fields()
+    rows = []
+    for path, entry in default_space(spec, batch_size).params.items():
+        if path == NUM_BLOCKS:
+            meta = table["blocks"]
+            rows.append(SpaceRow(path, "Number of blocks", "How many residual blocks a design has; block "
+                                 "parameters are sampled only for blocks that exist.", "int", entry))
+        elif path == BATCH_SIZE:
+            rows.append(SpaceRow(path, "Batch size", "Rows per training step.", "int", entry))
+        else:
+            meta = table[path]
+            rows.append(SpaceRow(path, meta.label, meta.help, meta.kind, entry, tuple(meta.choices),
+                                 block_field=path.startswith("blocks[]")))
+    return rows
+
+
+def format_list_choices(choices: list[list[int]]) -> str:
+    """``[[], [64], [128, 64]]`` -> ``"none; 64; 128, 64"`` (for a text box)."""
+    return "; ".join(", ".join(str(v) for v in c) if c else "none" for c in choices)
+
+
+def parse_list_choices(text: str) -> list[list[int]]:
+    """``"none; 64; 128, 64"`` -> ``[[], [64], [128, 64]]``; ValueError naming a bad item."""
+    out: list[list[int]] = []
+    for part in [p.strip() for p in text.split(";")]:
+        if part.lower() in ("", "none", "[]", "empty"):
+            if part or not out:
+                out.append([])
+            continue
+        m = _LIST.match(part)
+        if not m:
+            raise ValueError(f"{part!r} is not a list of whole numbers. Separate lists with ';' and widths "
+                             "with ',', e.g. none; 64; 128, 64.")
+        out.append([int(v) for v in re.findall(r"\d+", part)])
+    unique: list[list[int]] = []
+    for c in out:
+        if c not in unique:
+            unique.append(c)
+    return unique
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A rough upper bound of a search's wall time (pruning and caps only make it shorter)."""
+
+    seconds_per_trial: float
+    total_seconds: float
+    trials: int
+    epochs: int
+    workers: int
+
+    def text(self) -> str:
+        return (f"{self.trials} trials × up to {self.epochs} epochs ≈ {_duration(self.seconds_per_trial)} per "
+                f"trial, about {_duration(self.total_seconds)} with {self.workers} worker(s) (less with pruning).")
+
+
+def estimate_cost(n_trials: int, epochs: int, first_epoch_s: float, epoch_s: float, workers: int = 1,
+                  cpus: int | None = None) -> CostEstimate:
+    """Trials × (first epoch, with graph building, + further epochs), shared over the workers.
+
+    Workers beyond the number of CPU cores do not run faster, so at most ``cpus`` count.
+    """
+    per_trial = first_epoch_s + max(epochs - 1, 0) * epoch_s
+    useful = max(1, min(workers, cpus or workers))
+    total = math.ceil(n_trials / useful) * per_trial if n_trials else 0.0
+    return CostEstimate(per_trial, total, n_trials, epochs, workers)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def space_from_choices(spec: ModelSpec, searched: dict[str, ParamSpace], max_params: int | None = None,
+                       max_memory_mb: float | None = None) -> SearchSpace:
+    """A space searching only ``searched`` (every other field keeps the design's value)."""
+    return SearchSpace(params=dict(searched), max_params=max_params, max_memory_mb=max_memory_mb)
