@@ -40,9 +40,9 @@ from rmlp.data import load_table, spec_for_data  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {"wine": "target", "breast_cancer": "diagnosis", "diabetes": "progression", "digits": "digit"}
 MODELS = ("default", "searched", "plain MLP", "HistGradientBoosting", "linear")
-FINAL_EPOCHS = 150
-PATIENCE = 15
-TRIAL_EPOCHS = 40
+FINAL_EPOCHS = int(os.environ.get("RMLP_BENCH_FINAL_EPOCHS", 80))
+PATIENCE = 10
+TRIAL_EPOCHS = 25
 
 
 @dataclass

@@ -103,10 +103,21 @@ def show_problem(problem: Problem, *, key: str, prefix: str = "") -> None:
         st.error(text, icon=":material/error:")
     else:
         st.warning(text, icon=":material/warning:")
-    if problem.fix_value is not None:
+    if problem.fix_value is not None and _fix_fits(problem):
         st.button(f"Apply fix: set to {_fmt(problem.fix_value)}", key=key, on_click=state.apply_fix,
                   args=(problem.path, problem.fix_value), help=problem.fix or None, type="tertiary",
                   icon=":material/build:")
+
+
+def _fix_fits(problem: Problem) -> bool:
+    """True when the problem's fix value can be written to its path (else no button is offered)."""
+    from rmlp import SpecError, set_path
+
+    try:
+        set_path(state.spec(), problem.path, problem.fix_value)
+    except (SpecError, KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------- value conversion

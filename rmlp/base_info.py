@@ -8,6 +8,7 @@ For a user's ``.keras`` file they come from a sidecar ``<file>.rmlp-info.json`` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -138,11 +139,37 @@ def lookup(base: Any) -> BaseInfo | None:
     return None
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content (remembered while the file's size and mtime stay the same)."""
+    stat = path.stat()
+    return _digest(str(path.resolve()), stat.st_size, stat.st_mtime)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime: float) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _is_stale(info: BaseInfo, model_path: Path) -> bool:
-    """True when the .keras file changed (size or mtime) since its sidecar was written."""
+    """True when the .keras file changed since its sidecar was written.
+
+    Size and mtime answer quickly; when only the mtime differs (a fresh clone or copy), the
+    content hash decides, so a sidecar shipped next to its model stays valid.
+    """
     try:
         stat = model_path.stat()
     except OSError:
         return True
     size, mtime = info.extra.get("file_size"), info.extra.get("file_mtime")
-    return size is not None and (size != stat.st_size or mtime != stat.st_mtime)
+    if size is None:
+        return False
+    if size != stat.st_size:
+        return True
+    if mtime == stat.st_mtime:
+        return False
+    digest = info.extra.get("file_sha256")
+    return digest is None or digest != file_digest(model_path)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rmlp.base_info import BaseInfo, sidecar_path
+from rmlp.base_info import BaseInfo, file_digest, sidecar_path
 from rmlp.problems import Problem, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -680,6 +680,7 @@ def inspect_base_file(path: str | Path, cut_layer: str = "") -> BaseInfo:
             "source": "file",
             "file_size": stat.st_size,
             "file_mtime": stat.st_mtime,
+            "file_sha256": file_digest(Path(path)),
             "cut_layer": cut_layer,
             "output_layer": model.layers[-1].name,
             "input_shape": [None if d is None else int(d) for d in (h, w, channels)],

@@ -679,7 +679,7 @@ _register_search()
 
 def main() -> None:
     """Entry point of the ``rmlp`` command."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow start-up chatter
     app(prog_name="rmlp")
 
 

@@ -184,7 +184,10 @@ def register(app: typer.Typer) -> None:
         study: Annotated[str | None, typer.Option("--study", help="Study name (same name + storage resumes "
                                                   "or joins it). Default: <model>-<data>.")] = None,
         workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
-        seed: Annotated[int, typer.Option(min=0, help="Seed of the split and the samplers.")] = 0,
+        seed: Annotated[int, typer.Option(min=0, help="Seed of the split, the weights and (by default) the "
+                                          "sampler. Keep it the same on every machine of a study.")] = 0,
+        sampler_seed: Annotated[int | None, typer.Option("--sampler-seed", min=0, help="Seed of the sampler "
+                                                         "(default: --seed). Give each machine its own.")] = None,
         metric: Annotated[str, typer.Option(help="Validation metric to optimise (val_loss, val_accuracy, "
                                             "val_auc, val_rmse, ...).")] = "val_loss",
         direction: Annotated[DirectionChoice | None, typer.Option(help="Default: maximize for accuracy/AUC, "
@@ -251,7 +254,7 @@ def register(app: typer.Typer) -> None:
                     metric=metric, direction=direction.value if direction else None,
                     objectives=2 if two_objectives else 1, epochs=epochs, batch_size=batch_size, patience=patience,
                     studies_dir=studies_dir, progress=on_progress, stop_event=stop, max_params=max_params,
-                    max_memory_mb=max_memory_mb)
+                    max_memory_mb=max_memory_mb, sampler_seed=sampler_seed)
         finally:
             restore()
         for notice in result.notices:

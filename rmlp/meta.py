@@ -7,6 +7,7 @@ Widgets, validation bounds and search ranges all come from :func:`field_meta`.
 
 from __future__ import annotations
 
+import copy
 import re
 import types
 import typing
@@ -157,7 +158,7 @@ def set_path(spec: ModelSpec | dict, path: str, value: Any) -> ModelSpec:
     """A new spec with the value at ``path`` replaced (raises SpecError if the type is wrong)."""
     from rmlp.loading import parse_spec
 
-    data = spec.to_dict() if isinstance(spec, ModelSpec) else dict(spec)
+    data = spec.to_dict() if isinstance(spec, ModelSpec) else copy.deepcopy(spec)
     tokens = _tokens(path)
     node: Any = data
     for tok in tokens[:-1]:

@@ -247,9 +247,11 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
         return found
     want = info.input_channels
     if shape[-1] != want:
-        fix = "Turn on grayscale-to-RGB." if shape[-1] == 1 and want == 3 else f"Give {want} channels."
-        found.append(Problem("input_shape", "error", f"The base model expects {want} channels but the "
-                             f"images have {shape[-1]}.", fix, True if shape[-1] == 1 else None))
+        message = f"The base model expects {want} channels but the images have {shape[-1]}."
+        if shape[-1] == 1 and want == 3:
+            found.append(Problem("grayscale_to_rgb", "error", message, "Turn on grayscale-to-RGB.", True))
+        else:
+            found.append(Problem("input_shape", "error", message, f"Give images with {want} channels."))
     if bm.source == "applications":
         from rmlp.plan import base_size
 

@@ -145,6 +145,10 @@ def train_base_model(out: Path) -> dict[str, float]:
         epochs=EPOCHS, batch_size=32, verbose=0,
     )
     model.save(out / "digits_cnn.keras")
+    from rmlp.base_models import inspect_base_file
+
+    # the facts the design path reads about the base model, cut at "features" (content-hashed)
+    inspect_base_file(out / "digits_cnn.keras", "features")
     _, val_acc = model.evaluate(rgb(data.x_val), data.y_val, verbose=0)
     _, test_acc = model.evaluate(rgb(data.x_test), data.y_test, verbose=0)
     return {"val_accuracy": float(val_acc), "test_accuracy": float(test_acc), "params": model.count_params()}

@@ -303,8 +303,14 @@ def test_inspect_fixed_size_file_writes_sidecar(tmp_path):
     assert side.is_file()
     spec = BaseModelSpec(source="file", path=str(path))
     assert lookup(spec) == BaseInfo.from_dict(json.loads(side.read_text()))
-    # a changed file makes the sidecar stale
+    # a copy (new mtime, same content) keeps the sidecar valid: the content hash decides
     os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert lookup(spec) is not None
+    # a changed file makes the sidecar stale
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    os.utime(path, (2_000_000_000, 2_000_000_000))
     assert lookup(spec) is None
 
 

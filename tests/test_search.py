@@ -509,3 +509,38 @@ def test_two_objectives_resume_and_stop(tmp_path: Path) -> None:
         run_search(spec, source, space, n_trials=1, epochs=1, storage=storage, study_name="two")
     result = promote(storage, "two", source, epochs=1, runs_dir=tmp_path / "runs")
     assert result.bundle.is_file() and result.trial in set(front["trial"])
+
+
+def test_run_search_grid_caps_and_resume_without_keras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_search's own logic (grid sampler, caps counted, resuming a study) with training stubbed out."""
+    import rmlp.search.objective as objective
+    from rmlp.search import run_search
+    from rmlp.search.report import cap_counts, trials_frame
+
+    def fake_train(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config: Any, stop: Any = None) -> float:
+        trial.set_user_attr("epochs", 1)
+        return spec.blocks[0].width / 100
+
+    monkeypatch.setattr(objective, "train_trial", fake_train)
+    data = TinyData(np.zeros((4, 13), "float32"), np.eye(3)[[0, 1, 2, 0]].astype("float32"),
+                    np.zeros((2, 13), "float32"), np.eye(3)[[0, 1]].astype("float32"))
+    data.class_names = ["a", "b", "c"]  # type: ignore[attr-defined]
+    data.input_shape = [13]  # type: ignore[attr-defined]
+    data.num_outputs = 3  # type: ignore[attr-defined]
+    space = SearchSpace(params={"blocks[].width": choose(8, 16, 400), "activation": choose("relu", "gelu")},
+                        max_params=20_000)
+    storage = f"sqlite:///{tmp_path / 'grid.db'}"
+    result = run_search(tabular_spec(), data, space, n_trials=4, storage=storage, study_name="g", sampler="grid",
+                        epochs=1)
+    frame = trials_frame(result.load_study())
+    assert result.progress.done == 4
+    again = run_search(tabular_spec(), data, space, n_trials=2, storage=storage, study_name="g", sampler="grid",
+                       epochs=1)
+    study = again.load_study()
+    assert len(study.trials) == 6  # resumed: the grid's six points, none repeated
+    assert sorted((t.params["blocks.0.width"], t.params["activation"]) for t in study.trials) == sorted(
+        (w, a) for w in (8, 16, 400) for a in ("relu", "gelu"))
+    assert cap_counts(study) == {"params_cap": 2, "memory_cap": 0}  # width 400 is over the cap
+    assert again.progress.rejected == {"params_cap": 2, "memory_cap": 0}
+    assert study.best_trial.params["blocks.0.width"] == 8
+    assert {"note", "p:blocks.0.width"} <= set(frame.columns)

@@ -102,8 +102,8 @@ def test_base_model_input_checks():
     assert "input_shape" in paths(ModelSpec(input_shape=[13], base_model=base))
     # one channel needs grayscale-to-RGB, and the fix says so
     gray = ModelSpec(input_shape=[28, 28, 1], base_model=base)
-    (problem,) = [p for p in rmlp.validate(gray) if p.path == "input_shape"]
-    assert "grayscale" in problem.fix.lower()
+    (problem,) = [p for p in rmlp.validate(gray) if p.path == "grayscale_to_rgb"]
+    assert "grayscale" in problem.fix.lower() and problem.fix_value is True
     assert rmlp.is_valid(gray.copy_with(grayscale_to_rgb=True))
     # too small for the model
     tiny = ModelSpec(input_shape=[32, 32, 3], base_model=base.model_copy(update={"input_size": [16, 16]}))

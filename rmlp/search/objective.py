@@ -210,7 +210,15 @@ def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: 
         start = time.perf_counter()
         try:
             value = train_trial(trial, spec, batch_size, data, config, stop_event)
-        except (optuna.TrialPruned, SearchStopped, MetricError, TrialFailure):
+        except SearchStopped:
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+            trial.set_user_attr("stopped", True)  # FAIL because the user stopped it, not because it broke
+            raise
+        except TrialFailure as exc:
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+            trial.set_user_attr("error", str(exc)[:2000])
+            raise
+        except (optuna.TrialPruned, MetricError):
             trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
             raise
         except Exception as exc:  # noqa: BLE001 - one trial's failure (OOM, NaN) must not end the search

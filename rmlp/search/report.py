@@ -69,15 +69,19 @@ def trials_frame(study: Any) -> pd.DataFrame:
             row[metric] = t.values[0] if t.values else np.nan
         else:
             row[metric] = t.value if t.value is not None else np.nan
+        retry_of = t.system_attrs.get("failed_trial")
+        note = a.get("rejected_by") or ("stopped by the user" if a.get("stopped") else "") or a.get("error", "")
+        if retry_of is not None:
+            note = f"retry of trial {retry_of}" + (f"; {note}" if note else "")
         row.update({"params": a.get("params"), "seconds": a.get("seconds"), "epochs": a.get("epochs"),
                     "batch_size": a.get("batch_size"), "rejected_by": a.get("rejected_by", ""),
-                    "worker": a.get("worker", ""), "retry_of": t.system_attrs.get("failed_trial")})
+                    "worker": a.get("worker", ""), "retry_of": retry_of, "note": note})
         row.update({f"p:{k}": v for k, v in t.params.items()})
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["trial", "state", metric, "params", "seconds", "epochs", "batch_size",
-                                     "rejected_by", "worker", "retry_of"])
+                                     "rejected_by", "worker", "retry_of", "note"])
     return frame
 
 

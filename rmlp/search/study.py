@@ -21,7 +21,9 @@ import inspect
 import logging
 import multiprocessing as mp
 import os
+import queue
 import re
+import signal
 import socket
 import threading
 import time
@@ -59,7 +61,8 @@ MAX_RETRY = 2
 MAX_RESPAWNS = 3
 #: Key of the study user attribute holding what the search was run with.
 STUDY_ATTR = "rmlp"
-FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+#: Exit status of a worker that met a mistake every worker would meet (a bad metric, storage...).
+CONFIG_ERROR = 3
 
 
 class SearchError(ValueError):
@@ -405,12 +408,14 @@ def run_worker(job: WorkerJob) -> int:
     except (MetricError, SearchError, SpaceError, ValueError) as exc:
         if job.messages is not None:
             job.messages.put((job.index, f"{type(exc).__name__}: {exc}"))
-        return 3
+        return CONFIG_ERROR
     return 0
 
 
 def _worker_process(job: WorkerJob) -> None:
-    """Entry point of a spawned worker process."""
+    """Entry point of a spawned worker process (Ctrl-C is the parent's: it stops workers by their event)."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(job.threads)
     try:
         code = run_worker(job)
@@ -451,7 +456,7 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
                studies_dir: str | Path = STUDIES_DIR, progress: Callable[[SearchProgress], None] | None = None,
                stop_event: threading.Event | None = None, in_process: bool | None = None,
                throttle_s: float = 0.0, poll_s: float = 0.5, max_params: int | None = None,
-               max_memory_mb: float | None = None,
+               max_memory_mb: float | None = None, sampler_seed: int | None = None,
                on_workers: Callable[[list[int]], None] | None = None) -> SearchResult:
     """Search residual MLP designs for ``data_source`` with Optuna; a :class:`SearchResult`.
 
@@ -463,7 +468,9 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     when there are as many workers as cores). ``max_params`` / ``max_memory_mb`` override the
     space's caps. ``stop_event`` stops after the running batch; the stopped trial is marked FAIL,
     finished trials stay, and calling again with the same study resumes it. ``on_workers`` gets
-    the worker pids as they start.
+    the worker pids as they start. ``seed`` seeds the split and the trials' weights;
+    ``sampler_seed`` (default: ``seed``) seeds the sampler, worker ``i`` using ``sampler_seed + i``.
+    Give each machine of a shared study its own ``sampler_seed`` (same ``seed``: same split).
     """
     from rmlp.data import spec_for_data
 
@@ -492,23 +499,26 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
                              batch_size=batch_size, early_stopping=early_stopping, patience=patience, seed=seed,
                              throttle_s=throttle_s)
     in_process = workers == 1 if in_process is None else in_process
+    sampler_seed = seed if sampler_seed is None else sampler_seed
     two = config.two_objectives
     record = {"metric": metric, "direction": direction, "objectives": objectives, "epochs": epochs,
-              "batch_size": batch_size, "seed": seed, "sampler": sampler, "pruner": pruner,
+              "batch_size": batch_size, "seed": seed, "sampler_seed": sampler_seed, "sampler": sampler,
+              "pruner": pruner,
               "spec": spec.to_dict(), "space": space.to_dict(),
               "data": data_source.to_dict() if isinstance(data_source, DataSource) else {"source": source_name},
               "updated_at": _dt.datetime.now().isoformat(timespec="seconds")}
     _quiet_optuna()
     store = open_storage(storage)
-    study = _create_study(store, study_name, config, make_sampler(sampler, seed, space, spec, workers > 1, two),
+    study = _create_study(store, study_name, config, make_sampler(sampler, sampler_seed, space, spec, workers > 1,
+                                                                  two),
                           make_pruner(pruner, epochs, two), record)
     start = time.time()
     if in_process:
         return _run_here(study, spec, space, data, config, n_trials, timeout, storage, progress, stop_event,
                          start, notices)
     return _run_workers(study, spec, space, data_source if isinstance(data_source, DataSource) else data, config,
-                        n_trials, timeout, storage, workers, seed, sampler, pruner, progress, stop_event, start,
-                        notices, poll_s, on_workers)
+                        n_trials, timeout, storage, workers, sampler_seed, sampler, pruner, progress, stop_event,
+                        start, notices, poll_s, on_workers)
 
 
 def _run_here(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: ObjectiveConfig, n_trials: int,
@@ -603,6 +613,8 @@ def _run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, con
                 proc.join()
                 exits.append(proc.exitcode)
                 slot.process = None
+                if proc.exitcode == CONFIG_ERROR:
+                    stop_mp.set()  # a mistake every worker would make: stop them all, report it
                 if proc.exitcode == 0 or stop_mp.is_set():
                     continue
                 lost = recover_lost_trials(study, {slot.wid}, retry=True)
@@ -633,6 +645,9 @@ def _run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, con
         recovered += recover_lost_trials(study, own(), retry=not (stop_mp.is_set() or interrupted))
     if interrupted:
         raise KeyboardInterrupt
+    with contextlib.suppress(queue.Empty, OSError, ValueError):  # a last message may come with its worker's exit
+        while True:
+            errors.append(messages.get(timeout=0.2)[1])
     if errors:
         raise SearchError(errors[0].split(": ", 1)[-1])
     final = study_progress(study, own(), n_trials, start, finished=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from apptest_helpers import ROOT, open_page, widget
 from streamlit.testing.v1 import AppTest
 
 from rmlp import ModelSpec
-from tests.app.conftest import ROOT, open_page, widget
 
 WINE = (ROOT / "sample_data" / "wine.csv").read_bytes()
 

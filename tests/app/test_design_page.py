@@ -5,12 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from streamlit.testing.v1 import AppTest
-
-from designer_app.state import decode_spec, encode_spec
-from rmlp import BlockSpec, ModelSpec, summarize
-from rmlp.summary import human_count
-from tests.app.conftest import (
+from apptest_helpers import (
     APP,
     ROOT,
     alerts_in,
@@ -22,6 +17,11 @@ from tests.app.conftest import (
     sidebar_parameters,
     widget,
 )
+from streamlit.testing.v1 import AppTest
+
+from designer_app.state import decode_spec, encode_spec
+from rmlp import BlockSpec, ModelSpec, summarize
+from rmlp.summary import human_count
 
 
 def _spec(at: AppTest) -> ModelSpec:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from apptest_helpers import open_page, widget
 from streamlit.testing.v1 import AppTest
-
-from tests.app.conftest import open_page, widget
 
 
 def _downloads(at: AppTest) -> dict[str, object]:

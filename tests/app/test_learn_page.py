@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from apptest_helpers import dot_of, open_page, widget
 from streamlit.testing.v1 import AppTest
 
 from rmlp import ModelSpec
-from tests.app.conftest import dot_of, open_page, widget
 
 
 def test_the_learn_page_draws_and_counts_an_example_block(app: AppTest) -> None:

@@ -7,10 +7,10 @@ import threading
 import time
 
 import pytest
+from apptest_helpers import APP, charts, open_page, open_popover, widget
 from streamlit.testing.v1 import AppTest
 
 from designer_app import jobs
-from tests.app.conftest import APP, charts, open_page, open_popover, widget
 
 
 def _use_wine_with_a_tiny_design(at: AppTest) -> AppTest:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.browser.conftest import screenshot
+from browser_helpers import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
