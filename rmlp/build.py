@@ -99,7 +99,7 @@ def build_uncompiled(spec: ModelSpec | dict) -> Any:
 def allow_deep_graphs(layer_count: int) -> None:
     """Keras walks the functional graph recursively: deep designs (100+ blocks) need more frames."""
     needed = 20 * layer_count + 2000
-    if sys.getrecursionlimit() < needed:
+    if layer_count > 100 and sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
 
 
