@@ -19,7 +19,7 @@ system:
 	bash scripts/install_system_packages.sh
 
 app: setup
-	$(PY) -m streamlit run designer_app/app.py --server.headless true
+	RMLP_START_SAMPLE=wine.csv $(PY) -m streamlit run designer_app/app.py --server.headless true
 
 test: setup system
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +31,9 @@ from designer_app import jobs
 from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
 from rmlp.plan import PlanError
 from rmlp.summary import Summary, summarize
+
+#: A sample file (e.g. "wine.csv") a new session starts on when it has no link; `make app` sets it.
+ENV_START_SAMPLE = "RMLP_START_SAMPLE"
 
 # ---------------------------------------------------------------------- the keys (all of them)
 _SPEC = "rmlp.spec"  # dict: ModelSpec.to_dict() of the current design
@@ -123,7 +127,28 @@ def init() -> None:
                 ss[_TRAIN] = dict(job.info["settings"])
         if ss.get(_DATA) is None and st.query_params.get(QP_DATA):
             _restore_data(st.query_params[QP_DATA])
+        elif ss.get(_DATA) is None and not token and os.environ.get(ENV_START_SAMPLE):
+            _start_on_sample(os.environ[ENV_START_SAMPLE])
     sync_url()
+
+
+def _start_on_sample(file: str) -> None:
+    """A new session without a link starts on a shipped sample, with the design fitted to it."""
+    from designer_app import datasets
+    from rmlp.data import spec_for_data
+
+    chosen = datasets.sample(file)
+    if chosen is None or not chosen.path.is_file():
+        return
+    try:
+        loaded = datasets.load(chosen.path, kind=chosen.kind, target=chosen.target)
+    except Exception as exc:  # noqa: BLE001 - the app still opens, without data
+        notify(f"The sample {file} could not be loaded ({exc}).", "warning")
+        return
+    st.session_state[_DATA] = loaded
+    fitted, _ = spec_for_data(spec(), loaded.data)
+    _store(fitted)
+    notify(f"Started on the sample data set {chosen.title}; change it on the Data page.", "info")
 
 
 def _restore_data(token: str) -> None:

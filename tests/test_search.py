@@ -83,6 +83,21 @@ def test_fixed_trial_sets_every_sampled_path_with_stable_names() -> None:
     assert not errors(validate(sampled))
 
 
+def test_the_starting_design_is_reproduced_by_its_own_parameters() -> None:
+    from rmlp.search.space import spec_params
+
+    spec = tabular_spec(blocks=[{"layers": 4, "width": 64, "decrement": 12, "bypass": [32]},
+                                {"layers": 1, "width": 16, "decrement": 0}], activation="gelu", final_layers=[64])
+    space = default_space(spec, batch_size=64)
+    params = spec_params(space, spec, batch_size=64)
+    assert params["num_blocks"] == 2 and params["blocks.0.bypass"] == "[32]" and params["batch_size"] == 64
+    sampled, batch_size = sample_spec(FixedTrial(params), spec, space, 64)
+    assert sampled == spec and batch_size == 64
+    # a value outside the space is left for the sampler
+    narrow = SearchSpace(params={"blocks[].width": span(8, 32), "activation": choose("relu")})
+    assert spec_params(narrow, spec) == {"blocks.1.width": 16}
+
+
 def test_blocks_that_do_not_exist_are_not_sampled() -> None:
     space = SearchSpace(params={"num_blocks": span(1, 4), "blocks[].width": span(8, 64)})
     trial = FixedTrial({"num_blocks": 1, "blocks.0.width": 20})  # no blocks.1.* needed

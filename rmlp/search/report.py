@@ -70,7 +70,8 @@ def trials_frame(study: Any) -> pd.DataFrame:
         else:
             row[metric] = t.value if t.value is not None else np.nan
         retry_of = t.system_attrs.get("failed_trial")
-        note = a.get("rejected_by") or ("stopped by the user" if a.get("stopped") else "") or a.get("error", "")
+        note = (a.get("rejected_by") or ("stopped by the user" if a.get("stopped") else "") or a.get("error", "")
+                or a.get("start", ""))
         if retry_of is not None:
             note = f"retry of trial {retry_of}" + (f"; {note}" if note else "")
         row.update({"params": a.get("params"), "seconds": a.get("seconds"), "epochs": a.get("epochs"),

@@ -613,6 +613,41 @@ def sample_spec(trial: BaseTrial, base_spec: ModelSpec, space: SearchSpace,
     return spec, size
 
 
+def _fits(entry: ParamSpace, value: Any) -> bool:
+    if entry.mode == "choices":
+        return value in (entry.choices or [])
+    if entry.mode == "range" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(entry.low) <= value <= float(entry.high)  # type: ignore[arg-type]
+    return False
+
+
+def spec_params(space: SearchSpace, spec: ModelSpec, batch_size: int = 32) -> dict[str, Any]:
+    """The trial parameters that reproduce ``spec`` (values outside the space are left out).
+
+    Enqueued as a study's first trial, the search starts by measuring the design it was given.
+    """
+    out: dict[str, Any] = {}
+    data = spec.to_dict()
+    for path, entry in space.params.items():
+        if entry.mode == "pin":
+            continue
+        if path == NUM_BLOCKS:
+            values = {NUM_BLOCKS: len(spec.blocks)}
+        elif path == BATCH_SIZE:
+            values = {BATCH_SIZE: batch_size}
+        elif path.startswith("blocks["):
+            name = path.split(".")[-1]
+            values = {param_name(path, i): data["blocks"][i][name] for i in range(len(spec.blocks))
+                      if space.block_entry(i, name) is entry}
+        else:
+            values = {param_name(path): _get_in(data, path)}
+        for name, value in values.items():
+            if _fits(entry, value):
+                out[name] = _encode(value) if entry.mode == "choices" and any(
+                    isinstance(c, (list, dict)) for c in entry.choices or []) else value
+    return out
+
+
 def grid_values(space: SearchSpace, spec: ModelSpec, max_points: int = 10_000) -> dict[str, list[Any]]:
     """The grid of a small space for Optuna's GridSampler (choices and stepped ranges only).
 

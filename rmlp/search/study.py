@@ -43,7 +43,7 @@ from rmlp.search.objective import (
     make_objective,
     worker_id,
 )
-from rmlp.search.space import SearchSpace, SpaceError, default_space, grid_values
+from rmlp.search.space import SearchSpace, SpaceError, default_space, grid_values, spec_params
 from rmlp.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -456,7 +456,7 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
                studies_dir: str | Path = STUDIES_DIR, progress: Callable[[SearchProgress], None] | None = None,
                stop_event: threading.Event | None = None, in_process: bool | None = None,
                throttle_s: float = 0.0, poll_s: float = 0.5, max_params: int | None = None,
-               max_memory_mb: float | None = None, sampler_seed: int | None = None,
+               max_memory_mb: float | None = None, sampler_seed: int | None = None, start_from_spec: bool = True,
                on_workers: Callable[[list[int]], None] | None = None) -> SearchResult:
     """Search residual MLP designs for ``data_source`` with Optuna; a :class:`SearchResult`.
 
@@ -471,6 +471,8 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     the worker pids as they start. ``seed`` seeds the split and the trials' weights;
     ``sampler_seed`` (default: ``seed``) seeds the sampler, worker ``i`` using ``sampler_seed + i``.
     Give each machine of a shared study its own ``sampler_seed`` (same ``seed``: same split).
+    With ``start_from_spec`` a new study's first trial is ``spec`` itself (as far as the space
+    reaches), so the search never ends worse, on validation, than the design it started from.
     """
     from rmlp.data import spec_for_data
 
@@ -512,6 +514,10 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     study = _create_study(store, study_name, config, make_sampler(sampler, sampler_seed, space, spec, workers > 1,
                                                                   two),
                           make_pruner(pruner, epochs, two), record)
+    if start_from_spec and sampler != "grid" and not study.get_trials(deepcopy=False):
+        params = spec_params(space, spec, batch_size)
+        if params:
+            study.enqueue_trial(params, user_attrs={"start": "the given design"}, skip_if_exists=True)
     start = time.time()
     if in_process:
         return _run_here(study, spec, space, data, config, n_trials, timeout, storage, progress, stop_event,

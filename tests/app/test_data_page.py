@@ -80,3 +80,16 @@ def test_the_data_choice_survives_a_reload_and_a_link_cannot_name_other_files(ap
     crafted = crafted.run()
     assert "rmlp.data" not in crafted.session_state or crafted.session_state["rmlp.data"] is None
     assert any("could not be loaded again" in w.value for w in crafted.warning)
+
+
+def test_a_new_session_can_start_on_a_sample_data_set(monkeypatch):
+    """`make app` starts sessions on the wine sample, with the design fitted to its 13 columns."""
+    monkeypatch.setenv("RMLP_START_SAMPLE", "wine.csv")
+    at = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    spec = at.session_state["rmlp.spec"]
+    assert spec["input_shape"] == [13] and spec["num_outputs"] == 3
+    assert at.session_state["rmlp.data"].name == "wine.csv"
+    open_page(at, "data")
+    assert not at.exception
