@@ -54,6 +54,7 @@ class ExportFormat(StrEnum):
     py = "py"
     snippet = "snippet"
     keras = "keras"
+    savedmodel = "savedmodel"
     bundle = "bundle"
 
 
@@ -298,7 +299,8 @@ def export(
     spec: Annotated[Path | None, typer.Argument(help="Model spec file (not needed with --run).",
                                                 show_default=False)] = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="py: stand-alone Keras script; snippet: "
-                                              "short rmlp script; keras: built model file; bundle: zip of "
+                                              "short rmlp script; keras: built model file; savedmodel: "
+                                              "TensorFlow SavedModel for serving; bundle: zip of "
                                               "everything.")] = ExportFormat.py,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (py/snippet: stdout "
                                                 "when not given).")] = None,
@@ -323,6 +325,8 @@ def export(
         rmlp export spec.json --format snippet
 
         rmlp export spec.json --format keras -o model.keras
+
+        rmlp export --run runs/20250101-120000-wine --format savedmodel -o serving/wine
 
         rmlp export --run runs/20250101-120000-wine --format bundle -o wine.zip
     """
@@ -349,6 +353,15 @@ def export(
         _write_text(ex.export_python(loaded, epochs=epochs, batch_size=batch_size, **kwargs), output)
     elif fmt == ExportFormat.snippet:
         _write_text(ex.export_snippet(loaded), output)
+    elif fmt == ExportFormat.savedmodel:
+        import keras
+
+        from rmlp.build import build_model
+
+        model = (keras.saving.load_model(run / "model.keras", compile=False)
+                 if run is not None and (run / "model.keras").is_file() else build_model(loaded))
+        out = ex.export_savedmodel(model, output or Path(f"{safe}-savedmodel"))
+        _err(f"Wrote {out}")
     elif fmt == ExportFormat.keras:
         out = output or Path(f"{safe}.keras")
         if run is not None and (run / "model.keras").is_file():

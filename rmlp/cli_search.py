@@ -182,7 +182,7 @@ def register(app: typer.Typer) -> None:
                                                     "postgresql+psycopg2://USER@HOST/DB, journal:FILE). Default: "
                                                     "a file under --studies-dir.")] = None,
         study: Annotated[str | None, typer.Option("--study", help="Study name (same name + storage resumes "
-                                                  "or joins it). Default: <model>-<data>.")] = None,
+                                                  "or joins it). Default: model name-data file name.")] = None,
         workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
         seed: Annotated[int, typer.Option(min=0, help="Seed of the split, the weights and (by default) the "
                                           "sampler. Keep it the same on every machine of a study.")] = 0,

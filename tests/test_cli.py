@@ -266,3 +266,6 @@ def test_train_one_epoch_then_resume(spec_file, tmp_path):
     assert run("export", "--run", run_dir, "--format", "bundle", "-o", bundle).exit_code == 0
     with zipfile.ZipFile(bundle) as zf:
         assert {"model.keras", "history.csv", "metrics.json", "predict.py", "preprocessor.json"} <= set(zf.namelist())
+    served = tmp_path / "serving"
+    assert run("export", "--run", run_dir, "--format", "savedmodel", "-o", served).exit_code == 0
+    assert (served / "saved_model.pb").is_file()

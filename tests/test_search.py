@@ -559,3 +559,18 @@ def test_run_search_grid_caps_and_resume_without_keras(tmp_path: Path, monkeypat
     assert again.progress.rejected == {"params_cap": 2, "memory_cap": 0}
     assert study.best_trial.params["blocks.0.width"] == 8
     assert {"note", "p:blocks.0.width"} <= set(frame.columns)
+
+
+def test_planning_helpers_for_the_page() -> None:
+    from rmlp.search.planning import estimate_cost, format_list_choices, parse_list_choices, space_rows
+
+    assert parse_list_choices("none; 64; 128, 64") == [[], [64], [128, 64]]
+    assert format_list_choices([[], [64], [128, 64]]) == "none; 64; 128, 64"
+    with pytest.raises(ValueError, match="whole numbers"):
+        parse_list_choices("64; wide")
+    cost = estimate_cost(10, 5, first_epoch_s=3.0, epoch_s=0.5, workers=2, cpus=2)
+    assert cost.seconds_per_trial == pytest.approx(5.0) and cost.total_seconds == pytest.approx(25.0)
+    assert estimate_cost(10, 5, 3.0, 0.5, workers=8, cpus=2).total_seconds == pytest.approx(25.0)
+    rows = {r.path: r for r in space_rows(tabular_spec())}
+    assert rows["num_blocks"].kind == "int" and rows["blocks[].width"].block_field
+    assert rows["activation"].choices == tuple(all_fields()["activation"].choices)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rmlp.meta import all_fields
-from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, default_space
+from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, default_space
 from rmlp.spec import ModelSpec
 
 _LIST = re.compile(r"^\s*\[?\s*((\d+\s*,?\s*)*)\]?\s*$")
@@ -36,7 +36,6 @@ def space_rows(spec: ModelSpec, batch_size: int = 32) -> list[SpaceRow]:
     rows = []
     for path, entry in default_space(spec, batch_size).params.items():
         if path == NUM_BLOCKS:
-            meta = table["blocks"]
             rows.append(SpaceRow(path, "Number of blocks", "How many residual blocks a design has; block "
                                  "parameters are sampled only for blocks that exist.", "int", entry))
         elif path == BATCH_SIZE:
@@ -107,8 +106,3 @@ def _duration(seconds: float) -> str:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
 
-
-def space_from_choices(spec: ModelSpec, searched: dict[str, ParamSpace], max_params: int | None = None,
-                       max_memory_mb: float | None = None) -> SearchSpace:
-    """A space searching only ``searched`` (every other field keeps the design's value)."""
-    return SearchSpace(params=dict(searched), max_params=max_params, max_memory_mb=max_memory_mb)
