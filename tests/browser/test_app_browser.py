@@ -30,14 +30,22 @@ def _go(page: Any, name: str) -> None:
 def _edit_block_cell(page: Any, column: int, text: str) -> None:
     """Type into the first row of the blocks table (column 0 is j, 1 is k, 2 is l)."""
     grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 80, box["y"] + 52)  # first row, first column
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")  # open the cell editor (an overlay input in glide-data-grid's portal)
+    _expect()(grid).to_be_visible()
     editor = page.locator("#portal input, #portal textarea").first
-    editor.wait_for()
+    for attempt in range(4):  # the canvas grid may still be settling after a rerun or a reload
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 80, box["y"] + 52)  # first row, first column
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")  # open the cell editor (an overlay input in glide-data-grid's portal)
+        try:
+            editor.wait_for(timeout=15_000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError; try again, then fail below
+            page.keyboard.press("Escape")
+            if attempt == 3:
+                raise
     editor.fill(text)
     editor.press("Enter")
 
