@@ -19,11 +19,12 @@ import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import typer
 
 from rmlp.problems import Problem, SpecError
+from rmlp.spec import Task
 
 __all__ = ["app", "main"]
 
@@ -58,10 +59,8 @@ class ExportFormat(StrEnum):
     bundle = "bundle"
 
 
-class TaskChoice(StrEnum):
-    multiclass = "multiclass"
-    binary = "binary"
-    regression = "regression"
+#: The tasks, taken from the spec's own list.
+TaskChoice = StrEnum("TaskChoice", {task: task for task in get_args(Task)})
 
 
 # ----------------------------------------------------------------------------- errors and output

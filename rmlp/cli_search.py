@@ -14,9 +14,11 @@ import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import typer
+
+from rmlp.spec import Task
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,10 +42,8 @@ class DirectionChoice(StrEnum):
     maximize = "maximize"
 
 
-class TaskChoice(StrEnum):
-    multiclass = "multiclass"
-    binary = "binary"
-    regression = "regression"
+#: The tasks, taken from the spec's own list.
+TaskChoice = StrEnum("TaskChoice", {task: task for task in get_args(Task)})
 
 
 class SearchUserError(Exception):
