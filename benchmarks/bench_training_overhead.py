@@ -4,6 +4,10 @@ Same spec (~90k parameters), same synthetic data (5,000 training rows, 32 featur
 same seed and epochs. Each variant builds its model after ``clear_session`` so build time is in
 every figure. Prints the median of a few repeats and the ratios measured in this one run; no
 timing assertions. Goal: train() within 3% of the bare fit.
+
+A run also pays fixed costs once (test metrics, the final save, the run folder). The second table
+separates them from what every epoch pays: each variant runs with a short and a long epoch budget,
+and the difference divided by the extra epochs is the time of one more epoch.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def spec() -> ModelSpec:
                      blocks=[BlockSpec(layers=3, width=160, decrement=32)])
 
 
-def bare_fit(data: Arrays) -> None:
+def bare_fit(data: Arrays, epochs: int = EPOCHS) -> None:
     """clear_session, seed, build, fit with validation: what train() adds its extras to."""
     import keras
 
@@ -69,11 +73,11 @@ def bare_fit(data: Arrays) -> None:
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     model = rmlp.build_model(spec())
-    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=epochs,
               batch_size=BATCH, verbose=0, shuffle=True)
 
 
-def fit_with_events(data: Arrays) -> None:
+def fit_with_events(data: Arrays, epochs: int = EPOCHS) -> None:
     """The bare fit plus only the EventCallback (listener and stop flag)."""
     import keras
 
@@ -84,16 +88,16 @@ def fit_with_events(data: Arrays) -> None:
     keras.utils.set_random_seed(0)
     model = rmlp.build_model(spec())
     events = EventCallback(lambda e: None, threading.Event())
-    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=epochs,
               batch_size=BATCH, verbose=0, shuffle=True, callbacks=[events])
 
 
-def full_train(data: Arrays, runs_dir: str) -> None:
+def full_train(data: Arrays, runs_dir: str, epochs: int = EPOCHS) -> None:
     """rmlp.train.train(): events, run folder, checkpoints, final save, test metrics."""
     from rmlp.train import TrainConfig, train
 
-    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, runs_dir=runs_dir, early_stopping=True,
-                         patience=EPOCHS)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH, runs_dir=runs_dir, early_stopping=True,
+                         patience=epochs)
     train(spec(), data, config, listener=lambda e: None, stop_event=threading.Event())
 
 
@@ -138,6 +142,23 @@ def main() -> None:
     print(f"checkpoint writing inside train(): {', '.join(f'{v:.3f}' for v in ckpt)} s per run "
           f"({100 * statistics.median(ckpt) / min(wall['bare fit']):.1f}% of the fastest bare fit)")
     print("goal: train() within +3% of the bare fit")
+    per_epoch(data)
+
+
+def per_epoch(data: Arrays, short: int = 2, long: int = 8, repeats: int = 3) -> None:
+    """Marginal time of one epoch in each variant: (time at `long` - time at `short`) / extra epochs."""
+    variants = {"bare fit": bare_fit, "fit + EventCallback": fit_with_events, "train()": full_train}
+    marginal: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for name, fn in variants.items():
+            times = {}
+            for epochs in (short, long):
+                args = (data, runs_dir, epochs) if fn is full_train else (data, epochs)
+                times[epochs] = min(timed(fn, *args)[0] for _ in range(repeats))
+            marginal[name] = (times[long] - times[short]) / (long - short)
+    print(f"\none more epoch (best of {repeats}, {long} vs {short} epochs):")
+    for name, seconds in marginal.items():
+        print(f"{name:<22} {seconds:>7.3f} s  {100 * (seconds / marginal['bare fit'] - 1):>+6.1f}%")
 
 
 if __name__ == "__main__":
