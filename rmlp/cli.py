@@ -9,26 +9,22 @@ spec with errors) prints a plain message to stderr and exits non-zero, never a t
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any
 
 import typer
 
-from rmlp.problems import Problem, SpecError
-from rmlp.spec import Task
+from rmlp.cli_errors import TaskChoice, UserError, guarded, print_problems, stop_on_ctrl_c
+from rmlp.cli_errors import err as _err
+from rmlp.problems import SpecError
 
 __all__ = ["app", "main"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="rmlp",
@@ -59,77 +55,10 @@ class ExportFormat(StrEnum):
     bundle = "bundle"
 
 
-#: The tasks, taken from the spec's own list.
-TaskChoice = StrEnum("TaskChoice", {task: task for task in get_args(Task)})
 
 
 # ----------------------------------------------------------------------------- errors and output
-class UserError(Exception):
-    """A mistake the user can fix; printed as a message, no traceback."""
-
-
-def _err(text: str) -> None:
-    typer.echo(text, err=True)
-
-
-def _print_problems(problems: list[Problem], *, stream_err: bool = False) -> None:
-    for p in problems:
-        where = p.path or "<spec>"
-        line = f"{p.severity:7} {where}: {p.message}"
-        if p.fix:
-            line += f"\n        fix: {p.fix}"
-        typer.echo(line, err=stream_err)
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types that are a user's mistake, not a bug."""
-    kinds: list[type[BaseException]] = [UserError, SpecError, OSError, ValueError]
-    return tuple(kinds)
-
-
-def _guard(func: F) -> F:
-    """Run a command; turn a user's mistake into a message on stderr and a non-zero exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.BadParameter, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            _err("Interrupted.")
-            raise typer.Exit(130) from None
-        except SpecError as exc:
-            if os.environ.get("RMLP_DEBUG"):
-                raise
-            first = str(exc).splitlines()[0]
-            _err(f"Error: {first}")
-            _print_problems(exc.problems, stream_err=True)
-            raise typer.Exit(1) from None
-        except _user_errors() as exc:
-            if os.environ.get("RMLP_DEBUG"):
-                raise
-            _err(f"Error: {_describe(exc)}")
-            raise typer.Exit(1) from None
-        except Exception as exc:  # noqa: BLE001 - last resort: still no traceback for the user
-            if os.environ.get("RMLP_DEBUG"):
-                raise
-            _err(f"Unexpected error: {type(exc).__name__}: {exc}\n"
-                 "Set RMLP_DEBUG=1 to see the traceback, and please report it.")
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, FileNotFoundError) and exc.filename:
-        return f"No such file: {exc.filename}"
-    if isinstance(exc, IsADirectoryError) and exc.filename:
-        return f"{exc.filename} is a folder, not a file."
-    if isinstance(exc, PermissionError) and exc.filename:
-        return f"Permission denied: {exc.filename}"
-    text = str(exc).strip()
-    return text or type(exc).__name__
+_guard = guarded()
 
 
 def _load(path: Path) -> Any:
@@ -182,7 +111,7 @@ def validate(
     elif not problems:
         typer.echo(f"{spec}: no problems found.")
     else:
-        _print_problems(problems)
+        print_problems(problems)
         warnings = len(problems) - len(errors)
         typer.echo(f"{spec}: {len(errors)} error(s), {warnings} warning(s).")
     if errors:
@@ -456,22 +385,6 @@ class _Progress:
                 self.progress.console.print(event.message)
 
 
-def _stop_on_ctrl_c() -> tuple[threading.Event, Callable[[], None]]:
-    """A stop event set by the first Ctrl-C (training stops after the batch and saves)."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        return stop, lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        _err("\nStopping after this batch (Ctrl-C again to abort)...")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    return stop, lambda: signal.signal(signal.SIGINT, previous)
-
-
 def _report(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -548,7 +461,7 @@ def train(
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=early_stopping, patience=patience,
                          seed=seed, runs_dir=str(runs_dir), run_name=name, baseline=baseline)
-    stop, restore = _stop_on_ctrl_c()
+    stop, restore = stop_on_ctrl_c("Stopping after this batch")
     try:
         with _Progress("starting") as bar:
             result = run_train(fitted, dataset, config, listener=bar, stop_event=stop, data_source=source)
@@ -583,7 +496,7 @@ def resume(
                             "train N more.")
     from rmlp.train import resume as run_resume
 
-    stop, restore = _stop_on_ctrl_c()
+    stop, restore = stop_on_ctrl_c("Stopping after this batch")
     try:
         with _Progress("resuming") as bar:
             result = run_resume(run_dir, listener=bar, stop_event=stop, extra_epochs=epochs)

@@ -7,20 +7,14 @@ stderr and exits with status 1, never a traceback; set ``RMLP_DEBUG=1`` to see o
 
 from __future__ import annotations
 
-import functools
-import os
-import signal
-import threading
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any
 
 import typer
 
-from rmlp.spec import Task
-
-F = TypeVar("F", bound=Callable[..., Any])
+from rmlp.cli_errors import TaskChoice, UserError, guarded, stop_on_ctrl_c
+from rmlp.cli_errors import err as _err
 
 __all__ = ["register"]
 
@@ -42,80 +36,16 @@ class DirectionChoice(StrEnum):
     maximize = "maximize"
 
 
-#: The tasks, taken from the spec's own list.
-TaskChoice = StrEnum("TaskChoice", {task: task for task in get_args(Task)})
-
-
-class SearchUserError(Exception):
-    """A mistake the user can fix; printed without a traceback."""
-
-
-def _err(text: str) -> None:
-    typer.echo(text, err=True)
-
-
-def _guard(func: F) -> F:
-    """Turn a user's mistake into a message on stderr and exit status 1 (2 for a bug, 130 on Ctrl-C)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from rmlp.problems import SpecError
-        from rmlp.search.space import SpaceError
-
-        try:
-            return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.BadParameter, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            _err("Interrupted. Finished trials are kept; run the same command to resume the study.")
-            raise typer.Exit(130) from None
-        except (SpecError, SpaceError) as exc:
-            if os.environ.get("RMLP_DEBUG"):
-                raise
-            _err(f"Error: {str(exc).splitlines()[0]}")
-            for p in exc.problems:
-                _err(f"  {p.path or '<spec>'}: {p.message}" + (f"\n    fix: {p.fix}" if p.fix else ""))
-            raise typer.Exit(1) from None
-        except (SearchUserError, ValueError, OSError) as exc:
-            if os.environ.get("RMLP_DEBUG"):
-                raise
-            text = str(exc).strip() or type(exc).__name__
-            if isinstance(exc, FileNotFoundError) and exc.filename:
-                text = f"No such file: {exc.filename}"
-            _err(f"Error: {text}")
-            raise typer.Exit(1) from None
-        except Exception as exc:  # noqa: BLE001 - last resort: still no traceback for the user
-            if os.environ.get("RMLP_DEBUG"):
-                raise
-            _err(f"Unexpected error: {type(exc).__name__}: {exc}\nSet RMLP_DEBUG=1 to see the traceback.")
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _stop_on_ctrl_c() -> tuple[threading.Event, Callable[[], None]]:
-    """A stop event set by the first Ctrl-C; the second one interrupts at once."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        return stop, lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        _err("\nStopping the search after the running batch (Ctrl-C again to abort)...")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    return stop, lambda: signal.signal(signal.SIGINT, previous)
+_guard = guarded("Interrupted. Finished trials are kept; run the same command to resume the study.")
 
 
 def _data_source(data: Path, target: str, task: TaskChoice | None, seed: int) -> Any:
     from rmlp.search.study import DataSource
 
     if not data.exists():
-        raise SearchUserError(f"No data file at {data}.")
+        raise UserError(f"No data file at {data}.")
     if data.is_dir():
-        raise SearchUserError(f"{data} is a folder; give a CSV table.")
+        raise UserError(f"{data} is a folder; give a CSV table.")
     return DataSource(str(data.resolve()), target, task.value if task else None, seed)
 
 
@@ -226,11 +156,11 @@ def register(app: typer.Typer) -> None:
         from rmlp.search.study import default_storage, run_search
 
         if spec.is_dir():
-            raise SearchUserError(f"{spec} is a folder; give a spec file (.json or .yaml).")
+            raise UserError(f"{spec} is a folder; give a spec file (.json or .yaml).")
         base = load_spec(spec)
         search_space = SearchSpace.load(space) if space is not None else None
         source = _data_source(data, target, task, seed)
-        stop, restore = _stop_on_ctrl_c()
+        stop, restore = stop_on_ctrl_c("Stopping the search after the running batch")
         columns = (TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                    TimeElapsedColumn())
         progress = Progress(*columns, transient=False)
@@ -343,7 +273,7 @@ def register(app: typer.Typer) -> None:
         from rmlp.search.report import promote
 
         source = _data_source(data, target, task, seed)
-        stop, restore = _stop_on_ctrl_c()
+        stop, restore = stop_on_ctrl_c("Stopping the search after the running batch")
         progress = Progress(TextColumn("[bold]promote"), BarColumn(), TextColumn("{task.description}"),
                             TimeElapsedColumn())
         bar = progress.add_task("starting...", total=1.0)
