@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from rmlp.data import SplitData  # noqa: E402
 from rmlp.spec import BlockSpec, ModelSpec  # noqa: E402
 
 EPOCHS = 5
@@ -34,19 +35,10 @@ REPEATS = 5
 
 
 @dataclass
-class Arrays:
+class Arrays(SplitData):
     """A minimal data object of the shape rmlp.train expects."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    task: str = "multiclass"
-    class_names: tuple[str, ...] = ("a", "b", "c")
     input_shape: tuple[int, ...] = (FEATURES,)
-    num_outputs: int = CLASSES
 
 
 def make_data(seed: int = 0) -> Arrays:
@@ -56,7 +48,7 @@ def make_data(seed: int = 0) -> Arrays:
     w = rng.normal(size=(FEATURES, CLASSES))
     y = np.eye(CLASSES, dtype=np.float32)[np.argmax(x @ w + rng.normal(scale=0.5, size=(n, CLASSES)), axis=1)]
     a, b = ROWS, ROWS + ROWS // 5
-    return Arrays(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:])
+    return Arrays(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:], "multiclass", ["a", "b", "c"])
 
 
 def spec() -> ModelSpec:

@@ -23,6 +23,7 @@ from rmlp.data_tables import (
     DEFAULT_MAX_BYTES,
     DataError,
     Source,
+    SplitData,
     decode_target,
     encode_target,
     human_size,
@@ -40,17 +41,9 @@ MAX_ZIP_RATIO = 200
 
 
 @dataclass
-class ImageData:
+class ImageData(SplitData):
     """Images (or other arrays) split for training, as float32 arrays."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    task: str
-    class_names: list[Any]
     input_shape: list[int]
     source: str = ""
     #: The full path the images were read from ("" for uploads and bytes).
@@ -66,10 +59,6 @@ class ImageData:
     @property
     def grayscale(self) -> bool:
         return self.channels == 1
-
-    @property
-    def num_outputs(self) -> int:
-        return len(self.class_names) if self.task == "multiclass" else 1
 
     def inverse_target(self, pred: Any) -> np.ndarray:
         """Class labels (or values for regression) from model outputs."""

@@ -563,8 +563,8 @@ class Preprocessor:
 
 # ----------------------------------------------------------------------------- loading
 @dataclass
-class TabularData:
-    """A table encoded and split for training (float32 arrays) with what was learned."""
+class SplitData:
+    """Training, validation and test arrays (float32) of one task, with the class names."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -574,6 +574,16 @@ class TabularData:
     y_test: np.ndarray
     task: str
     class_names: list[Any]
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.class_names) if self.task == "multiclass" else 1
+
+
+@dataclass
+class TabularData(SplitData):
+    """A table encoded and split for training (float32 arrays) with what was learned."""
+
     feature_names: list[str]
     preprocessor: Preprocessor
     target: str = ""
@@ -593,10 +603,6 @@ class TabularData:
     @property
     def input_shape(self) -> list[int]:
         return [int(self.x_train.shape[1])]
-
-    @property
-    def num_outputs(self) -> int:
-        return len(self.class_names) if self.task == "multiclass" else 1
 
     def inverse_target(self, pred: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) from model outputs."""

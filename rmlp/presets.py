@@ -12,47 +12,23 @@ __all__ = ["PRESETS", "PRESET_HELP", "get_preset", "preset_names"]
 
 
 def _original_readme() -> ModelSpec:
-    """The original package's defaults: 32×32×3 images, one block [5, 400, 50], 10 classes."""
-    return ModelSpec(
-        name="original_readme",
-        task="multiclass",
-        num_outputs=10,
-        input_shape=[32, 32, 3],
-        flatten=True,
-        blocks=[BlockSpec(layers=5, width=400, decrement=50)],
-        bypass_regularizer="dropout",
-        bypass_dropout=0.35,
-        inter_block_layers=[],
-        final_layers=[75, 35],
-        final_regularizer="dropout",
-        final_dropout=0.2,
-        activation="relu",
-        optimizer=OptimizerSpec(name="adam", learning_rate=0.0007, clipnorm=1.0),
-    )
+    """The original package's defaults (which are the spec's): 32×32×3 images, one block [5, 400, 50]."""
+    return ModelSpec(name="original_readme")
 
 
 def _cifar10_transfer() -> ModelSpec:
     """The original's headline run: EfficientNetB7 at 600×600 in front of two residual blocks."""
     return ModelSpec(
         name="cifar10_transfer",
-        task="multiclass",
-        num_outputs=10,
-        input_shape=[32, 32, 3],
         base_model=BaseModelSpec(
-            source="applications",
             name="EfficientNetB7",
-            weights="imagenet",
             input_size=[600, 600],
-            pooling="avg",
             # top_conv, top_bn, top_activation and the pooling layer: only the last convolution trains
             trainable_layers=4,
-            preprocess=True,
         ),
-        flatten=True,
         blocks=[BlockSpec(layers=5, width=100, decrement=10), BlockSpec(layers=7, width=75, decrement=8)],
         final_layers=[35, 35],
         final_dropout=0.25,
-        optimizer=OptimizerSpec(name="adam", learning_rate=0.0007, clipnorm=1.0),
     )
 
 
@@ -60,15 +36,13 @@ def _small_tabular() -> ModelSpec:
     """A small table model: 13 numeric features (the wine data), 3 classes, two small blocks."""
     return ModelSpec(
         name="small_tabular",
-        task="multiclass",
         num_outputs=3,
         input_shape=[13],
-        flatten=True,
         blocks=[BlockSpec(layers=3, width=64, decrement=16), BlockSpec(layers=2, width=32, decrement=8)],
         bypass_dropout=0.2,
         final_layers=[16],
         final_dropout=0.1,
-        optimizer=OptimizerSpec(name="adam", learning_rate=0.001, clipnorm=1.0),
+        optimizer=OptimizerSpec(learning_rate=0.001),
     )
 
 
@@ -76,15 +50,10 @@ def _deep_14() -> ModelSpec:
     """Fourteen residual blocks on 32×32×3 images: a deep design (the graph draws it compactly)."""
     return ModelSpec(
         name="deep_14",
-        task="multiclass",
-        num_outputs=10,
-        input_shape=[32, 32, 3],
-        flatten=True,
         blocks=[BlockSpec(layers=3, width=128, decrement=16) for _ in range(14)],
         bypass_dropout=0.25,
         final_layers=[64],
-        final_dropout=0.2,
-        optimizer=OptimizerSpec(name="adam", learning_rate=0.0005, clipnorm=1.0),
+        optimizer=OptimizerSpec(learning_rate=0.0005),
     )
 
 

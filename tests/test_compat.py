@@ -121,3 +121,13 @@ def test_base_model_object_is_used_through_a_fresh_copy_each_build():
     base_b = [layer for layer in second.layers if isinstance(layer, keras.Model)][0]
     assert base_a is not base_b and base_a is not inner
     assert not base_a.trainable_weights  # frozen by default
+
+
+def test_the_original_readme_preset_is_the_original_default_design():
+    from rmlp.presets import get_preset
+
+    def resolved(spec):
+        return spec.copy_with(name="x", output_activation=spec.resolved_output_activation(),
+                              loss=spec.resolved_loss())
+
+    assert resolved(get_preset("original_readme")) == resolved(ResidualMLP().to_spec())
