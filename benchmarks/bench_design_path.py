@@ -12,7 +12,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import rmlp  # noqa: E402
-from rmlp.spec import BlockSpec, ModelSpec  # noqa: E402
+from rmlp.spec.model import BlockSpec, ModelSpec  # noqa: E402
 
 
 def spec_with(n_blocks: int) -> ModelSpec:

@@ -58,7 +58,7 @@ GOAL = 3.0
 
 def _design_app(at_cls: type, section: str) -> object:
     from designer_app.state import encode_spec
-    from rmlp.presets import get_preset
+    from rmlp.spec.presets import get_preset
 
     at = at_cls.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=120)
     at.query_params["spec"] = encode_spec(get_preset("deep_14"))
@@ -66,7 +66,7 @@ def _design_app(at_cls: type, section: str) -> object:
     at.session_state["design_section"] = section  # the tab of controls that is open (and drawn)
     at.run()
     assert not at.exception, at.exception
-    assert len(at.session_state["rmlp.spec"]["blocks"]) == 14
+    assert len(at.session_state["rmlp.spec.model"]["blocks"]) == 14
     return at
 
 
@@ -77,15 +77,15 @@ def _widget(at: object, kind: str, label: str) -> object:
 #: (name, open tab, widget kind, widget label, two values to alternate, where the value lands)
 SCENARIOS = (
     ("bypass dropout slider, 'Around the blocks' tab open", "Around the blocks", "slider", "Bypass dropout rate",
-     (0.25, 0.3), lambda at: at.session_state["rmlp.spec"]["bypass_dropout"]),
+     (0.25, 0.3), lambda at: at.session_state["rmlp.spec.model"]["bypass_dropout"]),
     ("memory batch size, 'Blocks' tab (14-row table) open", "Blocks", "number_input",
-     "Batch size (for the memory estimate)", (32, 64), lambda at: at.session_state["rmlp.train"]["batch_size"]),
+     "Batch size (for the memory estimate)", (32, 64), lambda at: at.session_state["rmlp.runs.train"]["batch_size"]),
 )
 
 
 def _trivial(at_cls: type, folder: Path, name: str, text: str) -> object:
     from designer_app.state import encode_spec
-    from rmlp.presets import get_preset
+    from rmlp.spec.presets import get_preset
 
     script = folder / name
     script.write_text(text, encoding="utf-8")
@@ -127,7 +127,7 @@ os.chdir({str(ROOT)!r})
 sys.path.insert(0, {str(ROOT)!r})
 from streamlit.testing.v1 import AppTest
 from designer_app.state import encode_spec
-from rmlp.presets import get_preset
+from rmlp.spec.presets import get_preset
 at = AppTest.from_file("designer_app/app.py", default_timeout=120)
 at.query_params["spec"] = encode_spec(get_preset("deep_14"))
 at.run()

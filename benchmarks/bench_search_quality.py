@@ -6,7 +6,7 @@ test from :func:`rmlp.data.load_table`):
 * **default**: the default design (``ModelSpec()``) fitted to the data;
 * **searched**: :func:`rmlp.search.run_search` over the default space for a fixed time budget
   (split evenly over the seeds), then the best spec retrained;
-* **plain MLP**: :mod:`rmlp.baseline`'s equal-width MLP of about the searched design's size;
+* **plain MLP**: :mod:`rmlp.design.baseline`'s equal-width MLP of about the searched design's size;
 * **HistGradientBoosting** and a **linear** model (LogisticRegression / Ridge) from scikit-learn.
 
 Keras models train on the training split with early stopping on the validation split (best
@@ -78,8 +78,8 @@ def fit_keras(model: Any, data: Any, batch_size: int, seed: int) -> np.ndarray:
 def keras_score(spec: ModelSpec, data: Any, batch_size: int, seed: int, plain: bool = False) -> tuple[float, int]:
     import keras
 
-    from rmlp.baseline import build_baseline
-    from rmlp.build import build_model
+    from rmlp.design.baseline import build_baseline
+    from rmlp.keras.build import build_model
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)

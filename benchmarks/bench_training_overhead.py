@@ -1,4 +1,4 @@
-"""Overhead of rmlp.train.train() (events, stop checks, run folder, checkpoints, test metrics) over a bare fit.
+"""Overhead of rmlp.runs.train.train() (events, stop checks, run folder, checkpoints, test metrics) over a bare fit.
 
 Same spec (~90k parameters), same synthetic data (5,000 training rows, 32 features, 3 classes),
 same seed and epochs. Each variant builds its model after ``clear_session`` so build time is in
@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from rmlp.data import SplitData  # noqa: E402
-from rmlp.spec import BlockSpec, ModelSpec  # noqa: E402
+from rmlp.spec.model import BlockSpec, ModelSpec  # noqa: E402
 
 EPOCHS = 5
 BATCH = 32
@@ -36,7 +36,7 @@ REPEATS = 5
 
 @dataclass
 class Arrays(SplitData):
-    """A minimal data object of the shape rmlp.train expects."""
+    """A minimal data object of the shape rmlp.runs.train expects."""
 
     input_shape: tuple[int, ...] = (FEATURES,)
 
@@ -74,7 +74,7 @@ def fit_with_events(data: Arrays, epochs: int = EPOCHS) -> None:
     import keras
 
     import rmlp
-    from rmlp.train import EventCallback
+    from rmlp.runs.train import EventCallback
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
@@ -85,8 +85,8 @@ def fit_with_events(data: Arrays, epochs: int = EPOCHS) -> None:
 
 
 def full_train(data: Arrays, runs_dir: str, epochs: int = EPOCHS) -> None:
-    """rmlp.train.train(): events, run folder, checkpoints, final save, test metrics."""
-    from rmlp.train import TrainConfig, train
+    """rmlp.runs.train.train(): events, run folder, checkpoints, final save, test metrics."""
+    from rmlp.runs.train import TrainConfig, train
 
     config = TrainConfig(epochs=epochs, batch_size=BATCH, runs_dir=runs_dir, early_stopping=True,
                          patience=epochs)

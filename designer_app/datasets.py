@@ -118,7 +118,7 @@ class LoadedData:
         return self.data.summary()
 
     def source_record(self) -> dict[str, Any]:
-        """How :func:`rmlp.train.train` can record (and resume) this data."""
+        """How :func:`rmlp.runs.train.train` can record (and resume) this data."""
         record: dict[str, Any] = {"kind": self.kind, "path": self.path, "target": self.target,
                                   "task": self.task, "seed": self.seed}
         record.update(val_size=self.val_size, test_size=self.test_size)

@@ -19,8 +19,8 @@ import streamlit as st
 from designer_app import datasets, state, teaching
 from designer_app.widgets import ProblemBoard, field, format_int_list, help_text, parse_int_list, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
-from rmlp.base_info import applications, lookup
-from rmlp.summary import Summary, human_bytes, human_count, machine_memory_bytes
+from rmlp.base.info import applications, lookup
+from rmlp.design.summary import Summary, human_bytes, human_count, machine_memory_bytes
 
 BLOCK_COLUMNS = ("layers", "width", "decrement", "bypass")
 SAMPLE_BASE_MODEL = datasets.SAMPLE_DIR / "digits_cnn.keras"
@@ -56,7 +56,7 @@ def preset_bar() -> None:
 
 
 def _preset_buttons() -> None:
-    from rmlp.presets import PRESET_HELP, PRESETS
+    from rmlp.spec.presets import PRESET_HELP, PRESETS
 
     st.caption("Loading a preset replaces the current design.")
     for name in PRESETS:
@@ -65,7 +65,7 @@ def _preset_buttons() -> None:
 
 
 def _load_preset(name: str) -> None:
-    from rmlp.presets import get_preset
+    from rmlp.spec.presets import get_preset
 
     state.set_spec(get_preset(name))
     st.session_state[PRESETS_KEY] = False
@@ -211,7 +211,7 @@ def _set_base_mode(mode: str) -> None:
 def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
     from pathlib import Path
 
-    from rmlp.base_models import MAX_FILE_BYTES, check_keras_file
+    from rmlp.base.models import MAX_FILE_BYTES, check_keras_file
 
     upload_key = f"base_upload{state.rev()}"
     st.file_uploader(
@@ -249,7 +249,7 @@ def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
 
 
 def _take_base_upload(key: str) -> None:
-    from rmlp.base_models import check_keras_file
+    from rmlp.base.models import check_keras_file
 
     upload = st.session_state.get(key)
     if upload is None:
@@ -271,7 +271,7 @@ def _take_base_upload(key: str) -> None:
 
 
 def _inspect_base() -> None:
-    from rmlp.base_models import inspect_base_file
+    from rmlp.base.models import inspect_base_file
 
     bm = state.spec().base_model
     if bm is None:
@@ -487,7 +487,7 @@ def figures_html(cells: tuple[tuple[str, str, str], ...]) -> str:
 
 
 def batch_size_for_memory() -> None:
-    from rmlp.train import TrainConfig
+    from rmlp.runs.train import TrainConfig
 
     settings = state.train_settings()
     info = TrainConfig.model_fields["batch_size"]
@@ -530,7 +530,7 @@ def _graph_controls() -> tuple[str | None, str | None]:
 
 def graph(compact: bool | None, rankdir: str) -> None:
     """The design's Graphviz drawing, updated on every change (hover a node to see what it is)."""
-    from rmlp.graph import auto_compact, to_dot
+    from rmlp.design.graph import auto_compact, to_dot
 
     spec = state.spec()
     try:

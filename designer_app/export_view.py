@@ -119,7 +119,7 @@ def _bundle(spec: ModelSpec, run_dir: str | None) -> Callable[[], bytes]:
 
 def downloads(script: str | None) -> None:
     """Script, spec JSON, graph (DOT, SVG), trained model, history and the whole bundle."""
-    from rmlp.graph import to_dot
+    from rmlp.design.graph import to_dot
 
     spec = state.spec()
     name = spec.name or "model"

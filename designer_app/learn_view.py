@@ -6,7 +6,7 @@ import streamlit as st
 
 from designer_app.widgets import help_text
 from rmlp import BlockSpec, ModelSpec, field_meta, summarize
-from rmlp.plan import make_plan
+from rmlp.design.plan import make_plan
 
 INTRO = """
 A plain MLP passes its input through a stack of Dense layers, one after the other. A **residual
@@ -57,7 +57,7 @@ def _example(block: BlockSpec, features: int) -> ModelSpec:
 
 
 def block_graph(block: BlockSpec, features: int) -> None:
-    from rmlp.graph import to_dot
+    from rmlp.design.graph import to_dot
 
     last = block.width - (block.layers - 1) * block.decrement
     if last < 1:

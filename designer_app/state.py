@@ -29,21 +29,21 @@ import streamlit as st
 
 from designer_app import jobs
 from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
-from rmlp.plan import PlanError
-from rmlp.summary import Summary, summarize
+from rmlp.design.plan import PlanError
+from rmlp.design.summary import Summary, summarize
 
 #: A sample file (e.g. "wine.csv") a new session starts on when it has no link; `make app` sets it.
 ENV_START_SAMPLE = "RMLP_START_SAMPLE"
 
 # ---------------------------------------------------------------------- the keys (all of them)
-_SPEC = "rmlp.spec"  # dict: ModelSpec.to_dict() of the current design
+_SPEC = "rmlp.spec.model"  # dict: ModelSpec.to_dict() of the current design
 _SPEC_OBJ = "rmlp.spec_obj"  # the same, parsed
 _REV = "rmlp.rev"  # int: bumped on changes made outside the widgets
 _EDITOR_REV = "rmlp.editor_rev"  # int: bumped when the blocks table's edits were applied
 _NOTICES = "rmlp.notices"  # list[(kind, text)] shown once
 _INPUT_ERRORS = "rmlp.input_errors"  # dict[path, message] for text that could not be parsed
 _DATA = "rmlp.data"  # designer_app.datasets.LoadedData | None
-_TRAIN = "rmlp.train"  # dict: training settings (TrainConfig fields + split sizes)
+_TRAIN = "rmlp.runs.train"  # dict: training settings (TrainConfig fields + split sizes)
 _JOB = "rmlp.job"  # designer_app.jobs.Job | None: this session's training job
 _RUN = "rmlp.run"  # RunInfo | None: the last finished run
 _SEEN_END = "rmlp.seen_end"  # id of the job whose end already triggered a full rerun
@@ -333,7 +333,7 @@ def set_data(loaded: Any) -> None:
 def train_settings() -> dict[str, Any]:
     """Training settings of this session: TrainConfig fields plus the validation/test shares."""
     if _TRAIN not in st.session_state:
-        from rmlp.train import TrainConfig
+        from rmlp.runs.train import TrainConfig
 
         defaults = TrainConfig().model_dump()
         defaults.update(epochs=20, val_size=0.15, test_size=0.15)

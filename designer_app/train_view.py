@@ -14,7 +14,7 @@ from designer_app import charts, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import setting
-from rmlp.summary import human_bytes
+from rmlp.design.summary import human_bytes
 
 #: Seconds between two redraws of the live curves while a job runs.
 POLL_S = 1.0
@@ -52,7 +52,7 @@ def readiness() -> LoadedData | None:
 
 def settings(disabled: bool) -> None:
     """Epochs, batch size, validation split, early stopping, seed, baseline: help from TrainConfig."""
-    from rmlp.train import TrainConfig
+    from rmlp.runs.train import TrainConfig
 
     values = state.train_settings()
     c1, c2, c3, c4 = st.columns(4)

@@ -23,8 +23,8 @@ CONFIG_FIELDS = ("epochs", "batch_size", "early_stopping", "patience", "reduce_l
 
 
 def make_config(settings: dict[str, Any]) -> Any:
-    """The :class:`rmlp.train.TrainConfig` for the page's settings."""
-    from rmlp.train import TrainConfig
+    """The :class:`rmlp.runs.train.TrainConfig` for the page's settings."""
+    from rmlp.runs.train import TrainConfig
 
     values = {k: settings[k] for k in CONFIG_FIELDS if k in settings}
     values["runs_dir"] = os.environ.get(RUNS_DIR_ENV) or settings.get("runs_dir") or "runs"
@@ -54,7 +54,7 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
 def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listener,
         stop_event: threading.Event) -> RunInfo:
     """Train (in the calling thread), then predict the test rows for the result plots."""
-    from rmlp.train import train
+    from rmlp.runs.train import train
 
     result = train(spec, loaded.data, config, listener=listener, stop_event=stop_event,
                    data_source=loaded.source_record())
@@ -73,7 +73,7 @@ def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listene
 
 def _regression_pairs(model: Any, data: Any) -> tuple[list[float], list[float]]:
     """Actual and predicted values of the test split (validation split when test is empty), in target units."""
-    from rmlp.evaluate import predict
+    from rmlp.keras.evaluate import predict
 
     split = "test" if len(data.x_test) else "val"
     x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from designer_app import state
 from rmlp import Problem, field_meta, get_path
-from rmlp.meta import FieldMeta
+from rmlp.spec.fields import FieldMeta
 
 _NUMBER = re.compile(r"^-?\d+$")
 

@@ -275,14 +275,14 @@ def cost_preview() -> None:
 
 # ---------------------------------------------------------------------- start and stop
 def _storage_url() -> str:
-    from rmlp.search.study import default_storage
+    from rmlp.search.runner import default_storage
 
     folder = os.environ.get(STUDIES_DIR_ENV, "studies")
     return values["storage"].strip() or default_storage(values["study"], int(values["workers"]), folder)
 
 
 def start(space: SearchSpace) -> None:
-    from rmlp.search.study import DataSource, run_search
+    from rmlp.search.runner import DataSource, run_search
 
     spec = state.spec()
     source = DataSource(loaded.path, loaded.target or None, loaded.task, loaded.seed,

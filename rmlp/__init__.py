@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rmlp.loading import load_spec, parse_spec, save_spec
-from rmlp.meta import field_meta, get_path, set_path
-from rmlp.problems import Problem, SpecError
-from rmlp.spec import SPEC_VERSION, BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
-from rmlp.summary import Summary, summarize
-from rmlp.validate import is_valid, validate
+from rmlp.spec.io import load_spec, parse_spec, save_spec
+from rmlp.spec.fields import field_meta, get_path, set_path
+from rmlp.spec.problems import Problem, SpecError
+from rmlp.spec.model import SPEC_VERSION, BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
+from rmlp.design.summary import Summary, summarize
+from rmlp.design.validate import is_valid, validate
 
 __version__ = "0.1.0"
 
@@ -25,29 +25,29 @@ __all__ = [
 
 
 def build_model(spec: ModelSpec | dict, compile: bool = True) -> Any:
-    """A compiled Keras model for ``spec`` (imports Keras). See :mod:`rmlp.build`."""
-    from rmlp.build import build_model as _build
+    """A compiled Keras model for ``spec`` (imports Keras). See :mod:`rmlp.keras.build`."""
+    from rmlp.keras.build import build_model as _build
 
     return _build(spec, compile=compile)
 
 
 def to_dot(spec: ModelSpec, **kwargs: Any) -> str:
-    """Graphviz DOT of the design, without Keras. See :mod:`rmlp.graph`."""
-    from rmlp.graph import to_dot as _to_dot
+    """Graphviz DOT of the design, without Keras. See :mod:`rmlp.design.graph`."""
+    from rmlp.design.graph import to_dot as _to_dot
 
     return _to_dot(spec, **kwargs)
 
 
 def model_to_dot(model: Any) -> str:
     """Graphviz DOT of a built Keras model (base model folded into one node)."""
-    from rmlp.graph import model_to_dot as _model_to_dot
+    from rmlp.design.graph import model_to_dot as _model_to_dot
 
     return _model_to_dot(model)
 
 
 def __getattr__(name: str) -> Any:
     if name == "ResidualMLP":
-        from rmlp.compat import ResidualMLP
+        from rmlp.keras.original import ResidualMLP
 
         return ResidualMLP
     raise AttributeError(f"module 'rmlp' has no attribute {name!r}")

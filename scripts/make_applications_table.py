@@ -3,7 +3,7 @@
 Every model is built with ``weights=None`` (nothing is downloaded), ``include_top=False``:
 once with ``pooling="avg"`` at its default size (parameter counts, per-layer trainable counts,
 activations and FLOPs per pixel) and several times un-pooled at small sizes, to fit the
-downsampling rules of :meth:`rmlp.base_info.BaseInfo.feature_hw` step by step and to check them
+downsampling rules of :meth:`rmlp.base.info.BaseInfo.feature_hw` step by step and to check them
 against the real feature map at other sizes. The smallest accepted size is found by asking Keras.
 
 Run: ``python scripts/make_applications_table.py [--only NAME ...] [--out PATH]``.
@@ -23,8 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rmlp.base_info import TABLE_PATH, BaseInfo  # noqa: E402
-from rmlp.base_models import (  # noqa: E402
+from rmlp.base.info import TABLE_PATH, BaseInfo  # noqa: E402
+from rmlp.base.models import (  # noqa: E402
     cost_per_pixel,
     derive_downsample,
     trainable_counts,

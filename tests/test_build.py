@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rmlp
-from rmlp.spec import BlockSpec, ModelSpec
+from rmlp.spec.model import BlockSpec, ModelSpec
 
 keras = pytest.importorskip("keras")
 
@@ -149,7 +149,7 @@ def test_design_path_leaves_tensorflow_out():
 @pytest.mark.slow
 @pytest.mark.parametrize("pooling,trainable", [("avg", 0), ("none", 3), ("max", 10)])
 def test_tandem_on_an_applications_model_matches_summary(pooling, trainable):
-    from rmlp.spec import BaseModelSpec
+    from rmlp.spec.model import BaseModelSpec
 
     spec = ModelSpec(input_shape=[28, 28, 1], grayscale_to_rgb=True, num_outputs=4,
                      base_model=BaseModelSpec(name="MobileNetV3Small", weights="none", input_size=[32, 32],
@@ -162,7 +162,7 @@ def test_tandem_on_an_applications_model_matches_summary(pooling, trainable):
 
 @pytest.mark.slow
 def test_tandem_on_a_users_keras_file_with_family_preprocessing_off(tmp_path):
-    from rmlp.spec import BaseModelSpec
+    from rmlp.spec.model import BaseModelSpec
 
     inner = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(6, 3, name="conv"),
                               keras.layers.GlobalAveragePooling2D(name="features"), keras.layers.Dense(5)])

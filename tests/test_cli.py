@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rmlp.cli import app
-from rmlp.presets import PRESETS
+from rmlp.spec.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

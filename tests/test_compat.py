@@ -6,7 +6,7 @@ import pytest
 
 import rmlp
 from rmlp import ResidualMLP
-from rmlp.compat import ORIGINAL_DEFAULTS
+from rmlp.keras.original import ORIGINAL_DEFAULTS
 
 keras = pytest.importorskip("keras")
 
@@ -124,7 +124,7 @@ def test_base_model_object_is_used_through_a_fresh_copy_each_build():
 
 
 def test_the_original_readme_preset_is_the_original_default_design():
-    from rmlp.presets import get_preset
+    from rmlp.spec.presets import get_preset
 
     def resolved(spec):
         return spec.copy_with(name="x", output_activation=spec.resolved_output_activation(),

@@ -27,7 +27,7 @@ from rmlp.data import (
     split_indices,
     suggest_target,
 )
-from rmlp.spec import BaseModelSpec, ModelSpec
+from rmlp.spec.model import BaseModelSpec, ModelSpec
 
 
 def csv_bytes(frame: pd.DataFrame, **options: object) -> io.BytesIO:

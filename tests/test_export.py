@@ -23,8 +23,8 @@ from rmlp.export import (
     graph_svg,
     make_bundle,
 )
-from rmlp.presets import PRESETS
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.spec.presets import PRESETS
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -85,7 +85,7 @@ def test_training_script_imports_only_keras_numpy_pandas():
 
 
 def test_every_layer_of_the_plan_appears_once_by_name():
-    from rmlp.plan import make_plan
+    from rmlp.design.plan import make_plan
 
     spec = _varied_spec()
     code = export_python(spec)
@@ -310,7 +310,7 @@ def test_exported_scripts_build_the_same_models_without_rmlp(tmp_path):
             base_model=BaseModelSpec(source="file", path=str(base_file), cut_layer="features", trainable_layers=2),
             blocks=[BlockSpec(layers=2, width=32, decrement=8, bypass=[8])], final_layers=[16]),
     }
-    from rmlp.base_info import applications
+    from rmlp.base.info import applications
 
     if "MobileNetV2" in applications():
         specs["applications"] = ModelSpec(
@@ -339,7 +339,7 @@ def test_exported_scripts_build_the_same_models_without_rmlp(tmp_path):
     # the base models' preprocessing layers are the same built-in layers rmlp uses
     from keras import layers
 
-    from rmlp.base_models import preprocessing_layers
+    from rmlp.base.models import preprocessing_layers
 
     for family in ("tf", "torch", "caffe"):
         keras.utils.set_random_seed(0)

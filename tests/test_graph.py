@@ -1,4 +1,4 @@
-"""Tests of rmlp.graph: spec -> DOT (full and compact), escaping, speed, no Keras import."""
+"""Tests of rmlp.design.graph: spec -> DOT (full and compact), escaping, speed, no Keras import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pydot
 import pytest
 
-from rmlp.graph import (
+from rmlp.design.graph import (
     BYPASS_COLOR,
     COMPACT_MAX_BLOCKS,
     MAIN_COLOR,
@@ -22,7 +22,7 @@ from rmlp.graph import (
     model_to_dot,
     to_dot,
 )
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -267,10 +267,10 @@ def test_accepts_a_dict_spec() -> None:
 def test_to_dot_never_imports_keras_or_tensorflow() -> None:
     code = (
         "import sys\n"
-        "import rmlp.graph\n"
-        "from rmlp.spec import BlockSpec, ModelSpec\n"
+        "import rmlp.design.graph\n"
+        "from rmlp.spec.model import BlockSpec, ModelSpec\n"
         "spec = ModelSpec(blocks=[BlockSpec(bypass=[16]) for _ in range(100)])\n"
-        "rmlp.graph.to_dot(spec); rmlp.graph.to_dot(spec, compact=False)\n"
+        "rmlp.design.graph.to_dot(spec); rmlp.design.graph.to_dot(spec, compact=False)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"

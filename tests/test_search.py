@@ -21,8 +21,8 @@ from optuna.trial import FixedTrial
 from typer.testing import CliRunner
 
 from rmlp import ModelSpec, validate
-from rmlp.meta import all_fields
-from rmlp.problems import errors
+from rmlp.spec.fields import all_fields
+from rmlp.spec.problems import errors
 from rmlp.search import (
     ParamSpace,
     SearchSpace,
@@ -35,7 +35,7 @@ from rmlp.search import (
 )
 from rmlp.search.objective import ObjectiveConfig, make_objective
 from rmlp.search.space import NOT_SEARCHABLE, SEARCHABLE_KINDS, grid_values
-from rmlp.validate import largest_decrement
+from rmlp.design.validate import largest_decrement
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "sample_data" / "wine.csv"
@@ -342,12 +342,12 @@ class TinyData:
 
 
 def test_caps_reject_samples_before_anything_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rmlp.build
+    import rmlp.keras.build
 
     def no_build(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a capped sample must not be built")
 
-    monkeypatch.setattr(rmlp.build, "build_model", no_build)
+    monkeypatch.setattr(rmlp.keras.build, "build_model", no_build)
     data = TinyData(np.zeros((4, 13), "float32"), np.eye(3)[[0, 1, 2, 0]].astype("float32"),
                     np.zeros((2, 13), "float32"), np.eye(3)[[0, 1]].astype("float32"))
     space = SearchSpace(params={"blocks[].width": span(64, 128)}, max_params=1000)
@@ -393,7 +393,7 @@ def test_objective_with_a_fixed_trial_trains_and_records(monkeypatch: pytest.Mon
 
 # ----------------------------------------------------------------------------- end to end (Keras)
 def _cli() -> typer.Typer:
-    from rmlp.cli_search import register
+    from rmlp.cli.search import register
 
     app = typer.Typer()
 

@@ -77,8 +77,8 @@ def test_search_page_toggles_a_stored_study_and_opens_the_best(tmp_path: Path,
     assert not at.exception, at.exception
     assert len(at.dataframe) >= 1
     at = _widget(at, "button", "Open the best design (trial 1) in the designer").click().run()
-    assert at.session_state["rmlp.spec"]["blocks"] == [b.model_dump() for b in best.blocks]
-    assert at.session_state["rmlp.spec"]["activation"] == "gelu"
+    assert at.session_state["rmlp.spec.model"]["blocks"] == [b.model_dump() for b in best.blocks]
+    assert at.session_state["rmlp.spec.model"]["activation"] == "gelu"
     assert any("Opened the best design" in s.value for s in at.success)
 
 

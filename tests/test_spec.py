@@ -7,8 +7,8 @@ import json
 import pytest
 
 import rmlp
-from rmlp.meta import all_fields, field_meta, get_path, pattern_of, set_path
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.spec.fields import all_fields, field_meta, get_path, pattern_of, set_path
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
 
 def test_defaults_follow_the_original_package():

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rmlp.baseline import plain_mlp_spec_like, stack_params
-from rmlp.evaluate import CLASSIFICATION_KEYS, REGRESSION_KEYS, classification_metrics, regression_metrics
-from rmlp.spec import BlockSpec, ModelSpec
-from rmlp.summary import summarize
-from rmlp.train import TrainConfig, TrainEvent, make_run_dir, read_history, safe_name
+from rmlp.design.baseline import plain_mlp_spec_like, stack_params
+from rmlp.keras.evaluate import CLASSIFICATION_KEYS, REGRESSION_KEYS, classification_metrics, regression_metrics
+from rmlp.spec.model import BlockSpec, ModelSpec
+from rmlp.design.summary import summarize
+from rmlp.runs.train import TrainConfig, TrainEvent, make_run_dir, read_history, safe_name
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "sample_data" / "wine.csv"
@@ -140,7 +140,7 @@ def test_baseline_plan_has_about_the_same_parameters(spec: ModelSpec) -> None:
 def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple[Any, dict]) -> None:
     import keras
 
-    from rmlp.train import resume, train
+    from rmlp.runs.train import resume, train
 
     data, source = table
     events: list[TrainEvent] = []
@@ -196,7 +196,7 @@ def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple
 def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tuple[Any, dict]) -> None:
     import keras
 
-    from rmlp.train import resume, train
+    from rmlp.runs.train import resume, train
 
     data, _ = table
     stop = threading.Event()
@@ -225,7 +225,7 @@ def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tu
 
 @pytest.mark.slow
 def test_same_seed_same_loss(tmp_path: Path, table: tuple[Any, dict]) -> None:
-    from rmlp.train import train
+    from rmlp.runs.train import train
 
     data, _ = table
     first = train(tiny_spec(), data, config(tmp_path, seed=3))
@@ -238,7 +238,7 @@ def test_same_seed_same_loss(tmp_path: Path, table: tuple[Any, dict]) -> None:
 
 @pytest.mark.slow
 def test_regression_run_with_baseline(tmp_path: Path) -> None:
-    from rmlp.train import train
+    from rmlp.runs.train import train
 
     data = regression_table()
     events: list[TrainEvent] = []
@@ -257,7 +257,7 @@ def test_regression_run_with_baseline(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_failure_is_recorded_and_raised(tmp_path: Path, table: tuple[Any, dict]) -> None:
-    from rmlp.train import train
+    from rmlp.runs.train import train
 
     data, _ = table
     data.x_train = data.x_train[:0]
@@ -272,7 +272,7 @@ def test_failure_is_recorded_and_raised(tmp_path: Path, table: tuple[Any, dict])
 def test_training_in_a_worker_thread_stops_on_request(tmp_path: Path, table: tuple[Any, dict]) -> None:
     import queue
 
-    from rmlp.train import train
+    from rmlp.runs.train import train
 
     data, _ = table
     stop = threading.Event()
@@ -293,8 +293,8 @@ def test_training_in_a_worker_thread_stops_on_request(tmp_path: Path, table: tup
 def test_checkpoints_keep_best_and_last_within_budget(tmp_path: Path) -> None:
     import keras
 
-    from rmlp.build import build_model
-    from rmlp.train import Checkpoints
+    from rmlp.keras.build import build_model
+    from rmlp.runs.train import Checkpoints
 
     model = build_model(tiny_spec(input_shape=[4], num_outputs=2))
     model.fit(np.zeros((4, 4), "float32"), np.eye(2, dtype="float32")[[0, 1, 0, 1]], epochs=1, verbose=0)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import rmlp
-from rmlp.meta import all_fields, set_path
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec
-from rmlp.validate import largest_decrement
+from rmlp.spec.fields import all_fields, set_path
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.design.validate import largest_decrement
 
 
 def paths(spec, severity="error"):

@@ -3,7 +3,7 @@
 * :mod:`rmlp.search.space` — the search space, made from the spec's field paths and metadata
   (pure Python, no Optuna or Keras needed to build or check one);
 * :mod:`rmlp.search.objective` — the Keras part: one trial builds, trains and scores a spec;
-* :mod:`rmlp.search.study` — :func:`run_search`: storages, samplers, pruners, local workers;
+* :mod:`rmlp.search.runner` — :func:`run_search`: storages, samplers, pruners, local workers;
 * :mod:`rmlp.search.report` — tables, cap counts, Pareto front, figures and :func:`promote`.
 
 Names are re-exported here and imported on first use, so ``import rmlp.search`` stays light.
@@ -36,9 +36,9 @@ _LAZY = {
     "guess_direction": "objective", "time_epochs": "objective", "EpochTiming": "objective",
     "space_rows": "planning", "estimate_cost": "planning", "parse_list_choices": "planning",
     "format_list_choices": "planning",
-    "DataSource": "study", "SearchError": "study", "SearchProgress": "study", "SearchResult": "study",
-    "run_search": "study", "open_storage": "study", "default_storage": "study", "run_worker": "study",
-    "recover_lost_trials": "study", "study_names": "study",
+    "DataSource": "runner", "SearchError": "runner", "SearchProgress": "runner", "SearchResult": "runner",
+    "run_search": "runner", "open_storage": "runner", "default_storage": "runner", "run_worker": "runner",
+    "recover_lost_trials": "runner", "study_names": "runner",
     "load_study": "report", "trials_frame": "report", "best_trials": "report", "cap_counts": "report",
     "pareto_front": "report", "figures": "report", "study_report": "report", "promote": "report",
     "best_trial": "report", "trial_spec": "report", "running_workers": "report", "PromoteResult": "report",

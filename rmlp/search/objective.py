@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rmlp.search.space import SearchSpace, sample_spec
-from rmlp.spec import ModelSpec
-from rmlp.summary import Summary, summarize
+from rmlp.spec.model import ModelSpec
+from rmlp.design.summary import Summary, summarize
 
 DIRECTIONS = ("minimize", "maximize")
 #: Metrics where larger is better (used to guess a direction).
@@ -76,7 +76,7 @@ def guess_direction(metric: str) -> str:
 
 
 def metric_names(spec: ModelSpec) -> list[str]:
-    """Validation metrics Keras logs for this spec's task (as :func:`rmlp.build.make_metrics` makes them)."""
+    """Validation metrics Keras logs for this spec's task (as :func:`rmlp.keras.build.make_metrics` makes them)."""
     if spec.task == "regression":
         names = ["rmse", "mae"]
     elif spec.task == "binary":
@@ -164,7 +164,7 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
     import keras
 
-    from rmlp.build import build_model
+    from rmlp.keras.build import build_model
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes between trials
     keras.backend.clear_session()
@@ -247,7 +247,7 @@ def time_epochs(spec: ModelSpec, data: Any, batch_size: int = 32) -> EpochTiming
     """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
     import keras
 
-    from rmlp.build import build_model
+    from rmlp.keras.build import build_model
     from rmlp.data import spec_for_data
 
     spec, _ = spec_for_data(spec, data)

@@ -10,9 +10,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from rmlp.meta import all_fields
+from rmlp.spec.fields import all_fields
 from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, default_space
-from rmlp.spec import ModelSpec
+from rmlp.spec.model import ModelSpec
 
 _LIST = re.compile(r"^\s*\[?\s*((\d+\s*,?\s*)*)\]?\s*$")
 

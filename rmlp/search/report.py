@@ -2,7 +2,7 @@
 
 Everything here works on any stored study (a finished one, a running one, one made on other
 machines). Figures come from :mod:`optuna.visualization`; :func:`promote` retrains the best spec
-through :func:`rmlp.train.train` on train+validation and writes the usual run folder plus a bundle.
+through :func:`rmlp.runs.train.train` on train+validation and writes the usual run folder plus a bundle.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmlp.search.study import STUDY_ATTR, DataSource, SearchError, _safe_url, open_storage, study_names
-from rmlp.spec import ModelSpec
+from rmlp.search.runner import STUDY_ATTR, DataSource, SearchError, _safe_url, open_storage, study_names
+from rmlp.spec.model import ModelSpec
 
 CAPS = ("params_cap", "memory_cap")
 
@@ -27,7 +27,7 @@ def load_study(storage: str, study_name: str | None = None) -> Any:
     """A stored study; ``study_name`` may be left out when the storage holds only one."""
     import optuna
 
-    from rmlp.search.study import _quiet_optuna
+    from rmlp.search.runner import _quiet_optuna
 
     _quiet_optuna()
     store = open_storage(storage, heartbeat=False)
@@ -249,13 +249,13 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
             *, trial: int | None = None, seed: int = 0, listener: Any = None, stop_event: Any = None) -> PromoteResult:
     """Retrain the best trial's spec on train+validation for the full epoch budget; run folder + bundle.
 
-    ``data`` is loaded data or a :class:`~rmlp.search.study.DataSource`; ``epochs`` defaults to the
-    study's epoch budget. The run folder is the one :func:`rmlp.train.train` writes, with
+    ``data`` is loaded data or a :class:`~rmlp.search.runner.DataSource`; ``epochs`` defaults to the
+    study's epoch budget. The run folder is the one :func:`rmlp.runs.train.train` writes, with
     ``search.json`` (where the design came from) and ``bundle.zip`` added.
     """
     from rmlp.data import spec_for_data
     from rmlp.export import make_bundle
-    from rmlp.train import TrainConfig, train, write_json
+    from rmlp.runs.train import TrainConfig, train, write_json
 
     study = load_study(storage, study_name)
     if trial is None:

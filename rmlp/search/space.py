@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rmlp.meta import FieldMeta, all_fields
-from rmlp.problems import Problem, SpecError, errors
-from rmlp.spec import ModelSpec
-from rmlp.validate import largest_decrement, validate
+from rmlp.spec.fields import FieldMeta, all_fields
+from rmlp.spec.problems import Problem, SpecError, errors
+from rmlp.spec.model import ModelSpec
+from rmlp.design.validate import largest_decrement, validate
 
 if TYPE_CHECKING:
     from optuna.trial import BaseTrial
@@ -398,7 +398,7 @@ def _set_in(data: dict[str, Any], path: str, value: Any) -> None:
 
 def apply_pins(spec: ModelSpec, space: SearchSpace) -> ModelSpec:
     """``spec`` with the space's pinned values applied (ranges and choices left as they are)."""
-    from rmlp.loading import parse_spec
+    from rmlp.spec.io import parse_spec
 
     data = spec.to_dict()
     pins = {p: e.pin for p, e in space.params.items() if e.mode == "pin"}
@@ -451,7 +451,7 @@ def default_space(spec: ModelSpec, batch_size: int = 32) -> SearchSpace:
     value(s); every other field keeps the spec's value. The number of blocks, the batch size and
     caps (5 M parameters, half this machine's memory) are included.
     """
-    from rmlp.summary import machine_memory_bytes
+    from rmlp.design.summary import machine_memory_bytes
 
     params: dict[str, ParamSpace] = {}
     table = all_fields()
@@ -577,7 +577,7 @@ def sample_spec(trial: BaseTrial, base_spec: ModelSpec, space: SearchSpace,
     keeps every width >= 1. Raises :class:`SampleError` only when fixed values (a FixedTrial or an
     enqueued trial) make an invalid spec.
     """
-    from rmlp.loading import parse_spec
+    from rmlp.spec.io import parse_spec
 
     data = base_spec.to_dict()
     paths = sorted((p for p in space.params if p not in (NUM_BLOCKS, BATCH_SIZE) and not p.startswith("blocks[")),

@@ -21,11 +21,11 @@ from streamlit.testing.v1 import AppTest
 
 from designer_app.state import decode_spec, encode_spec
 from rmlp import BlockSpec, ModelSpec, summarize
-from rmlp.summary import human_count
+from rmlp.design.summary import human_count
 
 
 def _spec(at: AppTest) -> ModelSpec:
-    return ModelSpec.model_validate(at.session_state["rmlp.spec"])
+    return ModelSpec.model_validate(at.session_state["rmlp.spec.model"])
 
 
 def _edit_blocks(at: AppTest, edits: dict) -> AppTest:
@@ -175,7 +175,7 @@ def test_base_models_an_applications_model_and_a_refused_upload(app: AppTest) ->
     import json
     import zipfile
 
-    from rmlp.base_info import applications
+    from rmlp.base.info import applications
 
     at = open_section(app.run(), "Base model")
     names = sorted(applications())

@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rmlp.loading import parse_spec
-from rmlp.problems import Problem, SpecError, errors
-from rmlp.spec import ModelSpec
-from rmlp.validate import validate
+from rmlp.spec.io import parse_spec
+from rmlp.spec.problems import Problem, SpecError, errors
+from rmlp.spec.model import ModelSpec
+from rmlp.design.validate import validate
 
 #: The original keyword arguments and their defaults.
 ORIGINAL_DEFAULTS: dict[str, Any] = {
@@ -177,7 +177,7 @@ class ResidualMLP:
     # ------------------------------------------------------------------ building
     def make_tandem_model(self) -> Any:
         """The compiled Keras model, with the original's metrics (minus its broken Accuracy)."""
-        from rmlp.build import build_uncompiled, compile_model
+        from rmlp.keras.build import build_uncompiled, compile_model
 
         spec = self.to_spec()
         model = build_uncompiled(spec)

@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rmlp.base_info import BaseInfo, file_digest, sidecar_path
-from rmlp.problems import Problem, SpecError
+from rmlp.base.info import BaseInfo, file_digest, sidecar_path
+from rmlp.spec.problems import Problem, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import keras
 
-    from rmlp.spec import BaseModelSpec
+    from rmlp.spec.model import BaseModelSpec
 
 # --------------------------------------------------------------------------- preprocessing
 

@@ -12,8 +12,8 @@ from typing import Any, TypeVar, get_args
 
 import typer
 
-from rmlp.problems import Problem
-from rmlp.spec import Task
+from rmlp.spec.problems import Problem
+from rmlp.spec.model import Task
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from rmlp.cli_errors import TaskChoice, UserError, guarded, stop_on_ctrl_c
-from rmlp.cli_errors import err as _err
+from rmlp.cli.errors import TaskChoice, UserError, guarded, stop_on_ctrl_c
+from rmlp.cli.errors import err as _err
 
 __all__ = ["register"]
 
@@ -40,7 +40,7 @@ _guard = guarded("Interrupted. Finished trials are kept; run the same command to
 
 
 def _data_source(data: Path, target: str, task: TaskChoice | None, seed: int) -> Any:
-    from rmlp.search.study import DataSource
+    from rmlp.search.runner import DataSource
 
     if not data.exists():
         raise UserError(f"No data file at {data}.")
@@ -151,9 +151,9 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from rmlp.loading import load_spec
+        from rmlp.spec.io import load_spec
         from rmlp.search.space import SearchSpace
-        from rmlp.search.study import default_storage, run_search
+        from rmlp.search.runner import default_storage, run_search
 
         if spec.is_dir():
             raise UserError(f"{spec} is a folder; give a spec file (.json or .yaml).")
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = 32,
     ) -> None:
         """Print (or write) the default search space around a spec, to edit and pass to `rmlp search --space`."""
-        from rmlp.loading import load_spec
+        from rmlp.spec.io import load_spec
         from rmlp.search.space import default_space
 
         text = default_space(load_spec(spec), batch_size).to_json()

@@ -1,7 +1,7 @@
 """Data for training: tables (CSV) and images (folder, .zip or .npz), and fitting a spec to them.
 
 UI-agnostic and free of TensorFlow: the Streamlit app and the command line both call these.
-Tables live in :mod:`rmlp.data_tables`, images in :mod:`rmlp.data_images`; this module
+Tables live in :mod:`rmlp.data.tables`, images in :mod:`rmlp.data.images`; this module
 re-exports both and adds :func:`spec_for_data`.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rmlp.data_images import ImageData, check_zip, load_images, safe_extract_zip
-from rmlp.data_tables import (
+from rmlp.data.images import ImageData, check_zip, load_images, safe_extract_zip
+from rmlp.data.tables import (
     DEFAULT_MAX_BYTES,
     TASKS,
     DataError,
@@ -27,7 +27,7 @@ from rmlp.data_tables import (
     split_indices,
     suggest_target,
 )
-from rmlp.spec import ModelSpec
+from rmlp.spec.model import ModelSpec
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -79,7 +79,7 @@ def _classes_text(names: list[Any]) -> str:
 def _base_wants_one_channel(base: Any) -> bool:
     """True only when the base model is known (without Keras) to take one-channel images."""
     try:
-        from rmlp.base_info import lookup
+        from rmlp.base.info import lookup
 
         info = lookup(base)
     except (ImportError, OSError, ValueError):

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
 
 _NESTED: dict[str, type[BaseModel]] = {
     "blocks[]": BlockSpec,
@@ -156,7 +156,7 @@ def get_path(spec: ModelSpec | dict, path: str) -> Any:
 
 def set_path(spec: ModelSpec | dict, path: str, value: Any) -> ModelSpec:
     """A new spec with the value at ``path`` replaced (raises SpecError if the type is wrong)."""
-    from rmlp.loading import parse_spec
+    from rmlp.spec.io import parse_spec
 
     data = spec.to_dict() if isinstance(spec, ModelSpec) else copy.deepcopy(spec)
     tokens = _tokens(path)

@@ -18,7 +18,7 @@ while checkpoint writing stays within ``TrainConfig.checkpoint_budget`` of the t
 long epochs are all saved, many tiny ones are not) and always at the end; state.json says which
 epoch it holds, and :func:`resume` continues from there.
 
-``import rmlp.train`` does not import TensorFlow; the Keras callbacks are made on first use.
+``import rmlp.runs.train`` does not import TensorFlow; the Keras callbacks are made on first use.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rmlp.spec import ModelSpec
+from rmlp.spec.model import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -614,7 +614,7 @@ def _callbacks() -> Any:
 def __getattr__(name: str) -> Any:
     if name in _CALLBACK_NAMES:
         return getattr(_callbacks(), name)
-    raise AttributeError(f"module 'rmlp.train' has no attribute {name!r}")
+    raise AttributeError(f"module 'rmlp.runs.train' has no attribute {name!r}")
 
 
 _CALLBACK_NAMES = ("EventCallback", "HistoryCSV", "Checkpoints", "RunState", "ResumableEarlyStopping")
@@ -672,7 +672,7 @@ def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int) -> di
     """Loss and the sklearn metrics on the test split (the validation split when test is empty)."""
     import keras
 
-    from rmlp.evaluate import metrics_for, predict
+    from rmlp.keras.evaluate import metrics_for, predict
 
     split = "test" if _has_rows(data, "test") else "val" if _has_rows(data, "val") else None
     if split is None:
@@ -690,7 +690,7 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run_dir: Pa
     """Train the plain-MLP baseline on the same split and config; its figures for baseline.json."""
     import keras
 
-    from rmlp.baseline import build_baseline, plain_mlp_spec_like
+    from rmlp.design.baseline import build_baseline, plain_mlp_spec_like
 
     plan = plain_mlp_spec_like(spec)
     _seed(config.seed)
@@ -778,7 +778,7 @@ def train(spec: ModelSpec | dict, data: Any, config: TrainConfig | None = None, 
     """
     import keras
 
-    from rmlp.build import build_model, check_buildable
+    from rmlp.keras.build import build_model, check_buildable
 
     config = config or TrainConfig()
     keras.backend.clear_session()

@@ -1,7 +1,7 @@
 """Spec -> compiled Keras 3 functional model, made of built-in layers only.
 
 Keras is imported here, lazily, and nowhere on the design path. Every layer comes from the plan
-(:mod:`rmlp.plan`), so the built model has exactly the layers and parameters the summary counts.
+(:mod:`rmlp.design.plan`), so the built model has exactly the layers and parameters the summary counts.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rmlp.base_info import BaseInfo, lookup
-from rmlp.plan import Node, make_plan
-from rmlp.problems import SpecError, errors
-from rmlp.spec import ModelSpec
-from rmlp.validate import validate
+from rmlp.base.info import BaseInfo, lookup
+from rmlp.design.plan import Node, make_plan
+from rmlp.spec.problems import SpecError, errors
+from rmlp.spec.model import ModelSpec
+from rmlp.design.validate import validate
 
 
 def base_info_for(spec: ModelSpec) -> BaseInfo | None:
@@ -23,7 +23,7 @@ def base_info_for(spec: ModelSpec) -> BaseInfo | None:
         return None
     info = lookup(bm)
     if info is None and bm.source == "file":
-        from rmlp.base_models import inspect_base_file
+        from rmlp.base.models import inspect_base_file
 
         info = inspect_base_file(bm.path, bm.cut_layer)
     return info
@@ -31,7 +31,7 @@ def base_info_for(spec: ModelSpec) -> BaseInfo | None:
 
 def check_buildable(spec: ModelSpec | dict) -> ModelSpec:
     """The parsed spec, or SpecError listing its errors (before any Keras work)."""
-    from rmlp.loading import parse_spec
+    from rmlp.spec.io import parse_spec
 
     spec = parse_spec(spec)
     problems = errors(validate(spec))
@@ -61,12 +61,12 @@ def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
     if node.op == "resize":
         return layers.Resizing(node.extra["height"], node.extra["width"], name=node.name)
     if node.op == "preprocess":
-        from rmlp.base_models import preprocessing_layers
+        from rmlp.base.models import preprocessing_layers
 
         stack = preprocessing_layers(node.extra["family"])
         return stack[0] if len(stack) == 1 else keras.Sequential(stack, name=node.name)
     if node.op == "base":
-        from rmlp.base_models import make_base
+        from rmlp.base.models import make_base
 
         return make_base(spec.base_model, info)
     raise ValueError(f"Unknown layer kind {node.op!r} in the plan.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from rmlp.plan import Node, depth, make_plan
-from rmlp.spec import ModelSpec
+from rmlp.design.plan import Node, depth, make_plan
+from rmlp.spec.model import ModelSpec
 
 #: Bytes per value of activations for each supported dtype policy.
 DTYPE_BYTES = {"float32": 4, "mixed_float16": 2, "mixed_bfloat16": 2, "float16": 2, "bfloat16": 2}

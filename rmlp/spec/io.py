@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rmlp.problems import Problem, SpecError
-from rmlp.spec import ModelSpec
+from rmlp.spec.problems import Problem, SpecError
+from rmlp.spec.model import ModelSpec
 
 
 def _loc_to_path(loc: tuple[Any, ...]) -> str:

@@ -44,7 +44,7 @@ from rmlp.search.objective import (
     worker_id,
 )
 from rmlp.search.space import SearchSpace, SpaceError, default_space, grid_values, spec_params
-from rmlp.spec import ModelSpec
+from rmlp.spec.model import ModelSpec
 
 log = logging.getLogger(__name__)
 

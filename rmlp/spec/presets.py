@@ -1,12 +1,12 @@
 """Starter designs: named model specs for `rmlp init --preset NAME` and the app's preset picker.
 
-Every preset is a plain :class:`~rmlp.spec.ModelSpec`; :func:`get_preset` hands out a fresh copy so
+Every preset is a plain :class:`~rmlp.spec.model.ModelSpec`; :func:`get_preset` hands out a fresh copy so
 a caller may edit it freely.
 """
 
 from __future__ import annotations
 
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
 
 __all__ = ["PRESETS", "PRESET_HELP", "get_preset", "preset_names"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from rmlp.base_info import BaseInfo, lookup
-from rmlp.spec import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.base.info import BaseInfo, lookup
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -125,7 +125,7 @@ def field_path(node_id: str) -> str:
 
 def _control_hint(path: str) -> str:
     """' Set with “<widget label>”.' for a field path, or '' when the path is unknown."""
-    from rmlp.meta import field_meta
+    from rmlp.spec.fields import field_meta
 
     try:
         return f" Set with “{field_meta(path).label}”."

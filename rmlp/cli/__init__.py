@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 import typer
 
-from rmlp.cli_errors import TaskChoice, UserError, guarded, print_problems, stop_on_ctrl_c
-from rmlp.cli_errors import err as _err
-from rmlp.problems import SpecError
+from rmlp.cli.errors import TaskChoice, UserError, guarded, print_problems, stop_on_ctrl_c
+from rmlp.cli.errors import err as _err
+from rmlp.spec.problems import SpecError
 
 __all__ = ["app", "main"]
 
@@ -63,7 +63,7 @@ _guard = guarded()
 
 def _load(path: Path) -> Any:
     """The spec in a JSON or YAML file (SpecError with a clear message otherwise)."""
-    from rmlp.loading import load_spec
+    from rmlp.spec.io import load_spec
 
     if path.is_dir():
         raise UserError(f"{path} is a folder; give a spec file (.json or .yaml).")
@@ -99,7 +99,7 @@ def validate(
 
         rmlp validate spec.yaml --json
     """
-    from rmlp.validate import validate as run_validate
+    from rmlp.design.validate import validate as run_validate
 
     try:
         problems = run_validate(_load(spec))
@@ -136,13 +136,13 @@ def summary(
 
         rmlp summary spec.json --batch-size 128 --dtype mixed_float16 --json
     """
-    from rmlp.summary import DTYPE_BYTES, human_bytes, human_count, machine_memory_bytes, summarize
+    from rmlp.design.summary import DTYPE_BYTES, human_bytes, human_count, machine_memory_bytes, summarize
 
     if dtype not in DTYPE_BYTES:
         raise typer.BadParameter(f"{dtype!r} is not one of {', '.join(DTYPE_BYTES)}.", param_hint="--dtype")
     loaded = _load(spec)
-    from rmlp.problems import errors
-    from rmlp.validate import validate as run_validate
+    from rmlp.spec.problems import errors
+    from rmlp.design.validate import validate as run_validate
 
     problems = errors(run_validate(loaded))
     if problems:
@@ -194,9 +194,9 @@ def graph(
 
         rmlp graph spec.json --format svg -o model.svg
     """
-    from rmlp.graph import to_dot
-    from rmlp.problems import errors
-    from rmlp.validate import validate as run_validate
+    from rmlp.design.graph import to_dot
+    from rmlp.spec.problems import errors
+    from rmlp.design.validate import validate as run_validate
 
     loaded = _load(spec)
     dot = to_dot(loaded, compact=compact)
@@ -284,7 +284,7 @@ def export(
     elif fmt == ExportFormat.savedmodel:
         import keras
 
-        from rmlp.build import build_model
+        from rmlp.keras.build import build_model
 
         model = (keras.saving.load_model(run / "model.keras", compile=False)
                  if run is not None and (run / "model.keras").is_file() else build_model(loaded))
@@ -298,7 +298,7 @@ def export(
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run / "model.keras", out)
         else:
-            from rmlp.build import build_model
+            from rmlp.keras.build import build_model
 
             out = ex.save_keras(build_model(loaded), out)
         _err(f"Wrote {out}")
@@ -328,7 +328,7 @@ def init(
 
         rmlp init --list
     """
-    from rmlp.presets import PRESET_HELP, get_preset
+    from rmlp.spec.presets import PRESET_HELP, get_preset
 
     if list_presets:
         width = max(len(n) for n in PRESET_HELP)
@@ -456,8 +456,8 @@ def train(
     fitted, notices = spec_for_data(loaded, dataset)
     for notice in notices:
         _err(f"note: {notice}")
-    from rmlp.train import TrainConfig
-    from rmlp.train import train as run_train
+    from rmlp.runs.train import TrainConfig
+    from rmlp.runs.train import train as run_train
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=early_stopping, patience=patience,
                          seed=seed, runs_dir=str(runs_dir), run_name=name, baseline=baseline)
@@ -494,7 +494,7 @@ def resume(
         if planned and done >= planned:
             raise UserError(f"The run {run_dir.name} has already trained all {planned} epochs; add --epochs N to "
                             "train N more.")
-    from rmlp.train import resume as run_resume
+    from rmlp.runs.train import resume as run_resume
 
     stop, restore = stop_on_ctrl_c("Stopping after this batch")
     try:
@@ -531,12 +531,12 @@ def inspect_base(
 
         rmlp inspect-base sample_data/digits_cnn.keras --cut features
     """
-    from rmlp.base_models import check_keras_file
+    from rmlp.base.models import check_keras_file
 
     problems = check_keras_file(file)
     if problems:
         raise SpecError(problems, what="The base model file")
-    from rmlp.base_models import inspect_base_file
+    from rmlp.base.models import inspect_base_file
 
     info = inspect_base_file(file, cut)
     input_shape = info.extra.get("input_shape")
@@ -573,7 +573,7 @@ def run_app(
     """
     import importlib.util
 
-    script = Path(__file__).resolve().parents[1] / "designer_app" / "app.py"
+    script = Path(__file__).resolve().parents[2] / "designer_app" / "app.py"
     if not script.is_file():
         found = importlib.util.find_spec("designer_app")
         if found is not None and found.origin:
@@ -591,9 +591,9 @@ def run_app(
 
 
 def _register_search() -> None:
-    """Add the search commands (search, search-space, search-report, promote) of rmlp.cli_search."""
+    """Add the search commands (search, search-space, search-report, promote) of rmlp.cli.search."""
     try:
-        from rmlp.cli_search import register
+        from rmlp.cli.search import register
     except ImportError:  # the search part is not installed with this copy
         return
     register(app)

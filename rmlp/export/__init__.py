@@ -1,6 +1,6 @@
 """Spec -> runnable Python, and bundles of a design or a trained run.
 
-Code generation follows one path: the layer plan (:func:`rmlp.plan.make_plan`) becomes a plain data
+Code generation follows one path: the layer plan (:func:`rmlp.design.plan.make_plan`) becomes a plain data
 structure of code fragments, a Jinja2 template arranges them, black formats the result and
 ``ast.parse`` / ``compile`` check it before anyone sees it. Every user-typed string (model name,
 paths, column names, layer names) enters the code only through :func:`repr` (or a JSON text in a
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rmlp.base_info import BaseInfo, lookup
-from rmlp.plan import Node, make_plan
-from rmlp.spec import ModelSpec
+from rmlp.base.info import BaseInfo, lookup
+from rmlp.design.plan import Node, make_plan
+from rmlp.spec.model import ModelSpec
 
 __all__ = [
     "ExportError",
@@ -82,8 +82,8 @@ def _call(func: str, *args: Any, **kwargs: Any) -> str:
 
 
 def _preprocess_call(family: str, name: str) -> str:
-    """The layer :func:`rmlp.base_models.preprocessing_layers` makes for a family, as code."""
-    from rmlp.base_models import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
+    """The layer :func:`rmlp.base.models.preprocessing_layers` makes for a family, as code."""
+    from rmlp.base.models import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
 
     if family == "tf":
         return _call("layers.Rescaling", 1.0 / 127.5, offset=-1.0, name=name)
@@ -184,7 +184,7 @@ def _preprocess_lines(node: Node, src: str, out: str) -> list[str]:
 
 
 def _freeze_lines(trainable_layers: int) -> list[str]:
-    """Freezing as rmlp.base_models does it: all but the last ``trainable_layers`` layers."""
+    """Freezing as rmlp.base.models does it: all but the last ``trainable_layers`` layers."""
     if trainable_layers <= 0:
         return ["base_model.trainable = False  # the whole base model stays frozen"]
     return [f"for layer in base_model.layers[:-{trainable_layers}]:  "
@@ -193,7 +193,7 @@ def _freeze_lines(trainable_layers: int) -> list[str]:
 
 
 def _base_lines(spec: ModelSpec, node: Node, src: str, out: str, constants: list[dict[str, str]]) -> list[str]:
-    """Lines that create, freeze and apply the base model (as rmlp.base_models.make_base)."""
+    """Lines that create, freeze and apply the base model (as rmlp.base.models.make_base)."""
     bm = spec.base_model
     assert bm is not None
     lines: list[str] = []
@@ -236,7 +236,7 @@ def _resolve_info(spec: ModelSpec, info: BaseInfo | None) -> BaseInfo | None:
         return info
     found = lookup(spec.base_model)
     if found is None and spec.base_model.source == "file":
-        from rmlp.build import base_info_for  # inspects the file (imports Keras)
+        from rmlp.keras.build import base_info_for  # inspects the file (imports Keras)
 
         found = base_info_for(spec)
     if found is None:
@@ -246,8 +246,8 @@ def _resolve_info(spec: ModelSpec, info: BaseInfo | None) -> BaseInfo | None:
 
 def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dict[str, Any]:
     """The plain data the model template renders: code fragments made from the layer plan."""
-    from rmlp.build import _model_name, check_buildable
-    from rmlp.summary import human_count, summarize
+    from rmlp.keras.build import _model_name, check_buildable
+    from rmlp.design.summary import human_count, summarize
 
     spec = check_buildable(spec)
     info = _resolve_info(spec, info)
@@ -327,7 +327,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
 
 
 def _metrics_code(spec: ModelSpec) -> list[str]:
-    """The metrics of :func:`rmlp.build.make_metrics`, as code."""
+    """The metrics of :func:`rmlp.keras.build.make_metrics`, as code."""
     m = "keras.metrics."
     if spec.task == "regression":
         return [_call(m + "RootMeanSquaredError", name="rmse"), _call(m + "MeanAbsoluteError", name="mae")]
@@ -428,7 +428,7 @@ def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None,
 
 def export_snippet(spec: ModelSpec | dict) -> str:
     """A short script that rebuilds the model with rmlp from the spec's JSON (SpecError if it has errors)."""
-    from rmlp.build import check_buildable
+    from rmlp.keras.build import check_buildable
 
     spec = check_buildable(spec)
     code = _finish(_render("snippet.py.j2", spec_json=_raw_json(spec.to_dict())), "snippet")
@@ -489,7 +489,7 @@ def _md(text: Any) -> str:
 
 def _readme(spec: ModelSpec, files: dict[str, str], *, run_name: str = "", metrics: Any = None,
             has_model: bool = False, model_trains: bool = False) -> str:
-    from rmlp.summary import human_bytes, human_count, summarize
+    from rmlp.design.summary import human_bytes, human_count, summarize
 
     figures: list[tuple[str, str]] = []
     try:
@@ -559,7 +559,7 @@ def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, mo
     history.csv, metrics.json, train_config.json, graph.dot (+ graph.svg with Graphviz) and a
     README.md describing the model and how to load it.
     """
-    from rmlp.graph import to_dot
+    from rmlp.design.graph import to_dot
 
     out_zip = Path(out_zip)
     run_dir: Path | None = None
@@ -569,7 +569,7 @@ def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, mo
         run_dir = Path(run_dir_or_spec)
         if not (run_dir / "spec.json").is_file():
             raise ExportError(f"{run_dir} is not a run folder: it has no spec.json.")
-        from rmlp.loading import load_spec
+        from rmlp.spec.io import load_spec
 
         spec = load_spec(run_dir / "spec.json")
     texts: dict[str, str | bytes] = {"spec.json": spec.to_json() + "\n"}

@@ -21,7 +21,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from rmlp.problems import Problem
+from rmlp.spec.problems import Problem
 
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
 

@@ -1,6 +1,6 @@
 """Validation: a spec in, a list of problems out. Never raises for a user's mistake.
 
-Bounds come from the metadata table (:mod:`rmlp.meta`); the rules below cover what no single
+Bounds come from the metadata table (:mod:`rmlp.spec.fields`); the rules below cover what no single
 field can say alone. A spec without errors always builds; :func:`rmlp.build_model` refuses one
 with errors before Keras is touched.
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rmlp import base_info
-from rmlp.loading import parse_spec
-from rmlp.meta import FieldMeta, all_fields
-from rmlp.problems import Problem, SpecError
-from rmlp.spec import ModelSpec
+from rmlp.base import info as base_info
+from rmlp.spec.io import parse_spec
+from rmlp.spec.fields import FieldMeta, all_fields
+from rmlp.spec.problems import Problem, SpecError
+from rmlp.spec.model import ModelSpec
 
 #: A head above this many parameters gets a warning (the original's users ran out of memory).
 HUGE_PARAMS = 50_000_000
@@ -201,7 +201,7 @@ def _shapes(spec: ModelSpec) -> list[Problem]:
         found += _base_model(spec, shape)
         if any(p.severity == "error" for p in found):
             return found
-        from rmlp.plan import base_size
+        from rmlp.design.plan import base_size
 
         info = base_info.lookup(bm)
         if info is None:
@@ -253,7 +253,7 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
         else:
             found.append(Problem("input_shape", "error", message, f"Give images with {want} channels."))
     if bm.source == "applications":
-        from rmlp.plan import base_size
+        from rmlp.design.plan import base_size
 
         h, w = base_size(spec, info)
         if min(h, w) < info.min_size:
@@ -288,7 +288,7 @@ def _likely_mistakes(spec: ModelSpec) -> list[Problem]:
                 found.append(Problem(f"final_layers[{j}]", "warning", f"Final layer {j + 1} has {units} units, "
                                      f"fewer than the {n} classes.", f"Use at least {n} units.", n))
     try:
-        from rmlp.summary import summarize
+        from rmlp.design.summary import summarize
 
         total = summarize(spec).total_params
     except Exception:  # noqa: BLE001 - a summary that cannot be made is reported elsewhere

@@ -1,7 +1,7 @@
 """The model spec: one declarative, versioned, JSON-serialisable description of a residual MLP.
 
 Every field carries its own metadata (label, help text, bounds, widget hints, search range) in
-its pydantic ``Field``; :mod:`rmlp.meta` reads that table for widgets, validation and search.
+its pydantic ``Field``; :mod:`rmlp.spec.fields` reads that table for widgets, validation and search.
 Types are enforced by pydantic; bounds and cross-field rules are checked by :func:`rmlp.validate`,
 so a spec may hold an invalid design while a user edits it.
 """
@@ -357,25 +357,25 @@ class ModelSpec(_Strict):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         """Parse a dict; raises :class:`rmlp.SpecError` with problems when it does not fit."""
-        from rmlp.loading import parse_spec
+        from rmlp.spec.io import parse_spec
 
         return parse_spec(data)
 
     @classmethod
     def from_json(cls, text: str) -> ModelSpec:
-        from rmlp.loading import load_spec_text
+        from rmlp.spec.io import load_spec_text
 
         return load_spec_text(text)
 
     def save(self, path: str | Path) -> Path:
         """Write the spec as JSON (or YAML when the name ends in .yaml/.yml)."""
-        from rmlp.loading import save_spec
+        from rmlp.spec.io import save_spec
 
         return save_spec(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> ModelSpec:
-        from rmlp.loading import load_spec
+        from rmlp.spec.io import load_spec
 
         return load_spec(path)
 

@@ -1,7 +1,7 @@
 """The layer plan: every layer a spec turns into, with shapes and parameter counts, without Keras.
 
-The plan is the single description of the architecture: :mod:`rmlp.summary` counts it,
-:mod:`rmlp.build` turns each node into a built-in Keras layer, :mod:`rmlp.export` writes it out
+The plan is the single description of the architecture: :mod:`rmlp.design.summary` counts it,
+:mod:`rmlp.keras.build` turns each node into a built-in Keras layer, :mod:`rmlp.export` writes it out
 as code. The order of the nodes is the order in which the layers are created.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rmlp.base_info import BaseInfo, lookup
-from rmlp.spec import ModelSpec
+from rmlp.base.info import BaseInfo, lookup
+from rmlp.spec.model import ModelSpec
 
 
 @dataclass
@@ -96,7 +96,7 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None) -> list[Node]:
         x = add(Node("resize_for_base", "resize", [x.name], (h, w, x.shape[-1]), "base_model.input_size",
                      "base", extra={"height": h, "width": w}))
         if bm.preprocess and info.preprocess != "none":
-            from rmlp.base_models import preprocess_param_count
+            from rmlp.base.models import preprocess_param_count
 
             p = preprocess_param_count(info.preprocess)
             x = add(Node("base_preprocess", "preprocess", [x.name], x.shape, "base_model.preprocess", "base",

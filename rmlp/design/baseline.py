@@ -13,8 +13,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rmlp.plan import Node, depth, make_plan
-from rmlp.spec import ModelSpec
+from rmlp.design.plan import Node, depth, make_plan
+from rmlp.spec.model import ModelSpec
 
 #: The baseline never has more hidden Dense layers than this.
 MAX_HIDDEN_LAYERS = 6
@@ -87,7 +87,7 @@ def plain_mlp_spec_like(spec: ModelSpec, target_params: int | None = None,
     Hidden layers: as many as the residual head has Dense layers on its longest path (output
     excluded), between 1 and ``max_hidden``; all equally wide, the width solved from the count.
     """
-    from rmlp.build import base_info_for
+    from rmlp.keras.build import base_info_for
 
     nodes = make_plan(spec, base_info_for(spec))
     front, feature = _front_and_head(nodes)
@@ -111,7 +111,7 @@ def build_baseline(spec: ModelSpec, plan: BaselinePlan | None = None, compile: b
     """The plain MLP as a Keras model (compiled with the spec's optimizer, loss and metrics)."""
     import keras
 
-    from rmlp.build import build_uncompiled, compile_model
+    from rmlp.keras.build import build_uncompiled, compile_model
 
     plan = plan or plain_mlp_spec_like(spec)
     residual = build_uncompiled(spec)

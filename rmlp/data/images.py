@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rmlp.data_tables import (
+from rmlp.data.tables import (
     DEFAULT_MAX_BYTES,
     DataError,
     Source,
