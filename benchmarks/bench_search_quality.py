@@ -78,7 +78,7 @@ def fit_keras(model: Any, data: Any, batch_size: int, seed: int) -> np.ndarray:
 def keras_score(spec: ModelSpec, data: Any, batch_size: int, seed: int, plain: bool = False) -> tuple[float, int]:
     import keras
 
-    from rmlp.design.baseline import build_baseline
+    from rmlp.keras.baseline import build_baseline
     from rmlp.keras.build import build_model
 
     keras.backend.clear_session()
@@ -108,7 +108,8 @@ def sklearn_scores(data: Any, seed: int) -> tuple[float, float]:
 
 def run_set(name: str, target: str, seeds: list[int], budget_s: float, workdir: Path) -> Scores:
     from rmlp.search import run_search
-    from rmlp.search.report import best_trial, load_study, trial_spec
+    from rmlp.search.report import best_trial, trial_spec
+    from rmlp.search.storage import load_study
 
     scores: Scores | None = None
     for seed in seeds:

@@ -74,7 +74,7 @@ def fit_with_events(data: Arrays, epochs: int = EPOCHS) -> None:
     import keras
 
     import rmlp
-    from rmlp.runs.train import EventCallback
+    from rmlp.keras.callbacks import EventCallback
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
@@ -86,7 +86,8 @@ def fit_with_events(data: Arrays, epochs: int = EPOCHS) -> None:
 
 def full_train(data: Arrays, runs_dir: str, epochs: int = EPOCHS) -> None:
     """rmlp.runs.train.train(): events, run folder, checkpoints, final save, test metrics."""
-    from rmlp.runs.train import TrainConfig, train
+    from rmlp.runs.config import TrainConfig
+    from rmlp.runs.train import train
 
     config = TrainConfig(epochs=epochs, batch_size=BATCH, runs_dir=runs_dir, early_stopping=True,
                          patience=epochs)

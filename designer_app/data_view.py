@@ -10,8 +10,9 @@ import streamlit as st
 
 from designer_app import datasets, state
 from designer_app.datasets import LoadedData
+from rmlp.spec.tasks import TASKS
 
-TASK_CHOICES = ("auto", "multiclass", "binary", "regression")
+TASK_CHOICES = ("auto", *TASKS)
 _SOURCES = {"sample": "Sample data set", "upload": "Upload a file"}
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rmlp.data.split import SPLIT
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "sample_data"
 
@@ -110,8 +112,8 @@ class LoadedData:
     kind: str
     target: str = ""
     task: str | None = None  # the user's override; None: inferred
-    val_size: float = 0.15
-    test_size: float = 0.15
+    val_size: float = SPLIT.val_size
+    test_size: float = SPLIT.test_size
     seed: int = 0
 
     def summary(self) -> dict[str, Any]:
@@ -133,7 +135,7 @@ class LoadedData:
 
 
 def load(path: Path, *, kind: str, target: str = "", task: str | None = None, name: str = "",
-         val_size: float = 0.15, test_size: float = 0.15, seed: int = 0) -> LoadedData:
+         val_size: float = SPLIT.val_size, test_size: float = SPLIT.test_size, seed: int = 0) -> LoadedData:
     """Load a table or an image set; raises :class:`rmlp.data.DataError` with a plain message."""
     from rmlp.data import load_images, load_table
 
@@ -181,5 +183,5 @@ def from_description(info: dict[str, object]) -> LoadedData:
     task = info.get("k")
     shown = _SHOWN_NAME.sub("_", str(info.get("n") or name))[:100]
     return load(path, kind=kind_of(path), target=str(info.get("t") or ""), task=str(task) if task else None,
-                name=shown, val_size=float(info.get("v", 0.15)), test_size=float(info.get("s", 0.15)),
-                seed=int(info.get("r", 0)))
+                name=shown, val_size=float(info.get("v", SPLIT.val_size)),
+                test_size=float(info.get("s", SPLIT.test_size)), seed=int(info.get("r", 0)))

@@ -20,7 +20,8 @@ from designer_app import datasets, state, teaching
 from designer_app.widgets import ProblemBoard, field, format_int_list, help_text, parse_int_list, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
-from rmlp.design.summary import Summary, human_bytes, human_count, machine_memory_bytes
+from rmlp.design.summary import Summary, machine_memory_bytes
+from rmlp.spec.units import human_bytes, human_count
 
 BLOCK_COLUMNS = ("layers", "width", "decrement", "bypass")
 SAMPLE_BASE_MODEL = datasets.SAMPLE_DIR / "digits_cnn.keras"
@@ -211,13 +212,13 @@ def _set_base_mode(mode: str) -> None:
 def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
     from pathlib import Path
 
-    from rmlp.base.models import MAX_FILE_BYTES, check_keras_file
+    from rmlp.base.safety import MAX_FILE_BYTES, check_keras_file
 
     upload_key = f"base_upload{state.rev()}"
     st.file_uploader(
         "Upload a .keras base model", type=["keras"], key=upload_key, on_change=_take_base_upload,
         args=(upload_key,),
-        help=f"A Keras 3 model saved with model.save('name.keras'), at most {MAX_FILE_BYTES // 2**20} MB. "
+        help=f"A Keras 3 model saved with model.save('name.keras'), at most {human_bytes(MAX_FILE_BYTES)}. "
         "Its config is checked against an allow-list of built-in layers (no Lambda, no custom code) "
         "before Keras loads it with safe_mode=True.")
     path = Path(bm.path) if bm.path else None
@@ -249,7 +250,7 @@ def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
 
 
 def _take_base_upload(key: str) -> None:
-    from rmlp.base.models import check_keras_file
+    from rmlp.base.safety import check_keras_file
 
     upload = st.session_state.get(key)
     if upload is None:
@@ -271,7 +272,7 @@ def _take_base_upload(key: str) -> None:
 
 
 def _inspect_base() -> None:
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     bm = state.spec().base_model
     if bm is None:
@@ -347,7 +348,7 @@ def _column(name: str) -> Any:
     meta = field_meta(f"blocks[].{name}")
     label = _short_label(meta.label)
     if meta.kind == "int":
-        return st.column_config.NumberColumn(label, help=help_text(meta), min_value=meta.min, max_value=meta.max,
+        return st.column_config.NumberColumn(label, help=help_text(meta), min_value=meta.low, max_value=meta.high,
                                              step=1, default=meta.default, required=True, format="%d", width=118)
     return st.column_config.TextColumn(label, help=help_text(meta) + "\n\nExample: 32, 16.", default="",
                                        validate=r"^[\d,;\s\[\]]*$", width=150)
@@ -487,7 +488,7 @@ def figures_html(cells: tuple[tuple[str, str, str], ...]) -> str:
 
 
 def batch_size_for_memory() -> None:
-    from rmlp.runs.train import TrainConfig
+    from rmlp.runs.config import TrainConfig
 
     settings = state.train_settings()
     info = TrainConfig.model_fields["batch_size"]

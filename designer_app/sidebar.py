@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from designer_app import state
-from rmlp.design.summary import human_bytes, human_count, machine_memory_bytes
+from rmlp.design.summary import machine_memory_bytes
+from rmlp.spec.units import human_bytes, human_count
 
 
 def draw() -> None:

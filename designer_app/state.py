@@ -36,18 +36,19 @@ from rmlp.design.summary import Summary, summarize
 ENV_START_SAMPLE = "RMLP_START_SAMPLE"
 
 # ---------------------------------------------------------------------- the keys (all of them)
-_SPEC = "rmlp.spec.model"  # dict: ModelSpec.to_dict() of the current design
+_SPEC = "rmlp.spec"  # dict: ModelSpec.to_dict() of the current design
 _SPEC_OBJ = "rmlp.spec_obj"  # the same, parsed
 _REV = "rmlp.rev"  # int: bumped on changes made outside the widgets
 _EDITOR_REV = "rmlp.editor_rev"  # int: bumped when the blocks table's edits were applied
 _NOTICES = "rmlp.notices"  # list[(kind, text)] shown once
 _INPUT_ERRORS = "rmlp.input_errors"  # dict[path, message] for text that could not be parsed
 _DATA = "rmlp.data"  # designer_app.datasets.LoadedData | None
-_TRAIN = "rmlp.runs.train"  # dict: training settings (TrainConfig fields + split sizes)
+_TRAIN = "rmlp.train"  # dict: training settings (TrainConfig fields + split sizes)
 _JOB = "rmlp.job"  # designer_app.jobs.Job | None: this session's training job
 _RUN = "rmlp.run"  # RunInfo | None: the last finished run
 _SEEN_END = "rmlp.seen_end"  # id of the job whose end already triggered a full rerun
 _UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch size for memory, ...)
+_SEARCH = "rmlp.search"  # SearchSession: the Search page's settings, space entries, jobs and shown study
 
 #: Query-parameter names.
 QP_SPEC = "spec"
@@ -331,13 +332,12 @@ def set_data(loaded: Any) -> None:
 
 
 def train_settings() -> dict[str, Any]:
-    """Training settings of this session: TrainConfig fields plus the validation/test shares."""
+    """Training settings of this session: the TrainConfig fields plus the split fractions (their defaults)."""
     if _TRAIN not in st.session_state:
-        from rmlp.runs.train import TrainConfig
+        from rmlp.data.split import SPLIT
+        from rmlp.runs.config import TrainConfig
 
-        defaults = TrainConfig().model_dump()
-        defaults.update(epochs=20, val_size=0.15, test_size=0.15)
-        st.session_state[_TRAIN] = defaults
+        st.session_state[_TRAIN] = {**TrainConfig().model_dump(), **SPLIT.model_dump()}
     return st.session_state[_TRAIN]
 
 
@@ -400,3 +400,29 @@ def last_run() -> RunInfo | None:
 
 def set_last_run(run: RunInfo | None) -> None:
     st.session_state[_RUN] = run
+
+
+# ---------------------------------------------------------------------- the Search page
+@dataclass
+class SearchSession:
+    """What the Search page keeps across page switches: settings, the space being edited, its jobs."""
+
+    #: SearchConfig fields and the space's caps, as the page's controls hold them.
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: Space path -> searched (True) or kept as designed.
+    searched: dict[str, bool] = field(default_factory=dict)
+    #: Space path -> the entry being edited (low/high/log or choices).
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    job: jobs.Job | None = None
+    timing_job: jobs.Job | None = None
+    #: (storage URL, study name) of the study on show.
+    view: tuple[str, str] | None = None
+    #: Id of the search job whose end already triggered a full rerun.
+    seen_end: str = ""
+
+
+def search_session() -> SearchSession:
+    """This session's Search page state (made on first use)."""
+    if _SEARCH not in st.session_state:
+        st.session_state[_SEARCH] = SearchSession()
+    return st.session_state[_SEARCH]

@@ -13,8 +13,8 @@ import streamlit as st
 from designer_app import charts, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
-from designer_app.widgets import setting
-from rmlp.design.summary import human_bytes
+from designer_app.widgets import settings_grid, shown_settings
+from rmlp.spec.units import human_bytes
 
 #: Seconds between two redraws of the live curves while a job runs.
 POLL_S = 1.0
@@ -51,39 +51,20 @@ def readiness() -> LoadedData | None:
 
 
 def settings(disabled: bool) -> None:
-    """Epochs, batch size, validation split, early stopping, seed, baseline: help from TrainConfig."""
-    from rmlp.runs.train import TrainConfig
+    """Every training setting the app offers, drawn from TrainConfig and SplitConfig (advanced ones folded)."""
+    from rmlp.data.split import SplitConfig
+    from rmlp.runs.config import TrainConfig
 
     values = state.train_settings()
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        setting(TrainConfig, "epochs", values, key_prefix="train", disabled=disabled, max_value=10000)
-        setting(TrainConfig, "seed", values, key_prefix="train", disabled=disabled)
-    with c2:
-        setting(TrainConfig, "batch_size", values, key_prefix="train", disabled=disabled, max_value=65536)
-        _split_slider(values, disabled)
-    with c3:
-        setting(TrainConfig, "early_stopping", values, key_prefix="train", disabled=disabled)
-        setting(TrainConfig, "patience", values, key_prefix="train", disabled=disabled or not values["early_stopping"])
-    with c4:
-        setting(TrainConfig, "reduce_lr", values, key_prefix="train", disabled=disabled)
-        setting(TrainConfig, "baseline", values, key_prefix="train", disabled=disabled)
+    settings_grid(TrainConfig, values, key_prefix="train", disabled=disabled)
+    settings_grid(SplitConfig, values, key_prefix="train", disabled=disabled)
+    if shown_settings(TrainConfig, "advanced"):
+        with st.expander("More training settings"):
+            settings_grid(TrainConfig, values, key_prefix="train", disabled=disabled, group="advanced")
     figures = state.summary(values["batch_size"])
     if not isinstance(figures, str):
         st.caption(f"Estimated peak training memory at batch {values['batch_size']}: "
                    f"{human_bytes(figures.peak_training_bytes)}.")
-
-
-def _split_slider(values: dict, disabled: bool) -> None:
-    key = f"train{state.rev()}:val_size"
-
-    def changed() -> None:
-        values["val_size"] = float(st.session_state[key])
-
-    st.slider("Validation split", min_value=0.05, max_value=0.4, value=float(values["val_size"]), step=0.05,
-              key=key, on_change=changed, disabled=disabled,
-              help="Share of the rows held out to validate after every epoch (early stopping watches it). "
-              f"Another {values['test_size']:.0%} is kept aside as the test split for the final metrics.")
 
 
 def controls(loaded: LoadedData | None) -> None:

@@ -19,16 +19,16 @@ from rmlp import ModelSpec
 
 #: Where the app's run folders go (tests point this at a temporary folder).
 RUNS_DIR_ENV = "RMLP_RUNS_DIR"
-CONFIG_FIELDS = ("epochs", "batch_size", "early_stopping", "patience", "reduce_lr", "seed", "run_name", "baseline")
 
 
 def make_config(settings: dict[str, Any]) -> Any:
-    """The :class:`rmlp.runs.train.TrainConfig` for the page's settings."""
-    from rmlp.runs.train import TrainConfig
+    """The :class:`rmlp.runs.config.TrainConfig` for the page's settings (SettingsError when one does not fit)."""
+    from rmlp.runs.config import TrainConfig
+    from rmlp.spec.fields import parse_settings
 
-    values = {k: settings[k] for k in CONFIG_FIELDS if k in settings}
+    values = {k: settings[k] for k in TrainConfig.model_fields if k in settings}
     values["runs_dir"] = os.environ.get(RUNS_DIR_ENV) or settings.get("runs_dir") or "runs"
-    return TrainConfig(**values)
+    return parse_settings(TrainConfig, values)
 
 
 def _coalesce(event: Any) -> str | None:

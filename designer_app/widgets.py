@@ -1,11 +1,15 @@
-"""Widgets generated from the spec's metadata table, and problems shown next to their control.
+"""The one widget renderer: every control is drawn from its setting's declaration.
 
-:func:`field` draws the control for one spec field path (``bypass_dropout``,
-``optimizer.learning_rate``, ``base_model.input_size``...) from :func:`rmlp.field_meta`: its label,
-help text, bounds, step and kind choose the widget. A change writes straight into the session's
-design through :func:`designer_app.state.set_value`. The problems :func:`rmlp.validate` reports for
-that path are drawn right below the control by a :class:`ProblemBoard`, with a one-click fix when
-the problem carries a fix value.
+:func:`control` turns a :class:`~rmlp.spec.fields.FieldMeta` (label, help, bounds, step, kind)
+into a Streamlit widget; two front ends use it:
+
+* :func:`field` for one spec field path (``bypass_dropout``, ``optimizer.learning_rate``,
+  ``base_model.input_size``...): a change writes into the session's design through
+  :func:`designer_app.state.set_value`, and the problems :func:`rmlp.validate` reports for the path
+  are drawn right below the control by a :class:`ProblemBoard`, with a one-click fix when the
+  problem carries a fix value;
+* :func:`setting` and :func:`settings_grid` for a settings model (training, search): the value
+  lives in a dict kept in session state, and the field's own check is shown below the control.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pydantic import BaseModel
 
 from designer_app import state
 from rmlp import Problem, field_meta, get_path
-from rmlp.spec.fields import FieldMeta
+from rmlp.spec.fields import FieldMeta, field_table
 
 _NUMBER = re.compile(r"^-?\d+$")
 
@@ -36,21 +40,8 @@ def _fmt(value: Any) -> str:
 
 
 def help_text(meta: FieldMeta) -> str:
-    """The metadata's help, plus allowed values and the default, as a tooltip."""
-    parts = [meta.help]
-    bounds = meta.bounds_text()
-    if bounds:
-        parts.append(f"Allowed: {bounds}.")
-    if meta.kind == "int_list":
-        lo, hi = meta.item_min, meta.item_max
-        if lo is not None and hi is not None:
-            parts.append(f"Whole numbers from {lo} to {hi}, separated by commas.")
-        if meta.max_items:
-            parts.append(f"At most {meta.max_items} values.")
-    if meta.kind == "choice" and meta.choices:
-        parts.append("Choices: " + ", ".join(map(str, meta.choices)) + ".")
-    parts.append(f"Default: {_fmt(meta.default)}.")
-    return "\n\n".join(p for p in parts if p)
+    """The setting's help with what is allowed, and its default, as a tooltip."""
+    return f"{meta.describe()}\n\nDefault: {_fmt(meta.default)}."
 
 
 # ---------------------------------------------------------------------- problems next to controls
@@ -134,31 +125,16 @@ def format_int_list(value: Sequence[int] | None) -> str:
     return ", ".join(str(v) for v in value) if value else ""
 
 
-def key_for(path: str) -> str:
-    """The widget key of a field: it carries the design's revision (see :mod:`designer_app.state`)."""
-    return f"w{state.rev()}:{path}"
-
-
-def _changed(path: str, key: str, kind: str, optional: bool) -> None:
-    """Widget callback: write the widget's value into the design."""
-    raw = st.session_state.get(key)
-    if kind == "int_list":
+def _read(meta: FieldMeta, raw: Any) -> Any:
+    """The widget's raw value as the setting's type; ValueError for text that is not a list of numbers."""
+    if meta.kind == "int_list":
         text = str(raw or "").strip()
-        if not text and optional:
-            state.set_value(path, None)
-            return
-        try:
-            value: Any = parse_int_list(text)
-        except ValueError as exc:
-            state.set_input_error(path, str(exc))
-            return
-    elif kind == "int" and raw is not None:
-        value = int(raw)
-    elif kind == "float" and raw is not None:
-        value = float(raw)
-    else:
-        value = raw
-    state.set_value(path, value)
+        return None if not text and meta.optional else parse_int_list(text)
+    if meta.kind == "int" and raw is not None:
+        return int(raw)
+    if meta.kind == "float" and raw is not None:
+        return float(raw)
+    return raw
 
 
 def _widen(lo: float | None, hi: float | None, value: Any) -> tuple[float | None, float | None]:
@@ -171,7 +147,67 @@ def _widen(lo: float | None, hi: float | None, value: Any) -> tuple[float | None
     return lo, hi
 
 
-# ---------------------------------------------------------------------- the generated widget
+# ---------------------------------------------------------------------- the one renderer
+def control(meta: FieldMeta, value: Any, *, key: str, on_change: Callable[..., None], args: tuple[Any, ...] = (),
+            label: str | None = None, options: Sequence[Any] | None = None,
+            format_func: Callable[[Any], str] | None = None, disabled: bool = False) -> Any:
+    """The widget for one setting, chosen by its kind and bounds; ``on_change(*args)`` runs on a change."""
+    label = label or meta.label
+    common: dict[str, Any] = {"key": key, "help": help_text(meta), "on_change": on_change, "args": args,
+                              "disabled": disabled}
+    if meta.kind == "bool":
+        return st.toggle(label, value=bool(value), **common)
+    if meta.kind == "choice" or options is not None:
+        choices = list(options if options is not None else meta.choices)
+        if value not in choices:
+            choices.insert(0, value)
+        return st.selectbox(label, choices, index=choices.index(value), format_func=format_func or str, **common)
+    if meta.kind == "int":
+        lo, hi = _widen(meta.low, meta.high, value)
+        return st.number_input(label, min_value=None if lo is None else int(lo),
+                               max_value=None if hi is None else int(hi), value=None if value is None else int(value),
+                               step=int(meta.step or 1), placeholder="none" if meta.optional else None, **common)
+    if meta.kind == "float":
+        return _float_control(meta, label, value, common)
+    if meta.kind == "int_list":
+        hint = "none" if meta.optional else "e.g. 64, 32"
+        return st.text_input(label, value=format_int_list(value), placeholder=hint, **common)
+    return st.text_input(label, value="" if value is None else str(value), **common)
+
+
+def _float_control(meta: FieldMeta, label: str, value: Any, common: dict[str, Any]) -> Any:
+    lo, hi, step = meta.low, meta.high, meta.step
+    if lo is not None and hi is not None and step and not meta.log and value is not None:
+        if meta.high_open:
+            hi = round(hi - step, 10)
+        lo, hi = _widen(lo, hi, value)
+        return st.slider(label, min_value=float(lo), max_value=float(hi), value=float(value), step=float(step),
+                         **common)
+    lo = None if meta.low_open or lo is None else float(lo)
+    hi = None if meta.high_open or hi is None else float(hi)
+    lo, hi = _widen(lo, hi, value)
+    fmt = meta.format or ("%.6g" if meta.log else None)
+    return st.number_input(label, min_value=lo, max_value=hi, value=None if value is None else float(value),
+                           step=float(step) if step else (None if value is None else max(float(value) / 10, 1e-6)),
+                           format=fmt, placeholder="none" if meta.optional else None, **common)
+
+
+# ---------------------------------------------------------------------- spec fields
+def key_for(path: str) -> str:
+    """The widget key of a field: it carries the design's revision (see :mod:`designer_app.state`)."""
+    return f"w{state.rev()}:{path}"
+
+
+def _spec_changed(path: str, key: str) -> None:
+    """Widget callback: write the widget's value into the design."""
+    try:
+        value = _read(field_meta(path), st.session_state.get(key))
+    except ValueError as exc:
+        state.set_input_error(path, str(exc))
+        return
+    state.set_value(path, value)
+
+
 def field(
     path: str,
     board: ProblemBoard | None = None,
@@ -181,33 +217,10 @@ def field(
     format_func: Callable[[Any], str] | None = None,
     disabled: bool = False,
 ) -> None:
-    """Draw the control for ``path`` from its metadata, then its problems (and input error)."""
-    meta = field_meta(path)
-    value = get_path(state.spec_dict(), path)
+    """Draw the control for spec field ``path``, then its problems (and input error)."""
     key = key_for(path)
-    label = label or meta.label
-    tip = help_text(meta)
-    args = (path, key, meta.kind, meta.optional)
-    common: dict[str, Any] = {"key": key, "help": tip, "on_change": _changed, "args": args, "disabled": disabled}
-
-    if meta.kind == "bool":
-        st.toggle(label, value=bool(value), **common)
-    elif meta.kind == "choice":
-        choices = list(options if options is not None else meta.choices)
-        if value not in choices:
-            choices.insert(0, value)
-        st.selectbox(label, choices, index=choices.index(value), format_func=format_func or str, **common)
-    elif meta.kind == "int":
-        lo, hi = _widen(meta.min, meta.max, value)
-        st.number_input(label, min_value=None if lo is None else int(lo), max_value=None if hi is None else int(hi),
-                        value=None if value is None else int(value), step=int(meta.step or 1), **common)
-    elif meta.kind == "float":
-        _float_widget(meta, label, value, common)
-    elif meta.kind == "int_list":
-        st.text_input(label, value=format_int_list(value), placeholder="none" if meta.optional else "e.g. 64, 32",
-                      **common)
-    else:
-        st.text_input(label, value="" if value is None else str(value), **common)
+    control(field_meta(path), get_path(state.spec_dict(), path), key=key, on_change=_spec_changed, args=(path, key),
+            label=label, options=options, format_func=format_func, disabled=disabled)
     error = state.input_error(path)
     if error:
         st.error(error, icon=":material/edit_off:")
@@ -215,57 +228,48 @@ def field(
         board.show(path)
 
 
-def _float_widget(meta: FieldMeta, label: str, value: Any, common: dict[str, Any]) -> None:
-    lo = None if meta.min is None else float(meta.min)
-    hi = None if meta.max is None else float(meta.max)
-    step = float(meta.step) if meta.step else None
-    if lo is not None and hi is not None and step and not meta.log and value is not None:
-        if meta.exclusive_max:
-            hi = round(hi - step, 10)
-        lo, hi = _widen(lo, hi, value)
-        st.slider(label, min_value=lo, max_value=hi, value=float(value), step=step, **common)
-        return
-    if meta.exclusive_min:
-        lo = None
-    if meta.exclusive_max:
-        hi = None
-    lo, hi = _widen(lo, hi, value)
-    fmt = meta.extra.get("format") or ("%.6g" if meta.log else None)
-    st.number_input(label, min_value=lo, max_value=hi, value=None if value is None else float(value),
-                    step=step or (None if value is None else max(float(value) / 10, 1e-6)), format=fmt,
-                    placeholder="none" if meta.optional else None, **common)
-
-
-# ---------------------------------------------------------------------- settings models (TrainConfig ...)
-def _bounds(info: Any) -> tuple[float | None, float | None]:
-    lo = hi = None
-    for item in info.metadata:
-        lo = getattr(item, "ge", lo)
-        hi = getattr(item, "le", hi)
-    return lo, hi
-
-
+# ---------------------------------------------------------------------- settings models (training, search)
 def setting(model: type[BaseModel], name: str, values: dict[str, Any], *, key_prefix: str = "set",
-            disabled: bool = False, label: str | None = None, **overrides: Any) -> Any:
-    """A widget for one field of a settings model (title, description and bounds from its Field).
+            disabled: bool = False, label: str | None = None, options: Sequence[Any] | None = None,
+            format_func: Callable[[Any], str] | None = None) -> Any:
+    """The control for one field of a settings model; its value lives in ``values`` (kept in session state).
 
-    The value lives in ``values`` (a dict kept in session state), so it survives page switches.
+    The field's own check (bounds, type) is shown under the control when the value does not fit.
     """
-    info = model.model_fields[name]
+    meta = field_table(model)[name]
     key = f"{key_prefix}{state.rev()}:{name}"
-    value = values.get(name, info.default)
-    lo, hi = _bounds(info)
-    lo, hi = overrides.pop("min_value", lo), overrides.pop("max_value", hi)
+    if name not in values:
+        values[name] = meta.default
 
     def changed() -> None:
-        values[name] = st.session_state[key]
+        try:
+            values[name] = _read(meta, st.session_state[key])
+        except ValueError as exc:
+            st.session_state[f"{key}:error"] = str(exc)
+        else:
+            st.session_state.pop(f"{key}:error", None)
 
-    common: dict[str, Any] = {"key": key, "help": info.description, "on_change": changed, "disabled": disabled}
-    label = label or info.title or name
-    if isinstance(value, bool):
-        return st.toggle(label, value=value, **common)
-    if isinstance(value, int):
-        return st.number_input(label, min_value=lo, max_value=hi, value=value, step=1, **common, **overrides)
-    if isinstance(value, float):
-        return st.number_input(label, min_value=lo, max_value=hi, value=value, **common, **overrides)
-    return st.text_input(label, value=str(value), **common)
+    shown = control(meta, values[name], key=key, on_change=changed, label=label, options=options,
+                    format_func=format_func, disabled=disabled)
+    problems = [st.session_state.get(f"{key}:error")] if st.session_state.get(f"{key}:error") else [
+        p.message for p in meta.check(name, values[name])]
+    for message in problems:
+        st.error(message, icon=":material/error:")
+    return shown
+
+
+def shown_settings(model: type[BaseModel], group: str = "", skip: Sequence[str] = ()) -> list[str]:
+    """The fields of ``model`` the app offers in ``group`` (hidden ones and ``skip`` left out)."""
+    return [name for name, meta in field_table(model).items()
+            if "." not in name and not meta.hidden and meta.group == group and name not in skip]
+
+
+def settings_grid(model: type[BaseModel], values: dict[str, Any], *, key_prefix: str, disabled: bool = False,
+                  group: str = "", skip: Sequence[str] = (), columns: int = 4) -> None:
+    """Every offered field of ``model`` in ``group``, in a grid; a field that has no effect (its ``when``) is off."""
+    names = shown_settings(model, group, skip)
+    table = field_table(model)
+    cols = st.columns(columns)
+    for i, name in enumerate(names):
+        with cols[i % columns]:
+            setting(model, name, values, key_prefix=key_prefix, disabled=disabled or not table[name].applies(values))

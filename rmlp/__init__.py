@@ -1,53 +1,53 @@
 """rmlp: design, check, build, train, search and export residual MLPs.
 
 ``import rmlp`` stays light: the design path (spec, validation, summary, graph) never imports
-TensorFlow, Keras or Streamlit. Keras is imported only when a model is built, trained or saved.
+TensorFlow, Keras or Streamlit. Keras is imported only when a model is built, trained or saved;
+the names that need it (``build_model``, ``ResidualMLP``, ``train`` ...) load their module on
+first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from rmlp.spec.io import load_spec, parse_spec, save_spec
-from rmlp.spec.fields import field_meta, get_path, set_path
-from rmlp.spec.problems import Problem, SpecError
-from rmlp.spec.model import SPEC_VERSION, BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
 from rmlp.design.summary import Summary, summarize
 from rmlp.design.validate import is_valid, validate
+from rmlp.spec.edit import field_meta, get_path, set_path
+from rmlp.spec.model import (
+    SPEC_VERSION,
+    BaseModelSpec,
+    BlockSpec,
+    ModelSpec,
+    OptimizerSpec,
+    load_spec,
+    parse_spec,
+    save_spec,
+)
+from rmlp.spec.problems import Problem, SettingsError, SpecError
 
 __version__ = "0.1.0"
 
+#: Names loaded on first use, and the module each one lives in.
+_LAZY = {
+    "to_dot": "rmlp.design.graph",
+    "build_model": "rmlp.keras.build",
+    "model_to_dot": "rmlp.keras.build",
+    "ResidualMLP": "rmlp.keras.original",
+    "TrainConfig": "rmlp.runs.config",
+    "train": "rmlp.runs.train",
+    "resume": "rmlp.runs.train",
+    "load_data": "rmlp.data",
+}
+
 __all__ = [
-    "SPEC_VERSION", "BaseModelSpec", "BlockSpec", "ModelSpec", "OptimizerSpec", "Problem", "ResidualMLP",
-    "SpecError", "Summary", "build_model", "field_meta", "get_path", "is_valid", "load_spec",
-    "model_to_dot", "parse_spec", "save_spec", "set_path", "summarize", "to_dot", "validate",
+    "SPEC_VERSION", "BaseModelSpec", "BlockSpec", "ModelSpec", "OptimizerSpec", "Problem", "SettingsError",
+    "SpecError", "Summary", "field_meta", "get_path", "is_valid", "load_spec", "parse_spec", "save_spec",
+    "set_path", "summarize", "validate", *sorted(_LAZY),
 ]
 
 
-def build_model(spec: ModelSpec | dict, compile: bool = True) -> Any:
-    """A compiled Keras model for ``spec`` (imports Keras). See :mod:`rmlp.keras.build`."""
-    from rmlp.keras.build import build_model as _build
-
-    return _build(spec, compile=compile)
-
-
-def to_dot(spec: ModelSpec, **kwargs: Any) -> str:
-    """Graphviz DOT of the design, without Keras. See :mod:`rmlp.design.graph`."""
-    from rmlp.design.graph import to_dot as _to_dot
-
-    return _to_dot(spec, **kwargs)
-
-
-def model_to_dot(model: Any) -> str:
-    """Graphviz DOT of a built Keras model (base model folded into one node)."""
-    from rmlp.design.graph import model_to_dot as _model_to_dot
-
-    return _model_to_dot(model)
-
-
 def __getattr__(name: str) -> Any:
-    if name == "ResidualMLP":
-        from rmlp.keras.original import ResidualMLP
-
-        return ResidualMLP
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rmlp' has no attribute {name!r}")

@@ -24,11 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rmlp.base.info import TABLE_PATH, BaseInfo  # noqa: E402
-from rmlp.base.models import (  # noqa: E402
-    cost_per_pixel,
-    derive_downsample,
-    trainable_counts,
-)
+from rmlp.base.measure import cost_per_pixel, derive_downsample, trainable_counts  # noqa: E402
 
 #: name -> (default size, keras.applications submodule, preprocess family, ImageNet-only sizes)
 MODELS: dict[str, tuple[int, str, str, tuple[int, ...]]] = {

@@ -145,7 +145,7 @@ def train_base_model(out: Path) -> dict[str, float]:
         epochs=EPOCHS, batch_size=32, verbose=0,
     )
     model.save(out / "digits_cnn.keras")
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     # the facts the design path reads about the base model, cut at "features" (content-hashed)
     inspect_base_file(out / "digits_cnn.keras", "features")

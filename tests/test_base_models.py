@@ -1,4 +1,4 @@
-"""Tests of rmlp.base.models: preprocessing, the .keras safety check, inspection, fresh base models.
+"""Tests of rmlp.base: preprocessing, the .keras safety check, loading, inspection, fresh base models.
 
 Only small models are built (MobileNetV3Small / MobileNetV2 at small sizes, weights=None, and a
 tiny model saved into tmp_path); nothing is ever downloaded.
@@ -18,16 +18,11 @@ import numpy as np
 import pytest
 
 from rmlp.base.info import BaseInfo, applications, lookup, sidecar_path
-from rmlp.base.models import (
-    ALLOWED_LAYER_CLASSES,
-    ALLOWED_OTHER_CLASSES,
-    check_keras_file,
-    fit_step,
-    preprocess_param_count,
-    smallest_size,
-)
-from rmlp.spec.problems import SpecError
+from rmlp.base.measure import fit_step, smallest_size
+from rmlp.base.preprocess import preprocess_param_count
+from rmlp.base.safety import ALLOWED_LAYER_CLASSES, ALLOWED_OTHER_CLASSES, check_keras_file
 from rmlp.spec.model import BaseModelSpec
+from rmlp.spec.problems import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,8 +86,8 @@ def _layer(class_name: str, module: str = "keras.layers", **config) -> dict:
 
 def test_import_does_not_load_tensorflow():
     code = (
-        "import sys, rmlp.base.models, rmlp.base.info\n"
-        "from rmlp.base.models import check_keras_file, preprocess_param_count\n"
+        "import sys, rmlp.base.safety, rmlp.base.preprocess, rmlp.base.loading, rmlp.base.measure, rmlp.base.make\n"
+        "from rmlp.base.safety import check_keras_file\nfrom rmlp.base.preprocess import preprocess_param_count\n"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
@@ -117,7 +112,7 @@ def test_preprocess_param_count():
 def test_preprocessing_layers_match_keras(family, module):
     import keras
 
-    from rmlp.base.models import preprocessing_layers
+    from rmlp.base.preprocess import preprocessing_layers
 
     stack = preprocessing_layers(family)
     assert {type(layer).__name__ for layer in stack} <= ALLOWED_LAYER_CLASSES
@@ -133,7 +128,7 @@ def test_preprocessing_layers_match_keras(family, module):
 
 
 def test_preprocessing_none_is_empty():
-    from rmlp.base.models import preprocessing_layers
+    from rmlp.base.preprocess import preprocessing_layers
 
     assert preprocessing_layers("none") == []
 
@@ -141,7 +136,8 @@ def test_preprocessing_none_is_empty():
 def test_caffe_preprocessing_survives_save_and_safe_load(tmp_path):
     import keras
 
-    from rmlp.base.models import load_keras_file_safely, preprocessing_layers
+    from rmlp.base.loading import load_keras_file_safely
+    from rmlp.base.preprocess import preprocessing_layers
 
     inp = keras.Input((4, 4, 3))
     x = inp
@@ -256,7 +252,7 @@ def test_allow_list_names_are_real_keras_classes():
 def test_load_safely_roundtrip(tiny_file):
     import keras
 
-    from rmlp.base.models import load_keras_file_safely
+    from rmlp.base.loading import load_keras_file_safely
 
     model = load_keras_file_safely(tiny_file)
     assert isinstance(model, keras.Model)
@@ -264,7 +260,7 @@ def test_load_safely_roundtrip(tiny_file):
 
 
 def test_load_safely_refuses_lambda_with_spec_error(tmp_path):
-    from rmlp.base.models import load_keras_file_safely
+    from rmlp.base.loading import load_keras_file_safely
 
     path = tmp_path / "lam.keras"
     _tiny_model(with_lambda=True).save(path)
@@ -275,7 +271,7 @@ def test_load_safely_refuses_lambda_with_spec_error(tmp_path):
 
 
 def test_load_safely_wraps_keras_failures(tmp_path, tiny_file):
-    from rmlp.base.models import load_keras_file_safely
+    from rmlp.base.loading import load_keras_file_safely
 
     broken = tmp_path / "broken.keras"
     with zipfile.ZipFile(tiny_file) as src, zipfile.ZipFile(broken, "w") as dst:
@@ -290,7 +286,7 @@ def test_load_safely_wraps_keras_failures(tmp_path, tiny_file):
 
 
 def test_inspect_fixed_size_file_writes_sidecar(tmp_path):
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     path = tmp_path / "tiny.keras"
     _tiny_model().save(path)
@@ -315,7 +311,7 @@ def test_inspect_fixed_size_file_writes_sidecar(tmp_path):
 
 
 def test_inspect_cut_layer(tmp_path, tiny_file):
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     info = inspect_base_file(tiny_file, "relu1")
     assert info.fixed_output_shape == (16, 16, 8)
@@ -326,7 +322,7 @@ def test_inspect_cut_layer(tmp_path, tiny_file):
 
 
 def test_inspect_missing_cut_layer(tiny_file):
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     with pytest.raises(SpecError) as caught:
         inspect_base_file(tiny_file, "no_such_layer")
@@ -338,7 +334,7 @@ def test_inspect_missing_cut_layer(tiny_file):
 def test_inspect_variable_size_file_fits_downsampling(tmp_path):
     import keras
 
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     path = tmp_path / "var.keras"
     _tiny_model(variable_size=True).save(path)
@@ -382,7 +378,7 @@ def test_make_base_counts_match_table(pooling, trainable):
     info = applications()["MobileNetV3Small"]
     spec = BaseModelSpec(name="MobileNetV3Small", weights="none", input_size=[32, 32], pooling=pooling,
                          trainable_layers=trainable)
-    from rmlp.base.models import make_base
+    from rmlp.base.make import make_base
 
     model = make_base(spec, info)
     assert model.count_params() == info.total_params
@@ -395,7 +391,7 @@ def test_make_base_counts_match_table(pooling, trainable):
 @pytest.mark.slow
 @pytest.mark.parametrize("trainable", [0, 3, 10])
 def test_make_base_counts_mobilenet_v2(trainable):
-    from rmlp.base.models import make_base
+    from rmlp.base.make import make_base
 
     info = applications()["MobileNetV2"]
     spec = BaseModelSpec(name="MobileNetV2", weights="none", input_size=[96, 96], pooling="max",
@@ -408,7 +404,7 @@ def test_make_base_counts_mobilenet_v2(trainable):
 @pytest.mark.slow
 @pytest.mark.parametrize("pooling", ["max", "none"])
 def test_make_base_convnext_pooling_sits_before_its_last_norm(pooling):
-    from rmlp.base.models import make_base
+    from rmlp.base.make import make_base
 
     info = applications()["ConvNeXtTiny"]
     assert info.pooling_index == -2  # ConvNeXt keeps a LayerNormalization after the pooling
@@ -420,7 +416,7 @@ def test_make_base_convnext_pooling_sits_before_its_last_norm(pooling):
 
 
 def test_make_base_is_fresh_every_call():
-    from rmlp.base.models import make_base
+    from rmlp.base.make import make_base
 
     info = applications()["MobileNetV3Small"]
     spec = BaseModelSpec(name="MobileNetV3Small", weights="none", input_size=[32, 32], trainable_layers=2)
@@ -433,7 +429,8 @@ def test_make_base_is_fresh_every_call():
 
 
 def test_make_base_from_file(tiny_file):
-    from rmlp.base.models import inspect_base_file, make_base
+    from rmlp.base.make import make_base
+    from rmlp.base.measure import inspect_base_file
 
     info = inspect_base_file(tiny_file, "pool")
     for trainable in (0, 1, 3, 100):
@@ -445,7 +442,7 @@ def test_make_base_from_file(tiny_file):
 
 
 def test_make_base_refuses_unknown_model_and_tiny_size():
-    from rmlp.base.models import make_base
+    from rmlp.base.make import make_base
 
     with pytest.raises(SpecError, match="not a keras.applications model"):
         make_base(BaseModelSpec(name="NoSuchNet", weights="none", input_size=[64, 64]), None)
@@ -481,7 +478,7 @@ def test_table_is_complete_and_consistent():
 def test_table_matches_keras(name):
     import keras
 
-    from rmlp.base.models import trainable_counts
+    from rmlp.base.measure import trainable_counts
 
     info = applications()[name]
     h, w = info.default_size
@@ -501,7 +498,7 @@ def test_inspect_variable_size_sequential(tmp_path):
     import keras
     from keras import layers
 
-    from rmlp.base.models import inspect_base_file
+    from rmlp.base.measure import inspect_base_file
 
     model = keras.Sequential([keras.Input((None, None, 3)), layers.Conv2D(4, 3, strides=2, name="c"),
                               layers.AveragePooling2D(2, name="p")])

@@ -16,15 +16,15 @@ import pytest
 from rmlp import SpecError
 from rmlp.export import (
     ExportError,
-    _preprocess_call,
     export_predict_script,
     export_python,
     export_snippet,
     graph_svg,
     make_bundle,
 )
-from rmlp.spec.presets import PRESETS
+from rmlp.export.code import preprocess_call
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.spec.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -339,11 +339,11 @@ def test_exported_scripts_build_the_same_models_without_rmlp(tmp_path):
     # the base models' preprocessing layers are the same built-in layers rmlp uses
     from keras import layers
 
-    from rmlp.base.models import preprocessing_layers
+    from rmlp.base.preprocess import preprocessing_layers
 
     for family in ("tf", "torch", "caffe"):
         keras.utils.set_random_seed(0)
-        ours = eval(_preprocess_call(family, "base_preprocess"), {"keras": keras, "layers": layers})  # noqa: S307
+        ours = eval(preprocess_call(family, "base_preprocess"), {"keras": keras, "layers": layers})  # noqa: S307
         theirs = preprocessing_layers(family)[0]
         for layer in (ours, theirs):
             layer.build((None, 8, 8, 3))

@@ -19,9 +19,9 @@ from rmlp.design.graph import (
     auto_compact,
     field_path,
     full_node_count,
-    model_to_dot,
     to_dot,
 )
+from rmlp.keras.build import model_to_dot
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,7 @@ from optuna.trial import FixedTrial
 from typer.testing import CliRunner
 
 from rmlp import ModelSpec, validate
-from rmlp.spec.fields import all_fields
-from rmlp.spec.problems import errors
+from rmlp.design.validate import largest_decrement
 from rmlp.search import (
     ParamSpace,
     SearchSpace,
@@ -33,9 +32,12 @@ from rmlp.search import (
     sample_spec,
     span,
 )
-from rmlp.search.objective import ObjectiveConfig, make_objective
-from rmlp.search.space import NOT_SEARCHABLE, SEARCHABLE_KINDS, grid_values
-from rmlp.design.validate import largest_decrement
+from rmlp.search.config import SearchConfig
+from rmlp.search.objective import make_objective
+from rmlp.search.sampling import grid_values
+from rmlp.search.space import is_searchable
+from rmlp.spec.edit import spec_fields
+from rmlp.spec.problems import errors
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "sample_data" / "wine.csv"
@@ -84,7 +86,7 @@ def test_fixed_trial_sets_every_sampled_path_with_stable_names() -> None:
 
 
 def test_the_starting_design_is_reproduced_by_its_own_parameters() -> None:
-    from rmlp.search.space import spec_params
+    from rmlp.search.sampling import spec_params
 
     spec = tabular_spec(blocks=[{"layers": 4, "width": 64, "decrement": 12, "bypass": [32]},
                                 {"layers": 1, "width": 16, "decrement": 0}], activation="gelu", final_layers=[64])
@@ -166,7 +168,7 @@ def test_space_json_round_trip(tmp_path: Path) -> None:
 def test_default_space_comes_from_metadata_hints_and_includes_the_spec() -> None:
     spec = tabular_spec(blocks=[{"layers": 12, "width": 900, "decrement": 70}], activation="tanh")
     space = default_space(spec, batch_size=48)
-    hinted = {p for p, m in all_fields().items() if m.search and p not in NOT_SEARCHABLE and p != "blocks"
+    hinted = {p for p, m in spec_fields().items() if m.search and is_searchable(m) and p != "blocks"
               and not p.startswith("base_model")}
     assert hinted <= set(space.params)
     assert space.params["blocks[].layers"].high == 12
@@ -181,7 +183,7 @@ def test_default_space_comes_from_metadata_hints_and_includes_the_spec() -> None
     ({"low": 1, "high": 3}, "activation", "numeric"),
     ({"choices": ["relu", "nope"]}, "activation", "not one of"),
     ({"low": 0, "high": 0.5, "log": True}, "bypass_dropout", "log"),
-    ({"low": 0.2, "high": 1.0}, "final_dropout", "outside"),
+    ({"low": 0.2, "high": 1.0}, "final_dropout", "must be ≥ 0 and < 1"),
     ({"low": 9, "high": 3}, "blocks[].width", "empty"),
     ({"choices": ["binary"]}, "task", "only pin"),
     ({"low": 1, "high": 3}, "blocks[].colour", "Blocks have no field"),
@@ -277,26 +279,26 @@ def test_every_spec_of_the_default_space_validates(spec: ModelSpec, seed: int) -
 
 def _entry_for(draw: Any, path: str) -> ParamSpace:
     """A random valid entry for a searchable path, inside the field's metadata bounds."""
-    meta = all_fields()[path]
+    meta = spec_fields()[path]
     if meta.kind == "choice":
         return ParamSpace(choices=draw(st.lists(st.sampled_from(list(meta.choices)), min_size=1, max_size=4,
                                                 unique=True)))
     if meta.kind == "bool":
         return ParamSpace(choices=draw(st.lists(st.booleans(), min_size=1, max_size=2, unique=True)))
     if meta.kind == "int_list":
-        item = st.integers(meta.item_min or 1, min(meta.item_max or 64, 64))
+        item = st.integers(meta.low or 1, min(meta.high or 64, 64))
         lists = st.lists(item, min_size=meta.min_items or 0, max_size=min(meta.max_items or 3, 3))
         return ParamSpace(choices=draw(st.lists(lists, min_size=1, max_size=3)))
     if draw(st.booleans()):
-        return ParamSpace(pin=meta.default if meta.default is not None else meta.min)
+        return ParamSpace(pin=meta.default if meta.default is not None else meta.low)
     if meta.kind == "int":
-        lo_b, hi_b = int(meta.min or 0), int(min(meta.max or 64, 64 if path != "blocks[].decrement" else 40))
+        lo_b, hi_b = int(meta.low or 0), int(min(meta.high or 64, 64 if path != "blocks[].decrement" else 40))
         lo = draw(st.integers(lo_b, hi_b))
         return span(lo, draw(st.integers(lo, hi_b)), step=draw(st.sampled_from([None, 1, 2])))
-    lo_b = float(meta.min if meta.min is not None else 0.0)
-    hi_b = float(meta.max if meta.max is not None else 1.0)
+    lo_b = float(meta.low if meta.low is not None else 0.0)
+    hi_b = float(meta.high if meta.high is not None else 1.0)
     eps = 1e-3 * (hi_b - lo_b)
-    lo_b, hi_b = lo_b + (eps if meta.exclusive_min else 0), hi_b - (eps if meta.exclusive_max else 0)
+    lo_b, hi_b = lo_b + (eps if meta.low_open else 0), hi_b - (eps if meta.high_open else 0)
     lo = draw(st.floats(lo_b, hi_b))
     hi = draw(st.floats(lo, hi_b))
     return span(lo, hi, log=bool(lo > 0 and meta.log and draw(st.booleans())))
@@ -304,8 +306,8 @@ def _entry_for(draw: Any, path: str) -> ParamSpace:
 
 @st.composite
 def custom_spaces(draw: Any) -> SearchSpace:
-    searchable = sorted(p for p, m in all_fields().items() if m.kind in SEARCHABLE_KINDS and p not in
-                        NOT_SEARCHABLE and not p.startswith("base_model") and not p.startswith("blocks"))
+    searchable = sorted(p for p, m in spec_fields().items() if is_searchable(m)
+                        and not p.startswith("base_model") and not p.startswith("blocks"))
     block_fields = ["blocks[].layers", "blocks[].width", "blocks[].decrement", "blocks[].bypass"]
     chosen = draw(st.lists(st.sampled_from(searchable + block_fields), max_size=10, unique=True))
     params = {p: _entry_for(draw, p) for p in chosen}
@@ -352,14 +354,14 @@ def test_caps_reject_samples_before_anything_is_built(monkeypatch: pytest.Monkey
                     np.zeros((2, 13), "float32"), np.eye(3)[[0, 1]].astype("float32"))
     space = SearchSpace(params={"blocks[].width": span(64, 128)}, max_params=1000)
     study = optuna.create_study()
-    study.optimize(make_objective(tabular_spec(), space, data, ObjectiveConfig(epochs=1)), n_trials=3)
+    study.optimize(make_objective(tabular_spec(), space, data, SearchConfig(epochs=1)), n_trials=3)
     assert [t.state.name for t in study.trials] == ["PRUNED"] * 3
     assert all(t.user_attrs["rejected_by"] == "params_cap" and t.user_attrs["params"] > 1000 for t in study.trials)
     assert all("spec" in t.user_attrs for t in study.trials)
 
     space = SearchSpace(params={"blocks[].width": span(64, 128)}, max_memory_mb=1.0)
     study2 = optuna.create_study()
-    study2.optimize(make_objective(tabular_spec(), space, data, ObjectiveConfig(epochs=1)), n_trials=2)
+    study2.optimize(make_objective(tabular_spec(), space, data, SearchConfig(epochs=1)), n_trials=2)
     assert [t.user_attrs["rejected_by"] for t in study2.trials] == ["memory_cap"] * 2
 
     from rmlp.search.report import cap_counts, state_counts
@@ -382,7 +384,7 @@ def test_objective_with_a_fixed_trial_trains_and_records(monkeypatch: pytest.Mon
     monkeypatch.setattr(objective, "train_trial", fake_train)
     space = SearchSpace(params={"blocks[].width": span(8, 64), "batch_size": choose(8, 16)})
     trial = FixedTrial({"blocks.0.width": 20, "batch_size": 16})
-    fn = make_objective(tabular_spec(), space, None, ObjectiveConfig(two_objectives=True))
+    fn = make_objective(tabular_spec(), space, None, SearchConfig(two_objectives=True))
     value, params = fn(trial)
     assert value == 0.25
     assert seen["batch_size"] == 16 and seen["spec"].blocks[0].width == 20
@@ -437,7 +439,7 @@ def test_cli_search_report_and_promote_end_to_end(tmp_path: Path, small_spec_and
     assert "Best trials by val_accuracy (maximize)" in result.output
     assert "rmlp promote" in result.output
 
-    from rmlp.search.report import load_study
+    from rmlp.search.storage import load_study
 
     study = load_study(storage, "wine")
     assert len(study.trials) == 4 and all(t.state.is_finished() for t in study.trials)
@@ -496,19 +498,21 @@ def test_two_objectives_resume_and_stop(tmp_path: Path) -> None:
     import threading
 
     from rmlp.search import DataSource, run_search
-    from rmlp.search.report import figures, load_study, pareto_front, promote
+    from rmlp.search.promote import promote
+    from rmlp.search.report import figures, pareto_front
+    from rmlp.search.storage import load_study
 
     spec = tabular_spec(blocks=[{"layers": 1, "width": 8, "decrement": 0}], final_layers=[])
     space = SearchSpace(params={"blocks[].width": span(4, 32), "batch_size": pin(128)})
     storage = f"sqlite:///{tmp_path / 'two.db'}"
     source = DataSource(str(WINE), "target")
-    first = run_search(spec, source, space, n_trials=2, epochs=1, storage=storage, study_name="two", objectives=2,
-                       sampler="random", seed=3)
+    first = run_search(spec, source, space, n_trials=2, epochs=1, storage=storage, study_name="two",
+                       two_objectives=True, sampler="random", seed=3)
     assert first.progress.complete == 2 and first.progress.pareto_size >= 1
     # resume: the same study name and storage add trials; nothing is lost
     stop = threading.Event()
     second = run_search(spec, source, space, n_trials=3, epochs=1, storage=storage, study_name="two",
-                        objectives=2, sampler="random", seed=4, stop_event=stop,
+                        two_objectives=True, sampler="random", seed=4, stop_event=stop,
                         progress=lambda p: stop.set())  # ask to stop after the first new trial
     assert second.stopped
     study = load_study(storage, "two")
@@ -573,4 +577,4 @@ def test_planning_helpers_for_the_page() -> None:
     assert estimate_cost(10, 5, 3.0, 0.5, workers=8, cpus=2).total_seconds == pytest.approx(25.0)
     rows = {r.path: r for r in space_rows(tabular_spec())}
     assert rows["num_blocks"].kind == "int" and rows["blocks[].width"].block_field
-    assert rows["activation"].choices == tuple(all_fields()["activation"].choices)
+    assert rows["activation"].choices == tuple(spec_fields()["activation"].choices)

@@ -72,13 +72,13 @@ def test_search_page_toggles_a_stored_study_and_opens_the_best(tmp_path: Path,
     # a stored study (as other machines would make it) is shown, and its best design opened
     storage, best = _made_study(tmp_path)
     at = _widget(at, "text_input", "Study name").set_value("made").run()
-    at = _widget(at, "text_input", "Storage URL (empty: a file under studies/)").set_value(storage).run()
+    at = _widget(at, "text_input", "Storage URL").set_value(storage).run()
     at = _widget(at, "button", "Show this study").click().run()
     assert not at.exception, at.exception
     assert len(at.dataframe) >= 1
     at = _widget(at, "button", "Open the best design (trial 1) in the designer").click().run()
-    assert at.session_state["rmlp.spec.model"]["blocks"] == [b.model_dump() for b in best.blocks]
-    assert at.session_state["rmlp.spec.model"]["activation"] == "gelu"
+    assert at.session_state["rmlp.spec"]["blocks"] == [b.model_dump() for b in best.blocks]
+    assert at.session_state["rmlp.spec"]["activation"] == "gelu"
     assert any("Opened the best design" in s.value for s in at.success)
 
 
@@ -88,7 +88,7 @@ def test_search_page_runs_a_search_in_worker_processes(tmp_path: Path, monkeypat
     at = _widget(at, "number_input", "Trials").set_value(2).run()
     at = _widget(at, "number_input", "Epochs per trial").set_value(1).run()
     at = _widget(at, "button", "Start search").click().run()
-    job = at.session_state["rmlp.ui"]["search.job"]
+    job = at.session_state["rmlp.search"].job
     deadline = time.time() + 240
     while not job.finished and time.time() < deadline:
         job.wait(2.0)

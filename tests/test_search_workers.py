@@ -25,7 +25,7 @@ import pytest
 
 from rmlp import ModelSpec
 from rmlp.search import DataSource, SearchSpace, choose, pin, run_search, span
-from rmlp.search.report import load_study
+from rmlp.search.storage import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "sample_data" / "wine.csv"

@@ -7,8 +7,9 @@ import json
 import pytest
 
 import rmlp
-from rmlp.spec.fields import all_fields, field_meta, get_path, pattern_of, set_path
+from rmlp.spec.edit import field_meta, get_path, set_path, spec_fields
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.spec.paths import pattern_of
 
 
 def test_defaults_follow_the_original_package():
@@ -70,14 +71,14 @@ def test_bad_json_and_unknown_fields_are_problems_not_tracebacks(tmp_path):
 
 
 def test_metadata_table_covers_every_field_with_label_and_help():
-    table = all_fields()
+    table = spec_fields()
     for pattern in ("task", "blocks[].width", "blocks[].decrement", "optimizer.learning_rate",
                     "base_model.trainable_layers", "bypass_dropout", "final_layers"):
         meta = table[pattern]
         assert meta.label and meta.help
     assert table["blocks[].layers"].default == 5
     assert table["task"].choices == ("multiclass", "binary", "regression")
-    assert table["bypass_dropout"].exclusive_max and table["bypass_dropout"].max == 1.0
+    assert table["bypass_dropout"].high_open and table["bypass_dropout"].high == 1.0
     assert all(m.help for m in table.values()), [p for p, m in table.items() if not m.help]
 
 

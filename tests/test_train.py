@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 from rmlp.design.baseline import plain_mlp_spec_like, stack_params
-from rmlp.keras.evaluate import CLASSIFICATION_KEYS, REGRESSION_KEYS, classification_metrics, regression_metrics
-from rmlp.spec.model import BlockSpec, ModelSpec
 from rmlp.design.summary import summarize
-from rmlp.runs.train import TrainConfig, TrainEvent, make_run_dir, read_history, safe_name
+from rmlp.keras.evaluate import CLASSIFICATION_KEYS, REGRESSION_KEYS, classification_metrics, regression_metrics
+from rmlp.runs.config import TrainConfig
+from rmlp.runs.events import TrainEvent
+from rmlp.runs.folder import RunDir, safe_name
+from rmlp.spec.model import BlockSpec, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "sample_data" / "wine.csv"
@@ -74,10 +76,11 @@ def test_train_config_round_trips_through_json() -> None:
 def test_run_dir_names_are_safe_and_unique(tmp_path: Path) -> None:
     assert safe_name("my model/../v2: best?") == "my_model_.._v2_best"
     assert safe_name("///") == "run"
-    first = make_run_dir(tmp_path, "a b")
-    second = make_run_dir(tmp_path, "a b")
+    first = RunDir.create(tmp_path, "a b").path
+    second = RunDir.create(tmp_path, "a b").path
     assert first != second and first.parent == tmp_path == second.parent
     assert first.name.endswith("-a_b") and (first / "checkpoints").is_dir()
+    assert RunDir(first).is_run() is False and RunDir(first).progress() == (0, 0)
 
 
 def test_classification_metrics_match_sklearn() -> None:
@@ -155,7 +158,7 @@ def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple
     for name in RUN_FILES + ("preprocessor.json",):
         assert (run / name).is_file(), name
     assert not result.stopped and result.epochs_run == 2 and result.status == "finished"
-    assert read_history(run)["epoch"] == [1, 2] and len(result.history["val_loss"]) == 2
+    assert RunDir(run).history()["epoch"] == [1, 2] and len(result.history["val_loss"]) == 2
     state = json.loads((run / "state.json").read_text())
     assert state["status"] == "finished" and state["epochs_done"] == 2 and state["checkpoint_epoch"] == 2
     metrics = json.loads((run / "metrics.json").read_text())
@@ -188,7 +191,7 @@ def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple
     # resume reloads the data from data.json (same split) and appends to history.csv
     more = resume(run, extra_epochs=1)
     assert more.run_dir == run and more.epochs_run == 1
-    assert read_history(run)["epoch"] == [1, 2, 3] and read_history(run)["loss"][2] != 999
+    assert RunDir(run).history()["epoch"] == [1, 2, 3] and RunDir(run).history()["loss"][2] != 999
     assert json.loads((run / "state.json").read_text())["epochs_done"] == 3
 
 
@@ -217,7 +220,7 @@ def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tu
 
     after = resume(result.run_dir, data=data)
     assert not after.stopped and after.epochs_run == 3
-    assert read_history(result.run_dir)["epoch"] == [1, 2, 3, 4]
+    assert RunDir(result.run_dir).history()["epoch"] == [1, 2, 3, 4]
     assert json.loads((result.run_dir / "state.json").read_text())["status"] == "finished"
     with pytest.raises(ValueError, match="already trained"):
         resume(result.run_dir, data=data)
@@ -294,7 +297,7 @@ def test_checkpoints_keep_best_and_last_within_budget(tmp_path: Path) -> None:
     import keras
 
     from rmlp.keras.build import build_model
-    from rmlp.runs.train import Checkpoints
+    from rmlp.keras.callbacks import Checkpoints
 
     model = build_model(tiny_spec(input_shape=[4], num_outputs=2))
     model.fit(np.zeros((4, 4), "float32"), np.eye(2, dtype="float32")[[0, 1, 0, 1]], epochs=1, verbose=0)

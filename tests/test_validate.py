@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import rmlp
-from rmlp.spec.fields import all_fields, set_path
-from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 from rmlp.design.validate import largest_decrement
+from rmlp.spec.edit import set_path, spec_fields
+from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
 
 def paths(spec, severity="error"):
@@ -54,13 +54,13 @@ def test_bounds_generated_from_the_metadata_table():
     """Every numeric field with bounds rejects a value just outside them (constraints from one table)."""
     spec = tabular()
     checked = 0
-    for pattern, meta in all_fields().items():
-        if meta.kind not in ("int", "float") or meta.max is None or "[]" in pattern or meta.hidden:
+    for pattern, meta in spec_fields().items():
+        if meta.kind not in ("int", "float") or meta.high is None or "[]" in pattern or meta.hidden:
             continue
         if pattern.startswith("base_model"):
             continue
         path = pattern
-        bad = meta.max + (1 if meta.kind == "int" else 0.5)
+        bad = meta.high + (1 if meta.kind == "int" else 0.5)
         assert path in paths(set_path(spec, path, bad)), pattern
         checked += 1
     assert checked >= 4

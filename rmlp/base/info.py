@@ -3,7 +3,7 @@
 For ``keras.applications`` models the facts come from ``applications_table.json`` (written by
 ``scripts/make_applications_table.py``, which builds each model once with ``weights=None``).
 For a user's ``.keras`` file they come from a sidecar ``<file>.rmlp-info.json`` written by
-:func:`rmlp.base.models.inspect_base_file` the first time the file is inspected.
+:func:`rmlp.base.measure.inspect_base_file` the first time the file is inspected.
 """
 
 from __future__ import annotations

@@ -7,18 +7,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from enum import StrEnum
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 
 import typer
 
 from rmlp.spec.problems import Problem
-from rmlp.spec.model import Task
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: The tasks, taken from the spec's own list.
-TaskChoice = StrEnum("TaskChoice", {task: task for task in get_args(Task)})
 
 
 class UserError(Exception):

@@ -7,41 +7,32 @@ stderr and exits with status 1, never a traceback; set ``RMLP_DEBUG=1`` to see o
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from rmlp.cli.errors import TaskChoice, UserError, guarded, stop_on_ctrl_c
+from rmlp.cli.errors import UserError, guarded, stop_on_ctrl_c
 from rmlp.cli.errors import err as _err
+from rmlp.cli.options import TaskOption, settings_options
+from rmlp.runs.config import TrainConfig
+from rmlp.search.config import DataSource, SearchConfig
+from rmlp.search.promote import promote
+from rmlp.search.report import figures as make_figures
+from rmlp.search.report import report_json, study_report
+from rmlp.search.runner import run_search
+from rmlp.search.space import SearchSpace, default_space
+from rmlp.search.storage import load_study
+from rmlp.spec.fields import parse_settings
+from rmlp.spec.model import load_spec
 
 __all__ = ["register"]
-
-
-class SamplerChoice(StrEnum):
-    tpe = "tpe"
-    random = "random"
-    grid = "grid"
-
-
-class PrunerChoice(StrEnum):
-    median = "median"
-    hyperband = "hyperband"
-    none = "none"
-
-
-class DirectionChoice(StrEnum):
-    minimize = "minimize"
-    maximize = "maximize"
 
 
 _guard = guarded("Interrupted. Finished trials are kept; run the same command to resume the study.")
 
 
-def _data_source(data: Path, target: str, task: TaskChoice | None, seed: int) -> Any:
-    from rmlp.search.runner import DataSource
-
+def _data_source(data: Path, target: str, task: Any, seed: int) -> DataSource:
     if not data.exists():
         raise UserError(f"No data file at {data}.")
     if data.is_dir():
@@ -80,8 +71,6 @@ def _print_table(frame: Any, title: str, limit_cols: int = 14) -> None:
 def _print_report(study: Any, top: int) -> None:
     from rich.console import Console
 
-    from rmlp.search.report import study_report
-
     rep = study_report(study, top)
     console = Console()
     states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(rep.states.items())) or "no trials"
@@ -98,6 +87,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search")
     @_guard
+    @settings_options(SearchConfig)
     def search(
         spec: Annotated[Path, typer.Argument(help="Model spec file to start from (.json/.yaml).", show_default=False)],
         data: Annotated[Path, typer.Option("--data", "-d", help="CSV table to search on.", show_default=False)],
@@ -105,39 +95,8 @@ def register(app: typer.Typer) -> None:
                                             show_default=False)],
         space: Annotated[Path | None, typer.Option("--space", "-s", help="Search space JSON (default: a "
                                                    "space around the spec; see `rmlp search-space`).")] = None,
-        n_trials: Annotated[int, typer.Option("--n-trials", "-n", min=1, help="Trials this command runs.")] = 20,
-        timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many "
-                                                      "seconds.")] = None,
-        storage: Annotated[str | None, typer.Option(help="Optuna storage URL (sqlite:///FILE.db, "
-                                                    "postgresql+psycopg2://USER@HOST/DB, journal:FILE). Default: "
-                                                    "a file under --studies-dir.")] = None,
-        study: Annotated[str | None, typer.Option("--study", help="Study name (same name + storage resumes "
-                                                  "or joins it). Default: model name-data file name.")] = None,
-        workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
-        seed: Annotated[int, typer.Option(min=0, help="Seed of the split, the weights and (by default) the "
-                                          "sampler. Keep it the same on every machine of a study.")] = 0,
-        sampler_seed: Annotated[int | None, typer.Option("--sampler-seed", min=0, help="Seed of the sampler "
-                                                         "(default: --seed). Give each machine its own.")] = None,
-        metric: Annotated[str, typer.Option(help="Validation metric to optimise (val_loss, val_accuracy, "
-                                            "val_auc, val_rmse, ...).")] = "val_loss",
-        direction: Annotated[DirectionChoice | None, typer.Option(help="Default: maximize for accuracy/AUC, "
-                                                                  "else minimize.")] = None,
-        two_objectives: Annotated[bool, typer.Option("--two-objectives", help="Optimise the metric and the "
-                                                     "parameter count together (Pareto front; no pruning).")] = False,
-        epochs: Annotated[int, typer.Option(min=1, help="Epochs per trial (the pruner may stop earlier).")] = 10,
-        batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Batch size when the space "
-                                                "does not search it.")] = 32,
-        sampler: Annotated[SamplerChoice, typer.Option(help="tpe, random, or grid (small spaces).")] = (
-            SamplerChoice.tpe),
-        pruner: Annotated[PrunerChoice, typer.Option(help="median, hyperband or none.")] = PrunerChoice.median,
-        patience: Annotated[int, typer.Option(min=0, help="Early-stopping patience within a trial.")] = 5,
-        task: Annotated[TaskChoice | None, typer.Option(help="Task (default: inferred from the target).")] = None,
-        max_params: Annotated[int | None, typer.Option("--max-params", min=1, help="Reject designs with more "
-                                                       "parameters (overrides the space).")] = None,
-        max_memory_mb: Annotated[float | None, typer.Option("--max-memory-mb", min=1, help="Reject designs "
-                                                            "needing more training memory (MiB).")] = None,
-        studies_dir: Annotated[Path, typer.Option("--studies-dir", help="Folder of the default storage.")] = (
-            Path("studies")),
+        task: TaskOption = None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """Search residual MLP designs for a table with Optuna and print the best trials.
 
@@ -151,40 +110,28 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from rmlp.spec.io import load_spec
-        from rmlp.search.space import SearchSpace
-        from rmlp.search.runner import default_storage, run_search
-
-        if spec.is_dir():
-            raise UserError(f"{spec} is a folder; give a spec file (.json or .yaml).")
+        config = parse_settings(SearchConfig, settings or {})
         base = load_spec(spec)
         search_space = SearchSpace.load(space) if space is not None else None
-        source = _data_source(data, target, task, seed)
+        source = _data_source(data, target, task, config.seed)
         stop, restore = stop_on_ctrl_c("Stopping the search after the running batch")
         columns = (TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                    TimeElapsedColumn())
         progress = Progress(*columns, transient=False)
-        bar = progress.add_task("starting...", total=n_trials)
-        metric_label = metric
+        bar = progress.add_task("starting...", total=config.n_trials)
 
         def on_progress(p: Any) -> None:
             best = "-" if p.best_value is None else f"{p.best_value:.4g} (trial {p.best_trial})"
-            text = f"best {metric_label} {best}"
+            text = f"best {config.metric} {best}"
             if p.running:
                 text += f" | running {len(p.running)}"
             if sum(p.rejected.values()):
                 text += f" | capped {sum(p.rejected.values())}"
-            progress.update(bar, completed=min(p.done, n_trials), description=text)
+            progress.update(bar, completed=min(p.done, config.n_trials), description=text)
 
         try:
             with progress:
-                result = run_search(
-                    base, source, search_space, n_trials=n_trials, timeout=timeout, storage=storage,
-                    study_name=study, workers=workers, seed=seed, sampler=sampler.value, pruner=pruner.value,
-                    metric=metric, direction=direction.value if direction else None,
-                    objectives=2 if two_objectives else 1, epochs=epochs, batch_size=batch_size, patience=patience,
-                    studies_dir=studies_dir, progress=on_progress, stop_event=stop, max_params=max_params,
-                    max_memory_mb=max_memory_mb, sampler_seed=sampler_seed)
+                result = run_search(base, source, search_space, config, progress=on_progress, stop_event=stop)
         finally:
             restore()
         for notice in result.notices:
@@ -193,7 +140,7 @@ def register(app: typer.Typer) -> None:
             _err(f"note: worker(s) died; trial(s) {result.recovered_trials} were failed and queued again "
                  f"({result.restarted_workers} worker(s) restarted).")
         _print_report(result.load_study(), 10)
-        url = result.storage or default_storage(result.study_name, workers, studies_dir)
+        url = result.storage
         typer.echo(f"Storage: {url}   study: {result.study_name}")
         if result.stopped:
             typer.echo("Stopped. Run the same command again to resume the study.")
@@ -204,17 +151,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search-space")
     @_guard
+    @settings_options(TrainConfig, only=("batch_size",))
     def search_space_cmd(
         spec: Annotated[Path, typer.Argument(help="Model spec file.", show_default=False)],
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the space here (default: "
                                                  "print it).")] = None,
-        batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = 32,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """Print (or write) the default search space around a spec, to edit and pass to `rmlp search --space`."""
-        from rmlp.spec.io import load_spec
-        from rmlp.search.space import default_space
-
-        text = default_space(load_spec(spec), batch_size).to_json()
+        text = default_space(load_spec(spec), int((settings or {})["batch_size"])).to_json()
         if out is None:
             typer.echo(text)
         else:
@@ -234,9 +179,6 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Report on a stored study: trial counts, cap counts, best trials, Pareto front, figures."""
-        from rmlp.search.report import figures as make_figures
-        from rmlp.search.report import load_study, report_json
-
         loaded = load_study(storage, study)
         if as_json:
             typer.echo(report_json(loaded))
@@ -251,6 +193,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("promote")
     @_guard
+    @settings_options(TrainConfig, only=("runs_dir", "seed"))
     def promote_cmd(
         storage: Annotated[str, typer.Option(help="Optuna storage URL of the study.", show_default=False)],
         data: Annotated[Path, typer.Option("--data", "-d", help="CSV table (the one searched on).",
@@ -259,9 +202,8 @@ def register(app: typer.Typer) -> None:
         study: Annotated[str | None, typer.Option("--study", help="Study name.")] = None,
         epochs: Annotated[int | None, typer.Option(min=1, help="Epochs (default: the study's budget).")] = None,
         trial: Annotated[int | None, typer.Option(help="Promote this trial instead of the best.")] = None,
-        runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder for run folders.")] = Path("runs"),
-        seed: Annotated[int, typer.Option(min=0, help="Seed of the split and the weights (use the search's).")] = 0,
-        task: Annotated[TaskChoice | None, typer.Option(help="Task (default: inferred from the target).")] = None,
+        task: TaskOption = None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """Retrain the best design of a study on train+validation for the full epoch budget.
 
@@ -270,8 +212,8 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from rmlp.search.report import promote
-
+        values = settings or {}
+        seed, runs_dir = int(values["seed"]), Path(values["runs_dir"])
         source = _data_source(data, target, task, seed)
         stop, restore = stop_on_ctrl_c("Stopping the search after the running batch")
         progress = Progress(TextColumn("[bold]promote"), BarColumn(), TextColumn("{task.description}"),

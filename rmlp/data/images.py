@@ -19,18 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from rmlp.data.tables import (
-    DEFAULT_MAX_BYTES,
-    DataError,
-    Source,
-    SplitData,
-    decode_target,
-    encode_target,
-    human_size,
-    read_source,
-    source_name,
-    split_indices,
-)
+from rmlp.data.columns import decode_target, encode_target
+from rmlp.data.errors import DataError
+from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_source, source_name
+from rmlp.data.split import SPLIT, SplitData, split_indices
+from rmlp.spec.units import human_bytes
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "F")
@@ -116,13 +109,13 @@ def check_zip(archive: zipfile.ZipFile, max_bytes: int) -> list[zipfile.ZipInfo]
         total += info.file_size
         if total > max_bytes:
             raise DataError(
-                f"The zip unpacks to more than {human_size(max_bytes)}.",
+                f"The zip unpacks to more than {human_bytes(max_bytes)}.",
                 "Use fewer or smaller images, or raise the size limit (max_bytes).",
             )
         if info.file_size > 1_000_000 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
             raise DataError(
-                f"The zip member {info.filename!r} unpacks to {human_size(info.file_size)} from "
-                f"{human_size(info.compress_size)}, which looks like a zip bomb; it was not opened.",
+                f"The zip member {info.filename!r} unpacks to {human_bytes(info.file_size)} from "
+                f"{human_bytes(info.compress_size)}, which looks like a zip bomb; it was not opened.",
                 "Zip ordinary image files.",
             )
         members.append(info)
@@ -157,7 +150,7 @@ def _folder_entries(root: Path, max_bytes: int) -> list[Entry]:
             total += path.stat().st_size
             if total > max_bytes:
                 raise DataError(
-                    f"The folder holds more than {human_size(max_bytes)} of files.",
+                    f"The folder holds more than {human_bytes(max_bytes)} of files.",
                     "Use fewer or smaller images, or raise the size limit (max_bytes).",
                 )
             entries.append((path.relative_to(root).parts, path.read_bytes))
@@ -235,7 +228,7 @@ def _decode_all(
         if len(opened) * h * w * channels * 4 > MAX_ARRAY_BYTES:
             raise DataError(
                 f"{len(opened)} images of {h}×{w}×{channels} take more than "
-                f"{human_size(MAX_ARRAY_BYTES)} in memory.",
+                f"{human_bytes(MAX_ARRAY_BYTES)} in memory.",
                 "Choose a smaller image_size or fewer images.",
             )
         x = np.empty((len(opened), h, w, channels), dtype=np.float32)
@@ -348,8 +341,8 @@ def load_images(
     color_mode: str = "auto",
     task: str | None = None,
     seed: int = 0,
-    val_size: float = 0.15,
-    test_size: float = 0.15,
+    val_size: float = SPLIT.val_size,
+    test_size: float = SPLIT.test_size,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ImageData:
     """Load images from a folder or .zip of class sub-folders, or arrays from a .npz file.

@@ -4,7 +4,7 @@ The baseline keeps the residual model's front end (input, grayscale conversion, 
 flatten) and replaces everything from the first block on with a stack of equally wide Dense
 layers. Its depth follows the residual head's longest path (capped), and the common width is
 solved from the parameter count, so the comparison shows what the bypasses buy at equal size.
-Planning is pure Python; only :func:`build_baseline` imports Keras.
+Planning is pure Python; :mod:`rmlp.keras.baseline` builds the plan with Keras.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rmlp.base.info import BaseInfo
 from rmlp.design.plan import Node, depth, make_plan
 from rmlp.spec.model import ModelSpec
 
@@ -80,16 +81,15 @@ def _front_and_head(nodes: list[Node]) -> tuple[list[Node], Node]:
     return front, feature
 
 
-def plain_mlp_spec_like(spec: ModelSpec, target_params: int | None = None,
-                        max_hidden: int = MAX_HIDDEN_LAYERS) -> BaselinePlan:
+def plain_mlp_spec_like(spec: ModelSpec, target_params: int | None = None, max_hidden: int = MAX_HIDDEN_LAYERS,
+                        info: BaseInfo | None = None) -> BaselinePlan:
     """Plan a plain MLP about as large as ``spec``'s residual head (or ``target_params``).
 
     Hidden layers: as many as the residual head has Dense layers on its longest path (output
     excluded), between 1 and ``max_hidden``; all equally wide, the width solved from the count.
+    ``info``: the base model's facts when they are not known without Keras (a file not inspected yet).
     """
-    from rmlp.keras.build import base_info_for
-
-    nodes = make_plan(spec, base_info_for(spec))
+    nodes = make_plan(spec, info)
     front, feature = _front_and_head(nodes)
     front_params = sum(n.params for n in front)
     head_total = sum(n.params for n in nodes) - front_params
@@ -105,19 +105,3 @@ def plain_mlp_spec_like(spec: ModelSpec, target_params: int | None = None,
         head_params=stack_params(d, widths, o), front_params=front_params,
         target_params=target, feature_layer=feature.name,
     )
-
-
-def build_baseline(spec: ModelSpec, plan: BaselinePlan | None = None, compile: bool = True) -> Any:
-    """The plain MLP as a Keras model (compiled with the spec's optimizer, loss and metrics)."""
-    import keras
-
-    from rmlp.keras.build import build_uncompiled, compile_model
-
-    plan = plan or plain_mlp_spec_like(spec)
-    residual = build_uncompiled(spec)
-    x = residual.get_layer(plan.feature_layer).output
-    for i, width in enumerate(plan.widths):
-        x = keras.layers.Dense(width, activation=plan.activation, name=f"plain_dense{i + 1}")(x)
-    out = keras.layers.Dense(plan.num_outputs, activation=plan.output_activation, name="output")(x)
-    model = keras.Model(residual.input, out, name="plain_mlp_baseline")
-    return compile_model(model, spec) if compile else model

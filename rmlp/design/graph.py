@@ -17,13 +17,10 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rmlp.base.info import BaseInfo, lookup
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
-
-if TYPE_CHECKING:  # pragma: no cover
-    import keras
 
 __all__ = [
     "BYPASS_COLOR",
@@ -34,7 +31,6 @@ __all__ = [
     "auto_compact",
     "field_path",
     "full_node_count",
-    "model_to_dot",
     "to_dot",
 ]
 
@@ -125,7 +121,7 @@ def field_path(node_id: str) -> str:
 
 def _control_hint(path: str) -> str:
     """' Set with “<widget label>”.' for a field path, or '' when the path is unknown."""
-    from rmlp.spec.fields import field_meta
+    from rmlp.spec.edit import field_meta
 
     try:
         return f" Set with “{field_meta(path).label}”."
@@ -725,18 +721,3 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
     _draw_legend(g, spec, rankdir)
     g.lines.append("}")
     return "\n".join(g.lines) + "\n"
-
-
-def model_to_dot(model: keras.Model, rankdir: str = "TB", show_layer_activations: bool = True) -> str:
-    """DOT of a built Keras model with shapes; a nested base model stays one node."""
-    import keras
-
-    dot = keras.utils.model_to_dot(
-        model,
-        show_shapes=True,
-        expand_nested=False,
-        rankdir=rankdir,
-        show_layer_activations=show_layer_activations,
-        dpi=96,
-    )
-    return str(dot.to_string())

@@ -96,7 +96,7 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None) -> list[Node]:
         x = add(Node("resize_for_base", "resize", [x.name], (h, w, x.shape[-1]), "base_model.input_size",
                      "base", extra={"height": h, "width": w}))
         if bm.preprocess and info.preprocess != "none":
-            from rmlp.base.models import preprocess_param_count
+            from rmlp.base.preprocess import preprocess_param_count
 
             p = preprocess_param_count(info.preprocess)
             x = add(Node("base_preprocess", "preprocess", [x.name], x.shape, "base_model.preprocess", "base",

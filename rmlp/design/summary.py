@@ -6,12 +6,10 @@ import os
 from dataclasses import asdict, dataclass
 
 from rmlp.design.plan import Node, depth, make_plan
-from rmlp.spec.model import ModelSpec
+from rmlp.spec.model import OPTIMIZERS, ModelSpec
 
 #: Bytes per value of activations for each supported dtype policy.
 DTYPE_BYTES = {"float32": 4, "mixed_float16": 2, "mixed_bfloat16": 2, "float16": 2, "bfloat16": 2}
-#: Adam and AdamW keep two moments per trainable weight, RMSprop one, SGD none (no momentum).
-OPTIMIZER_SLOTS = {"adam": 2, "adamw": 2, "rmsprop": 1, "sgd": 0}
 #: What TensorFlow itself holds while training (runtime, kernels, graph), measured roughly on CPU.
 FRAMEWORK_OVERHEAD_BYTES = 400 * 2**20
 
@@ -65,7 +63,7 @@ def summarize(spec: ModelSpec, batch_size: int = 32, dtype: str = "float32",
     act_values += sum(n.extra.get("activations", 0) for n in nodes if n.op == "base")
     act_bytes = DTYPE_BYTES.get(dtype, 4)
     weights = 4 * total
-    slots = OPTIMIZER_SLOTS.get(spec.optimizer.name, 2)
+    slots = OPTIMIZERS[spec.optimizer.name].slots
     state = 4 * trainable * (1 + slots)
     # forward activations are kept for the backward pass, which needs about as much again
     activations = 2 * batch_size * act_values * act_bytes
@@ -92,18 +90,3 @@ def summarize(spec: ModelSpec, batch_size: int = 32, dtype: str = "float32",
         output_shape=nodes[-1].shape,
         feature_shape=tuple(feature),
     )
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
-def human_count(n: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.2f}{unit}"
-    return f"{n:.0f}"

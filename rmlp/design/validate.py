@@ -1,19 +1,21 @@
 """Validation: a spec in, a list of problems out. Never raises for a user's mistake.
 
-Bounds come from the metadata table (:mod:`rmlp.spec.fields`); the rules below cover what no single
+Bounds come from each field's declaration (:mod:`rmlp.spec.fields`); the rules below cover what no single
 field can say alone. A spec without errors always builds; :func:`rmlp.build_model` refuses one
 with errors before Keras is touched.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rmlp.base import info as base_info
-from rmlp.spec.io import parse_spec
-from rmlp.spec.fields import FieldMeta, all_fields
+from rmlp.design.plan import base_size
+from rmlp.design.summary import summarize
+from rmlp.spec.fields import check_values
+from rmlp.spec.model import ModelSpec, parse_spec
 from rmlp.spec.problems import Problem, SpecError
-from rmlp.spec.model import ModelSpec
 
 #: A head above this many parameters gets a warning (the original's users ran out of memory).
 HUGE_PARAMS = 50_000_000
@@ -41,80 +43,9 @@ def is_valid(spec: ModelSpec | dict[str, Any]) -> bool:
 
 
 # ----------------------------------------------------------------------------- field bounds
-def _in_bounds(meta: FieldMeta, value: float) -> bool:
-    if meta.min is not None and (value < meta.min or (meta.exclusive_min and value == meta.min)):
-        return False
-    if meta.max is not None and (value > meta.max or (meta.exclusive_max and value == meta.max)):
-        return False
-    return True
-
-
-def _clamp(meta: FieldMeta, value: float) -> float:
-    lo, hi = meta.min, meta.max
-    if lo is not None and value <= lo:
-        return lo if not meta.exclusive_min else (meta.step or lo * 10 or 1e-6)
-    if hi is not None and value >= hi:
-        return hi if not meta.exclusive_max else round(hi - (meta.step or 0.05), 6)
-    return value
-
-
-def _values(data: Any, pattern: str) -> list[tuple[str, Any]]:
-    """(path, value) for every value a pattern names in the dict form of a spec."""
-    out = [("", data)]
-    for part in pattern.split("."):
-        many = part.endswith("[]")
-        key = part[:-2] if many else part
-        nxt = []
-        for path, node in out:
-            if not isinstance(node, dict) or node.get(key) is None:
-                continue
-            sub = f"{path}.{key}" if path else key
-            if many:
-                nxt += [(f"{sub}[{i}]", v) for i, v in enumerate(node[key])]
-            else:
-                nxt.append((sub, node[key]))
-        out = nxt
-    return out
-
-
 def _bounds(spec: ModelSpec) -> list[Problem]:
-    data = spec.to_dict()
-    found = []
-    for pattern, meta in all_fields().items():
-        for path, value in _values(data, pattern):
-            if meta.kind in ("int", "float") and value is not None and not _in_bounds(meta, value):
-                fixed = _clamp(meta, value)
-                found.append(Problem(path, "error", f"{meta.label} is {value:g}; it must be {meta.bounds_text()}.",
-                                     f"Set it to {fixed:g}.", fixed))
-            elif meta.kind == "int_list" and value is not None:
-                found += _list_bounds(meta, path, value)
-            elif meta.kind == "model_list" and meta.min_items and len(value) < meta.min_items:
-                found.append(Problem(path, "error", f"{meta.label}: at least {meta.min_items} needed.",
-                                     "Add one."))
-            elif meta.kind == "model_list" and meta.max_items and len(value) > meta.max_items:
-                found.append(Problem(path, "error", f"{meta.label}: at most {meta.max_items} allowed.",
-                                     "Remove some."))
-    return found
-
-
-def _list_bounds(meta: FieldMeta, path: str, value: list[int]) -> list[Problem]:
-    found = []
-    if meta.min_items and len(value) < meta.min_items:
-        found.append(Problem(path, "error", f"{meta.label} needs at least {meta.min_items} value(s).", "Add one."))
-    if meta.max_items and len(value) > meta.max_items:
-        found.append(Problem(path, "error", f"{meta.label} takes at most {meta.max_items} values.",
-                             "Remove some.", value[: meta.max_items]))
-    if meta.length and len(value) != meta.length:
-        found.append(Problem(path, "error", f"{meta.label} needs exactly {meta.length} values (got {len(value)}).",
-                             f"Give {meta.length} numbers."))
-    for i, item in enumerate(value):
-        if meta.item_min is not None and item < meta.item_min:
-            found.append(Problem(f"{path}[{i}]", "error", f"{meta.label}: {item} is below {meta.item_min}.",
-                                 f"Use at least {meta.item_min}.", meta.item_min))
-        if meta.item_max is not None and item > meta.item_max:
-            found.append(Problem(f"{path}[{i}]", "error", f"{meta.label}: {item} is above {meta.item_max}.",
-                                 f"Use at most {meta.item_max}.", meta.item_max))
-    return found
+    """Every value against its field's declared bounds (the one check in :mod:`rmlp.spec.fields`)."""
+    return check_values(ModelSpec, spec.to_dict())
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -201,8 +132,6 @@ def _shapes(spec: ModelSpec) -> list[Problem]:
         found += _base_model(spec, shape)
         if any(p.severity == "error" for p in found):
             return found
-        from rmlp.design.plan import base_size
-
         info = base_info.lookup(bm)
         if info is None:
             return found
@@ -220,8 +149,6 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
     assert bm is not None
     found = []
     if bm.source == "file":
-        from pathlib import Path
-
         if not bm.path:
             return [Problem("base_model.path", "error", "No base model file is given.",
                             "Upload or name a .keras file.")]
@@ -253,8 +180,6 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
         else:
             found.append(Problem("input_shape", "error", message, f"Give images with {want} channels."))
     if bm.source == "applications":
-        from rmlp.design.plan import base_size
-
         h, w = base_size(spec, info)
         if min(h, w) < info.min_size:
             found.append(Problem("base_model.input_size", "error", f"{bm.name} needs images of at least "
@@ -288,8 +213,6 @@ def _likely_mistakes(spec: ModelSpec) -> list[Problem]:
                 found.append(Problem(f"final_layers[{j}]", "warning", f"Final layer {j + 1} has {units} units, "
                                      f"fewer than the {n} classes.", f"Use at least {n} units.", n))
     try:
-        from rmlp.design.summary import summarize
-
         total = summarize(spec).total_params
     except Exception:  # noqa: BLE001 - a summary that cannot be made is reported elsewhere
         return found

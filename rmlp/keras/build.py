@@ -11,9 +11,11 @@ from typing import Any
 
 from rmlp.base.info import BaseInfo, lookup
 from rmlp.design.plan import Node, make_plan
-from rmlp.spec.problems import SpecError, errors
-from rmlp.spec.model import ModelSpec
 from rmlp.design.validate import validate
+from rmlp.keras.metrics import make_metrics
+from rmlp.keras.optimizers import make_optimizer
+from rmlp.spec.model import ModelSpec
+from rmlp.spec.problems import SpecError, errors
 
 
 def base_info_for(spec: ModelSpec) -> BaseInfo | None:
@@ -23,7 +25,7 @@ def base_info_for(spec: ModelSpec) -> BaseInfo | None:
         return None
     info = lookup(bm)
     if info is None and bm.source == "file":
-        from rmlp.base.models import inspect_base_file
+        from rmlp.base.measure import inspect_base_file
 
         info = inspect_base_file(bm.path, bm.cut_layer)
     return info
@@ -31,7 +33,7 @@ def base_info_for(spec: ModelSpec) -> BaseInfo | None:
 
 def check_buildable(spec: ModelSpec | dict) -> ModelSpec:
     """The parsed spec, or SpecError listing its errors (before any Keras work)."""
-    from rmlp.spec.io import parse_spec
+    from rmlp.spec.model import parse_spec
 
     spec = parse_spec(spec)
     problems = errors(validate(spec))
@@ -61,12 +63,12 @@ def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
     if node.op == "resize":
         return layers.Resizing(node.extra["height"], node.extra["width"], name=node.name)
     if node.op == "preprocess":
-        from rmlp.base.models import preprocessing_layers
+        from rmlp.base.preprocess import preprocessing_layers
 
         stack = preprocessing_layers(node.extra["family"])
         return stack[0] if len(stack) == 1 else keras.Sequential(stack, name=node.name)
     if node.op == "base":
-        from rmlp.base.models import make_base
+        from rmlp.base.make import make_base
 
         return make_base(spec.base_model, info)
     raise ValueError(f"Unknown layer kind {node.op!r} in the plan.")
@@ -93,7 +95,7 @@ def build_uncompiled(spec: ModelSpec | dict) -> Any:
             tensors[node.name] = layer([tensors[n] for n in node.inputs])
         else:
             tensors[node.name] = layer(tensors[node.inputs[0]])
-    return keras.Model(tensors[nodes[0].name], tensors[nodes[-1].name], name=_model_name(spec.name))
+    return keras.Model(tensors[nodes[0].name], tensors[nodes[-1].name], name=keras_model_name(spec.name))
 
 
 def allow_deep_graphs(layer_count: int) -> None:
@@ -103,39 +105,14 @@ def allow_deep_graphs(layer_count: int) -> None:
         sys.setrecursionlimit(needed)
 
 
-def _model_name(name: str) -> str:
+def keras_model_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name).strip("_")
     return cleaned or "residual_mlp"
 
 
-def make_optimizer(spec: ModelSpec) -> Any:
-    import keras
-
-    opt = spec.optimizer
-    kwargs: dict[str, Any] = {"learning_rate": opt.learning_rate}
-    if opt.clipnorm:
-        kwargs["clipnorm"] = opt.clipnorm
-    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-           "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}[opt.name]
-    return cls(**kwargs)
-
-
-def make_metrics(spec: ModelSpec) -> list[Any]:
-    """Metrics that fit the task: accuracy and top-k; accuracy and AUC; RMSE and MAE."""
-    import keras
-
-    m = keras.metrics
-    if spec.task == "regression":
-        return [m.RootMeanSquaredError(name="rmse"), m.MeanAbsoluteError(name="mae")]
-    if spec.task == "binary":
-        return [m.BinaryAccuracy(name="accuracy"), m.AUC(name="auc")]
-    found = [m.CategoricalAccuracy(name="accuracy")]
-    found += [m.TopKCategoricalAccuracy(k=k, name=f"top{k}_accuracy") for k in (3, 5) if k < spec.num_outputs]
-    return found
-
-
-def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None) -> Any:
-    model.compile(optimizer=make_optimizer(spec), loss=spec.resolved_loss(),
+def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None, learning_rate: Any = None) -> Any:
+    """Compile with the spec's optimizer, loss and task metrics (``learning_rate``: a number or schedule)."""
+    model.compile(optimizer=make_optimizer(spec, learning_rate), loss=spec.resolved_loss(),
                   metrics=make_metrics(spec) if metrics is None else metrics)
     return model
 
@@ -145,3 +122,18 @@ def build_model(spec: ModelSpec | dict, compile: bool = True) -> Any:
     spec = check_buildable(spec)
     model = build_uncompiled(spec)
     return compile_model(model, spec) if compile else model
+
+
+def model_to_dot(model: Any, rankdir: str = "TB", show_layer_activations: bool = True) -> str:
+    """DOT of a built Keras model with shapes; a nested base model stays one node."""
+    import keras
+
+    dot = keras.utils.model_to_dot(
+        model,
+        show_shapes=True,
+        expand_nested=False,
+        rankdir=rankdir,
+        show_layer_activations=show_layer_activations,
+        dpi=96,
+    )
+    return str(dot.to_string())

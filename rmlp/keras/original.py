@@ -12,10 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rmlp.spec.io import parse_spec
-from rmlp.spec.problems import Problem, SpecError, errors
-from rmlp.spec.model import ModelSpec
 from rmlp.design.validate import validate
+from rmlp.spec.model import ModelSpec, parse_spec
+from rmlp.spec.problems import Problem, SpecError, errors
 
 #: The original keyword arguments and their defaults.
 ORIGINAL_DEFAULTS: dict[str, Any] = {
@@ -178,20 +177,8 @@ class ResidualMLP:
     def make_tandem_model(self) -> Any:
         """The compiled Keras model, with the original's metrics (minus its broken Accuracy)."""
         from rmlp.keras.build import build_uncompiled, compile_model
+        from rmlp.keras.metrics import make_metrics
 
         spec = self.to_spec()
         model = build_uncompiled(spec)
-        return compile_model(model, spec, metrics=self._metrics(spec))
-
-    @staticmethod
-    def _metrics(spec: ModelSpec) -> list[Any]:
-        import keras
-
-        m = keras.metrics
-        if spec.task == "regression":
-            return [m.RootMeanSquaredError(name="rmse"), m.MeanAbsoluteError(name="mae")]
-        if spec.task == "binary":
-            return [m.BinaryAccuracy(name="accuracy"), m.Precision(name="precision"), m.Recall(name="recall")]
-        ks = range(1, min(spec.num_outputs - 1, 9) + 1)
-        top = [m.TopKCategoricalAccuracy(k=k, name=f"top_{k}_accuracy") for k in ks]
-        return [*top, m.Precision(name="precision"), m.Recall(name="recall")]
+        return compile_model(model, spec, metrics=make_metrics(spec, flavour="original"))

@@ -1,10 +1,14 @@
 """Architecture search over residual MLPs with Optuna (no search engine of our own).
 
-* :mod:`rmlp.search.space` — the search space, made from the spec's field paths and metadata
-  (pure Python, no Optuna or Keras needed to build or check one);
-* :mod:`rmlp.search.objective` — the Keras part: one trial builds, trains and scores a spec;
-* :mod:`rmlp.search.runner` — :func:`run_search`: storages, samplers, pruners, local workers;
-* :mod:`rmlp.search.report` — tables, cap counts, Pareto front, figures and :func:`promote`.
+* :mod:`~rmlp.search.config` — :class:`SearchConfig`, every search setting declared once;
+* :mod:`~rmlp.search.space` — the search space, made from the spec's field paths and metadata, and
+  :mod:`~rmlp.search.sampling`, one trial's values turned into a valid spec (pure Python);
+* :mod:`~rmlp.search.planning` — what a search page offers, and a search's cost before it runs;
+* :mod:`~rmlp.search.storage` — storages and stored studies;
+* :mod:`~rmlp.search.objective` — the Keras part: one trial builds, trains and scores a spec;
+* :mod:`~rmlp.search.runner` — :func:`run_search`: samplers, pruners, local workers;
+* :mod:`~rmlp.search.report` — tables, cap counts, Pareto front, figures;
+* :mod:`~rmlp.search.promote` — the best design retrained as a run with a bundle.
 
 Names are re-exported here and imported on first use, so ``import rmlp.search`` stays light.
 """
@@ -14,41 +18,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from rmlp.search.space import (
-    BATCH_SIZE,
-    NUM_BLOCKS,
-    ParamSpace,
-    SampleError,
-    SearchSpace,
-    SpaceError,
-    apply_pins,
-    choose,
-    default_space,
-    param_name,
-    pin,
-    sample_spec,
-    span,
-)
-
 _LAZY = {
-    "ObjectiveConfig": "objective", "SearchStopped": "objective", "MetricError": "objective",
-    "TrialFailure": "objective", "make_objective": "objective", "metric_names": "objective",
-    "guess_direction": "objective", "time_epochs": "objective", "EpochTiming": "objective",
-    "space_rows": "planning", "estimate_cost": "planning", "parse_list_choices": "planning",
-    "format_list_choices": "planning",
-    "DataSource": "runner", "SearchError": "runner", "SearchProgress": "runner", "SearchResult": "runner",
-    "run_search": "runner", "open_storage": "runner", "default_storage": "runner", "run_worker": "runner",
-    "recover_lost_trials": "runner", "study_names": "runner",
-    "load_study": "report", "trials_frame": "report", "best_trials": "report", "cap_counts": "report",
-    "pareto_front": "report", "figures": "report", "study_report": "report", "promote": "report",
-    "best_trial": "report", "trial_spec": "report", "running_workers": "report", "PromoteResult": "report",
-    "StudyReport": "report",
+    **dict.fromkeys(("DataSource", "SearchConfig", "SearchError", "guess_direction"), "config"),
+    **dict.fromkeys(("BATCH_SIZE", "NUM_BLOCKS", "ParamSpace", "SampleError", "SearchSpace", "SpaceError",
+                     "apply_pins", "choose", "default_space", "pin", "span"), "space"),
+    **dict.fromkeys(("param_name", "sample_spec", "spec_params", "grid_values"), "sampling"),
+    **dict.fromkeys(("space_rows", "estimate_cost", "parse_list_choices", "format_list_choices"), "planning"),
+    **dict.fromkeys(("open_storage", "default_storage", "study_names", "load_study"), "storage"),
+    **dict.fromkeys(("SearchStopped", "MetricError", "TrialFailure", "make_objective", "time_epochs",
+                     "EpochTiming"), "objective"),
+    **dict.fromkeys(("SearchProgress", "SearchResult", "run_search", "run_worker", "recover_lost_trials"),
+                    "runner"),
+    **dict.fromkeys(("trials_frame", "best_trials", "cap_counts", "pareto_front", "figures", "study_report",
+                     "best_trial", "trial_spec", "running_workers", "StudyReport"), "report"),
+    **dict.fromkeys(("promote", "PromoteResult"), "promote"),
 }
 
-__all__ = [
-    "BATCH_SIZE", "NUM_BLOCKS", "ParamSpace", "SampleError", "SearchSpace", "SpaceError", "apply_pins", "choose",
-    "default_space", "param_name", "pin", "sample_spec", "span", *sorted(_LAZY),
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

@@ -20,16 +20,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from rmlp.search.space import SearchSpace, sample_spec
-from rmlp.spec.model import ModelSpec
 from rmlp.design.summary import Summary, summarize
-
-DIRECTIONS = ("minimize", "maximize")
-#: Metrics where larger is better (used to guess a direction).
-_MAXIMIZE_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
+from rmlp.keras.metrics import metric_names
+from rmlp.search.config import SearchConfig
+from rmlp.search.sampling import sample_spec
+from rmlp.search.space import SearchSpace
+from rmlp.spec.model import ModelSpec
 
 
 class SearchStopped(Exception):  # noqa: N818 - a signal, not an error
@@ -42,48 +41,6 @@ class MetricError(ValueError):
 
 class TrialFailure(Exception):
     """A trial that failed on its own (e.g. training diverged); the search goes on."""
-
-
-@dataclass
-class ObjectiveConfig:
-    """How each trial trains and what it is scored on."""
-
-    metric: str = "val_loss"
-    direction: str = "minimize"
-    two_objectives: bool = False
-    epochs: int = 10
-    batch_size: int = 32
-    early_stopping: bool = True
-    patience: int = 5
-    seed: int = 0
-    #: Report the metric to the pruner each epoch (never with two objectives: Optuna cannot prune those).
-    prune: bool = True
-    #: Seconds to sleep after each epoch: slows trials down for demos and worker-failure tests.
-    throttle_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def directions(self) -> list[str]:
-        """Optuna study directions: the metric's, then "minimize" for the parameter count."""
-        return [self.direction, "minimize"] if self.two_objectives else [self.direction]
-
-
-def guess_direction(metric: str) -> str:
-    """'maximize' for accuracy-like metrics, else 'minimize'."""
-    name = metric.lower().removeprefix("val_")
-    return "maximize" if any(h in name for h in _MAXIMIZE_HINTS) else "minimize"
-
-
-def metric_names(spec: ModelSpec) -> list[str]:
-    """Validation metrics Keras logs for this spec's task (as :func:`rmlp.keras.build.make_metrics` makes them)."""
-    if spec.task == "regression":
-        names = ["rmse", "mae"]
-    elif spec.task == "binary":
-        names = ["accuracy", "auc"]
-    else:
-        names = ["accuracy"] + [f"top{k}_accuracy" for k in (3, 5) if k < spec.num_outputs]
-    return [f"val_{n}" for n in ["loss", *names]]
 
 
 def check_metric(spec: ModelSpec, metric: str) -> None:
@@ -120,11 +77,11 @@ def check_caps(trial: Any, spec: ModelSpec, batch_size: int, space: SearchSpace)
     return summary
 
 
-def _trial_callback(trial: Any, config: ObjectiveConfig, stop_event: Any) -> Any:
+def _trial_callback(trial: Any, config: SearchConfig, stop_event: Any) -> Any:
     import keras
     import optuna
 
-    report = config.prune and not config.two_objectives
+    report = not config.two_objectives  # epochs reported show progress, and let a pruner act
 
     class TrialCallback(keras.callbacks.Callback):
         """Reports the metric each epoch (pruning), stops on request, optionally throttles."""
@@ -159,7 +116,7 @@ def _trial_callback(trial: Any, config: ObjectiveConfig, stop_event: Any) -> Any
     return TrialCallback()
 
 
-def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config: ObjectiveConfig,
+def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config: SearchConfig,
                 stop_event: Any = None) -> float:
     """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
     import keras
@@ -171,7 +128,7 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     keras.utils.set_random_seed(int(config.seed) + int(getattr(trial, "number", 0) or 0))
     model = build_model(spec)  # a fresh model, and a fresh base model, every trial
     callback = _trial_callback(trial, config, stop_event)
-    mode = "max" if config.direction == "maximize" else "min"
+    mode = "max" if config.resolved_direction() == "maximize" else "min"
     callbacks: list[Any] = [callback]
     if config.early_stopping:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode,
@@ -183,13 +140,13 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     trial.set_user_attr("epochs", len(callback.values))
     if not callback.values:
         raise TrialFailure("No epoch finished.")
-    best = max(callback.values) if config.direction == "maximize" else min(callback.values)
+    best = max(callback.values) if config.resolved_direction() == "maximize" else min(callback.values)
     del model
     keras.backend.clear_session()
     return float(best)
 
 
-def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: ObjectiveConfig,
+def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig,
                    stop_event: threading.Event | Any = None) -> Callable[[Any], float | tuple[float, float]]:
     """The Optuna objective: sample, check caps (before any Keras work), train, score.
 
@@ -247,8 +204,8 @@ def time_epochs(spec: ModelSpec, data: Any, batch_size: int = 32) -> EpochTiming
     """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
     import keras
 
-    from rmlp.keras.build import build_model
     from rmlp.data import spec_for_data
+    from rmlp.keras.build import build_model
 
     spec, _ = spec_for_data(spec, data)
     keras.backend.clear_session()

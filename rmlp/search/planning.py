@@ -10,8 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from rmlp.spec.fields import all_fields
-from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, default_space
+from rmlp.search.space import ParamSpace, default_entries, default_space
 from rmlp.spec.model import ModelSpec
 
 _LIST = re.compile(r"^\s*\[?\s*((\d+\s*,?\s*)*)\]?\s*$")
@@ -32,18 +31,11 @@ class SpaceRow:
 
 def space_rows(spec: ModelSpec, batch_size: int = 32) -> list[SpaceRow]:
     """The fields of the default space around ``spec``, in page order, with their metadata."""
-    table = all_fields()
+    entries = default_space(spec, batch_size).params
     rows = []
-    for path, entry in default_space(spec, batch_size).params.items():
-        if path == NUM_BLOCKS:
-            rows.append(SpaceRow(path, "Number of blocks", "How many residual blocks a design has; block "
-                                 "parameters are sampled only for blocks that exist.", "int", entry))
-        elif path == BATCH_SIZE:
-            rows.append(SpaceRow(path, "Batch size", "Rows per training step.", "int", entry))
-        else:
-            meta = table[path]
-            rows.append(SpaceRow(path, meta.label, meta.help, meta.kind, entry, tuple(meta.choices),
-                                 block_field=path.startswith("blocks[]")))
+    for meta, _ in default_entries(spec, batch_size):
+        rows.append(SpaceRow(meta.pattern, meta.label, meta.help, meta.kind, entries[meta.pattern],
+                             tuple(meta.choices), block_field=meta.pattern.startswith("blocks[]")))
     return rows
 
 

@@ -1,47 +1,25 @@
-"""Reading a study: trial tables, cap counts, the Pareto front, Plotly figures, and promoting the best.
+"""Reading a study: trial tables, cap counts, the Pareto front, Plotly figures, the best trial.
 
 Everything here works on any stored study (a finished one, a running one, one made on other
-machines). Figures come from :mod:`optuna.visualization`; :func:`promote` retrains the best spec
-through :func:`rmlp.runs.train.train` on train+validation and writes the usual run folder plus a bundle.
+machines). Figures come from :mod:`optuna.visualization`; :mod:`rmlp.search.promote` retrains the
+best design.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rmlp.search.runner import STUDY_ATTR, DataSource, SearchError, _safe_url, open_storage, study_names
+from rmlp.search.config import SearchError
+from rmlp.search.storage import STUDY_ATTR
 from rmlp.spec.model import ModelSpec
 
 CAPS = ("params_cap", "memory_cap")
-
-
-def load_study(storage: str, study_name: str | None = None) -> Any:
-    """A stored study; ``study_name`` may be left out when the storage holds only one."""
-    import optuna
-
-    from rmlp.search.runner import _quiet_optuna
-
-    _quiet_optuna()
-    store = open_storage(storage, heartbeat=False)
-    names = [s.study_name for s in optuna.get_all_study_summaries(store)]
-    if study_name is None:
-        if len(names) == 1:
-            study_name = names[0]
-        else:
-            raise SearchError(f"{_safe_url(storage)} holds {len(names)} studies; name one with --study "
-                              f"({', '.join(names) or 'none'}).")
-    if study_name not in names:
-        listed = ", ".join(names) if names else "no studies at all"
-        raise SearchError(f"There is no study {study_name!r} in {_safe_url(storage)} (it has {listed}).")
-    return optuna.load_study(study_name=study_name, storage=store)
 
 
 def study_record(study: Any) -> dict[str, Any]:
@@ -222,72 +200,6 @@ def study_report(study: Any, n: int = 10) -> StudyReport:
         states=state_counts(study), caps=cap_counts(study), best=best, pareto=pareto_front(study),
         best_value=float(best[metric].iloc[0]) if len(best) else None,
         best_trial=int(best["trial"].iloc[0]) if len(best) else None)
-
-
-# ----------------------------------------------------------------------------- promote
-@dataclass
-class PromoteResult:
-    """The run folder and bundle of a promoted trial."""
-
-    trial: int
-    run_dir: Path
-    bundle: Path
-    test_metrics: dict[str, Any]
-    spec: ModelSpec
-    epochs: int
-
-
-def merge_train_val(data: Any) -> Any:
-    """A copy of ``data`` whose training split also holds the validation rows (validation left empty)."""
-    x = np.concatenate([data.x_train, data.x_val])
-    y = np.concatenate([data.y_train, data.y_val])
-    empty_x, empty_y = data.x_val[:0], data.y_val[:0]
-    return dataclasses.replace(data, x_train=x, y_train=y, x_val=empty_x, y_val=empty_y)
-
-
-def promote(storage: str, study_name: str | None, data: Any, epochs: int | None = None, runs_dir: str | Path = "runs",
-            *, trial: int | None = None, seed: int = 0, listener: Any = None, stop_event: Any = None) -> PromoteResult:
-    """Retrain the best trial's spec on train+validation for the full epoch budget; run folder + bundle.
-
-    ``data`` is loaded data or a :class:`~rmlp.search.runner.DataSource`; ``epochs`` defaults to the
-    study's epoch budget. The run folder is the one :func:`rmlp.runs.train.train` writes, with
-    ``search.json`` (where the design came from) and ``bundle.zip`` added.
-    """
-    from rmlp.data import spec_for_data
-    from rmlp.export import make_bundle
-    from rmlp.runs.train import TrainConfig, train, write_json
-
-    study = load_study(storage, study_name)
-    if trial is None:
-        chosen = best_trial(study)
-    else:
-        found = [t for t in study.get_trials(deepcopy=False) if t.number == trial]
-        if not found or found[0].state.name != "COMPLETE":
-            raise SearchError(f"Trial {trial} of {study.study_name!r} is not a completed trial.")
-        chosen = found[0]
-    spec, batch_size = trial_spec(chosen)
-    record = study_record(study)
-    epochs = int(epochs or record.get("epochs") or 20)
-    source = data.to_dict() if isinstance(data, DataSource) else None
-    loaded = data.load() if isinstance(data, DataSource) else data
-    spec, _ = spec_for_data(spec, loaded)
-    merged = merge_train_val(loaded)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-                         runs_dir=str(runs_dir), run_name=f"{study.study_name}-trial{chosen.number}")
-    data_source = {"kind": "table" if data.target else "images", **source} if source else None
-    result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)
-    write_json(Path(result.run_dir) / "search.json", {
-        "study": study.study_name, "storage": _safe_url(storage), "trial": chosen.number,
-        "values": list(chosen.values or []), "metric": record.get("metric"), "params": chosen.params,
-        "retrained_on": "train+validation", "epochs": epochs})
-    bundle = make_bundle(result.run_dir, Path(result.run_dir) / "bundle.zip")
-    return PromoteResult(trial=chosen.number, run_dir=Path(result.run_dir), bundle=bundle,
-                         test_metrics=result.test_metrics, spec=spec, epochs=epochs)
-
-
-def list_studies(storage: str) -> list[str]:
-    """Names of the studies in a storage."""
-    return study_names(storage)
 
 
 def report_json(study: Any) -> str:

@@ -1,28 +1,21 @@
-"""Running a search: storages, samplers, pruners, local worker processes, stop and resume.
+"""Running a search: samplers, pruners, local worker processes, stop and resume.
 
-Storage is any Optuna storage URL (``sqlite:///studies/x.db``, ``postgresql+psycopg2://...``,
-``mysql+pymysql://...``) or a journal file (``journal:studies/x.journal``, or a path ending in
-``.journal``/``.log``). Without one, a single process uses ``sqlite:///studies/<study>.db`` and
-``workers > 1`` a journal file ``studies/<study>.journal``.
-
-Database storages run Optuna's heartbeat: a worker that dies (on any machine) leaves a trial
-whose heartbeat stops; after the grace period the next worker to start a trial marks it FAIL
-and queues a copy of it (a retry). Local workers are watched by :func:`run_search` itself, which
-fails and retries a dead worker's trial at once (journal files have no heartbeat) and starts a
-replacement worker for the trials it had left. Studies are created with ``load_if_exists``, so
-the same command resumes a stopped study; finished trials are never lost.
+Without a storage, a single process uses ``sqlite:///studies/<study>.db`` and ``workers > 1`` a
+journal file ``studies/<study>.journal`` (see :mod:`rmlp.search.storage`). Local workers are
+watched by :func:`run_search` itself, which fails and retries a dead worker's trial at once
+(journal files have no heartbeat) and starts a replacement worker for the trials it had left.
+Studies are created with ``load_if_exists``, so the same command resumes a stopped study;
+finished trials are never lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import inspect
 import logging
 import multiprocessing as mp
 import os
 import queue
-import re
 import signal
 import socket
 import threading
@@ -33,65 +26,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmlp.data.fit import spec_for_data
+from rmlp.search.config import DataSource, SearchConfig, SearchError
 from rmlp.search.objective import (
     MetricError,
-    ObjectiveConfig,
     SearchStopped,
     TrialFailure,
     check_metric,
-    guess_direction,
     make_objective,
     worker_id,
 )
-from rmlp.search.space import SearchSpace, SpaceError, default_space, grid_values, spec_params
+from rmlp.search.sampling import grid_values, spec_params
+from rmlp.search.space import SearchSpace, SpaceError, default_space
+from rmlp.search.storage import STUDY_ATTR, default_storage, load_study, open_storage, quiet_optuna, retry_callback
+from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import ModelSpec
 
 log = logging.getLogger(__name__)
 
-STUDIES_DIR = "studies"
-SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "hyperband", "none")
-#: Seconds between heartbeats of a running trial, and without one before it counts as dead
-#: (environment variables RMLP_SEARCH_HEARTBEAT_S and RMLP_SEARCH_GRACE_S override them).
-HEARTBEAT_INTERVAL = 10
-GRACE_PERIOD = 30
-#: How often a failed (dead-worker) trial is queued again.
-MAX_RETRY = 2
 #: How often one local worker slot is restarted after its process died.
 MAX_RESPAWNS = 3
-#: Key of the study user attribute holding what the search was run with.
-STUDY_ATTR = "rmlp"
 #: Exit status of a worker that met a mistake every worker would meet (a bad metric, storage...).
 CONFIG_ERROR = 3
-
-
-class SearchError(ValueError):
-    """A search that cannot run as asked (bad storage, study, sampler, metric...), in plain words."""
-
-
-# ----------------------------------------------------------------------------- data
-@dataclass
-class DataSource:
-    """Where a table (or image set) comes from; each worker process loads it itself (same seed, same split)."""
-
-    path: str
-    target: str | None = None
-    task: str | None = None
-    seed: int = 0
-    #: Further arguments of :func:`rmlp.data.load_data` (``val_size``, ``test_size``, ...).
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> Any:
-        from rmlp.data import load_data
-
-        options: dict[str, Any] = {"seed": self.seed, **self.options}
-        if self.task:
-            options["task"] = self.task
-        return load_data(self.path, self.target, **options)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "target": self.target, "task": self.task, "seed": self.seed,
-                **self.options}
 
 
 def _load(data_source: Any) -> Any:
@@ -104,125 +60,31 @@ def _load(data_source: Any) -> Any:
     return data_source
 
 
-# ----------------------------------------------------------------------------- storages
-def default_storage(study_name: str, workers: int = 1, directory: str | Path = STUDIES_DIR) -> str:
-    """``sqlite:///studies/<name>.db`` for one process, ``journal:studies/<name>.journal`` for several."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", study_name).strip("._") or "study"
-    if workers > 1:
-        return f"journal:{Path(directory) / (safe + '.journal')}"
-    return f"sqlite:///{Path(directory) / (safe + '.db')}"
-
-
-def storage_kind(url: str) -> tuple[str, str]:
-    """("journal", path) or ("rdb", sqlalchemy URL) for a storage string."""
-    url = str(url).strip()
-    if url.startswith("journal:"):
-        return "journal", url.removeprefix("journal:").removeprefix("//")
-    if "://" not in url:
-        suffix = Path(url).suffix.lower()
-        if suffix in (".journal", ".log", ".jsonl"):
-            return "journal", url
-        if suffix in (".db", ".sqlite", ".sqlite3"):
-            return "rdb", f"sqlite:///{url}"
-        raise SearchError(f"{url!r} is not a storage URL. Use sqlite:///FILE.db, postgresql+psycopg2://USER@HOST/DB, "
-                          "or journal:FILE.journal.")
-    return "rdb", url
-
-
-def _retry_callback() -> Any:
-    import optuna
-
-    cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return cls(max_retry=MAX_RETRY)
-
-
-def open_storage(url: str, heartbeat: bool = True) -> Any:
-    """An Optuna storage for ``url``: RDB storages get heartbeats and retries of dead workers' trials."""
-    import optuna
-
-    kind, target = storage_kind(url)
-    try:
-        if kind == "journal":
-            from optuna.storages.journal import JournalFileBackend
-
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            return optuna.storages.JournalStorage(JournalFileBackend(str(target)))
-        kwargs: dict[str, Any] = {}
-        if target.startswith("sqlite:///"):
-            path = target.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-        if heartbeat:
-            params = inspect.signature(optuna.storages.RDBStorage).parameters
-            callback_arg = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params
-                            else "failed_trial_callback")
-            kwargs.update({"heartbeat_interval": int(os.environ.get("RMLP_SEARCH_HEARTBEAT_S", HEARTBEAT_INTERVAL)),
-                           "grace_period": int(os.environ.get("RMLP_SEARCH_GRACE_S", GRACE_PERIOD)),
-                           callback_arg: _retry_callback()})
-        for attempt in range(3):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    return optuna.storages.RDBStorage(target, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - two processes creating the tables at once: try again
-                if "already exists" not in str(exc) or attempt == 2:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
-    except SearchError:
-        raise
-    except ImportError as exc:
-        raise SearchError(f"No database driver for {_safe_url(url)}: {exc}. Install one (psycopg2-binary for "
-                          "PostgreSQL, pymysql for MySQL).") from None
-    except Exception as exc:  # noqa: BLE001 - any connection failure is reported in plain words
-        raise SearchError(f"Cannot open the study storage {_safe_url(url)}: {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}. Check the URL, that the server runs "
-                          "and that the database exists.") from None
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", str(url))
-
-
-def study_names(storage: str) -> list[str]:
-    """Names of the studies in a storage."""
-    import optuna
-
-    return [s.study_name for s in optuna.get_all_study_summaries(open_storage(storage, heartbeat=False))]
-
-
 # ----------------------------------------------------------------------------- samplers and pruners
-def make_sampler(name: str, seed: int | None, space: SearchSpace, spec: ModelSpec, parallel: bool = False,
-                 two_objectives: bool = False) -> Any:
+def make_sampler(config: SearchConfig, seed: int | None, space: SearchSpace, spec: ModelSpec,
+                 parallel: bool = False) -> Any:
     """A seeded TPE (constant liar with parallel workers), random or grid sampler."""
     import optuna
 
-    if name == "tpe":
+    if config.sampler == "tpe":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel, n_startup_trials=5)
-    if name == "random":
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel,
+                                              n_startup_trials=config.n_startup_trials)
+    if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if name == "grid":
-        return optuna.samplers.GridSampler(grid_values(space, spec), seed=seed)
-    raise SearchError(f"Unknown sampler {name!r}. Use one of: {', '.join(SAMPLERS)}.")
+    return optuna.samplers.GridSampler(grid_values(space, spec), seed=seed)
 
 
-def make_pruner(name: str, epochs: int, two_objectives: bool = False) -> Any:
+def make_pruner(config: SearchConfig) -> Any:
     """Median or Hyperband pruning over epochs; none with two objectives (Optuna cannot prune those)."""
     import optuna
 
-    if name not in PRUNERS:
-        raise SearchError(f"Unknown pruner {name!r}. Use one of: {', '.join(PRUNERS)}.")
-    if name == "none" or two_objectives:
+    if config.pruner == "none" or config.two_objectives:
         return optuna.pruners.NopPruner()
-    if name == "median":
+    if config.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 2), reduction_factor=3)
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(config.epochs, 2), reduction_factor=3)
 
 
 # ----------------------------------------------------------------------------- progress
@@ -298,8 +160,6 @@ class SearchResult:
     recovered_trials: list[int] = field(default_factory=list)
 
     def load_study(self) -> Any:
-        from rmlp.search.report import load_study
-
         return load_study(self.storage, self.study_name)
 
 
@@ -323,7 +183,7 @@ def recover_lost_trials(study: Any, workers: set[str], retry: bool = True) -> li
         if retry:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                _retry_callback()(study, storage.get_trial(t._trial_id))
+                retry_callback()(study, storage.get_trial(t._trial_id))
     return done
 
 
@@ -338,12 +198,10 @@ class WorkerJob:
     spec_json: str
     space_json: str
     data: Any
-    config: ObjectiveConfig
+    config: SearchConfig
     n_trials: int
     deadline: float | None
     seed: int
-    sampler: str
-    pruner: str
     parallel: bool
     stop_event: Any = None
     messages: Any = None
@@ -368,14 +226,6 @@ def limit_threads(threads: int = 1) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def _quiet_optuna() -> None:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-
-
 def _stop_callback(stop_event: Any) -> Callable[[Any, Any], None]:
     def callback(study: Any, trial: Any) -> None:
         if stop_event is not None and stop_event.is_set():
@@ -388,17 +238,15 @@ def run_worker(job: WorkerJob) -> int:
     """Run ``job.n_trials`` trials of a study in this process; 0 when done or stopped, 3 on a config error."""
     import optuna
 
-    _quiet_optuna()
+    quiet_optuna()
     try:
         data = _load(job.data)
         spec = ModelSpec.from_json(job.spec_json)
         space = SearchSpace.from_json(job.space_json)
         storage = open_storage(job.storage)
-        two = job.config.two_objectives
-        study = optuna.load_study(
-            study_name=job.study_name, storage=storage,
-            sampler=make_sampler(job.sampler, job.seed, space, spec, job.parallel, two),
-            pruner=make_pruner(job.pruner, job.config.epochs, two))
+        study = optuna.load_study(study_name=job.study_name, storage=storage,
+                                  sampler=make_sampler(job.config, job.seed, space, spec, job.parallel),
+                                  pruner=make_pruner(job.config))
         objective = make_objective(spec, space, data, job.config, job.stop_event)
         timeout = None if job.deadline is None else max(job.deadline - time.time(), 0.001)
         study.optimize(objective, n_trials=job.n_trials, timeout=timeout, catch=(TrialFailure,),
@@ -425,12 +273,7 @@ def _worker_process(job: WorkerJob) -> None:
 
 
 # ----------------------------------------------------------------------------- the search
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise SearchError(f"Unknown {name} {value!r}. Use one of: {', '.join(allowed)}.")
-
-
-def _create_study(storage: Any, study_name: str, config: ObjectiveConfig, sampler: Any, pruner: Any,
+def _create_study(storage: Any, study_name: str, config: SearchConfig, sampler: Any, pruner: Any,
                   record: dict[str, Any]) -> Any:
     import optuna
 
@@ -448,22 +291,23 @@ def _create_study(storage: Any, study_name: str, config: ObjectiveConfig, sample
     return study
 
 
-def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = None, *, n_trials: int = 20,
-               timeout: float | None = None, storage: str | None = None, study_name: str | None = None,
-               workers: int = 1, seed: int = 0, sampler: str = "tpe", pruner: str = "median",
-               metric: str = "val_loss", direction: str | None = None, objectives: int = 1, epochs: int = 10,
-               batch_size: int = 32, early_stopping: bool = True, patience: int = 5,
-               studies_dir: str | Path = STUDIES_DIR, progress: Callable[[SearchProgress], None] | None = None,
-               stop_event: threading.Event | None = None, in_process: bool | None = None,
-               throttle_s: float = 0.0, poll_s: float = 0.5, max_params: int | None = None,
-               max_memory_mb: float | None = None, sampler_seed: int | None = None, start_from_spec: bool = True,
-               on_workers: Callable[[list[int]], None] | None = None) -> SearchResult:
+def search_config(config: SearchConfig | None = None, **settings: Any) -> SearchConfig:
+    """``config`` with ``settings`` (SearchConfig field names) changed; SettingsError naming any that do not fit."""
+    return parse_settings(SearchConfig, {**(config or SearchConfig()).model_dump(), **settings})
+
+
+def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = None,
+               config: SearchConfig | None = None, *, progress: Callable[[SearchProgress], None] | None = None,
+               stop_event: threading.Event | None = None, in_process: bool | None = None, poll_s: float = 0.5,
+               on_workers: Callable[[list[int]], None] | None = None, **settings: Any) -> SearchResult:
     """Search residual MLP designs for ``data_source`` with Optuna; a :class:`SearchResult`.
 
-    ``spec`` is fitted to the data (input shape, task, outputs); ``space`` defaults to
+    How is a :class:`~rmlp.search.config.SearchConfig` (``config``, with any of its fields given
+    as keywords: ``n_trials=30, workers=2, metric="val_accuracy"``...). ``spec`` is fitted to the
+    data (input shape, task, outputs); ``space`` defaults to
     :func:`~rmlp.search.space.default_space` around it. ``n_trials`` trials run in this call (split
     over ``workers`` local processes; more machines join by running the same call against the same
-    ``storage`` and ``study_name``). ``objectives=2`` optimises (metric, parameter count) for a
+    ``storage`` and ``study_name``). ``two_objectives`` optimises (metric, parameter count) for a
     Pareto front. Each local worker process gets ``cpu_count // workers`` TensorFlow threads (one
     when there are as many workers as cores). ``max_params`` / ``max_memory_mb`` override the
     space's caps. ``stop_event`` stops after the running batch; the stopped trial is marked FAIL,
@@ -474,63 +318,44 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     With ``start_from_spec`` a new study's first trial is ``spec`` itself (as far as the space
     reaches), so the search never ends worse, on validation, than the design it started from.
     """
-    from rmlp.data import spec_for_data
-
-    _check_choice("sampler", sampler, SAMPLERS)
-    _check_choice("pruner", pruner, PRUNERS)
-    if objectives not in (1, 2):
-        raise SearchError(f"objectives must be 1 (the metric) or 2 (the metric and the parameter count), "
-                          f"not {objectives}.")
-    if n_trials < 1:
-        raise SearchError(f"n_trials must be at least 1 (got {n_trials}).")
-    if workers < 1:
-        raise SearchError(f"workers must be at least 1 (got {workers}).")
-    direction = direction or guess_direction(metric)
-    _check_choice("direction", direction, ("minimize", "maximize"))
+    config = search_config(config, **settings)
     data = _load(data_source)
     spec, notices = spec_for_data(spec, data)
-    check_metric(spec, metric)
-    space = space if space is not None else default_space(spec, batch_size)
-    caps = {k: v for k, v in (("max_params", max_params), ("max_memory_mb", max_memory_mb)) if v is not None}
+    check_metric(spec, config.metric)
+    space = space if space is not None else default_space(spec, config.batch_size)
+    caps = {k: v for k, v in (("max_params", config.max_params), ("max_memory_mb", config.max_memory_mb))
+            if v is not None}
     space = space.model_copy(update=caps) if caps else space
     space.require_valid(spec)
     source_name = Path(str(getattr(data_source, "path", "") or getattr(data, "source", "") or "data")).stem
-    study_name = study_name or f"{spec.name}-{source_name}"
-    storage = storage or default_storage(study_name, workers, studies_dir)
-    config = ObjectiveConfig(metric=metric, direction=direction, two_objectives=objectives == 2, epochs=epochs,
-                             batch_size=batch_size, early_stopping=early_stopping, patience=patience, seed=seed,
-                             throttle_s=throttle_s)
-    in_process = workers == 1 if in_process is None else in_process
-    sampler_seed = seed if sampler_seed is None else sampler_seed
-    two = config.two_objectives
-    record = {"metric": metric, "direction": direction, "objectives": objectives, "epochs": epochs,
-              "batch_size": batch_size, "seed": seed, "sampler_seed": sampler_seed, "sampler": sampler,
-              "pruner": pruner,
-              "spec": spec.to_dict(), "space": space.to_dict(),
+    study_name = config.study_name or f"{spec.name}-{source_name}"
+    storage = config.storage or default_storage(study_name, config.workers, config.studies_dir)
+    in_process = config.workers == 1 if in_process is None else in_process
+    sampler_seed = config.seed if config.sampler_seed is None else config.sampler_seed
+    record = {**config.record(), "sampler_seed": sampler_seed, "spec": spec.to_dict(), "space": space.to_dict(),
               "data": data_source.to_dict() if isinstance(data_source, DataSource) else {"source": source_name},
               "updated_at": _dt.datetime.now().isoformat(timespec="seconds")}
-    _quiet_optuna()
+    quiet_optuna()
     store = open_storage(storage)
-    study = _create_study(store, study_name, config, make_sampler(sampler, sampler_seed, space, spec, workers > 1,
-                                                                  two),
-                          make_pruner(pruner, epochs, two), record)
-    if start_from_spec and sampler != "grid" and not study.get_trials(deepcopy=False):
-        params = spec_params(space, spec, batch_size)
+    study = _create_study(store, study_name, config,
+                          make_sampler(config, sampler_seed, space, spec, config.workers > 1), make_pruner(config),
+                          record)
+    if config.start_from_spec and config.sampler != "grid" and not study.get_trials(deepcopy=False):
+        params = spec_params(space, spec, config.batch_size)
         if params:
             study.enqueue_trial(params, user_attrs={"start": "the given design"}, skip_if_exists=True)
     start = time.time()
     if in_process:
-        return _run_here(study, spec, space, data, config, n_trials, timeout, storage, progress, stop_event,
-                         start, notices)
+        return _run_here(study, spec, space, data, config, storage, progress, stop_event, start, notices)
     return _run_workers(study, spec, space, data_source if isinstance(data_source, DataSource) else data, config,
-                        n_trials, timeout, storage, workers, sampler_seed, sampler, pruner, progress, stop_event,
-                        start, notices, poll_s, on_workers)
+                        storage, sampler_seed, progress, stop_event, start, notices, poll_s, on_workers)
 
 
-def _run_here(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: ObjectiveConfig, n_trials: int,
-              timeout: float | None, storage: str, progress: Callable[[SearchProgress], None] | None,
-              stop_event: threading.Event | None, start: float, notices: list[str]) -> SearchResult:
+def _run_here(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig, storage: str,
+              progress: Callable[[SearchProgress], None] | None, stop_event: threading.Event | None, start: float,
+              notices: list[str]) -> SearchResult:
     own = {worker_id()}
+    n_trials, timeout = config.n_trials, config.timeout
 
     def report(study_: Any, trial: Any) -> None:
         if progress is not None:
@@ -565,12 +390,12 @@ class _Slot:
     ids: list[str] = field(default_factory=list)
 
 
-def _run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: ObjectiveConfig,
-                 n_trials: int, timeout: float | None, storage: str, workers: int, seed: int, sampler: str,
-                 pruner: str, progress: Callable[[SearchProgress], None] | None,
-                 stop_event: threading.Event | None, start: float, notices: list[str], poll_s: float,
+def _run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig, storage: str,
+                 seed: int, progress: Callable[[SearchProgress], None] | None, stop_event: threading.Event | None,
+                 start: float, notices: list[str], poll_s: float,
                  on_workers: Callable[[list[int]], None] | None) -> SearchResult:
     """Spawn local worker processes, replace dead ones (their trial failed and queued again), wait."""
+    n_trials, timeout, workers = config.n_trials, config.timeout, config.workers
     ctx = mp.get_context("spawn")
     stop_mp = ctx.Event()
     messages = ctx.Queue()
@@ -586,9 +411,8 @@ def _run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, con
     def launch(slot: _Slot) -> None:
         job = WorkerJob(index=slot.index, storage=storage, study_name=study.study_name, spec_json=spec_json,
                         space_json=space_json, data=data, config=config, n_trials=slot.left, deadline=deadline,
-                        seed=seed + slot.index + 1000 * slot.respawns, sampler=sampler, pruner=pruner,
-                        parallel=workers > 1, stop_event=stop_mp, messages=messages,
-                        threads=threads_per_worker(workers))
+                        seed=seed + slot.index + 1000 * slot.respawns, parallel=workers > 1, stop_event=stop_mp,
+                        messages=messages, threads=threads_per_worker(workers))
         proc = ctx.Process(target=_worker_process, args=(job,), name=f"rmlp-search-worker-{slot.index}",
                            daemon=False)
         proc.start()

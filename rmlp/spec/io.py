@@ -1,88 +1,77 @@
-"""Reading and writing specs (JSON or YAML) with problems instead of tracebacks."""
+"""Reading and writing settings documents (JSON or YAML), with problems instead of tracebacks.
+
+Generic over the settings models (the model spec, a search space, a training config): each one's
+``load``/``save`` goes through these, so a bad file gets the same plain words everywhere.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from rmlp.spec.problems import Problem, SpecError
-from rmlp.spec.model import ModelSpec
+from rmlp.spec.problems import Problem, ProblemsError, problems_from_validation_error
 
+M = TypeVar("M", bound=BaseModel)
 
-def _loc_to_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+__all__ = ["YAML_SUFFIXES", "dump_document", "load_document", "parse_document", "parse_model", "read_document"]
+
+YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def problems_from_validation_error(exc: ValidationError) -> list[Problem]:
-    """Turn pydantic's errors into problems with field paths and plain words."""
-    found = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if p not in ("function-after",))
-        path = _loc_to_path(loc)
-        kind = err.get("type", "")
-        if kind == "extra_forbidden":
-            msg, fix = f"'{path}' is not a field of the model spec.", "Remove it or check its spelling."
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            msg, fix = f"{err['input']!r} is not allowed here.", f"Use one of {expected}."
-        elif kind == "missing":
-            msg, fix = "This field is required.", "Add it."
-        else:
-            msg, fix = f"{err['msg']} (got {err.get('input')!r}).", "Give a value of the right type."
-        found.append(Problem(path, "error", msg, fix))
-    return found
-
-
-def parse_spec(data: Any) -> ModelSpec:
-    """A spec from a dict; raises SpecError (a ValueError) listing what does not fit."""
-    if isinstance(data, ModelSpec):
-        return data
-    if not isinstance(data, dict):
-        raise SpecError([Problem("", "error", "A model spec must be a JSON object.", "Wrap the fields in { }.")])
+def parse_document(text: str, suffix: str = ".json", error: type[ProblemsError] = ProblemsError) -> Any:
+    """The data of a JSON (or, for .yaml/.yml, YAML) text; ``error`` with a problem when it does not parse."""
     try:
-        return ModelSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(problems_from_validation_error(exc)) from None
-
-
-def load_spec_text(text: str, suffix: str = ".json") -> ModelSpec:
-    """Parse spec text (JSON, or YAML for .yaml/.yml)."""
-    try:
-        if suffix.lower() in (".yaml", ".yml"):
+        if suffix.lower() in YAML_SUFFIXES:
             import yaml
 
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+            return yaml.safe_load(text)
+        return json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a user mistake
-        raise SpecError([Problem("", "error", f"The file is not valid {suffix.lstrip('.').upper()}: {exc}",
-                                 "Check the brackets, commas and quotes.")]) from None
-    return parse_spec(data)
+        kind = suffix.lstrip(".").upper() or "JSON"
+        raise error([Problem("", "error", f"The file is not valid {kind}: {exc}",
+                             "Check the brackets, commas and quotes.")]) from None
 
 
-def load_spec(path: str | Path) -> ModelSpec:
-    """Read a spec file; raises SpecError with a clear message for a missing or bad file."""
+def read_document(path: str | Path, error: type[ProblemsError] = ProblemsError, what: str = "file") -> Any:
+    """The data in a JSON or YAML file; ``error`` with a clear message for a missing or bad file."""
     path = Path(path)
+    if path.is_dir():
+        raise error([Problem("", "error", f"{path} is a folder, not a {what}.", "Give a file (.json or .yaml).")])
     if not path.is_file():
-        raise SpecError([Problem("", "error", f"No spec file at {path}.", "Check the path.")])
-    return load_spec_text(path.read_text(encoding="utf-8", errors="replace"), path.suffix)
+        raise error([Problem("", "error", f"No {what} at {path}.", "Check the path.")])
+    return parse_document(path.read_text(encoding="utf-8", errors="replace"), path.suffix, error)
 
 
-def save_spec(spec: ModelSpec, path: str | Path) -> Path:
+def parse_model(cls: type[M], data: Any, error: type[ProblemsError] = ProblemsError, noun: str = "") -> M:
+    """``cls`` from parsed data; ``error`` listing what does not fit, each with its field path."""
+    if isinstance(data, cls):
+        return data
+    noun = noun or f"the {cls.__name__}"
+    if not isinstance(data, dict):
+        raise error([Problem("", "error", f"{noun[0].upper()}{noun[1:]} must be a JSON object.",
+                             "Wrap the fields in { }.")])
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise error(problems_from_validation_error(exc, noun)) from None
+
+
+def load_document(cls: type[M], path: str | Path, error: type[ProblemsError] = ProblemsError,
+                  what: str = "file") -> M:
+    """``cls`` read from a JSON or YAML file."""
+    return parse_model(cls, read_document(path, error, what), error)
+
+
+def dump_document(data: Any, path: str | Path) -> Path:
+    """Write ``data`` as JSON, or as YAML when the name ends in .yaml/.yml."""
     path = Path(path)
-    if path.suffix.lower() in (".yaml", ".yml"):
+    if path.suffix.lower() in YAML_SUFFIXES:
         import yaml
 
-        path.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False), encoding="utf-8")
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     else:
-        path.write_text(spec.to_json() + "\n", encoding="utf-8")
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path

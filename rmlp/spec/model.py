@@ -1,42 +1,56 @@
 """The model spec: one declarative, versioned, JSON-serialisable description of a residual MLP.
 
-Every field carries its own metadata (label, help text, bounds, widget hints, search range) in
-its pydantic ``Field``; :mod:`rmlp.spec.fields` reads that table for widgets, validation and search.
-Types are enforced by pydantic; bounds and cross-field rules are checked by :func:`rmlp.validate`,
-so a spec may hold an invalid design while a user edits it.
+Every field is declared once with :func:`rmlp.spec.fields.setting`: its label, help text, allowed
+values, widget hints and how a search may vary it. Types are enforced by pydantic; bounds and
+cross-field rules are checked by :func:`rmlp.validate`, so a spec may hold an invalid design while
+a user edits it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from rmlp.spec.fields import Search, When, setting
+from rmlp.spec.io import dump_document, parse_document, parse_model, read_document
+from rmlp.spec.problems import SpecError
+from rmlp.spec.tasks import Task, facts
 
 SPEC_VERSION = 1
 
-Task = Literal["multiclass", "binary", "regression"]
 Regularizer = Literal["dropout", "batchnorm"]
 Activation = Literal["relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", "leaky_relu", "linear"]
 OutputActivation = Literal["auto", "softmax", "sigmoid", "linear"]
-Loss = Literal[
-    "auto",
-    "categorical_crossentropy",
-    "binary_crossentropy",
-    "mse",
-    "mae",
-    "huber",
-]
+Loss = Literal["auto", "categorical_crossentropy", "binary_crossentropy", "mse", "mae", "huber"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+
+
+@dataclass(frozen=True)
+class OptimizerFacts:
+    """What an optimizer is in Keras, and how much state it keeps per trainable weight."""
+
+    keras_class: str
+    #: Adam and AdamW keep two moments per weight, RMSprop one, SGD (no momentum) none.
+    slots: int
+
+
+OPTIMIZERS: dict[str, OptimizerFacts] = {
+    "adam": OptimizerFacts("Adam", 2), "adamw": OptimizerFacts("AdamW", 2),
+    "rmsprop": OptimizerFacts("RMSprop", 1), "sgd": OptimizerFacts("SGD", 0),
+}
 Pooling = Literal["avg", "max", "none"]
 Weights = Literal["imagenet", "none"]
 BaseSource = Literal["applications", "file"]
 
-
-def _meta(label: str, help: str, **extra: Any) -> dict[str, Any]:
-    """Metadata kept in the field itself: label, help text, bounds, widget and search hints."""
-    return {"title": label, "description": help, "json_schema_extra": extra}
+__all__ = [
+    "OPTIMIZERS", "SPEC_VERSION", "Activation", "BaseModelSpec", "BaseSource", "BlockSpec", "Loss", "ModelSpec",
+    "OptimizerName", "OptimizerSpec", "OutputActivation", "Pooling", "Regularizer", "Task", "Weights",
+    "load_spec", "load_spec_text", "parse_spec", "save_spec",
+]
 
 
 class _Strict(BaseModel):
@@ -46,41 +60,29 @@ class _Strict(BaseModel):
 class BlockSpec(_Strict):
     """One residual block ``[j, k, l]`` plus the Dense widths on its bypass path."""
 
-    layers: int = Field(
-        5,
-        **_meta(
-            "Dense layers (j)",
-            "How many Dense layers the main path runs after its entry layer. More layers make the "
-            "block deeper; each one is followed by batch normalisation.",
-            min=1, max=50, step=1, search={"low": 1, "high": 8},
-        ),
+    layers: int = setting(
+        5, label="Dense layers (j)",
+        help="How many Dense layers the main path runs after its entry layer. More layers make the block "
+        "deeper; each one is followed by batch normalisation.",
+        low=1, high=50, step=1, search=Search(low=1, high=8),
     )
-    width: int = Field(
-        400,
-        **_meta(
-            "First width (k)",
-            "Units of the block's entry Dense layer and of the first main-path layer. The bypass "
-            "forks off the entry layer's output, so this is also the width the bypass carries.",
-            min=1, max=8192, step=1, search={"low": 8, "high": 512, "log": True},
-        ),
+    width: int = setting(
+        400, label="First width (k)",
+        help="Units of the block's entry Dense layer and of the first main-path layer. The bypass forks off "
+        "the entry layer's output, so this is also the width the bypass carries.",
+        low=1, high=8192, step=1, search=Search(low=8, high=512, log=True),
     )
-    decrement: int = Field(
-        50,
-        **_meta(
-            "Decrement (l)",
-            "How many units each next main-path Dense layer loses. The last one has "
-            "k − (j−1)·l units, which must stay at least 1.",
-            min=0, max=8192, step=1, search={"low": 0, "high": 64},
-        ),
+    decrement: int = setting(
+        50, label="Decrement (l)",
+        help="How many units each next main-path Dense layer loses. The last one has k − (j−1)·l units, "
+        "which must stay at least 1.",
+        low=0, high=8192, step=1, search=Search(low=0, high=64),
     )
-    bypass: list[int] = Field(
-        default_factory=list,
-        **_meta(
-            "Bypass Dense widths",
-            "Dense layers on the bypass path, each followed by the bypass regulariser. Empty: the "
-            "bypass carries the entry layer's output straight to the merge.",
-            item_min=1, item_max=8192, max_items=8, search={"choices": [[], [16], [32], [64]]},
-        ),
+    bypass: list[int] = setting(
+        label="Bypass Dense widths",
+        help="Dense layers on the bypass path, each followed by the bypass regulariser. Empty: the bypass "
+        "carries the entry layer's output straight to the merge.",
+        default_factory=list, low=1, high=8192, max_items=8, search=Search(choices=((), (16,), (32,), (64,))),
     )
 
     def main_widths(self) -> list[int]:
@@ -91,261 +93,181 @@ class BlockSpec(_Strict):
 class BaseModelSpec(_Strict):
     """A pre-trained model put in front of the residual MLP."""
 
-    source: BaseSource = Field(
-        "applications",
-        **_meta(
-            "Base model source",
-            "'applications': a model from keras.applications by name; 'file': a .keras file of "
-            "your own (checked for unsafe layers before it is loaded).",
-        ),
+    source: BaseSource = setting(
+        "applications", label="Base model source",
+        help="'applications': a model from keras.applications by name; 'file': a .keras file of your own "
+        "(checked for unsafe layers before it is loaded).",
+        searchable=False,
     )
-    name: str = Field(
-        "MobileNetV2",
-        **_meta(
-            "Base model",
-            "The keras.applications model to put in front of the residual MLP.",
-            choices_from="applications",
-        ),
+    name: str = setting(
+        "MobileNetV2", label="Base model",
+        help="The keras.applications model to put in front of the residual MLP.", searchable=False,
     )
-    path: str = Field(
-        "",
-        **_meta("Base model file", "Path of a .keras file to use as the base model (source 'file')."),
+    path: str = setting(
+        "", label="Base model file", help="Path of a .keras file to use as the base model (source 'file').",
+        searchable=False,
     )
-    weights: Weights = Field(
-        "imagenet",
-        **_meta(
-            "Pre-trained weights",
-            "'imagenet' downloads the pre-trained weights on first use and caches them; 'none' "
-            "starts from random weights (no download).",
-        ),
+    weights: Weights = setting(
+        "imagenet", label="Pre-trained weights",
+        help="'imagenet' downloads the pre-trained weights on first use and caches them; 'none' starts from "
+        "random weights (no download).",
+        searchable=False,
     )
-    input_size: list[int] | None = Field(
-        None,
-        **_meta(
-            "Resize to (height, width)",
-            "Images are resized to this size before the base model. Empty: the model's usual size.",
-            item_min=1, item_max=2048, length=2,
-        ),
+    input_size: list[int] | None = setting(
+        None, label="Resize to (height, width)",
+        help="Images are resized to this size before the base model. Empty: the model's usual size.",
+        low=1, high=2048, length=2, searchable=False,
     )
-    pooling: Pooling = Field(
-        "avg",
-        **_meta(
-            "Pooling at the cut",
-            "How an applications model's last feature map becomes a vector: global average, "
-            "global max, or none (the feature map is flattened).",
-        ),
+    pooling: Pooling = setting(
+        "avg", label="Pooling at the cut",
+        help="How an applications model's last feature map becomes a vector: global average, global max, "
+        "or none (the feature map is flattened).",
+        searchable=False,
     )
-    cut_layer: str = Field(
-        "",
-        **_meta(
-            "Cut at layer",
-            "Name of the layer whose output feeds the residual MLP (file models). Empty: the "
-            "model's own output.",
-        ),
+    cut_layer: str = setting(
+        "", label="Cut at layer",
+        help="Name of the layer whose output feeds the residual MLP (file models). Empty: the model's own "
+        "output.",
+        searchable=False,
     )
-    trainable_layers: int = Field(
-        0,
-        **_meta(
-            "Trainable last layers",
-            "How many of the base model's last layers are trained with the head; all others stay "
-            "frozen. 0 freezes the whole base model.",
-            min=0, max=1000, step=1,
-        ),
+    trainable_layers: int = setting(
+        0, label="Trainable last layers",
+        help="How many of the base model's last layers are trained with the head; all others stay frozen. "
+        "0 freezes the whole base model.",
+        low=0, high=1000, step=1,
     )
-    preprocess: bool = Field(
-        True,
-        **_meta(
-            "Model's own preprocessing",
-            "Apply the base model family's input preprocessing (scaling, channel order, mean) "
-            "after resizing, as the pre-trained weights expect pixels in 0–255.",
-        ),
+    preprocess: bool = setting(
+        True, label="Model's own preprocessing",
+        help="Apply the base model family's input preprocessing (scaling, channel order, mean) after "
+        "resizing, as the pre-trained weights expect pixels in 0–255.",
     )
 
 
 class OptimizerSpec(_Strict):
     """Optimizer and learning rate given to ``compile``."""
 
-    name: OptimizerName = Field(
-        "adam", **_meta("Optimizer", "The optimizer that trains the network.")
+    name: OptimizerName = setting("adam", label="Optimizer", help="The optimizer that trains the network.")
+    learning_rate: float = setting(
+        0.0007, label="Learning rate",
+        help="Step size of the optimizer. Too large diverges, too small learns slowly.",
+        low=1e-6, high=1.0, low_open=True, log=True, format="%.5f", search=Search(low=1e-4, high=1e-2, log=True),
     )
-    learning_rate: float = Field(
-        0.0007,
-        **_meta(
-            "Learning rate",
-            "Step size of the optimizer. Too large diverges, too small learns slowly.",
-            min=1e-6, max=1.0, exclusive_min=True, log=True, format="%.5f",
-            search={"low": 1e-4, "high": 1e-2, "log": True},
-        ),
-    )
-    clipnorm: float | None = Field(
-        1.0,
-        **_meta(
-            "Gradient clip norm",
-            "Gradients are rescaled so their norm never exceeds this value (empty: no clipping).",
-            min=0.0, max=100.0, exclusive_min=True,
-        ),
+    clipnorm: float | None = setting(
+        1.0, label="Gradient clip norm",
+        help="Gradients are rescaled so their norm never exceeds this value (empty: no clipping).",
+        low=0.0, high=100.0, low_open=True,
     )
 
 
 class ModelSpec(_Strict):
     """Everything a user designs about one residual MLP."""
 
-    spec_version: int = Field(
-        SPEC_VERSION, **_meta("Spec version", "Version of the spec format.", hidden=True)
+    spec_version: int = setting(
+        SPEC_VERSION, label="Spec version", help="Version of the spec format.", hidden=True, searchable=False,
+        cli=None,
     )
-    name: str = Field("residual_mlp", **_meta("Model name", "Name given to the Keras model."))
-    task: Task = Field(
-        "multiclass",
-        **_meta(
-            "Task",
-            "multiclass: one of several classes (softmax); binary: yes/no (sigmoid); "
-            "regression: a number (linear output).",
-        ),
+    name: str = setting("residual_mlp", label="Model name", help="Name given to the Keras model.",
+                        searchable=False)
+    task: Task = setting(
+        "multiclass", label="Task",
+        help="multiclass: one of several classes (softmax); binary: yes/no (sigmoid); regression: a number "
+        "(linear output).",
+        searchable=False,
     )
-    num_outputs: int = Field(
-        10,
-        **_meta(
-            "Classes / outputs",
-            "Units of the output layer: the number of classes, 1 for binary, the number of "
-            "targets for regression.",
-            min=1, max=100000, step=1,
-        ),
+    num_outputs: int = setting(
+        10, label="Classes / outputs",
+        help="Units of the output layer: the number of classes, 1 for binary, the number of targets for "
+        "regression.",
+        low=1, high=100000, step=1, searchable=False,
     )
-    input_shape: list[int] = Field(
-        default_factory=lambda: [32, 32, 3],
-        **_meta(
-            "Input shape",
-            "Shape of one example without the batch axis: [features] for a table, "
-            "[height, width, channels] for images.",
-            item_min=1, item_max=100000, min_items=1, max_items=4,
-        ),
+    input_shape: list[int] = setting(
+        label="Input shape",
+        help="Shape of one example without the batch axis: [features] for a table, [height, width, channels] "
+        "for images.",
+        default_factory=lambda: [32, 32, 3], low=1, high=100000, min_items=1, max_items=4, searchable=False,
     )
-    grayscale_to_rgb: bool = Field(
-        False,
-        **_meta(
-            "Grayscale to RGB",
-            "Repeat a single-channel image into three channels, as pre-trained image models need.",
-        ),
+    grayscale_to_rgb: bool = setting(
+        False, label="Grayscale to RGB",
+        help="Repeat a single-channel image into three channels, as pre-trained image models need.",
+        searchable=False,
     )
-    base_model: BaseModelSpec | None = Field(
-        None,
-        **_meta(
-            "Base model",
-            "Optional pre-trained model in front of the residual MLP (transfer learning).",
-        ),
+    base_model: BaseModelSpec | None = setting(
+        None, label="Base model",
+        help="Optional pre-trained model in front of the residual MLP (transfer learning).", searchable=False,
     )
-    flatten: bool = Field(
-        True,
-        **_meta(
-            "Flatten",
-            "Flatten what reaches the blocks into one vector. The blocks concatenate along the "
-            "feature axis, so they need a rank-1 example.",
-        ),
+    flatten: bool = setting(
+        True, label="Flatten",
+        help="Flatten what reaches the blocks into one vector. The blocks concatenate along the feature "
+        "axis, so they need a rank-1 example.",
+        searchable=False,
     )
-    blocks: list[BlockSpec] = Field(
-        default_factory=lambda: [BlockSpec()],
-        **_meta(
-            "Residual blocks",
-            "Each block: an entry Dense layer, a main path of shrinking Dense layers and a bypass "
-            "that carries the entry output around them; the two are concatenated.",
-            min_items=1, max_items=200, search={"low": 1, "high": 4},
-        ),
+    blocks: list[BlockSpec] = setting(
+        label="Residual blocks",
+        help="Each block: an entry Dense layer, a main path of shrinking Dense layers and a bypass that "
+        "carries the entry output around them; the two are concatenated.",
+        default_factory=lambda: [BlockSpec()], min_items=1, max_items=200, search=Search(low=1, high=4),
     )
-    bypass_regularizer: Regularizer = Field(
-        "dropout",
-        **_meta(
-            "Bypass regulariser",
-            "What follows the fork and each bypass Dense layer: dropout or batch normalisation.",
-            search={"choices": ["dropout", "batchnorm"]},
-        ),
+    bypass_regularizer: Regularizer = setting(
+        "dropout", label="Bypass regulariser",
+        help="What follows the fork and each bypass Dense layer: dropout or batch normalisation.",
+        search=Search(choices=("dropout", "batchnorm")),
     )
-    bypass_dropout: float = Field(
-        0.35,
-        **_meta(
-            "Bypass dropout rate",
-            "Fraction of bypass units dropped during training (with the dropout regulariser).",
-            min=0.0, max=1.0, exclusive_max=True, step=0.05, search={"low": 0.0, "high": 0.6},
-        ),
+    bypass_dropout: float = setting(
+        0.35, label="Bypass dropout rate",
+        help="Fraction of bypass units dropped during training (with the dropout regulariser).",
+        low=0.0, high=1.0, high_open=True, step=0.05, search=Search(low=0.0, high=0.6),
+        when=(When("bypass_regularizer", ("dropout",)),),
     )
-    inter_block_layers: list[int] = Field(
-        default_factory=list,
-        **_meta(
-            "Between-block widths",
-            "Dense layers (each with batch normalisation) inserted in every gap between two "
-            "blocks. The same list is used at every gap.",
-            item_min=1, item_max=8192, max_items=8, search={"choices": [[], [64], [128]]},
-        ),
+    inter_block_layers: list[int] = setting(
+        label="Between-block widths",
+        help="Dense layers (each with batch normalisation) inserted in every gap between two blocks. The "
+        "same list is used at every gap.",
+        default_factory=list, low=1, high=8192, max_items=8, search=Search(choices=((), (64,), (128,))),
     )
-    final_layers: list[int] = Field(
-        default_factory=lambda: [75, 35],
-        **_meta(
-            "Final Dense widths",
-            "Dense layers after the last block, each followed by the final regulariser.",
-            item_min=1, item_max=8192, max_items=8,
-            search={"choices": [[], [32], [75, 35], [128, 64]]},
-        ),
+    final_layers: list[int] = setting(
+        label="Final Dense widths",
+        help="Dense layers after the last block, each followed by the final regulariser.",
+        default_factory=lambda: [75, 35], low=1, high=8192, max_items=8,
+        search=Search(choices=((), (32,), (75, 35), (128, 64))),
     )
-    final_regularizer: Regularizer = Field(
-        "dropout",
-        **_meta(
-            "Final regulariser",
-            "What follows each final Dense layer: dropout or batch normalisation.",
-            search={"choices": ["dropout", "batchnorm"]},
-        ),
+    final_regularizer: Regularizer = setting(
+        "dropout", label="Final regulariser",
+        help="What follows each final Dense layer: dropout or batch normalisation.",
+        search=Search(choices=("dropout", "batchnorm")), when=(When("final_layers", nonempty=True),),
     )
-    final_dropout: float = Field(
-        0.2,
-        **_meta(
-            "Final dropout rate",
-            "Fraction of units dropped after each final Dense layer (with the dropout regulariser).",
-            min=0.0, max=1.0, exclusive_max=True, step=0.05, search={"low": 0.0, "high": 0.6},
-        ),
+    final_dropout: float = setting(
+        0.2, label="Final dropout rate",
+        help="Fraction of units dropped after each final Dense layer (with the dropout regulariser).",
+        low=0.0, high=1.0, high_open=True, step=0.05, search=Search(low=0.0, high=0.6),
+        when=(When("final_layers", nonempty=True), When("final_regularizer", ("dropout",))),
     )
-    activation: Activation = Field(
-        "relu",
-        **_meta(
-            "Hidden activation",
-            "Activation of every hidden Dense layer.",
-            search={"choices": ["relu", "gelu", "elu", "swish"]},
-        ),
+    activation: Activation = setting(
+        "relu", label="Hidden activation", help="Activation of every hidden Dense layer.",
+        search=Search(choices=("relu", "gelu", "elu", "swish")),
     )
-    output_activation: OutputActivation = Field(
-        "auto",
-        **_meta(
-            "Output activation",
-            "'auto' follows the task: softmax for multiclass, sigmoid for binary, linear for "
-            "regression.",
-        ),
+    output_activation: OutputActivation = setting(
+        "auto", label="Output activation",
+        help="'auto' follows the task: softmax for multiclass, sigmoid for binary, linear for regression.",
+        searchable=False,
     )
-    loss: Loss = Field(
-        "auto",
-        **_meta(
-            "Loss",
-            "'auto' follows the task: categorical cross-entropy, binary cross-entropy or mean "
-            "squared error.",
-        ),
+    loss: Loss = setting(
+        "auto", label="Loss",
+        help="'auto' follows the task: categorical cross-entropy, binary cross-entropy or mean squared error.",
+        searchable=False,
     )
-    optimizer: OptimizerSpec = Field(
+    optimizer: OptimizerSpec = setting(
+        label="Optimizer", help="Optimizer settings (Adam with clipnorm 1.0 by default).",
         default_factory=OptimizerSpec,
-        **_meta("Optimizer", "Optimizer settings (Adam with clipnorm 1.0 by default)."),
     )
 
     # ----------------------------------------------------------------- derived values
     def resolved_output_activation(self) -> str:
         """The output activation actually used ('auto' resolved from the task)."""
-        if self.output_activation != "auto":
-            return self.output_activation
-        return {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}[self.task]
+        return facts(self.task).output_activation if self.output_activation == "auto" else self.output_activation
 
     def resolved_loss(self) -> str:
         """The loss actually used ('auto' resolved from the task)."""
-        if self.loss != "auto":
-            return self.loss
-        return {
-            "multiclass": "categorical_crossentropy",
-            "binary": "binary_crossentropy",
-            "regression": "mse",
-        }[self.task]
+        return facts(self.task).loss if self.loss == "auto" else self.loss
 
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -357,26 +279,18 @@ class ModelSpec(_Strict):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         """Parse a dict; raises :class:`rmlp.SpecError` with problems when it does not fit."""
-        from rmlp.spec.io import parse_spec
-
         return parse_spec(data)
 
     @classmethod
     def from_json(cls, text: str) -> ModelSpec:
-        from rmlp.spec.io import load_spec_text
-
         return load_spec_text(text)
 
     def save(self, path: str | Path) -> Path:
         """Write the spec as JSON (or YAML when the name ends in .yaml/.yml)."""
-        from rmlp.spec.io import save_spec
-
         return save_spec(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> ModelSpec:
-        from rmlp.spec.io import load_spec
-
         return load_spec(path)
 
     def copy_with(self, **changes: Any) -> ModelSpec:
@@ -384,3 +298,27 @@ class ModelSpec(_Strict):
         data = self.to_dict()
         data.update(changes)
         return ModelSpec.model_validate(data)
+
+
+# ----------------------------------------------------------------------------- reading and writing
+_NOUN = "the model spec"
+
+
+def parse_spec(data: Any) -> ModelSpec:
+    """A spec from a dict; raises SpecError (a ValueError) listing what does not fit."""
+    return parse_model(ModelSpec, data, SpecError, _NOUN)
+
+
+def load_spec_text(text: str, suffix: str = ".json") -> ModelSpec:
+    """Parse spec text (JSON, or YAML for .yaml/.yml)."""
+    return parse_spec(parse_document(text, suffix, SpecError))
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read a spec file; raises SpecError with a clear message for a missing or bad file."""
+    return parse_spec(read_document(path, SpecError, "spec file"))
+
+
+def save_spec(spec: ModelSpec, path: str | Path) -> Path:
+    """Write ``spec`` as JSON (or YAML for .yaml/.yml)."""
+    return dump_document(spec.to_dict(), path)

@@ -1,16 +1,21 @@
-"""Problems found in a spec, and the error that carries them."""
+"""Problems found in a spec or in settings, the errors that carry them, and pydantic's errors in words."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 Severity = Literal["error", "warning"]
+
+__all__ = ["Problem", "ProblemsError", "Severity", "SettingsError", "SpecError", "errors",
+           "problems_from_validation_error"]
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong (or suspicious) with a spec, addressed by its field path."""
+    """One thing wrong (or suspicious), addressed by its field path."""
 
     path: str
     severity: Severity
@@ -23,19 +28,67 @@ class Problem:
         tail = f" Fix: {self.fix}" if self.fix else ""
         return f"{self.severity}: {self.path or '<spec>'}: {self.message}{tail}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
-    """Only the problems that stop a spec from being built."""
+    """Only the problems that stop something from being used."""
     return [p for p in problems if p.severity == "error"]
 
 
-class SpecError(ValueError):
-    """A spec (or arguments standing for one) that cannot be used; carries the problems."""
+class ProblemsError(ValueError):
+    """Something that cannot be used as given; ``problems`` says what, where, and how to fix it."""
 
-    def __init__(self, problems: list[Problem], what: str = "The model spec"):
+    what = "The input"
+
+    def __init__(self, problems: list[Problem], what: str | None = None):
         self.problems = list(problems)
+        self.what = what or type(self).what
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{what} has {len(errors(self.problems)) or len(self.problems)} problem(s):\n{lines}")
+        count = len(errors(self.problems)) or len(self.problems)
+        super().__init__(f"{self.what} has {count} problem(s):\n{lines}")
+
+
+class SpecError(ProblemsError):
+    """A spec (or arguments standing for one) that cannot be used."""
+
+    what = "The model spec"
+
+
+class SettingsError(ProblemsError):
+    """Training or search settings that cannot be used."""
+
+    what = "The settings"
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def problems_from_validation_error(exc: ValidationError, noun: str = "the model spec") -> list[Problem]:
+    """Pydantic's errors as problems with field paths and plain words (a settings check's own come back whole)."""
+    found: list[Problem] = []
+    for err in exc.errors():
+        ctx = err.get("ctx") or {}
+        if err.get("type") == "rmlp_settings" and ctx.get("problems"):
+            found += list(ctx["problems"])
+            continue
+        path = _loc_to_path(tuple(p for p in err["loc"] if p not in ("function-after",)))
+        kind = err.get("type", "")
+        if kind == "extra_forbidden":
+            msg, fix = f"'{path}' is not a field of {noun}.", "Remove it or check its spelling."
+        elif kind == "literal_error":
+            msg, fix = f"{err['input']!r} is not allowed here.", f"Use one of {ctx.get('expected', '')}."
+        elif kind == "missing":
+            msg, fix = "This field is required.", "Add it."
+        else:
+            msg, fix = f"{err['msg']} (got {err.get('input')!r}).", "Give a value of the right type."
+        found.append(Problem(path, "error", msg, fix))
+    return found

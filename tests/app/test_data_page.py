@@ -11,7 +11,7 @@ WINE = (ROOT / "sample_data" / "wine.csv").read_bytes()
 
 
 def _spec(at: AppTest) -> ModelSpec:
-    return ModelSpec.model_validate(at.session_state["rmlp.spec.model"])
+    return ModelSpec.model_validate(at.session_state["rmlp.spec"])
 
 
 def _upload(at: AppTest, name: str, content: bytes) -> AppTest:
@@ -88,7 +88,7 @@ def test_a_new_session_can_start_on_a_sample_data_set(monkeypatch):
     at = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception
-    spec = at.session_state["rmlp.spec.model"]
+    spec = at.session_state["rmlp.spec"]
     assert spec["input_shape"] == [13] and spec["num_outputs"] == 3
     assert at.session_state["rmlp.data"].name == "wine.csv"
     open_page(at, "data")

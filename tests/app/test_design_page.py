@@ -21,11 +21,11 @@ from streamlit.testing.v1 import AppTest
 
 from designer_app.state import decode_spec, encode_spec
 from rmlp import BlockSpec, ModelSpec, summarize
-from rmlp.design.summary import human_count
+from rmlp.spec.units import human_count
 
 
 def _spec(at: AppTest) -> ModelSpec:
-    return ModelSpec.model_validate(at.session_state["rmlp.spec.model"])
+    return ModelSpec.model_validate(at.session_state["rmlp.spec"])
 
 
 def _edit_blocks(at: AppTest, edits: dict) -> AppTest:

@@ -17,4 +17,4 @@ def test_the_learn_page_draws_and_counts_an_example_block(app: AppTest) -> None:
     assert "Dense 48" in dot_of(at)
     at = widget(at, "slider", "Decrement l").set_value(64).run()
     assert any("at least 1" in e.value for e in at.error)
-    assert ModelSpec.model_validate(at.session_state["rmlp.spec.model"]) == ModelSpec()  # the design is untouched
+    assert ModelSpec.model_validate(at.session_state["rmlp.spec"]) == ModelSpec()  # the design is untouched

@@ -1,0 +1,379 @@
+"""The parts of the Search page: readiness, the space field by field, the settings, the cost, the live study.
+
+Every field of the design can be kept as designed (the same control as on the Design page) or
+searched (a range or a list of choices); the search settings are drawn from
+:class:`rmlp.search.config.SearchConfig`. Before launch the page measures one epoch of the current
+design and estimates the cost; while the search runs it shows the trials, the workers and the Optuna
+charts; the best design can be opened in the designer. Training happens in spawned worker
+processes (:func:`rmlp.search.runner.run_search`), never in the app's own process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from designer_app import jobs, state
+from designer_app.datasets import LoadedData
+from designer_app.widgets import field, setting, settings_grid
+from rmlp import ModelSpec
+from rmlp.data import spec_for_data
+from rmlp.keras.metrics import metric_names
+from rmlp.search.config import DataSource, SearchConfig
+from rmlp.search.planning import SpaceRow, estimate_cost, format_list_choices, parse_list_choices, space_rows
+from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, SpaceError, default_space
+from rmlp.search.storage import default_storage
+
+#: Seconds between two redraws of the study while a search runs.
+POLL_S = 2.0
+#: Where the app's studies go (tests point this at a temporary folder).
+STUDIES_DIR_ENV = "RMLP_STUDIES_DIR"
+#: Batch sizes offered as choices (powers of two).
+BATCH_CHOICES = [2**k for k in range(3, 11)]
+#: The fields a new session searches.
+DEFAULT_ON = (NUM_BLOCKS, "blocks[].layers", "blocks[].width", "blocks[].decrement", "optimizer.learning_rate")
+
+
+def _studies_dir() -> str:
+    return os.environ.get(STUDIES_DIR_ENV) or SearchConfig.meta("studies_dir").default
+
+
+@dataclass
+class SearchPage:
+    """One run of the Search page: the data, the design fitted to it and this session's search state."""
+
+    loaded: LoadedData
+    fitted: ModelSpec
+    notices: list[str]
+    session: state.SearchSession
+
+    # ------------------------------------------------------------------ state
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.session.settings
+
+    @property
+    def running(self) -> bool:
+        job = self.session.job
+        return job is not None and job.snapshot().active
+
+    def key(self, name: str) -> str:
+        return f"search{state.rev()}:{name}"
+
+    # ------------------------------------------------------------------ the space, field by field
+    def _design_values(self, row: SpaceRow) -> str:
+        if row.path == NUM_BLOCKS:
+            return str(len(self.fitted.blocks))
+        name = row.path.split(".")[-1]
+        shown = [getattr(b, name) for b in self.fitted.blocks]
+        return ", ".join(format_list_choices([v]) if isinstance(v, list) else str(v) for v in shown)
+
+    def _range_editor(self, row: SpaceRow, entry: dict[str, Any]) -> dict[str, Any]:
+        lo_col, hi_col, log_col = st.columns([2, 2, 1])
+        cast = int if row.kind == "int" else float
+        fmt = "%d" if row.kind == "int" else "%.6g"
+        low = lo_col.number_input("from", value=cast(entry.get("low", 0)), format=fmt,
+                                  key=self.key(row.path + ":low"), disabled=self.running)
+        high = hi_col.number_input("to", value=cast(entry.get("high", 1)), format=fmt,
+                                   key=self.key(row.path + ":high"), disabled=self.running)
+        log = log_col.checkbox("log", value=bool(entry.get("log", False)), key=self.key(row.path + ":log"),
+                               disabled=self.running, help="Draw on a log scale (for widths and learning rates).")
+        out: dict[str, Any] = {"low": low, "high": high}
+        if log:
+            out["log"] = True
+        return out
+
+    def _choices_editor(self, row: SpaceRow, entry: dict[str, Any]) -> dict[str, Any]:
+        if row.kind == "int_list":
+            text = st.text_input("choices", value=format_list_choices(entry.get("choices", [[]])),
+                                 key=self.key(row.path + ":choices"), disabled=self.running,
+                                 help="Lists of widths separated by ';', widths by ','. 'none' is the empty list.")
+            try:
+                return {"choices": parse_list_choices(text)}
+            except ValueError as exc:
+                st.error(str(exc), icon=":material/edit_off:")
+                return entry
+        options = list(row.choices) if row.choices else (BATCH_CHOICES if row.path == BATCH_SIZE else
+                                                          list(entry.get("choices", [])))
+        options += [v for v in entry.get("choices", []) if v not in options]
+        picked = st.multiselect("choices", options, default=[c for c in entry.get("choices", []) if c in options],
+                                key=self.key(row.path + ":choices"), disabled=self.running)
+        return {"choices": picked}
+
+    def _row(self, row: SpaceRow, params: dict[str, ParamSpace]) -> None:
+        flags, stored = self.session.searched, self.session.entries
+        toggle_col, control_col = st.columns([1, 3])
+        with toggle_col:
+            on = st.toggle("search", value=flags.get(row.path, False), key=self.key(row.path + ":on"),
+                           disabled=self.running, help=f"Search {row.label} instead of keeping the design's value.")
+            flags[row.path] = on
+        with control_col:
+            if on:
+                st.markdown(f"**{row.label}**", help=row.help)
+                entry = stored.get(row.path) or row.searched.to_json_dict()
+                entry = self._range_editor(row, entry) if "low" in entry else self._choices_editor(row, entry)
+                stored[row.path] = entry
+                params[row.path] = ParamSpace.model_validate(entry)
+            elif row.path == BATCH_SIZE:
+                setting(SearchConfig, BATCH_SIZE, self.values, key_prefix="search", disabled=self.running)
+            elif row.block_field or row.path == NUM_BLOCKS:
+                st.markdown(f"**{row.label}**: as designed ({self._design_values(row)})", help=row.help)
+            else:
+                field(row.path, disabled=self.running)  # the Design page's own control
+
+    def space_editor(self) -> SearchSpace | None:
+        """Pin/search toggles next to the Design page's controls; the space, or None with its problems shown."""
+        params: dict[str, ParamSpace] = {}
+        groups: dict[str, list[SpaceRow]] = {"Blocks": [], "Around the blocks": [], "Training": []}
+        for row in space_rows(self.fitted, int(self.values[BATCH_SIZE])):
+            group = "Blocks" if row.block_field or row.path == NUM_BLOCKS else (
+                "Training" if row.path in (BATCH_SIZE, "optimizer.learning_rate") else "Around the blocks")
+            groups[group].append(row)
+        for title, rows in groups.items():
+            with st.expander(title, expanded=title == "Blocks"):
+                for row in rows:
+                    self._row(row, params)
+        caps = st.columns(2)
+        for col, name in zip(caps, ("max_params", "max_memory_mb"), strict=True):
+            with col:
+                setting(SearchSpace, name, self.values, key_prefix="search", disabled=self.running)
+        try:
+            space = SearchSpace(params=params, max_params=self.values["max_params"],
+                                max_memory_mb=self.values["max_memory_mb"])
+            space.require_valid(self.fitted)
+        except SpaceError as exc:
+            for problem in exc.problems:
+                st.error(f"`{problem.path}`: {problem.message} {problem.fix}", icon=":material/error:")
+            return None
+        except ValueError as exc:
+            st.error(f"The space does not work yet: {exc}", icon=":material/error:")
+            return None
+        searched = space.searched()
+        st.caption(f"Searching {len(searched)} field(s): {', '.join(searched) or 'none yet'}.")
+        return space
+
+    # ------------------------------------------------------------------ settings and cost
+    def run_settings(self) -> None:
+        """The search settings, drawn from SearchConfig (the metric offered for this task only)."""
+        metrics = metric_names(self.fitted)
+        if self.values.get("metric") not in metrics:
+            self.values["metric"] = SearchConfig.meta("metric").default
+        skip = ("metric", BATCH_SIZE, "max_params", "max_memory_mb")
+        settings_grid(SearchConfig, self.values, key_prefix="search", disabled=self.running, skip=skip)
+        setting(SearchConfig, "metric", self.values, key_prefix="search", disabled=self.running, options=metrics)
+        with st.expander("Storage (several machines, resuming)"):
+            if not self.values.get("study_name"):
+                self.values["study_name"] = f"{self.fitted.name}-{Path(self.loaded.name).stem}".replace(" ", "_")
+            settings_grid(SearchConfig, self.values, key_prefix="search", disabled=self.running, group="storage",
+                          columns=2)
+        with st.expander("More search settings"):
+            settings_grid(SearchConfig, self.values, key_prefix="search", disabled=self.running, group="advanced",
+                          columns=3)
+
+    def _timing_target(self, spec_json: str, batch_size: int) -> Any:
+        from rmlp.search.objective import time_epochs
+
+        data = self.loaded.data
+
+        def target(listener: Any, stop: threading.Event) -> Any:
+            return time_epochs(ModelSpec.from_json(spec_json), data, batch_size)
+
+        return target
+
+    def cost_preview(self) -> None:
+        """Measure one epoch of the current design, then trials × epochs × seconds per epoch."""
+        batch = int(self.values[BATCH_SIZE])
+        token = (self.fitted.to_json(indent=None), self.loaded.name, batch)
+        left, right = st.columns([1, 3])
+        with left:
+            if st.button("Measure one epoch", icon=":material/timer:", disabled=self.running,
+                         help="Trains the current design for two short epochs to time them (first epoch includes "
+                         "building the graph)."):
+                self.session.timing_job = jobs.Job(self._timing_target(token[0], batch), name="search timing",
+                                                   info={"token": token}).start()
+        timing_job = self.session.timing_job
+        with right:
+            if timing_job is None:
+                st.caption("Measure one epoch to see what the search will cost.")
+                return
+            snap = timing_job.snapshot()
+            if snap.active:
+                st.caption("Timing the current design…")
+                return
+            if snap.status == "error":
+                st.error(f"Timing failed: {snap.error}", icon=":material/error:")
+                return
+            timing = snap.result
+            if timing is None:
+                return
+            cost = estimate_cost(int(self.values["n_trials"]), int(self.values["epochs"]), timing.first_s,
+                                 timing.next_s, int(self.values["workers"]), os.cpu_count())
+            stale = "" if snap.info.get("token") == token else " (measured on an earlier design)"
+            st.info(f"One epoch: {timing.first_s:.1f} s first, {timing.next_s:.2f} s after{stale}. {cost.text()}",
+                    icon=":material/schedule:")
+
+    # ------------------------------------------------------------------ start and stop
+    def config(self) -> SearchConfig:
+        """The settings as a SearchConfig (SettingsError when one does not fit)."""
+        from rmlp.spec.fields import parse_settings
+
+        values = {k: v for k, v in self.values.items() if k in SearchConfig.model_fields}
+        return parse_settings(SearchConfig, {**values, "studies_dir": _studies_dir()})
+
+    def storage_url(self) -> str:
+        values = self.values
+        return (values.get("storage") or "").strip() or default_storage(values["study_name"], int(values["workers"]),
+                                                                        _studies_dir())
+
+    def start(self, space: SearchSpace) -> None:
+        from rmlp.search.runner import run_search
+
+        try:
+            config = self.config().model_copy(update={"storage": self.storage_url()})
+        except ValueError as exc:
+            state.notify(f"These search settings do not work: {exc}", "error")
+            return
+        spec, loaded = state.spec(), self.loaded
+        source = DataSource(loaded.path, loaded.target or None, loaded.task, loaded.seed,
+                            options={"val_size": loaded.val_size, "test_size": loaded.test_size})
+
+        def target(listener: Any, stop: threading.Event) -> Any:
+            return run_search(spec, source, space, config, progress=listener, stop_event=stop, in_process=False)
+
+        job = jobs.Job(target, name=f"search {config.study_name}", exclusive=False, coalesce=lambda event: "progress",
+                       orphan_after_s=None, info={"storage": config.storage, "study": config.study_name,
+                                                  "n_trials": config.n_trials})
+        self.session.job = job.start()
+        self.session.view = (config.storage, config.study_name)
+
+    def stop(self) -> None:
+        if self.session.job is not None:
+            self.session.job.stop()
+
+    def show_study(self) -> None:
+        self.session.view = (self.storage_url(), self.values["study_name"])
+
+    def actions(self, space: SearchSpace | None) -> None:
+        """Start, Stop, and show a study others are running."""
+        go, halt, watch = st.columns([1, 1, 2])
+        go.button("Start search", type="primary", icon=":material/play_arrow:", disabled=self.running or space is None,
+                  on_click=self.start, args=(space,), width="stretch",
+                  help="Runs in background worker processes; you can switch pages while it runs.")
+        halt.button("Stop", icon=":material/stop:", disabled=not self.running, width="stretch", on_click=self.stop,
+                    help="Stops after the running batch; finished trials stay in the study (start again to resume).")
+        watch.button("Show this study", icon=":material/visibility:", disabled=self.running, on_click=self.show_study,
+                     help="Look at the study named under Storage (e.g. one other machines are running).")
+
+    # ------------------------------------------------------------------ live view
+    def live(self) -> None:
+        """The study on show: progress, workers, trials, the Optuna charts; redrawn while the search runs."""
+        if self.session.view is None:
+            return
+        storage, name = self.session.view
+
+        @st.fragment(run_every=POLL_S if self.running else None)
+        def board() -> None:
+            self._board(storage, name)
+
+        board()
+
+    def _progress(self, snap: Any) -> bool:
+        """The job's progress bar and workers; False while the search is still creating its study."""
+        progress = snap.latest.get("progress")
+        if snap.status == "error":
+            st.error(f"The search failed: {snap.error}", icon=":material/error:")
+        elif progress is not None:
+            best = "—" if progress.best_value is None else f"{progress.best_value:.4g} (trial {progress.best_trial})"
+            text = (f"{progress.done}/{progress.total} trials · best {self.values['metric']} {best} · "
+                    f"{progress.pruned} pruned · {sum(progress.rejected.values())} stopped by the caps")
+            st.progress(min(progress.done / max(progress.total, 1), 1.0), text=text)
+            if progress.running:
+                st.markdown("**Workers running trials now**")
+                st.dataframe(progress.running, hide_index=True)
+        elif snap.active:
+            st.progress(0.0, text="Starting the worker processes (TensorFlow takes a few seconds)…")
+        return not (snap.active and progress is None)
+
+    def _board(self, storage: str, name: str) -> None:
+        from rmlp.search.report import figures, study_report, trials_frame
+        from rmlp.search.storage import load_study
+
+        current = self.session.job
+        snap = current.snapshot() if current is not None else None
+        if current is not None and snap is not None:
+            current.touch()
+            if not self._progress(snap):
+                return
+        try:
+            study = load_study(storage, name)
+        except ValueError as exc:
+            if snap is None or not snap.active:
+                st.caption(str(exc))
+            return
+        st.dataframe(trials_frame(study), hide_index=True, height=260)
+        figs = figures(study)
+        tabs = [t for t in ("history", "parallel", "importance", "pareto") if t in figs]
+        if tabs:
+            for tab, fig_name in zip(st.tabs([t.title() for t in tabs]), tabs, strict=True):
+                with tab:
+                    st.plotly_chart(figs[fig_name], key=f"search_fig_{fig_name}", config={"displaylogo": False})
+        report = study_report(study, 5)
+        st.caption(f"Caps stopped {report.caps['params_cap']} sample(s) by parameters and "
+                   f"{report.caps['memory_cap']} by memory, before anything was built.")
+        if report.best_trial is not None:
+            st.button(f"Open the best design (trial {report.best_trial}) in the designer", type="primary",
+                      icon=":material/schema:", on_click=open_best, args=(storage, name), key="open_best")
+        if snap is not None and snap.finished and self.session.seen_end != snap.id:
+            self.session.seen_end = snap.id
+            st.rerun()  # once: the controls above are enabled again
+
+
+def open_best(storage: str, name: str) -> None:
+    """Open the best design of a study in the designer (a button callback)."""
+    from rmlp.search.report import best_trial, trial_spec
+    from rmlp.search.storage import load_study
+
+    try:
+        spec, batch = trial_spec(best_trial(load_study(storage, name)))
+    except ValueError as exc:
+        state.notify(f"No best design to open yet: {exc}", "warning")
+        return
+    state.set_spec(spec)
+    state.set_train_setting(BATCH_SIZE, batch)
+    state.notify(f"Opened the best design of study {name!r} (batch size {batch}).", "success")
+
+
+def _defaults(fitted: ModelSpec) -> dict[str, Any]:
+    """A new session's settings: SearchConfig's defaults and the default space's caps."""
+    space = default_space(fitted)
+    return {**SearchConfig().model_dump(), "max_params": space.max_params, "max_memory_mb": space.max_memory_mb}
+
+
+def ready() -> SearchPage | None:
+    """Say what is missing (data, a valid design); the page's parts when a search can be set up."""
+    loaded = state.data()
+    design_errors = state.errors()
+    if loaded is None:
+        st.info("Choose a data set on the Data page first: the search trains every design on it.",
+                icon=":material/table_chart:")
+        return None
+    if design_errors:
+        st.error(f"The design has {len(design_errors)} error(s); the search starts from a valid design. "
+                 f"First: {design_errors[0].message}", icon=":material/error:")
+        return None
+    fitted, notices = spec_for_data(state.spec(), loaded.data)
+    session = state.search_session()
+    if not session.settings:
+        session.settings.update(_defaults(fitted))
+        session.searched.update(dict.fromkeys(DEFAULT_ON, True))
+    st.caption(f"Data **{loaded.name}** ({loaded.data.task}) · starting design **{fitted.name}** with "
+               f"{len(fitted.blocks)} block(s). Fields switched to *search* vary between trials; all others keep the "
+               "design's value.")
+    for notice in notices:
+        st.caption(f"Note: {notice}")
+    return SearchPage(loaded, fitted, notices, session)

@@ -1,0 +1,153 @@
+"""Reading raw input within a size limit, and CSV text (encoding, delimiter and decimal mark detected).
+
+Pure pandas / numpy; shared by the table and image loaders.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from rmlp.data.errors import DataError
+from rmlp.spec.units import human_bytes
+
+Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
+
+#: Largest file a reader accepts unless told otherwise.
+DEFAULT_MAX_BYTES = 200 * 2**20
+#: Extra markers read as a missing value (besides pandas' own: "", NA, N/A, NaN, null, ...).
+EXTRA_NA_VALUES = ["?"]
+
+
+def _too_big(size: int, max_bytes: int, what: str) -> DataError:
+    return DataError(
+        f"{what} is {human_bytes(size)}, larger than the {human_bytes(max_bytes)} limit.",
+        "Use a smaller sample, or raise the size limit (max_bytes).",
+    )
+
+
+def source_name(source: Any) -> str:
+    """A short name for a path, an uploaded file or raw bytes."""
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    return Path(str(getattr(source, "name", "") or "upload")).name
+
+
+def read_source(source: Source, *, max_bytes: int, what: str = "The file") -> bytes:
+    """The bytes of a path, raw bytes or an open (binary or text) file, within ``max_bytes``."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            hint = "It is a folder; give a file." if path.is_dir() else "Check the path."
+            raise DataError(f"No file at '{path}'.", hint)
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_big(size, max_bytes, what)
+        return path.read_bytes()
+    if isinstance(source, (bytes, bytearray)):
+        raw: bytes | str = bytes(source)
+    else:
+        size = getattr(source, "size", None)
+        if isinstance(size, int) and size > max_bytes:
+            raise _too_big(size, max_bytes, what)
+        if hasattr(source, "seek"):
+            try:
+                source.seek(0)
+            except (OSError, ValueError):
+                pass
+        raw = source.read(max_bytes + 1)
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if len(raw) > max_bytes:
+        raise _too_big(len(raw), max_bytes, what)
+    return raw
+
+
+def _latin1_fallback(err: UnicodeError) -> tuple[str, int]:
+    """Decode the bytes that are not UTF-8 as Latin-1 (files mixing both encodings)."""
+    if isinstance(err, UnicodeDecodeError):
+        return err.object[err.start : err.end].decode("latin-1"), err.end
+    raise err
+
+
+codecs.register_error("rmlp-latin1-fallback", _latin1_fallback)
+
+_MAGIC = {
+    b"PK\x03\x04": "a zip archive or an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip-compressed file",
+    b"\x93NUMPY": "a numpy array file",
+}
+
+
+def decode_text(raw: bytes) -> str:
+    """Text of a CSV file: UTF-16 with BOM, else UTF-8 with Latin-1 for any non-UTF-8 bytes."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    for magic, kind in _MAGIC.items():
+        if raw.startswith(magic):
+            raise DataError(
+                f"This is not a CSV text file: it looks like {kind}.",
+                "Save the table as CSV (comma-separated text) and load that; image archives "
+                "go to the image loader.",
+            )
+    if b"\x00" in raw[:65536]:
+        raise DataError(
+            "This is not a CSV text file: it holds binary data.",
+            "Save the table as CSV (comma-separated text) and load that.",
+        )
+    return raw.decode("utf-8", errors="rmlp-latin1-fallback").removeprefix("\ufeff")
+
+
+def _sniff(text: str) -> tuple[str, str]:
+    """The delimiter and decimal mark of a CSV text (from its first lines)."""
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        sep = ","
+    decimal = "."
+    if sep != "," and re.search(r"\d,\d", sample) and not re.search(r"\d\.\d", sample):
+        decimal = ","
+    return sep, decimal
+
+
+def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+    """Read a CSV (delimiter and encoding detected) into a DataFrame; raises :class:`DataError`."""
+    raw = read_source(source, max_bytes=max_bytes)
+    if not raw.strip():
+        raise DataError("The file is empty.", "Choose a CSV file with a header row and data rows.")
+    text = decode_text(raw)
+    sep, decimal = _sniff(text)
+    options: dict[str, Any] = {"skipinitialspace": True, "na_values": EXTRA_NA_VALUES}
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, **options)
+    except (pd.errors.ParserError, ValueError):
+        try:
+            frame = pd.read_csv(io.StringIO(text), sep=None, engine="python", **options)
+        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+            raise DataError(
+                f"The file could not be read as CSV: {exc}",
+                "Check that every row has as many separators as the header row and that "
+                "quoted text is closed.",
+            ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError("The file is empty.", "Choose a CSV file with a header row.") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.dropna(how="all").reset_index(drop=True)
+    if frame.empty:
+        raise DataError(
+            f"The file has column names ({', '.join(frame.columns[:8])}) but no data rows.",
+            "Add data rows below the header.",
+        )
+    return frame

@@ -1,0 +1,298 @@
+"""The layer plan as code fragments: every value a literal, every user string through ``repr``.
+
+:func:`model_code_data` turns the plan (:func:`rmlp.design.plan.make_plan`) into the plain data the
+model template arranges; the metrics and the optimizer come from the same tables the Keras
+builder uses, so the exported script compiles exactly the model :func:`rmlp.build_model` builds.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rmlp.base.info import BaseInfo, lookup
+from rmlp.base.preprocess import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
+from rmlp.design.plan import Node, make_plan
+from rmlp.design.summary import summarize
+from rmlp.keras.build import base_info_for, check_buildable, keras_model_name
+from rmlp.keras.metrics import metric_defs
+from rmlp.keras.optimizers import optimizer_kwargs
+from rmlp.spec.model import OPTIMIZERS, ModelSpec
+from rmlp.spec.units import human_count
+
+__all__ = ["Code", "ExportError", "call", "comment", "lit", "model_code_data", "raw_json"]
+
+
+class ExportError(ValueError):
+    """Code that cannot be generated (or that would not be valid Python), in plain words."""
+
+
+class Code(str):
+    """A code fragment made here (never from user text), written as it is."""
+
+
+def lit(value: Any) -> str:
+    """A Python literal for a plain value (str, number, bool, None, list/tuple of these)."""
+    if isinstance(value, Code):
+        return str(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(lit(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(lit(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+        if text in ("nan", "inf", "-inf"):
+            raise ExportError(f"The value {text} cannot be written as a Python literal.")
+        return text
+    raise ExportError(f"Cannot write a {type(value).__name__} as a Python literal.")
+
+
+def call(func: str, *args: Any, **kwargs: Any) -> str:
+    """``func(args..., key=value...)`` with every argument written as a literal."""
+    parts = [lit(a) for a in args] + [f"{k}={lit(v)}" for k, v in kwargs.items()]
+    return f"{func}({', '.join(parts)})"
+
+
+def preprocess_call(family: str, name: str) -> str:
+    """The layer :func:`rmlp.base.preprocess.preprocessing_layers` makes for a family, as code."""
+    if family == "tf":
+        return call("layers.Rescaling", 1.0 / 127.5, offset=-1.0, name=name)
+    if family == "torch":
+        scale = [1.0 / (255.0 * s) for s in TORCH_STD_RGB]
+        offset = [-m / s for m, s in zip(TORCH_MEAN_RGB, TORCH_STD_RGB, strict=True)]
+        return call("layers.Rescaling", scale, offset=offset, name=name)
+    if family == "caffe":
+        kernel = [[[[1.0 if i + o == 2 else 0.0 for o in range(3)] for i in range(3)]]]
+        return call("layers.Conv2D", 3, 1, use_bias=True, trainable=False,
+                     kernel_initializer=Code(call("keras.initializers.Constant", kernel)),
+                     bias_initializer=Code(call("keras.initializers.Constant", [-m for m in CAFFE_MEAN_BGR])),
+                     name=name)
+    raise ExportError(f"Unknown preprocessing family {family!r} of the base model.")
+
+
+def raw_json(data: Any) -> str:
+    """A raw triple-quoted string holding ``data`` as JSON (``'`` escaped, so it cannot close)."""
+    text = json.dumps(data, indent=2, ensure_ascii=True).replace("'", "\\u0027")
+    return "r'''\n" + text + "\n'''"
+
+
+def _identifier(name: str, taken: set[str]) -> str:
+    """A fresh Python identifier made from a layer name."""
+    ident = re.sub(r"\W", "_", name, flags=re.ASCII)
+    if not ident or ident[0].isdigit() or keyword.iskeyword(ident) or not ident.isidentifier():
+        ident = f"t_{ident}"
+    base, n = ident, 2
+    while ident in taken or ident in _RESERVED:
+        ident, n = f"{base}_{n}", n + 1
+    taken.add(ident)
+    return ident
+
+
+_RESERVED = {"keras", "layers", "model", "base_model", "layer", "np", "pd", "json", "sys", "Path",
+             "MODEL_NAME", "INPUT_SHAPE"}
+
+_ROLE_VARS = {"input": "x", "base": "x", "entry": "entry", "main": "main", "bypass": "bypass",
+              "merge": "x", "inter": "x", "final": "x", "head": "x", "output": "outputs"}
+
+
+def _variables(nodes: list[Node]) -> dict[str, str]:
+    """The tensor variable of each node: readable role names (x, entry, main, bypass) when every
+    input is still held by its variable when it is used, else one variable per layer."""
+    names = {n.name: ("inputs" if n.op == "input" else _ROLE_VARS.get(n.role, "x")) for n in nodes}
+    holding: dict[str, str] = {}
+    ok = True
+    for node in nodes:
+        if any(holding.get(names[i]) != i for i in node.inputs):
+            ok = False
+            break
+        holding[names[node.name]] = node.name
+    if ok:
+        return names
+    taken: set[str] = set()
+    return {n.name: _identifier(n.name, taken) for n in nodes}
+
+
+@dataclass
+class _Statement:
+    lines: list[str]
+    comments: list[str] = field(default_factory=list)
+    blank: bool = False
+
+
+def comment(text: str) -> str:
+    """A one-line comment text (no newline can slip through)."""
+    return " ".join(str(text).split())
+
+
+def _layer_call(node: Node, var: dict[str, str]) -> str:
+    """``layers.X(...)`` for a plain plan node (everything but input, preprocess and base)."""
+    name = node.name
+    if node.op == "dense":
+        kwargs: dict[str, Any] = {"activation": node.activation}
+        if node.initializer:
+            kwargs["kernel_initializer"] = node.initializer
+        return call("layers.Dense", node.units, **kwargs, name=name)
+    if node.op == "batchnorm":
+        return call("layers.BatchNormalization", name=name)
+    if node.op == "dropout":
+        return call("layers.Dropout", node.rate, name=name)
+    if node.op in ("concat", "gray_to_rgb"):
+        return call("layers.Concatenate", axis=-1, name=name)
+    if node.op == "flatten":
+        return call("layers.Flatten", name=name)
+    if node.op == "reshape":
+        return call("layers.Reshape", tuple(node.shape), name=name)
+    if node.op == "resize":
+        return call("layers.Resizing", node.extra["height"], node.extra["width"], name=name)
+    raise ExportError(f"Unknown layer kind {node.op!r} in the plan.")
+
+
+def _preprocess_lines(node: Node, src: str, out: str) -> list[str]:
+    """The base model family's preprocessing (one built-in layer, as rmlp builds it)."""
+    family = node.extra["family"]
+    return [f"{out} = {preprocess_call(family, node.name)}({src})"]
+
+
+def _freeze_lines(trainable_layers: int) -> list[str]:
+    """Freezing as rmlp.base.make does it: all but the last ``trainable_layers`` layers."""
+    if trainable_layers <= 0:
+        return ["base_model.trainable = False  # the whole base model stays frozen"]
+    return [f"for layer in base_model.layers[:-{trainable_layers}]:  "
+            f"# only the last {trainable_layers} layer(s) train",
+            "    layer.trainable = False"]
+
+
+def _base_lines(spec: ModelSpec, node: Node, src: str, out: str, constants: list[dict[str, str]]) -> list[str]:
+    """Lines that create, freeze and apply the base model (as rmlp.base.make.make_base)."""
+    bm = spec.base_model
+    assert bm is not None
+    lines: list[str] = []
+    n = int(bm.trainable_layers)
+    if bm.source == "applications":
+        if not bm.name.isidentifier():
+            raise ExportError(f"{bm.name!r} is not a keras.applications model.")
+        h, w = node.extra["input_shape"][:2]
+        pooling = None if bm.pooling == "none" else bm.pooling
+        weights = None if bm.weights == "none" else "imagenet"
+        constants.append({"name": "BASE_WEIGHTS", "value": lit(weights),
+                          "comment": "'imagenet' downloads the pre-trained weights once; None: random weights"})
+        lines.append(f"base_model = keras.applications.{bm.name}(include_top=False, weights=BASE_WEIGHTS, "
+                     f"input_shape={lit((int(h), int(w), 3))}, pooling={lit(pooling)})")
+    else:
+        constants.append({"name": "BASE_MODEL_PATH", "value": lit(bm.path), "comment": ""})
+        lines.append("base_model = keras.saving.load_model(BASE_MODEL_PATH, safe_mode=True, compile=False)")
+        if bm.cut_layer:
+            constants.append({"name": "CUT_LAYER", "value": lit(bm.cut_layer),
+                              "comment": "the layer whose output feeds the residual MLP"})
+            lines.append("base_model = keras.Model(base_model.inputs, base_model.get_layer(CUT_LAYER).output, "
+                         'name=f"{base_model.name}_cut")')
+    lines += _freeze_lines(n)
+    lines.append(f"{out} = base_model({src})")
+    return lines
+
+
+def _block_comment(spec: ModelSpec, i: int) -> list[str]:
+    b = spec.blocks[i]
+    widths = ", ".join(str(w) for w in b.main_widths())
+    bypass = f"Dense {list(b.bypass)} with " if b.bypass else ""
+    reg = f"dropout {spec.bypass_dropout:g}" if spec.bypass_regularizer == "dropout" else "batch normalisation"
+    return [f"Residual block {i + 1} [{b.layers}, {b.width}, {b.decrement}]: entry Dense({b.width}),",
+            f"main path Dense widths {widths} (each with batch normalisation),",
+            f"bypass: {bypass}{reg}; the two paths are concatenated."]
+
+
+def _resolve_info(spec: ModelSpec, info: BaseInfo | None) -> BaseInfo | None:
+    if spec.base_model is None or info is not None:
+        return info
+    found = lookup(spec.base_model)
+    if found is None and spec.base_model.source == "file":
+        found = base_info_for(spec)  # inspects the file (imports Keras)
+    if found is None:
+        raise ExportError(f"The base model {spec.base_model.name!r} is not known; inspect it first.")
+    return found
+
+
+def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dict[str, Any]:
+    """The plain data the model template renders: code fragments made from the layer plan."""
+    spec = check_buildable(spec)
+    info = _resolve_info(spec, info)
+    nodes = make_plan(spec, info)
+    by_name = {n.name: n for n in nodes}
+    for node in nodes:
+        if node.op == "base":
+            node.extra = {**node.extra, "input_shape": by_name[node.inputs[0]].shape}
+    var = _variables(nodes)
+    constants: list[dict[str, str]] = []
+    statements: list[_Statement] = []
+    last_block: int | None = None
+    in_final = False
+    for node in nodes:
+        out = var[node.name]
+        if node.op == "input":
+            statements.append(_Statement([f"{out} = keras.Input(shape=INPUT_SHAPE, name={lit(node.name)})"]))
+            continue
+        src = ", ".join(var[i] for i in node.inputs)
+        st = _Statement([])
+        if node.role == "entry" and node.block != last_block:
+            last_block = node.block
+            st.blank, st.comments = True, _block_comment(spec, int(node.block or 0))
+        elif node.role == "inter" and node.name.endswith("_dense1"):
+            gap = int(last_block or 0) + 1
+            st.blank, st.comments = True, [f"Between blocks {gap} and {gap + 1}: Dense + batch normalisation."]
+        elif node.role == "final" and not in_final:
+            in_final = True
+            reg = ("dropout " + f"{spec.final_dropout:g}" if spec.final_regularizer == "dropout"
+                   else "batch normalisation")
+            st.blank, st.comments = True, [f"Final Dense layers, each followed by {reg}."]
+        elif node.role == "output":
+            st.blank, st.comments = True, [f"Output: {node.units} unit(s), {node.activation} activation."]
+        elif node.op == "resize":
+            st.blank, st.comments = True, ["Base model: images are resized to its input size first."]
+        elif node.op == "gray_to_rgb":
+            st.comments = ["Grayscale to RGB: the single channel is repeated three times."]
+
+        if node.op == "preprocess":
+            st.comments = [f"The base model family's own input preprocessing ({node.extra['family']!r})."]
+            st.lines = _preprocess_lines(node, src, out)
+        elif node.op == "base":
+            st.lines = _base_lines(spec, node, src, out, constants)
+        elif node.op == "gray_to_rgb":
+            st.lines = [f"{out} = {_layer_call(node, var)}([{src}, {src}, {src}])"]
+        elif node.op == "concat":
+            st.lines = [f"{out} = {_layer_call(node, var)}([{src}])"]
+        else:
+            st.lines = [f"{out} = {_layer_call(node, var)}({src})"]
+        statements.append(st)
+
+    opt_cls = OPTIMIZERS[spec.optimizer.name].keras_class
+    total = summarize(spec, nodes=nodes).total_params
+    return {
+        "title": f"A residual MLP ({spec.task}, {len(spec.blocks)} residual block(s)), rebuilt with Keras.",
+        "name_comment": comment(f"Designed in rmlp as {spec.name!r}"),
+        "model_name": lit(keras_model_name(spec.name)),
+        "input_shape": lit(tuple(spec.input_shape)),
+        "constants": constants,
+        "statements": [{"lines": st.lines, "comments": [comment(c) for c in st.comments], "blank": st.blank}
+                       for st in statements],
+        "input_var": var[nodes[0].name],
+        "output_var": var[nodes[-1].name],
+        "optimizer": call(f"keras.optimizers.{opt_cls}", **optimizer_kwargs(spec)),
+        "loss": lit(spec.resolved_loss()),
+        "metrics": _metrics_code(spec),
+        "n_layers": len(nodes),
+        "params_text": f"{total:,} ({human_count(total)})",
+        "total_params": total,
+        "task": lit(spec.task),
+        "num_outputs": int(spec.num_outputs),
+    }
+
+
+def _metrics_code(spec: ModelSpec) -> list[str]:
+    """The metrics :func:`rmlp.keras.metrics.make_metrics` builds, as code."""
+    return [call(f"keras.metrics.{d.cls}", **d.kwargs, name=d.name) for d in metric_defs(spec.task, spec.num_outputs)]

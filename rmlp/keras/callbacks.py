@@ -1,0 +1,264 @@
+"""The Keras callbacks of a training run: events and stop, history rows, checkpoints, the run state.
+
+Imported only when a run trains (it imports Keras at the top); :mod:`rmlp.runs.train` wires them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from rmlp.runs.events import Listener, TrainEvent, emit, float_logs
+from rmlp.runs.folder import RunDir, write_json
+from rmlp.runs.state import RunState
+
+__all__ = ["Checkpoints", "EventCallback", "HistoryCSV", "ResumableEarlyStopping", "RunStateWriter"]
+
+
+class EventCallback(keras.callbacks.Callback):
+    """Turns Keras callbacks into :class:`TrainEvent`s and a stop Event into ``stop_training``.
+
+    Batch events are throttled to one per ``batch_events_every`` seconds; the stop flag is
+    checked after every batch. ``epoch_kind`` names epoch events ("epoch" or "baseline_epoch").
+    """
+
+    def __init__(self, listener: Listener | None = None, stop_event: threading.Event | None = None, *,
+                 batch_events_every: float = 0.5, initial_epoch: int = 0, epoch_kind: str = "epoch",
+                 emit_begin: bool = True) -> None:
+        super().__init__()
+        self.listener = listener
+        self.stop_event = stop_event
+        self.batch_events_every = batch_events_every
+        self.initial_epoch = initial_epoch
+        self.epoch_kind = epoch_kind
+        self.emit_begin = emit_begin
+        self.stopped = False
+        self.last_epoch = initial_epoch  # epochs done
+        self.started = 0.0
+        self._last_emit = 0.0
+        self._epoch = 0
+        self._epochs = 0
+        self._steps = 0
+
+    def _progress(self, done: float) -> tuple[float, float | None, float]:
+        """(elapsed, eta, progress) when ``done`` epochs (fractional) are complete."""
+        elapsed = time.perf_counter() - self.started
+        total = max(self._epochs, 1)
+        ran = done - self.initial_epoch
+        left = self._epochs - done
+        eta = elapsed / ran * left if ran > 0 else None
+        return elapsed, eta, min(max(done / total, 0.0), 1.0)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.started = self._last_emit = time.perf_counter()
+        self._epochs = int(self.params.get("epochs") or 0)
+        self._steps = int(self.params.get("steps") or 0)
+        if self.emit_begin:
+            emit(self.listener, TrainEvent(
+                "train_begin", epoch=self.initial_epoch, epochs=self._epochs, batches=self._steps,
+                progress=self.initial_epoch / max(self._epochs, 1)))
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.model.stop_training = True
+            self.stopped = True
+        if self.listener is None or self.epoch_kind != "epoch":
+            return
+        now = time.perf_counter()
+        if now - self._last_emit < self.batch_events_every:
+            return
+        self._last_emit = now
+        steps = self._steps or batch + 1
+        elapsed, eta, progress = self._progress(self._epoch + (batch + 1) / steps)
+        emit(self.listener, TrainEvent(
+            "batch", epoch=self._epoch + 1, epochs=self._epochs, batch=batch + 1, batches=self._steps,
+            logs=float_logs(logs), elapsed_s=elapsed, eta_s=eta, progress=progress))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.last_epoch = epoch + 1
+        elapsed, eta, progress = self._progress(epoch + 1)
+        message = "stopped during this epoch" if self.stopped else ""
+        emit(self.listener, TrainEvent(
+            self.epoch_kind, epoch=epoch + 1, epochs=self._epochs, batch=self._steps, batches=self._steps,
+            logs=float_logs(logs), elapsed_s=elapsed, eta_s=eta, progress=progress, message=message))
+
+class HistoryCSV(keras.callbacks.Callback):
+    """Appends one row per epoch to a CSV file (``epoch`` from 1) and flushes it at once.
+
+    On resume the existing header is kept, so the columns stay aligned.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._fh: Any = None
+        self._writer: csv.DictWriter | None = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        fields: list[str] | None = None
+        if self.path.is_file() and self.path.stat().st_size:
+            with self.path.open(newline="", encoding="utf-8") as fh:
+                fields = next(csv.reader(fh), None) or None
+        self._fh = self.path.open("a", newline="", encoding="utf-8")
+        self._writer = None
+        if fields:
+            self._writer = csv.DictWriter(self._fh, fieldnames=fields, extrasaction="ignore", restval="")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = float_logs(logs)
+        if self._writer is None:
+            self._writer = csv.DictWriter(self._fh, fieldnames=["epoch", *sorted(values)],
+                                          extrasaction="ignore", restval="")
+            self._writer.writeheader()
+        self._writer.writerow({"epoch": epoch + 1, **{k: repr(v) for k, v in values.items()}})
+        self._fh.flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+class Checkpoints(keras.callbacks.Callback):
+    """Writes checkpoints/last.keras and checkpoints/best.keras within a time budget.
+
+    last.keras is rewritten after an epoch when checkpoint writing so far (plus one more
+    write) stays within ``budget`` of the training time, and always when training ends; so
+    long epochs are all saved, and short ones cost at most that share. Files are written to a
+    temporary name and renamed, so a crash never leaves a broken checkpoint. best.keras holds
+    the epoch with the lowest ``monitor`` value (a copy of last.keras when that epoch was just
+    saved, else written from weights kept in memory). With ``restore_best`` the model ends
+    with the best epoch's weights.
+    """
+
+    def __init__(self, folder: Path, monitor: str, budget: float = 0.01, restore_best: bool = False,
+                 best: float | None = None, best_epoch: int = 0, saved_epoch: int = 0) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.monitor = monitor
+        self.budget = budget
+        self.restore_best = restore_best
+        self.best = best
+        self.best_epoch = best_epoch  # counts from 1; 0: none yet
+        self.best_weights: list | None = None  # best epoch's weights when not on disk or not current
+        self.best_on_disk = best_epoch > 0
+        self.disk_best = (best, best_epoch)  # (value, epoch) of the weights in best.keras
+        self.saved_epoch = saved_epoch  # epoch held by last.keras
+        self.epoch = saved_epoch  # epochs done
+        self.save_s = 0.0
+        self.saves = 0
+        self._last_save_s = 0.0
+        self._t0 = 0.0
+        self.restored = False
+
+    @property
+    def last_path(self) -> Path:
+        return self.folder / RunDir.LAST
+
+    @property
+    def best_path(self) -> Path:
+        return self.folder / RunDir.BEST
+
+    def _save(self, target: Path) -> None:
+        start = time.perf_counter()
+        tmp = target.with_name(f".{target.stem}.tmp.keras")
+        self.model.save(tmp)
+        os.replace(tmp, target)
+        self._last_save_s = time.perf_counter() - start
+        self.save_s += self._last_save_s
+        self.saves += 1
+
+    def _copy_last_to_best(self) -> None:
+        tmp = self.best_path.with_name(".best.tmp.keras")
+        shutil.copyfile(self.last_path, tmp)
+        os.replace(tmp, self.best_path)
+        self.best_on_disk = True
+        self.disk_best = (self.best, self.best_epoch)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._t0 = time.perf_counter()
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch + 1
+        value = (logs or {}).get(self.monitor)
+        improved = (value is not None and math.isfinite(float(value))
+                    and (self.best is None or float(value) < self.best))
+        if improved:
+            self.best, self.best_epoch, self.best_on_disk = float(value), self.epoch, False
+            self.best_weights = None
+        elapsed = time.perf_counter() - self._t0
+        if self.save_s + self._last_save_s <= self.budget * elapsed:
+            self._save(self.last_path)
+            self.saved_epoch = self.epoch
+            if improved:
+                self._copy_last_to_best()
+        if improved and (not self.best_on_disk or self.restore_best):
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.epoch > self.saved_epoch:
+            self._save(self.last_path)
+            self.saved_epoch = self.epoch
+        if self.best_epoch and not self.best_on_disk:
+            if self.best_epoch == self.epoch:
+                self._copy_last_to_best()
+            elif self.best_weights is not None:
+                current = self.model.get_weights()
+                self.model.set_weights(self.best_weights)
+                self._save(self.best_path)
+                self.best_on_disk = True
+                self.disk_best = (self.best, self.best_epoch)
+                if not self.restore_best:
+                    self.model.set_weights(current)
+        if self.restore_best and self.best_epoch and self.best_epoch != self.epoch:
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            else:  # the best epoch is from before a resume: only on disk
+                self.model.load_weights(self.best_path)
+            self.restored = True
+
+class RunStateWriter(keras.callbacks.Callback):
+    """Keeps state.json current after every epoch: epochs done, checkpoint epoch, best value, wait."""
+
+    def __init__(self, path: Path, state: RunState, monitor: str, checkpoints: Checkpoints | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.state = state
+        self.monitor = monitor
+        self.checkpoints = checkpoints
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        finite = value is not None and math.isfinite(float(value))
+        self.state.record_epoch(epoch + 1, float(value) if finite else None, float_logs(logs))
+        if self.checkpoints is not None:
+            self.state.checkpoint_epoch = self.checkpoints.saved_epoch
+            self.state.checkpoint_seconds = round(self.checkpoints.save_s, 4)
+            self.state.best_checkpoint = list(self.checkpoints.disk_best)
+        write_json(self.path, self.state.to_dict())
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping that can start from a previous best value and wait count (after a resume)."""
+
+    def __init__(self, *args: Any, initial_best: float | None = None, initial_wait: int = 0,
+                 initial_best_epoch: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._initial = (initial_best, initial_wait, initial_best_epoch)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        best, wait, best_epoch = self._initial
+        if best is not None:
+            self.best, self.wait, self.best_epoch = best, wait, best_epoch

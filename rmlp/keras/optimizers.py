@@ -1,0 +1,28 @@
+"""The spec's optimizer as a Keras object (the table of optimizers is :data:`rmlp.spec.model.OPTIMIZERS`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmlp.spec.model import OPTIMIZERS, ModelSpec
+
+__all__ = ["make_optimizer", "optimizer_kwargs"]
+
+
+def optimizer_kwargs(spec: ModelSpec) -> dict[str, Any]:
+    """The arguments the spec gives its optimizer."""
+    opt = spec.optimizer
+    kwargs: dict[str, Any] = {"learning_rate": opt.learning_rate}
+    if opt.clipnorm:
+        kwargs["clipnorm"] = opt.clipnorm
+    return kwargs
+
+
+def make_optimizer(spec: ModelSpec, learning_rate: Any = None) -> Any:
+    """The spec's optimizer; ``learning_rate`` (a number or a Keras schedule) replaces the spec's rate."""
+    import keras
+
+    kwargs = optimizer_kwargs(spec)
+    if learning_rate is not None:
+        kwargs["learning_rate"] = learning_rate
+    return getattr(keras.optimizers, OPTIMIZERS[spec.optimizer.name].keras_class)(**kwargs)

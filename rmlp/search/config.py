@@ -1,0 +1,146 @@
+"""How to search: every search setting, declared once (the command line, the app and the runner read it).
+
+Pure Python: no Optuna or Keras is needed to make, check or show a :class:`SearchConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from rmlp.data import load_data
+from rmlp.runs.config import TrainConfig
+from rmlp.search.space import SearchSpace
+from rmlp.spec.fields import StrictSettings, When, reuse, setting
+
+Sampler = Literal["tpe", "random", "grid"]
+Pruner = Literal["median", "hyperband", "none"]
+Direction = Literal["auto", "minimize", "maximize"]
+
+#: The folder of the default storage.
+STUDIES_DIR = "studies"
+#: Metrics where larger is better (used to guess a direction).
+_MAXIMIZE_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
+
+__all__ = ["STUDIES_DIR", "DataSource", "Direction", "Pruner", "Sampler", "SearchConfig", "SearchError",
+           "guess_direction"]
+
+
+class SearchError(ValueError):
+    """A search that cannot run as asked (bad storage, study, sampler, metric...), in plain words."""
+
+
+@dataclass
+class DataSource:
+    """Where a table (or image set) comes from; each worker process loads it itself (same seed, same split)."""
+
+    path: str
+    target: str | None = None
+    task: str | None = None
+    seed: int = 0
+    #: Further arguments of :func:`rmlp.data.load_data` (``val_size``, ``test_size``, ...).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Any:
+        options: dict[str, Any] = {"seed": self.seed, **self.options}
+        if self.task:
+            options["task"] = self.task
+        return load_data(self.path, self.target, **options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "target": self.target, "task": self.task, "seed": self.seed, **self.options}
+
+
+def guess_direction(metric: str) -> str:
+    """'maximize' for accuracy-like metrics, else 'minimize'."""
+    name = metric.lower().removeprefix("val_")
+    return "maximize" if any(h in name for h in _MAXIMIZE_HINTS) else "minimize"
+
+
+class SearchConfig(StrictSettings):
+    """What a search runs: trials, workers, how each trial trains, the sampler and pruner, where it is stored."""
+
+    what: ClassVar[str] = "The search settings"
+
+    n_trials: int = setting(20, label="Trials", help="Trials this run starts (shared out over the workers).",
+                            low=1, high=100000, step=1, cli=("--n-trials", "-n"))
+    timeout: float | None = setting(
+        None, label="Time limit (s)", help="Stop starting trials after this many seconds (empty: no limit).",
+        low=1.0,
+    )
+    workers: int = setting(
+        1, label="Worker processes",
+        help="Local worker processes; each trains one design at a time with its share of the CPU cores.",
+        low=1, high=256, step=1,
+    )
+    epochs: int = setting(10, label="Epochs per trial", help="Epochs each trial trains (the pruner may stop "
+                          "it earlier).", low=1, high=10000, step=1)
+    batch_size: int = reuse(TrainConfig, "batch_size", help="Rows per training step when the space does not "
+                            "search the batch size.", search=None)
+    early_stopping: bool = reuse(TrainConfig, "early_stopping", help="Stop a trial when its validation metric "
+                                 "has not improved for 'patience' epochs.")
+    patience: int = reuse(TrainConfig, "patience", default=5, help="Early-stopping patience within a trial.")
+    metric: str = setting(
+        "val_loss", label="Metric",
+        help="Validation metric to optimise (val_loss, val_accuracy, val_auc, val_rmse, ...; the task decides "
+        "which exist).",
+    )
+    direction: Direction = setting("auto", label="Direction",
+                                   help="auto: maximize for accuracy, AUC and the like, else minimize.")
+    two_objectives: bool = setting(
+        False, label="Also minimise parameters",
+        help="Optimise the metric and the parameter count together: a Pareto front of quality against size "
+        "(no pruning).",
+    )
+    sampler: Sampler = setting("tpe", label="Sampler", help="tpe: learns from finished trials; random; grid "
+                               "(small spaces of choices and stepped ranges only).")
+    n_startup_trials: int = setting(
+        5, label="Random trials first",
+        help="How many trials the TPE sampler draws at random before it models the results (more: a broader "
+        "look first).",
+        low=0, high=10000, step=1, group="advanced", when=(When("sampler", ("tpe",)),),
+    )
+    pruner: Pruner = setting("median", label="Pruner",
+                             help="Stop bad trials early: median (below the median of earlier trials at the same "
+                             "epoch), hyperband, or none.", when=(When("two_objectives", (False,)),))
+    seed: int = reuse(TrainConfig, "seed", help="Seed of the split, the weights and (by default) the sampler. Keep "
+                      "it the same on every machine of a study.")
+    sampler_seed: int | None = setting(
+        None, label="Sampler seed", help="Seed of the sampler (empty: the seed). Give each machine its own.",
+        low=0, high=2**31 - 1, group="advanced",
+    )
+    max_params: int | None = reuse(SearchSpace, "max_params", help="Reject designs with more parameters "
+                                   "(overrides the space's cap).")
+    max_memory_mb: float | None = reuse(SearchSpace, "max_memory_mb", help="Reject designs needing more "
+                                        "training memory, in MiB (overrides the space's cap).")
+    study_name: str = setting("", label="Study name", help="The same name and storage resume (or join) a study. "
+                              "Empty: model name-data file name.", group="storage", cli=("--study",))
+    storage: str = setting(
+        "", label="Storage URL",
+        help="Optuna storage: sqlite:///FILE.db, journal:FILE.journal, or postgresql+psycopg2://USER@HOST/DB for "
+        "several machines. Empty: a file under the studies folder.",
+        group="storage",
+    )
+    studies_dir: str = setting(STUDIES_DIR, label="Studies folder", help="Folder of the default storage.",
+                               hidden=True)
+    start_from_spec: bool = setting(
+        True, label="Start from the design",
+        help="A new study's first trial is the design itself, so the search never ends worse than it started.",
+        group="advanced",
+    )
+    throttle_s: float = setting(0.0, label="Pause after each epoch (s)", help="Slows trials down (demos, tests).",
+                                low=0.0, hidden=True, cli=None)
+
+    # ------------------------------------------------------------------ derived
+    def resolved_direction(self) -> str:
+        """The metric's direction ('auto' guessed from its name)."""
+        return guess_direction(self.metric) if self.direction == "auto" else self.direction
+
+    def directions(self) -> list[str]:
+        """Optuna study directions: the metric's, then "minimize" for the parameter count."""
+        first = self.resolved_direction()
+        return [first, "minimize"] if self.two_objectives else [first]
+
+    def record(self) -> dict[str, Any]:
+        """What a study stores about how it was searched."""
+        return {**self.model_dump(mode="json"), "direction": self.resolved_direction()}

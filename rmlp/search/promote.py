@@ -1,0 +1,84 @@
+"""Promoting a trial: its design retrained on train+validation for the full budget, as a run and a bundle.
+
+:func:`promote` goes through :func:`rmlp.runs.train.train`, so the result is the usual run folder
+with ``search.json`` (where the design came from) and ``bundle.zip`` added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rmlp.runs.config import TrainConfig
+from rmlp.runs.folder import RunDir
+from rmlp.runs.train import train
+from rmlp.search.config import DataSource, SearchError
+from rmlp.search.report import best_trial, study_record, trial_spec
+from rmlp.search.storage import load_study, safe_url
+from rmlp.spec.model import ModelSpec
+
+__all__ = ["PromoteResult", "merge_train_val", "promote"]
+
+
+@dataclass
+class PromoteResult:
+    """The run folder and bundle of a promoted trial."""
+
+    trial: int
+    run_dir: Path
+    bundle: Path
+    test_metrics: dict[str, Any]
+    spec: ModelSpec
+    epochs: int
+
+
+def merge_train_val(data: Any) -> Any:
+    """A copy of ``data`` whose training split also holds the validation rows (validation left empty)."""
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    empty_x, empty_y = data.x_val[:0], data.y_val[:0]
+    return dataclasses.replace(data, x_train=x, y_train=y, x_val=empty_x, y_val=empty_y)
+
+
+def promote(storage: str, study_name: str | None, data: Any, epochs: int | None = None, runs_dir: str | Path = "runs",
+            *, trial: int | None = None, seed: int = 0, listener: Any = None, stop_event: Any = None) -> PromoteResult:
+    """Retrain the best trial's spec on train+validation for the full epoch budget; run folder + bundle.
+
+    ``data`` is loaded data or a :class:`~rmlp.search.runner.DataSource`; ``epochs`` defaults to the
+    study's epoch budget. The run folder is the one :func:`rmlp.runs.train.train` writes, with
+    ``search.json`` (where the design came from) and ``bundle.zip`` added.
+    """
+    from rmlp.data import spec_for_data
+    from rmlp.export import make_bundle
+
+    study = load_study(storage, study_name)
+    if trial is None:
+        chosen = best_trial(study)
+    else:
+        found = [t for t in study.get_trials(deepcopy=False) if t.number == trial]
+        if not found or found[0].state.name != "COMPLETE":
+            raise SearchError(f"Trial {trial} of {study.study_name!r} is not a completed trial.")
+        chosen = found[0]
+    spec, batch_size = trial_spec(chosen)
+    record = study_record(study)
+    epochs = int(epochs or record.get("epochs") or 20)
+    source = data.to_dict() if isinstance(data, DataSource) else None
+    loaded = data.load() if isinstance(data, DataSource) else data
+    spec, _ = spec_for_data(spec, loaded)
+    merged = merge_train_val(loaded)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
+                         runs_dir=str(runs_dir), run_name=f"{study.study_name}-trial{chosen.number}")
+    data_source = {"kind": "table" if data.target else "images", **source} if source else None
+    result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)
+    run = RunDir(result.run_dir)
+    run.write_json(RunDir.SEARCH, {
+        "study": study.study_name, "storage": safe_url(storage), "trial": chosen.number,
+        "values": list(chosen.values or []), "metric": record.get("metric"), "params": chosen.params,
+        "retrained_on": "train+validation", "epochs": epochs})
+    bundle = make_bundle(run.path, run.file(RunDir.BUNDLE))
+    return PromoteResult(trial=chosen.number, run_dir=Path(result.run_dir), bundle=bundle,
+                         test_metrics=result.test_metrics, spec=spec, epochs=epochs)
