@@ -74,7 +74,7 @@ def fit_with_events(data: Arrays, epochs: int = EPOCHS) -> None:
     import keras
 
     import rmlp
-    from rmlp.keras.callbacks import EventCallback
+    from rmlp.runs.callbacks import EventCallback
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)

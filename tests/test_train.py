@@ -297,7 +297,7 @@ def test_checkpoints_keep_best_and_last_within_budget(tmp_path: Path) -> None:
     import keras
 
     from rmlp.keras.build import build_model
-    from rmlp.keras.callbacks import Checkpoints
+    from rmlp.runs.callbacks import Checkpoints
 
     model = build_model(tiny_spec(input_shape=[4], num_outputs=2))
     model.fit(np.zeros((4, 4), "float32"), np.eye(2, dtype="float32")[[0, 1, 0, 1]], epochs=1, verbose=0)

@@ -105,7 +105,7 @@ def _fit(model: Any, data: Any, config: TrainConfig, run: RunDir, state: RunStat
     """model.fit with the run's callbacks."""
     import keras
 
-    from rmlp.keras import callbacks as cb
+    from rmlp.runs import callbacks as cb
 
     monitor = _monitor(data)
     state.monitor = monitor
@@ -154,7 +154,7 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
     import keras
 
     from rmlp.keras.baseline import baseline_plan, build_baseline
-    from rmlp.keras.callbacks import EventCallback
+    from rmlp.runs.callbacks import EventCallback
 
     plan = baseline_plan(spec)
     _seed(config.seed)
