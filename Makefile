@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system app test test-fast lint bench sample-data clean
+.PHONY: setup system app test test-fast lint typecheck check bench bench-quick sample-data clean
 
 setup: $(STAMP)
 
@@ -19,19 +19,28 @@ system:
 	bash scripts/install_system_packages.sh
 
 app: setup
-	RMLP_START_SAMPLE=wine.csv $(PY) -m streamlit run designer_app/app.py --server.headless true
+	RMLP_START_SAMPLE=wine.csv $(VENV)/bin/rmlp app --headless
 
-test: setup system
+# The whole suite: lint and type check first (seconds), then every test, browser and packaging ones included.
+test: setup system check
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not browser and not postgres"
+	$(PY) -m pytest -q -m "not slow and not browser and not postgres and not packaging"
 
 lint: setup
 	$(PY) -m ruff check .
 
+typecheck: setup
+	$(PY) -m mypy
+
+check: lint typecheck
+
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+bench-quick: setup
+	$(PY) benchmarks/run_all.py --quick
 
 sample-data: setup
 	$(PY) scripts/make_sample_data.py

@@ -1,8 +1,9 @@
-"""Entry point of the residual MLP designer: ``streamlit run designer_app/app.py``.
+"""Entry point of the residual MLP designer: ``rmlp app`` (``streamlit run designer_app/app.py``).
 
 Sets up the page, the session (design restored from the URL), the navigation over the page
 scripts in ``pages/`` and a sidebar that always shows whether the design is valid, its size and
-what the training job is doing.
+what the training job is doing. In a checkout the page scripts are the repository's ``pages/``;
+an installed copy carries them as ``designer_app/pages``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run designer_app/app.py` puts only d
 
 import streamlit as st  # noqa: E402
 
-from designer_app import sidebar, state  # noqa: E402
-
-PAGES = ROOT / "pages"
+from designer_app import PAGES, sidebar, state  # noqa: E402
 
 
 def _page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
@@ -26,18 +25,15 @@ def _page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
 
 
 def navigation() -> st.Page:
-    """The pages; Search appears when its page script exists."""
-    pages = [
+    """The pages, in the order the sidebar lists them."""
+    return st.navigation([
         _page("design.py", "Design", ":material/schema:", default=True),
         _page("data.py", "Data", ":material/table_chart:"),
         _page("train.py", "Train", ":material/model_training:"),
-    ]
-    if (PAGES / "search.py").is_file():
-        pages.append(_page("search.py", "Search", ":material/travel_explore:"))
-    pages.append(_page("export.py", "Export", ":material/download:"))
-    if (PAGES / "learn.py").is_file():
-        pages.append(_page("learn.py", "Learn", ":material/school:"))
-    return st.navigation(pages)
+        _page("search.py", "Search", ":material/travel_explore:"),
+        _page("export.py", "Export", ":material/download:"),
+        _page("learn.py", "Learn", ":material/school:"),
+    ])
 
 
 def main(pages: list[st.Page] | None = None) -> None:

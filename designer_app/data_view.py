@@ -10,6 +10,7 @@ import streamlit as st
 
 from designer_app import datasets, state
 from designer_app.datasets import LoadedData
+from rmlp.data.samples import sample, sample_dir, samples
 from rmlp.spec.tasks import TASKS
 
 TASK_CHOICES = ("auto", *TASKS)
@@ -36,16 +37,16 @@ def choose_file() -> Path | None:
                                   "of images in one folder per class, or a .npz of arrays (x, y).")
     if source == "upload":
         return _upload()
-    options = [s.file for s in datasets.samples()]
+    options = [s.file for s in samples()]
     if not options:
         st.warning("No sample data on this machine (run `make sample-data`).")
         return None
     current = state.ui("data_sample", options[0])
     choice = st.selectbox("Sample data set", options, index=options.index(current) if current in options else 0,
-                          format_func=lambda f: datasets.sample(f).title if datasets.sample(f) else f,
+                          format_func=lambda f: sample(f).title if sample(f) else f,
                           key="data_sample", on_change=_keep, args=("data_sample",),
                           help="Small classic data sets bundled with scikit-learn (see sample_data/README.md).")
-    return datasets.SAMPLE_DIR / choice
+    return sample_dir() / choice
 
 
 def _keep(key: str) -> None:
@@ -105,8 +106,8 @@ def table_options(path: Path) -> tuple[str, str | None] | None:
     st.markdown(f"**Preview** ({len(frame):,} rows × {len(frame.columns)} columns, first 20 shown)")
     st.dataframe(frame.head(20), hide_index=True, height=250)
     columns = [str(c) for c in frame.columns]
-    sample = datasets.sample(path.name) if path.parent == datasets.SAMPLE_DIR else None
-    default = sample.target if sample and sample.target in columns else suggest_target(columns)
+    shipped = sample(path.name) if path.parent == sample_dir() else None
+    default = shipped.target if shipped and shipped.target in columns else suggest_target(columns)
     left, right = st.columns(2)
     with left:
         target = st.selectbox("Target column", columns, index=columns.index(default) if default in columns else 0,

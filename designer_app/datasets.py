@@ -14,52 +14,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rmlp.data.samples import sample, sample_dir
 from rmlp.data.split import SPLIT
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = ROOT / "sample_data"
 
 #: Largest upload accepted (bytes); Streamlit's own cap is set in .streamlit/config.toml.
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".zip", ".npz")
-
-
-@dataclass(frozen=True)
-class Sample:
-    """A data set shipped in sample_data/."""
-
-    file: str
-    target: str  # "" for images
-    title: str
-
-    @property
-    def path(self) -> Path:
-        return SAMPLE_DIR / self.file
-
-    @property
-    def kind(self) -> str:
-        return "table" if self.target else "images"
-
-
-SAMPLES: tuple[Sample, ...] = (
-    Sample("wine.csv", "target", "Wine: 13 measurements, 3 cultivars (multiclass, 178 rows)"),
-    Sample("breast_cancer.csv", "diagnosis", "Breast cancer: 30 features, benign/malignant (binary, 569 rows)"),
-    Sample("diabetes.csv", "progression", "Diabetes: 10 features, disease progression (regression, 442 rows)"),
-    Sample("penguins_like.csv", "species", "Penguins (synthetic): text columns and gaps (multiclass, 300 rows)"),
-    Sample("digits.csv", "digit", "Digits as a table: 64 pixel columns (multiclass, 1,797 rows)"),
-    Sample("digits_images.zip", "", "Digits as 16×16 grayscale images in class folders (zip)"),
-    Sample("digits.npz", "", "Digits as arrays (npz)"),
-)
-
-
-def samples() -> list[Sample]:
-    """The sample data sets present on this machine."""
-    return [s for s in SAMPLES if s.path.is_file()]
-
-
-def sample(file: str) -> Sample | None:
-    return next((s for s in SAMPLES if s.file == file), None)
 
 
 def upload_dir() -> Path:
@@ -156,7 +117,7 @@ _SHOWN_NAME = re.compile(r"[^\w .()\-]")
 def describe(loaded: LoadedData) -> dict[str, object] | None:
     """A small dict that finds this data set again (a sample or one of our uploads), or None."""
     path = Path(loaded.path)
-    if path.parent == SAMPLE_DIR:
+    if path.parent == sample_dir():
         origin = "sample"
     elif path.parent == upload_dir():
         origin = "upload"
@@ -173,7 +134,7 @@ def from_description(info: dict[str, object]) -> LoadedData:
     """
     origin, name = str(info.get("o", "")), str(info.get("f", ""))
     if origin == "sample" and sample(name) is not None:
-        path = SAMPLE_DIR / name
+        path = sample_dir() / name
     elif origin == "upload" and _UPLOAD_NAME.match(name):
         path = upload_dir() / name
     else:

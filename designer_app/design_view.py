@@ -17,14 +17,16 @@ import pandas as pd
 import streamlit as st
 
 from designer_app import datasets, state, teaching
-from designer_app.widgets import ProblemBoard, field, format_int_list, help_text, parse_int_list, show_problem
+from designer_app.widgets import ProblemBoard, field, help_text, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
+from rmlp.data.samples import BASE_MODEL, sample_dir
 from rmlp.design.summary import Summary, machine_memory_bytes
+from rmlp.spec.fields import format_int_list, parse_int_list
 from rmlp.spec.units import human_bytes, human_count
 
 BLOCK_COLUMNS = ("layers", "width", "decrement", "bypass")
-SAMPLE_BASE_MODEL = datasets.SAMPLE_DIR / "digits_cnn.keras"
+SAMPLE_BASE_MODEL = sample_dir() / BASE_MODEL
 
 
 # ---------------------------------------------------------------------- presets and files
@@ -132,15 +134,7 @@ def controls(board: ProblemBoard) -> None:
 
 # ---------------------------------------------------------------------- task, input, base model
 def task_and_input(board: ProblemBoard) -> None:
-    left, right = st.columns(2)
-    with left:
-        field("task", board)
-        field("input_shape", board)
-        field("grayscale_to_rgb", board)
-    with right:
-        field("num_outputs", board)
-        field("name", board)
-        field("flatten", board)
+    two_columns(board, ("task", "input_shape", "grayscale_to_rgb"), ("num_outputs", "name", "flatten"))
 
 
 _BASE_MODES = {"none": "None", "applications": "keras.applications", "file": "My .keras file"}
@@ -173,13 +167,8 @@ def base_model(board: ProblemBoard) -> None:
         if info is not None:
             st.caption(f"{bm.name}: usual input {info.default_size[0]}×{info.default_size[1]}, "
                        f"{info.total_params:,} parameters, {info.num_layers} layers.")
-        left, right = st.columns(2)
-        with left:
-            field("base_model.weights", board)
-            field("base_model.pooling", board)
-        with right:
-            field("base_model.input_size", board)
-            field("base_model.trainable_layers", board)
+        two_columns(board, ("base_model.weights", "base_model.pooling"),
+                    ("base_model.input_size", "base_model.trainable_layers"))
         field("base_model.preprocess", board)
     else:
         _base_file(bm, board)
@@ -226,11 +215,7 @@ def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
         shown = "sample digits CNN" if path.resolve() == SAMPLE_BASE_MODEL.resolve() else path.name
         st.caption(f"Using {shown} ({human_bytes(path.stat().st_size)}).")
     field("base_model.cut_layer", board)
-    left, right = st.columns(2)
-    with left:
-        field("base_model.input_size", board)
-    with right:
-        field("base_model.trainable_layers", board)
+    two_columns(board, ("base_model.input_size",), ("base_model.trainable_layers",))
     if path is None or not path.is_file():
         return
     problems = check_keras_file(path)
@@ -414,27 +399,21 @@ def _edit_blocks(action: str, index: int) -> None:
 
 # ---------------------------------------------------------------------- global settings
 def around_blocks(board: ProblemBoard) -> None:
-    left, right = st.columns(2)
-    with left:
-        field("bypass_regularizer", board)
-        field("bypass_dropout", board, disabled=state.spec().bypass_regularizer != "dropout")
-        field("inter_block_layers", board)
-        field("activation", board)
-    with right:
-        field("final_layers", board)
-        field("final_regularizer", board)
-        field("final_dropout", board, disabled=state.spec().final_regularizer != "dropout")
+    two_columns(board, ("bypass_regularizer", "bypass_dropout", "inter_block_layers", "activation"),
+                ("final_layers", "final_regularizer", "final_dropout"))
+
+
+def two_columns(board: ProblemBoard, left: tuple[str, ...], right: tuple[str, ...]) -> None:
+    """The controls of these spec fields, in two columns."""
+    for column, paths in zip(st.columns(2), (left, right), strict=True):
+        with column:
+            for path in paths:
+                field(path, board)
 
 
 def output_and_optimizer(board: ProblemBoard) -> None:
-    left, right = st.columns(2)
-    with left:
-        field("output_activation", board)
-        field("loss", board)
-    with right:
-        field("optimizer.name", board)
-        field("optimizer.learning_rate", board)
-        field("optimizer.clipnorm", board)
+    two_columns(board, ("output_activation", "loss"), ("optimizer.name", "optimizer.learning_rate",
+                                                       "optimizer.clipnorm"))
 
 
 # ---------------------------------------------------------------------- figures

@@ -18,6 +18,7 @@ import streamlit as st
 from designer_app import state
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
+from rmlp.runs.folder import RunDir
 
 
 @lru_cache(maxsize=32)
@@ -148,16 +149,16 @@ def downloads(script: str | None) -> None:
                        if last is None else "The last run trained a different design; train this one to get its "
                        "model and history.")
         else:
-            folder = Path(run.run_dir)
-            st.caption(f"From the run in `{folder}`.")
+            folder = RunDir(run.run_dir)
+            st.caption(f"From the run in `{folder.path}`.")
             for label, file, mime, tip in (
-                ("Trained model (.keras)", "model.keras", "application/octet-stream",
+                ("Trained model (.keras)", RunDir.MODEL, "application/octet-stream",
                  "The trained Keras model; it loads with keras.saving.load_model, without rmlp."),
-                ("History (.csv)", "history.csv", "text/csv", "Loss and metrics of every epoch."),
-                ("Test metrics (.json)", "metrics.json", "application/json", "The metrics on the test split."),
+                ("History (.csv)", RunDir.HISTORY, "text/csv", "Loss and metrics of every epoch."),
+                ("Test metrics (.json)", RunDir.METRICS, "application/json", "The metrics on the test split."),
             ):
-                if (folder / file).is_file():
-                    _download(label, _file_reader(folder / file), f"{name}-{file}", mime, help=tip)
+                if folder.has(file):
+                    _download(label, _file_reader(folder.file(file)), f"{name}-{file}", mime, help=tip)
         _download("Everything (.zip)", _bundle(spec, run.run_dir if run else None), f"{name}-bundle.zip",
                   "application/zip", type="primary",
                   help="Spec, script, snippet, predict script, graph and README"

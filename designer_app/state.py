@@ -29,6 +29,7 @@ import streamlit as st
 
 from designer_app import jobs
 from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
+from rmlp.data.samples import sample
 from rmlp.design.plan import PlanError
 from rmlp.design.summary import Summary, summarize
 
@@ -138,7 +139,7 @@ def _start_on_sample(file: str) -> None:
     from designer_app import datasets
     from rmlp.data import spec_for_data
 
-    chosen = datasets.sample(file)
+    chosen = sample(file)
     if chosen is None or not chosen.path.is_file():
         return
     try:

@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from designer_app import charts, state, training
+from designer_app import charts, page_path, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
@@ -35,7 +35,7 @@ def readiness() -> LoadedData | None:
     spec = state.spec()
     if loaded is None:
         st.info("Choose a data set first: a sample or your own file.", icon=":material/table_chart:")
-        _page_link("../pages/data.py", "Go to Data", ":material/table_chart:")
+        _page_link(page_path("data.py"), "Go to Data", ":material/table_chart:")
     else:
         summary = loaded.summary()
         split = summary.get("split", {})
@@ -45,7 +45,7 @@ def readiness() -> LoadedData | None:
     if errors:
         st.error(f"The design has {len(errors)} error(s); nothing is built until it is valid. "
                  f"First: {errors[0].message}", icon=":material/error:")
-        _page_link("../pages/design.py", "Go to Design", ":material/schema:")
+        _page_link(page_path("design.py"), "Go to Design", ":material/schema:")
         return None
     return loaded
 
@@ -234,4 +234,4 @@ def results() -> None:
         own = run.baseline.get("residual_params")
         st.caption(f"Plain-MLP baseline: {params:,} parameters against the residual MLP's {own:,}, same split "
                    "and settings; its curves are the grey dotted and dashed lines.")
-    _page_link("../pages/export.py", "Export the trained model and code", ":material/download:")
+    _page_link(page_path("export.py"), "Export the trained model and code", ":material/download:")

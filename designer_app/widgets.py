@@ -14,7 +14,6 @@ into a Streamlit widget; two front ends use it:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -23,9 +22,7 @@ from pydantic import BaseModel
 
 from designer_app import state
 from rmlp import Problem, field_meta, get_path
-from rmlp.spec.fields import FieldMeta, field_table
-
-_NUMBER = re.compile(r"^-?\d+$")
+from rmlp.spec.fields import FieldMeta, field_table, format_int_list, parse_int_list
 
 
 # ---------------------------------------------------------------------- help text
@@ -112,19 +109,6 @@ def _fix_fits(problem: Problem) -> bool:
 
 
 # ---------------------------------------------------------------------- value conversion
-def parse_int_list(text: str) -> list[int]:
-    """``"75, 35"`` -> ``[75, 35]``; ValueError naming the bad item."""
-    items = [t for t in re.split(r"[,;\s]+", text.strip().strip("[]()")) if t]
-    bad = [t for t in items if not _NUMBER.match(t)]
-    if bad:
-        raise ValueError(f"'{bad[0]}' is not a whole number. Write whole numbers separated by commas, e.g. 75, 35.")
-    return [int(t) for t in items]
-
-
-def format_int_list(value: Sequence[int] | None) -> str:
-    return ", ".join(str(v) for v in value) if value else ""
-
-
 def _read(meta: FieldMeta, raw: Any) -> Any:
     """The widget's raw value as the setting's type; ValueError for text that is not a list of numbers."""
     if meta.kind == "int_list":
@@ -217,10 +201,15 @@ def field(
     format_func: Callable[[Any], str] | None = None,
     disabled: bool = False,
 ) -> None:
-    """Draw the control for spec field ``path``, then its problems (and input error)."""
+    """Draw the control for spec field ``path``, then its problems (and input error).
+
+    The control is off while the field has no effect in the design (its declaration's ``when``:
+    a dropout rate with batch normalisation, say).
+    """
     key = key_for(path)
-    control(field_meta(path), get_path(state.spec_dict(), path), key=key, on_change=_spec_changed, args=(path, key),
-            label=label, options=options, format_func=format_func, disabled=disabled)
+    meta, design = field_meta(path), state.spec_dict()
+    control(meta, get_path(design, path), key=key, on_change=_spec_changed, args=(path, key), label=label,
+            options=options, format_func=format_func, disabled=disabled or not meta.applies(design))
     error = state.input_error(path)
     if error:
         st.error(error, icon=":material/edit_off:")

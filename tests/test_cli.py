@@ -19,7 +19,7 @@ from rmlp.spec.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-COMMANDS = ["validate", "summary", "graph", "export", "init", "train", "resume", "inspect-base", "app"]
+COMMANDS = ["validate", "summary", "graph", "export", "init", "train", "resume", "inspect-base", "app", "samples"]
 
 runner = CliRunner()
 
@@ -48,6 +48,43 @@ def test_top_level_help_lists_every_command():
     assert result.exit_code == 0
     for name in COMMANDS:
         assert name in result.output
+
+
+@pytest.mark.parametrize(("command", "models"), [("train", ("TrainConfig", "SplitConfig")),
+                                                 ("search", ("SearchConfig",))])
+def test_every_setting_is_an_option_with_its_own_help(command, models):
+    """Options come from the settings' declarations: each field's flag, with its help and its bounds."""
+    from rmlp.cli.options import flags_of
+    from rmlp.data.split import SplitConfig
+    from rmlp.runs.config import TrainConfig
+    from rmlp.search.config import SearchConfig
+    from rmlp.spec.fields import field_table
+
+    known = {"TrainConfig": TrainConfig, "SplitConfig": SplitConfig, "SearchConfig": SearchConfig}
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000", "TERMINAL_WIDTH": "1000"})
+    text = " ".join(result.output.replace("│", " ").split())
+    offered = 0
+    for model in (known[m] for m in models):
+        for name, meta in field_table(model).items():
+            if meta.cli is None:
+                assert f"--{name.replace('_', '-')} " not in text, name
+                continue
+            offered += 1
+            assert flags_of(meta)[0].split("/")[0] in text, name
+            assert " ".join(meta.help.split())[:40] in text, name
+    assert offered >= 8
+    new_setting = {"train": "--lr-schedule [constant|cosine]", "search": "--n-startup-trials"}[command]
+    assert new_setting in text
+
+
+def test_a_setting_outside_its_bounds_is_refused_with_its_words(spec_file, tmp_path):
+    result = run("train", spec_file, "--data", SAMPLE / "wine.csv", "--target", "target", "--epochs", "0",
+                 "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 1 and "Epochs is 0; it must be ≥ 1" in result.stderr
+    assert not (tmp_path / "runs").exists()
+    clash = run("train", spec_file, "--data", SAMPLE / "wine.csv", "--target", "target", "--lr-schedule", "cosine",
+                "--reduce-lr", "--runs-dir", tmp_path / "runs")
+    assert clash.exit_code == 1 and "reduce_lr" in clash.stderr and "schedule" in clash.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -11,9 +11,13 @@ from pathlib import Path
 import pydot
 import pytest
 
+import rmlp
+from rmlp.base.info import lookup
 from rmlp.design.graph import (
     BYPASS_COLOR,
     COMPACT_MAX_BLOCKS,
+    INVALID_COLOR,
+    INVALID_FILL,
     MAIN_COLOR,
     MERGE_COLOR,
     auto_compact,
@@ -21,6 +25,8 @@ from rmlp.design.graph import (
     full_node_count,
     to_dot,
 )
+from rmlp.design.plan import UNKNOWN, PlanError, make_plan
+from rmlp.design.summary import summarize
 from rmlp.keras.build import model_to_dot
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 
@@ -243,6 +249,123 @@ def test_invalid_widths_are_marked() -> None:
     assert bad and _attr(bad[0], "color") != MAIN_COLOR
     assert "below 1" in (_attr(bad[0], "tooltip") or "")
     assert "below 1" in to_dot(spec, compact=True)
+
+
+def test_an_invalid_design_still_draws_with_its_invalid_layers_in_red() -> None:
+    # Main path 100, 70, 40, 10, -20; a bypass Dense of 0 units; a final Dense of -4 units.
+    spec = ModelSpec(blocks=[BlockSpec(layers=5, width=100, decrement=30, bypass=[0])], final_layers=[-4])
+    plan = make_plan(spec, strict=False)
+    assert [n.units for n in plan if not n.valid] == [-20, 0, -4]
+    assert all(n.params >= 0 and n.flops >= 0 for n in plan), "an invalid width counts as nothing"
+    nodes = _all_nodes(_parse(to_dot(spec, compact=False)))
+    assert len([n for n in nodes if _attr(n, "class") != "legend"]) == full_node_count(spec)
+    for label in ("Dense -20\\nrelu", "Dense 0\\nrelu", "Dense -4\\nrelu"):
+        (node,) = [n for n in nodes if _attr(n, "label") == label]
+        assert (_attr(node, "color"), _attr(node, "fillcolor")) == (INVALID_COLOR, INVALID_FILL), label
+    valid = [n for n in nodes if _attr(n, "label") == "Dense 70\\nrelu"]
+    assert valid and _attr(valid[0], "color") == MAIN_COLOR
+    labels = [_attr(n, "label") for n in nodes]
+    assert "Concatenate\\n-20 + 0 = -20" in labels
+    compact = to_dot(spec, compact=True)
+    assert f'COLOR="{INVALID_COLOR}"' in compact and "below 1" in compact
+
+
+def _uninspected_file_spec(tmp_path: Path) -> ModelSpec:
+    model = tmp_path / "features.keras"
+    model.write_bytes(b"a .keras file that was never inspected")
+    return ModelSpec(
+        input_shape=[32, 32, 3],
+        base_model=BaseModelSpec(source="file", path=str(model), weights="none"),
+        blocks=[BlockSpec(layers=2, width=20, decrement=5, bypass=[8])],
+        final_layers=[10],
+    )
+
+
+def test_an_uninspected_keras_file_draws_with_unknown_shapes(tmp_path: Path) -> None:
+    spec = _uninspected_file_spec(tmp_path)
+    assert spec.base_model is not None and lookup(spec.base_model) is None
+    nodes = _all_nodes(_parse(to_dot(spec)))
+    (base,) = [n for n in nodes if _attr(n, "id") == "base_model.path"]
+    assert (_attr(base, "label") or "").endswith("\\n→ ?")
+    labels = [_attr(n, "label") for n in nodes]
+    assert "Flatten\\n→ ?" in labels and "Resizing\\nmodel's size" in labels
+    assert "Preprocess\\nfamily's own" in labels
+    # What follows the first Dense layer is known again.
+    assert "Concatenate\\n15 + 8 = 23" in labels and "Dense 10\\nrelu" in labels
+    plan = {n.name: n for n in make_plan(spec, strict=False)}
+    assert plan["base_model"].shape == plan["flatten"].shape == UNKNOWN
+    assert not plan["base_model"].known and plan["base_model"].params == 0
+    assert plan["block1_entry"].shape == (20,) and plan["block1_entry"].params == 0, "its fan-in is not known"
+    assert plan["block1_merge"].shape == (23,)
+    compact = to_dot(spec, compact=True)
+    assert "concat 15 + 8 = 23" in compact and "→ ?" in compact
+
+
+def test_a_strict_plan_still_refuses_an_uninspected_keras_file(tmp_path: Path) -> None:
+    spec = _uninspected_file_spec(tmp_path)
+    with pytest.raises(PlanError, match="inspect it first"):
+        make_plan(spec)
+    with pytest.raises(PlanError):
+        make_plan(spec, strict=True)
+    with pytest.raises(PlanError):
+        summarize(spec)
+
+
+_VALID_SPECS = {
+    "two_blocks": _spec_two_blocks(),
+    "base_model": ModelSpec(
+        input_shape=[28, 28, 1],
+        grayscale_to_rgb=True,
+        base_model={"name": "MobileNetV2", "weights": "none", "input_size": [96, 96], "trainable_layers": 2},
+        bypass_regularizer="batchnorm",
+        final_regularizer="batchnorm",
+        blocks=[BlockSpec(layers=2, width=64, decrement=16, bypass=[32])],
+        final_layers=[24],
+    ),
+    "table_with_runs": ModelSpec(
+        input_shape=[13],
+        task="regression",
+        num_outputs=2,
+        inter_block_layers=[32, 16],
+        final_layers=[],
+        blocks=[BlockSpec(layers=3, width=64, decrement=8, bypass=[16, 8])] * 3
+        + [BlockSpec(layers=2, width=32, decrement=0)],
+    ),
+    "gray_2d": ModelSpec(
+        input_shape=[28, 28], grayscale_to_rgb=True, task="binary", num_outputs=1,
+        blocks=[BlockSpec(layers=1, width=12, decrement=3)],
+    ),
+}
+
+# One drawn node per line: its (escaped) label and its id.
+_NODE_LINE = re.compile(r'^\s*n\d+ \[label="((?:[^"\\]|\\.)*)".*?, id="([^"]*)"', flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", sorted(_VALID_SPECS))
+def test_the_drawing_shows_exactly_the_plan(name: str) -> None:
+    spec = _VALID_SPECS[name]
+    assert rmlp.is_valid(spec)
+    plan = make_plan(spec)
+    assert make_plan(spec, strict=False) == plan, "a valid spec plans the same either way"
+    by_name = {n.name: n for n in plan}
+    drawn = [n for n in plan if n.op != "reshape"]  # the added channel axis is part of Grayscale → RGB
+    shown = _NODE_LINE.findall(to_dot(spec, compact=False))
+    assert [field_path(node_id) for _, node_id in shown] == [n.path for n in drawn]
+    for (label, _), node in zip(shown, drawn, strict=True):
+        if node.op == "dense":
+            assert label == f"Dense {node.units}\\n{node.activation}", node.name
+        elif node.op == "concat":
+            main, bypass = (by_name[src].shape[-1] for src in node.inputs)
+            assert label == f"Concatenate\\n{main} + {bypass} = {node.shape[-1]}", node.name
+            assert main + bypass == node.shape[-1]
+        elif node.op in ("input", "gray_to_rgb", "base", "flatten"):
+            assert label.endswith("×".join(str(d) for d in node.shape)), node.name
+    # The compact form: one concat per run of identical blocks, the run's first block's merge.
+    firsts = {i for i, block in enumerate(spec.blocks) if i == 0 or block != spec.blocks[i - 1]}
+    merges = [n for n in plan if n.op == "concat" and n.block in firsts]
+    expected = [(by_name[m.inputs[0]].shape[-1], by_name[m.inputs[1]].shape[-1], m.shape[-1]) for m in merges]
+    found = re.findall(r"concat (\d+) \+ (\d+) = (\d+)", to_dot(spec, compact=True))
+    assert [tuple(map(int, f)) for f in found] == expected
 
 
 def test_hundred_blocks_are_fast_and_rankdir_is_checked() -> None:

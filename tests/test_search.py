@@ -269,8 +269,13 @@ def test_every_spec_of_the_default_space_validates(spec: ModelSpec, seed: int) -
     space = default_space(spec)
     assert space.check(spec) == []
     _sample_many(spec, space, seed, 8)
+    _sample_corners(spec, space, seed, 4)
+
+
+def _sample_corners(spec: ModelSpec, space: SearchSpace, seed: int, n: int) -> None:
+    """``n`` trials drawn at the ends of every range all give valid specs."""
     study = optuna.create_study(sampler=CornerSampler(seed))
-    for _ in range(4):
+    for _ in range(n):
         trial = study.ask()
         sampled, _ = sample_spec(trial, spec, space)
         assert not errors(validate(sampled)), trial.params
@@ -325,12 +330,7 @@ def test_every_spec_of_a_random_custom_space_validates(space: SearchSpace, spec:
     assert space.check(spec) == [], space.check(spec)
     assert SearchSpace.from_json(space.to_json()) == space
     _sample_many(spec, space, seed, 5)
-    study = optuna.create_study(sampler=CornerSampler(seed))
-    for _ in range(3):
-        trial = study.ask()
-        sampled, _ = sample_spec(trial, spec, space)
-        assert not errors(validate(sampled)), trial.params
-        study.tell(trial, 0.0)
+    _sample_corners(spec, space, seed, 3)
 
 
 # ----------------------------------------------------------------------------- caps
@@ -578,3 +578,28 @@ def test_planning_helpers_for_the_page() -> None:
     rows = {r.path: r for r in space_rows(tabular_spec())}
     assert rows["num_blocks"].kind == "int" and rows["blocks[].width"].block_field
     assert rows["activation"].choices == tuple(spec_fields()["activation"].choices)
+
+
+def test_search_settings_reach_the_sampler_and_pruner() -> None:
+    from rmlp.search.runner import make_pruner, make_sampler
+
+    spec = tabular_spec()
+    sampler = make_sampler(SearchConfig(n_startup_trials=7), 0, SearchSpace(), spec)
+    assert isinstance(sampler, optuna.samplers.TPESampler) and sampler._n_startup_trials == 7
+    grid = make_sampler(SearchConfig(sampler="grid"), 0, SearchSpace(params={"activation": choose("relu", "gelu")}),
+                        spec)
+    assert isinstance(grid, optuna.samplers.GridSampler)
+    assert isinstance(make_pruner(SearchConfig(pruner="hyperband")), optuna.pruners.HyperbandPruner)
+    assert isinstance(make_pruner(SearchConfig(two_objectives=True)), optuna.pruners.NopPruner)
+    assert SearchConfig(metric="val_accuracy").directions() == ["maximize"]
+    assert SearchConfig(two_objectives=True).directions() == ["minimize", "minimize"]
+
+
+def test_run_search_refuses_settings_that_do_not_fit_before_any_work(tmp_path: Path) -> None:
+    from rmlp.search.runner import run_search
+    from rmlp.spec.problems import SettingsError
+
+    with pytest.raises(SettingsError) as exc:
+        run_search(tabular_spec(), None, n_trials=0, workers=0, colour="red")
+    assert {"n_trials", "workers", "colour"} <= {p.path for p in exc.value.problems}
+    assert not (tmp_path / "studies").exists()

@@ -82,6 +82,22 @@ def test_search_page_toggles_a_stored_study_and_opens_the_best(tmp_path: Path,
     assert any("Opened the best design" in s.value for s in at.success)
 
 
+def test_search_settings_are_drawn_from_their_declarations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from designer_app.widgets import shown_settings
+    from rmlp.search.config import SearchConfig
+
+    at = _search_page(tmp_path, monkeypatch)
+    labels = {w.label for kind in ("number_input", "toggle", "selectbox", "text_input") for w in getattr(at, kind)}
+    for group in ("", "advanced", "storage"):
+        for name in shown_settings(SearchConfig, group):
+            assert SearchConfig.meta(name).label in labels, name
+    assert "Random trials first" in labels  # the TPE setting, declared once in SearchConfig
+    at = _widget(at, "selectbox", "Sampler").set_value("random").run()
+    assert _widget(at, "number_input", "Random trials first").disabled  # it only applies to TPE
+    metric = _widget(at, "selectbox", "Metric")
+    assert "val_accuracy" in metric.options and "val_rmse" not in metric.options  # the task's own metrics
+
+
 @pytest.mark.slow
 def test_search_page_runs_a_search_in_worker_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _search_page(tmp_path, monkeypatch)

@@ -259,6 +259,25 @@ def test_regression_run_with_baseline(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_cosine_schedule_decays_the_learning_rate_over_the_planned_epochs(tmp_path: Path,
+                                                                           table: tuple[Any, dict]) -> None:
+    import keras
+
+    from rmlp.runs.train import train
+
+    data, source = table
+    spec = tiny_spec(optimizer={"learning_rate": 0.01})
+    result = train(spec, data, config(tmp_path, lr_schedule="cosine", early_stopping=False), data_source=source)
+    schedule = result.model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert schedule.initial_learning_rate == pytest.approx(0.01)
+    assert float(result.model.optimizer.learning_rate) < 0.01 * 1e-3  # decayed to about zero at the end
+    assert json.loads((result.run_dir / "train_config.json").read_text())["lr_schedule"] == "cosine"
+    reloaded = keras.saving.load_model(result.run_dir / "checkpoints" / "last.keras")
+    assert isinstance(reloaded.optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)
+
+
+@pytest.mark.slow
 def test_failure_is_recorded_and_raised(tmp_path: Path, table: tuple[Any, dict]) -> None:
     from rmlp.runs.train import train
 

@@ -7,7 +7,7 @@ spec with errors) prints a plain message to stderr and exits non-zero, never a t
 ``RMLP_DEBUG=1`` to see the traceback of an unexpected error.
 
 The commands live by group: :mod:`~rmlp.cli.design`, :mod:`~rmlp.cli.training`,
-:mod:`~rmlp.cli.search`, :mod:`~rmlp.cli.launch`; the options of every setting come from its
+:mod:`~rmlp.cli.search`, :mod:`~rmlp.cli.start`; the options of every setting come from its
 declaration (:mod:`~rmlp.cli.options`).
 """
 
@@ -17,7 +17,7 @@ import os
 
 import typer
 
-from rmlp.cli import design, launch, search, training
+from rmlp.cli import design, search, start, training
 
 __all__ = ["app", "main"]
 
@@ -35,7 +35,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-for group in (design, training, launch, search):
+for group in (design, training, search, start):
     group.register(app)
 
 

@@ -14,7 +14,7 @@ import typer
 from rmlp import export as ex
 from rmlp.cli.errors import UserError, guarded, print_problems
 from rmlp.cli.errors import err as _err
-from rmlp.cli.options import choice_enum, settings_options
+from rmlp.cli.options import choice, settings_options
 from rmlp.design.graph import to_dot
 from rmlp.design.summary import DTYPE_BYTES, machine_memory_bytes, summarize
 from rmlp.design.validate import validate as run_validate
@@ -43,7 +43,6 @@ class ExportFormat(StrEnum):
     bundle = "bundle"
 
 
-DtypeChoice = choice_enum("Dtype", tuple(DTYPE_BYTES))
 SpecArg = Annotated[Path, typer.Argument(help="Model spec file (.json, .yaml or .yml).", show_default=False)]
 _guard = guarded()
 
@@ -99,7 +98,8 @@ def register(app: typer.Typer) -> None:
     def summary(
         spec: SpecArg,
         settings: dict[str, Any],
-        dtype: Annotated[DtypeChoice, typer.Option(help="Dtype policy of the memory estimate.")] = DtypeChoice.float32,
+        dtype: Annotated[str, typer.Option(help="Dtype policy of the memory estimate.", **choice(DTYPE_BYTES))]
+        = "float32",
         as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     ) -> None:
         """Parameters, layers, depth, FLOPs and a memory estimate of a design, without building it.
@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         problems = errors(run_validate(loaded))
         if problems:
             raise SpecError(problems)
-        batch_size, dtype_name = int(settings["batch_size"]), dtype.value
+        batch_size, dtype_name = int(settings["batch_size"]), dtype
         s = summarize(loaded, batch_size=batch_size, dtype=dtype_name)
         if as_json:
             typer.echo(json.dumps(s.to_dict(), indent=2))

@@ -99,4 +99,8 @@ def stop_on_ctrl_c(message: str) -> tuple[threading.Event, Callable[[], None]]:
         err(f"\n{message} (Ctrl-C again to abort)...")
 
     previous = signal.signal(signal.SIGINT, handler)
-    return stop, lambda: signal.signal(signal.SIGINT, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return stop, restore

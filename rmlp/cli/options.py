@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -21,18 +20,24 @@ from rmlp.spec.tasks import TASKS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["TaskChoice", "TaskOption", "choice_enum", "settings_options"]
+__all__ = ["TaskOption", "choice", "flags_of", "settings_options"]
 
 _PYTHON_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 
 
-@functools.cache
-def choice_enum(name: str, choices: tuple[Any, ...]) -> type[StrEnum]:
-    """A StrEnum of ``choices`` for typer (it shows them in --help and refuses others)."""
-    return StrEnum(name, {str(c): str(c) for c in choices})  # type: ignore[return-value]
+def choice(choices: Sequence[Any]) -> dict[str, Any]:
+    """``typer.Option`` arguments that accept only ``choices``, shown as the option's metavar."""
+    allowed = [str(c) for c in choices]
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(allowed)}.")
+        return value
+
+    return {"parser": parse, "metavar": "[" + "|".join(allowed) + "]"}
 
 
-def _flags(meta: FieldMeta) -> list[str]:
+def flags_of(meta: FieldMeta) -> list[str]:
     """The option's names: the field's own, else ``--field-name``; booleans get ``--x/--no-x``."""
     given = list(meta.cli or ())
     long = given.pop(0) if given and given[0].startswith("--") else f"--{meta.name.replace('_', '-')}"
@@ -44,20 +49,13 @@ def _flags(meta: FieldMeta) -> list[str]:
 def _parameter(meta: FieldMeta) -> inspect.Parameter:
     """The keyword parameter typer reads for one setting."""
     default = meta.default
-    if meta.kind == "choice":
-        kind: Any = choice_enum(meta.name.title().replace("_", ""), tuple(meta.choices))
-        default = None if default is None else kind(str(default))
-    else:
-        kind = _PYTHON_TYPES.get(meta.kind, str)
+    kind: Any = _PYTHON_TYPES.get(meta.kind, str)
+    extra: dict[str, Any] = choice(meta.choices) if meta.kind == "choice" else {}
     if meta.optional or default is None:
         kind = kind | None
-    option = typer.Option(*_flags(meta), help=meta.describe(choices=False), show_default=default is not None)
+    option = typer.Option(*flags_of(meta), help=meta.describe(choices=False), show_default=default is not None, **extra)
     return inspect.Parameter(meta.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[kind, option])
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, StrEnum) else value
 
 
 def settings_options(*models: type[BaseModel], only: Sequence[str] | None = None,
@@ -83,7 +81,7 @@ def settings_options(*models: type[BaseModel], only: Sequence[str] | None = None
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            settings = {name: _plain(kwargs.pop(name)) for name in metas if name in kwargs}
+            settings = {name: kwargs.pop(name) for name in metas if name in kwargs}
             return func(*args, settings=settings, **kwargs)
 
         wrapper.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
@@ -93,6 +91,5 @@ def settings_options(*models: type[BaseModel], only: Sequence[str] | None = None
     return decorate
 
 
-#: The tasks, as the spec's own table lists them.
-TaskChoice = choice_enum("Task", TASKS)
-TaskOption = Annotated[TaskChoice | None, typer.Option(help="Task (default: inferred from the target).")]
+#: ``--task``: one of the tasks of the spec's own table.
+TaskOption = Annotated[str | None, typer.Option(help="Task (default: inferred from the target).", **choice(TASKS))]

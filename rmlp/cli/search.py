@@ -37,7 +37,7 @@ def _data_source(data: Path, target: str, task: Any, seed: int) -> DataSource:
         raise UserError(f"No data file at {data}.")
     if data.is_dir():
         raise UserError(f"{data} is a folder; give a CSV table.")
-    return DataSource(str(data.resolve()), target, task.value if task else None, seed)
+    return DataSource(str(data.resolve()), target, task or None, seed)
 
 
 def _fmt(value: Any) -> str:

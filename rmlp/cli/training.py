@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         loaded = load_spec(spec)
         if not data.exists():
             raise UserError(f"No data file or folder at {data}.")
-        task_value = task.value if task is not None else None
+        task_value = task
         dataset = load_data(data, target or None, task=task_value, seed=config.seed, **split.model_dump())
         source = {"kind": "table" if target else "images", "path": str(data.resolve()), "target": target or "",
                   "task": getattr(dataset, "task", task_value), "seed": config.seed, **split.model_dump()}

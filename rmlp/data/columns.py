@@ -40,7 +40,7 @@ def _numbers_or_junk(values: pd.Series, name: str, what: str = "Column") -> pd.S
     if share < NUMERIC_SHARE:
         return None
     bad = present[numbers.isna().to_numpy()]
-    shown = ", ".join(f"{v!r} (row {int(i) + 1})" for i, v in bad.head(5).items())
+    shown = ", ".join(f"{v!r} (row {int(str(i)) + 1})" for i, v in bad.head(5).items())
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     raise DataError(
         f"{what} {name!r} holds numbers, but {len(bad)} of its values are not numbers: "
@@ -148,9 +148,10 @@ def _fit_target(values: pd.Series, name: str, task: str | None) -> tuple[dict[st
 
 def _target_codes(values: pd.Series, target: Mapping[str, Any]) -> np.ndarray:
     """Class indices (classification) or float values (regression) of a target column."""
-    if target["task"] == "regression":
-        return _numbers_or_junk(values, target["name"]).to_numpy(dtype="float64")
     numbers = _numbers_or_junk(values, target["name"])
+    if target["task"] == "regression":
+        assert numbers is not None  # the target was checked to be numeric when the task was chosen
+        return numbers.to_numpy(dtype="float64")
     plain = [_plain(v) for v in (values if numbers is None else numbers)]
     lookup = {c: i for i, c in enumerate(target["classes"])}
     return np.array([lookup[v] for v in plain], dtype=np.int64)

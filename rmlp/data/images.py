@@ -23,6 +23,7 @@ from rmlp.data.columns import decode_target, encode_target
 from rmlp.data.errors import DataError
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_source, source_name
 from rmlp.data.split import SPLIT, SplitData, split_indices
+from rmlp.spec.tasks import TASKS
 from rmlp.spec.units import human_bytes
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -234,10 +235,10 @@ def _decode_all(
         x = np.empty((len(opened), h, w, channels), dtype=np.float32)
         for i, (label, name, img) in enumerate(opened):
             try:
-                img = img.convert("L" if gray else "RGB")
-                if img.size != (w, h):
-                    img, resized = img.resize((w, h), Image.Resampling.BILINEAR), resized + 1
-                x[i] = np.asarray(img, dtype=np.float32).reshape(h, w, channels)
+                pixels = img.convert("L" if gray else "RGB")
+                if pixels.size != (w, h):
+                    pixels, resized = pixels.resize((w, h), Image.Resampling.BILINEAR), resized + 1
+                x[i] = np.asarray(pixels, dtype=np.float32).reshape(h, w, channels)
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
                 bad.append(name)
                 continue
@@ -387,7 +388,7 @@ def load_images(
         notes.append(f"Ignored {ignored} file(s) outside class folders or not images.")
     data = _finish(given, class_names, task, where, notes, seed=seed, val_size=val_size, test_size=test_size)
     data.path = str(path) if isinstance(path, (str, Path)) else ""
-    if data.path:
+    if isinstance(path, (str, Path)):
         size = list(image_size) if isinstance(image_size, (list, tuple)) else image_size
         data.load_args = {"kind": "images", "path": str(Path(path).resolve()), "task": data.task, "seed": seed,
                           "val_size": val_size, "test_size": test_size, "color_mode": color_mode, "image_size": size}
@@ -417,7 +418,7 @@ def _finish(
     if task == "regression":
         if not np.issubdtype(ys.dtype, np.number):
             raise DataError("Text labels cannot be a regression target.", "Choose a classification task.")
-        codes, classes = ys.astype(np.float64), []
+        codes, classes = ys.astype(np.float64), list[Any]()
     else:
         codes, classes = _class_codes(ys, class_names)
         used = np.unique(codes)
@@ -429,8 +430,8 @@ def _finish(
             )
         if task is None:
             task = "binary" if len(classes) == 2 else "multiclass"
-        if task not in ("binary", "multiclass"):
-            raise DataError(f"Unknown task {task!r}.", "Use 'multiclass', 'binary' or 'regression'.")
+        if task not in TASKS:
+            raise DataError(f"Unknown task {task!r}.", f"Use one of {', '.join(TASKS)}.")
         if task == "binary" and len(classes) != 2:
             raise DataError(
                 f"There are {len(classes)} classes; binary needs exactly two.", "Choose the multiclass task."

@@ -53,9 +53,9 @@ def read_source(source: Source, *, max_bytes: int, what: str = "The file") -> by
     if isinstance(source, (bytes, bytearray)):
         raw: bytes | str = bytes(source)
     else:
-        size = getattr(source, "size", None)
-        if isinstance(size, int) and size > max_bytes:
-            raise _too_big(size, max_bytes, what)
+        declared = getattr(source, "size", None)
+        if isinstance(declared, int) and declared > max_bytes:
+            raise _too_big(declared, max_bytes, what)
         if hasattr(source, "seek"):
             try:
                 source.seek(0)

@@ -185,7 +185,7 @@ def load_table(
         if not isinstance(path_or_buffer, pd.DataFrame) else "DataFrame",
         path=str(path_or_buffer) if isinstance(path_or_buffer, (str, Path)) else "",
         task_reason=reason, column_types=column_types,
-        missing_values={n: int(v) for n, v in frame.isna().sum().items() if v},
+        missing_values={str(n): int(v) for n, v in frame.isna().sum().items() if v},
         split_rows=split, warnings=warnings, preview=frame.head(20),
         load_args={"kind": "table", "path": str(Path(path_or_buffer).resolve()), "target": target, "task": task,
                    "seed": seed, "val_size": val_size, "test_size": test_size}

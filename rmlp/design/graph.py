@@ -1,11 +1,13 @@
 """Spec -> Graphviz DOT, drawn the way a residual MLP is explained; no Keras needed.
 
-:func:`to_dot` draws a spec: one ``cluster_blockN`` per residual block, the main path in blue,
+:func:`to_dot` draws a spec's layer plan (:func:`rmlp.design.plan.make_plan` with ``strict=False``,
+so that a design that cannot be built yet still draws, its invalid layers in red and unknown shapes
+as ``?``): one ``cluster_blockN`` per residual block, the main path in blue,
 the bypass in orange (dashed arrows), the Concatenate merge in green, and a legend. Every node
 carries a plain-words ``tooltip`` (hover text for teaching) and, where it comes from a spec field,
-an ``id`` holding that field's path (``blocks[1].width``; a second node from the same field gets
-``blocks[1].width#2``, see :func:`field_path`). Large designs switch to a compact form with one
-node per block, and one node per run of identical blocks.
+an ``id`` holding that field's path, the plan node's ``path`` (``blocks[1].width``; a second node
+from the same field gets ``blocks[1].width#2``, see :func:`field_path`). Large designs switch to a
+compact form with one node per block, and one node per run of identical blocks.
 
 :func:`model_to_dot` draws a built Keras model instead (Keras is imported inside it only).
 """
@@ -13,14 +15,15 @@ node per block, and one node per run of identical blocks.
 from __future__ import annotations
 
 import html
-import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
-from rmlp.base.info import BaseInfo, lookup
-from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
+from rmlp.design.plan import Node, make_plan
+from rmlp.spec.model import BlockSpec, ModelSpec
 
 __all__ = [
     "BYPASS_COLOR",
@@ -92,11 +95,17 @@ _ACTIVATION_WORDS = {
 # ----------------------------------------------------------------------------- escaping
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_INDEX = re.compile(r"\[\d+\]")
+
+
+@lru_cache(maxsize=4096)
+def _esc_str(text: str) -> str:
+    return _CONTROL.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _esc(text: object) -> str:
-    """Text made safe inside a double-quoted DOT string, shown literally."""
-    return _CONTROL.sub(" ", str(text)).replace("\\", "\\\\").replace('"', '\\"')
+    """Text made safe inside a double-quoted DOT string, shown literally (remembered: labels repeat)."""
+    return _esc_str(str(text))
 
 
 def _q(text: object) -> str:
@@ -140,7 +149,7 @@ class _Dot:
         self.depth = 1
         self.count = 0
         self._ids: dict[str, int] = {}
-        self._hints: dict[str, str] = {}
+        self._hints: dict[str, str] = {}  # by field path, and by path with its indices left out
 
     def emit(self, text: str) -> None:
         self.lines.append("  " * self.depth + text)
@@ -151,10 +160,13 @@ class _Dot:
         return path if seen == 1 else f"{path}#{seen}"
 
     def _hint(self, path: str) -> str:
-        key = re.sub(r"\[\d+\]", "[]", path)
-        if key not in self._hints:
-            self._hints[key] = _control_hint(path)
-        return self._hints[key]
+        hint = self._hints.get(path)
+        if hint is None:
+            key = _INDEX.sub("[]", path)
+            if key not in self._hints:
+                self._hints[key] = _control_hint(path)
+            hint = self._hints[path] = self._hints[key]
+        return hint
 
     def node(
         self,
@@ -166,9 +178,9 @@ class _Dot:
         reg: bool = False,
         invalid: bool = False,
         html_label: bool = False,
-        **extra: str,
+        **extra: str | None,
     ) -> str:
-        """Write one node; ``label`` is already quoted (or ``<...>``); returns its name."""
+        """Write one node; ``label`` is already quoted (or ``<...>``); ``extra`` None values are left out."""
         name = f"n{self.count}"
         self.count += 1
         if field:
@@ -187,7 +199,7 @@ class _Dot:
                 attrs.append(f'color="{style.color}", fillcolor="{style.light if reg else style.fill}"')
             if reg:
                 attrs.append('fontsize=9, height=0.22, margin="0.06,0.02"')
-        attrs.extend(f"{key}={_q(value)}" for key, value in extra.items())
+        attrs.extend(f"{key}={_q(value)}" for key, value in extra.items() if value is not None)
         self.emit(f"{name} [{', '.join(attrs)}];")
         return name
 
@@ -208,37 +220,40 @@ class _Dot:
         self.emit("}")
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- the plan, in parts
+
+#: Plan ops left out of the drawing: the channel axis added for the grayscale conversion is part of it.
+_HIDDEN_OPS = frozenset({"reshape"})
 
 
-def _shape_text(shape: tuple[int, ...] | None) -> str:
-    return "×".join(str(d) for d in shape) if shape else "?"
+@dataclass
+class _Parts:
+    """A layer plan cut into the pieces the drawing lays out."""
+
+    front: list[Node]  # input, grayscale conversion, base model, flatten
+    blocks: list[list[Node]]  # the nodes of each block, by plan block index
+    gaps: dict[int, list[Node]]  # the between-block layers after block i
+    head: list[Node]  # final layers and the output layer
+    by_name: dict[str, Node]
 
 
-def _reg_label(kind: str, rate: float) -> str:
-    return f"Dropout {rate:g}" if kind == "dropout" else "BN"
-
-
-def _reg_tooltip(kind: str, rate: float, where: str) -> str:
-    if kind == "dropout":
-        return (
-            f"Dropout {where}: during training it switches off a random {rate:.0%} of the units "
-            "at every step, so the network cannot lean on any single one. Does nothing at "
-            "prediction time."
-        )
-    return (
-        f"Batch normalisation {where}: rescales every unit to zero mean and unit variance over "
-        "the batch, then learns its own scale and shift; it keeps training stable."
-    )
-
-
-def _main_out(block: BlockSpec) -> int:
-    widths = block.main_widths()
-    return widths[-1] if widths else block.width
-
-
-def _bypass_out(block: BlockSpec) -> int:
-    return block.bypass[-1] if block.bypass else block.width
+def _split(nodes: list[Node]) -> _Parts:
+    """The drawn nodes of a plan, sorted into front, blocks, gaps and head."""
+    parts = _Parts([], [], {}, [], {n.name: n for n in nodes})
+    for node in nodes:
+        if node.op in _HIDDEN_OPS:
+            continue
+        if node.block is not None:
+            if node.block == len(parts.blocks):
+                parts.blocks.append([])
+            parts.blocks[node.block].append(node)
+        elif node.role == "inter":
+            parts.gaps.setdefault(len(parts.blocks) - 1, []).append(node)
+        elif node.role in ("final", "output"):
+            parts.head.append(node)
+        else:
+            parts.front.append(node)
+    return parts
 
 
 def _block_key(block: BlockSpec) -> tuple[Any, ...]:
@@ -256,27 +271,29 @@ def _groups(blocks: list[BlockSpec]) -> list[tuple[int, int]]:
     return runs
 
 
-def _base_info(base: BaseModelSpec | None) -> BaseInfo | None:
-    try:
-        return lookup(base)
-    except (OSError, ValueError):
-        return None
+def _compact_parts(spec: ModelSpec, runs: list[tuple[int, int]]) -> tuple[_Parts, list[int]]:
+    """The plan of ``spec`` with each run of identical blocks cut to two blocks (a lone block stays one).
+
+    That plan holds every layer the compact form shows (a run's block, the gap inside a run, the gap
+    after it) at a fraction of the cost of planning every block. Returns its parts and, per run, the
+    plan block index of the run's first block.
+    """
+    blocks: list[BlockSpec] = []
+    firsts: list[int] = []
+    for first, last in runs:
+        firsts.append(len(blocks))
+        blocks.extend(spec.blocks[first : min(last, first + 1) + 1])
+    short = spec.model_copy(update={"blocks": blocks})
+    return _split(make_plan(short, strict=False)), firsts
 
 
-def _shows_preprocess(base: BaseModelSpec, info: BaseInfo | None) -> bool:
-    return base.preprocess and not (info is not None and info.preprocess == "none")
+def _drawn_count(nodes: list[Node]) -> int:
+    return sum(node.op not in _HIDDEN_OPS for node in nodes)
 
 
 def full_node_count(spec: ModelSpec) -> int:
-    """Nodes of the full drawing (legend left out), counted without drawing."""
-    count = 1 + int(spec.grayscale_to_rgb) + int(spec.flatten)
-    if spec.base_model is not None:
-        count += 2 + int(_shows_preprocess(spec.base_model, _base_info(spec.base_model)))
-    for block in spec.blocks:
-        count += 4 + 2 * max(block.layers, 0) + 2 * len(block.bypass)
-    count += max(len(spec.blocks) - 1, 0) * 2 * len(spec.inter_block_layers)
-    count += 2 * len(spec.final_layers) + 1
-    return count
+    """Nodes of the full drawing (legend left out): the plan's layers, counted without drawing."""
+    return _drawn_count(make_plan(spec, strict=False))
 
 
 def auto_compact(spec: ModelSpec) -> bool:
@@ -284,118 +301,214 @@ def auto_compact(spec: ModelSpec) -> bool:
     return len(spec.blocks) > COMPACT_MAX_BLOCKS or full_node_count(spec) > COMPACT_MAX_NODES
 
 
+# ----------------------------------------------------------------------------- labels and tooltips
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """``28×28×3``; ``?`` for a shape the plan does not know."""
+    return "×".join(str(d) for d in shape) if shape else "?"
+
+
+def _size_text(size: int | None) -> str:
+    return "?" if size is None else str(size)
+
+
+def _dense_label(node: Node) -> str:
+    return _label(f"Dense {node.units}", node.activation)
+
+
+def _reg_label(node: Node) -> str:
+    return f"Dropout {node.rate:g}" if node.op == "dropout" else "BN"
+
+
+def _reg_tooltip(node: Node, where: str) -> str:
+    if node.op == "dropout":
+        return (
+            f"Dropout {where}: during training it switches off a random {node.rate:.0%} of the units "
+            "at every step, so the network cannot lean on any single one. Does nothing at "
+            "prediction time."
+        )
+    return (
+        f"Batch normalisation {where}: rescales every unit to zero mean and unit variance over "
+        "the batch, then learns its own scale and shift; it keeps training stable."
+    )
+
+
+def _merge_sizes(parts: _Parts, merge: Node) -> tuple[str, str, str]:
+    """The Concatenate's main-path, bypass and joined widths, as the plan has them."""
+    main, bypass = (parts.by_name[name].features for name in merge.inputs)
+    return _size_text(main), _size_text(bypass), _size_text(merge.features)
+
+
+def _trainable_text(layers: int) -> str:
+    if layers <= 0:
+        return "frozen"
+    return "last layer trains" if layers == 1 else f"last {layers} layers train"
+
+
 # ----------------------------------------------------------------------------- drawing parts
 
 
-def _draw_front(g: _Dot, spec: ModelSpec) -> str:
-    """Input, grayscale conversion, base model and flatten; returns the last node."""
-    shape: tuple[int, ...] | None = tuple(spec.input_shape)
-    last = g.node(
-        _label("Input", _shape_text(shape)),
-        f"The input: one example of shape {_shape_text(shape)} (the batch axis is not shown).",
+def _draw_input(g: _Dot, spec: ModelSpec, node: Node) -> str:
+    shape = _shape_text(node.shape)
+    return g.node(
+        _label("Input", shape),
+        f"The input: one example of shape {shape} (the batch axis is not shown).",
         "other",
-        "input_shape",
+        node.path,
     )
-    if spec.grayscale_to_rgb:
-        if shape is not None and len(shape) == 3:
-            shape = (shape[0], shape[1], 3)
-        node = g.node(
-            _label("Grayscale → RGB", _shape_text(shape)),
-            "Repeats the single grey channel three times, because pre-trained image models "
-            "expect three colour channels.",
-            "other",
-            "grayscale_to_rgb",
-        )
-        g.edge(last, node)
-        last = node
-    if spec.base_model is not None:
-        last, shape = _draw_base(g, spec.base_model, last, shape)
-    if spec.flatten:
-        lines = ["Flatten", f"→ {math.prod(shape)}"] if shape else ["Flatten"]
-        node = g.node(
-            _label(*lines),
-            "Flattens each example into one long vector, because the blocks concatenate along "
-            "the feature axis and need one number per feature.",
-            "other",
-            "flatten",
-        )
-        g.edge(last, node)
-        last = node
-    return last
 
 
-def _draw_base(
-    g: _Dot, base: BaseModelSpec, last: str, shape: tuple[int, ...] | None
-) -> tuple[str, tuple[int, ...] | None]:
-    """Resizing, the family's preprocessing and the base model itself."""
-    info = _base_info(base)
-    size = tuple(base.input_size) if base.input_size else (info.default_size if info else None)
-    channels = shape[2] if shape is not None and len(shape) == 3 else None
-    if size is not None and len(size) == 2:
-        shape = (size[0], size[1], channels) if channels else None
-        size_text = f"{size[0]}×{size[1]}"
-    else:
-        shape, size_text = None, "model's size"
-    node = g.node(
-        _label("Resizing", size_text),
-        f"Resizes every image to {size_text}, the input size the base model works at.",
+def _draw_gray(g: _Dot, spec: ModelSpec, node: Node) -> str:
+    return g.node(
+        _label("Grayscale → RGB", _shape_text(node.shape)),
+        "Repeats the single grey channel three times, because pre-trained image models "
+        "expect three colour channels.",
         "other",
-        "base_model.input_size",
+        node.path,
     )
-    g.edge(last, node)
-    last = node
-    if _shows_preprocess(base, info):
-        family = info.preprocess if info else ""
-        words = _PREPROCESS_WORDS.get(family, "family's own")
-        node = g.node(
-            _label("Preprocess", words),
-            "Applies the base model family's own input preprocessing (scaling, channel order, "
-            "mean), as its pre-trained weights expect pixels prepared this way.",
-            "other",
-            "base_model.preprocess",
-        )
-        g.edge(last, node)
-        last = node
+
+
+def _draw_resize(g: _Dot, spec: ModelSpec, node: Node) -> str:
+    height, width = node.extra["height"], node.extra["width"]
+    size = f"{height}×{width}" if height is not None and width is not None else "model's size"
+    return g.node(
+        _label("Resizing", size),
+        f"Resizes every image to {size}, the input size the base model works at.",
+        "other",
+        node.path,
+    )
+
+
+def _draw_preprocess(g: _Dot, spec: ModelSpec, node: Node) -> str:
+    return g.node(
+        _label("Preprocess", _PREPROCESS_WORDS.get(node.extra["family"] or "", "family's own")),
+        "Applies the base model family's own input preprocessing (scaling, channel order, "
+        "mean), as its pre-trained weights expect pixels prepared this way.",
+        "other",
+        node.path,
+    )
+
+
+def _draw_base(g: _Dot, spec: ModelSpec, node: Node) -> str:
+    """The base model as one node: what it is (from the spec) and its output shape (from the plan)."""
+    base = spec.base_model
+    assert base is not None
     if base.source == "applications":
-        name, field = base.name, "base_model.name"
-        detail = [f"pooling {base.pooling}"]
+        name, detail, where = base.name, [f"pooling {base.pooling}"], base.name
     else:
-        name, field = (PurePath(base.path).name or "(no file chosen)"), "base_model.path"
+        name = PurePath(base.path).name or "(no file chosen)"
         detail = [f"cut at {base.cut_layer}"] if base.cut_layer else []
+        where = base.path or "a .keras file"
     weights = "ImageNet weights" if base.weights == "imagenet" else "random weights"
-    if base.trainable_layers <= 0:
-        trainable = "frozen"
-    elif base.trainable_layers == 1:
-        trainable = "last layer trains"
-    else:
-        trainable = f"last {base.trainable_layers} layers train"
-    out: tuple[int, ...] | None = None
-    if info is not None:
-        if info.fixed_output_shape is not None:
-            out = tuple(info.fixed_output_shape)
-        elif size is not None and len(size) == 2:
-            out = info.output_shape(size[0], size[1], base.pooling)
-    lines = [name, weights, *detail, trainable]
-    if out is not None:
-        lines.append(f"→ {_shape_text(out)}")
-    where = base.name if base.source == "applications" else (base.path or "a .keras file")
-    node = g.node(
-        _label(*lines),
+    trainable = _trainable_text(base.trainable_layers)
+    return g.node(
+        _label(name, weights, *detail, trainable, f"→ {_shape_text(node.shape)}"),
         f"Pre-trained base model {where}: turns each image into features that the residual "
         f"MLP learns from ({weights}, {trainable}).",
         "base",
-        field,
+        node.path,
         shape="box3d",
         style="filled",
     )
-    g.edge(last, node)
-    return node, out
 
 
-def _draw_block_full(g: _Dot, spec: ModelSpec, i: int, block: BlockSpec, prev: str) -> str:
+def _draw_flatten(g: _Dot, spec: ModelSpec, node: Node) -> str:
+    return g.node(
+        _label("Flatten", f"→ {_shape_text(node.shape)}"),
+        "Flattens each example into one long vector, because the blocks concatenate along "
+        "the feature axis and need one number per feature.",
+        "other",
+        node.path,
+    )
+
+
+_FRONT: dict[str, Callable[[_Dot, ModelSpec, Node], str]] = {
+    "input": _draw_input,
+    "gray_to_rgb": _draw_gray,
+    "resize": _draw_resize,
+    "preprocess": _draw_preprocess,
+    "base": _draw_base,
+    "flatten": _draw_flatten,
+}
+
+
+def _draw_front(g: _Dot, spec: ModelSpec, nodes: list[Node]) -> str:
+    """Input, grayscale conversion, base model and flatten, in a row; returns the last node."""
+    last = ""
+    for node in nodes:
+        name = _FRONT[node.op](g, spec, node)
+        if last:
+            g.edge(last, name)
+        last = name
+    return last
+
+
+def _draw_chain(
+    g: _Dot,
+    nodes: list[Node],
+    prev: str,
+    dense_tip: Callable[[int, Node], str],
+    after_dense: str,
+    *,
+    role: str = "other",
+    after_fork: str = "",
+    group: str | None = None,
+) -> str:
+    """Dense layers and their regularisers in a row, from ``prev``; returns the last node.
+
+    ``dense_tip(k, node)`` is the tooltip of the k-th Dense layer; a regulariser says it sits
+    ``after_dense``, or ``after_fork`` while no Dense layer came before it.
+    """
+    dense = 0
+    for node in nodes:
+        if node.op == "dense":
+            tip = dense_tip(dense, node)
+            name = g.node(_dense_label(node), tip, role, node.path, invalid=not node.valid, group=group)
+            dense += 1
+        else:
+            tip = _reg_tooltip(node, after_dense if dense else after_fork)
+            name = g.node(_label(_reg_label(node)), tip, role, node.path, reg=True, group=group)
+        g.edge(prev, name, role)
+        prev = name
+    return prev
+
+
+def _main_tip(block: BlockSpec, i: int) -> Callable[[int, Node], str]:
+    """Tooltips of block ``i``'s main-path Dense layers."""
+
+    def tip(m: int, node: Node) -> str:
+        text = f"Main-path Dense layer {m + 1} of {block.layers} in block {i + 1}: {node.units} units, "
+        text += f"{node.activation}."
+        if m > 0:
+            text += f" Each layer has {block.decrement} units fewer than the one before (k − {m}·l)."
+        if not node.valid:
+            text += (
+                " This width is below 1, so the block cannot be built: lower the decrement (l) "
+                "or the number of layers (j), or raise the first width (k)."
+            )
+        return text
+
+    return tip
+
+
+def _bypass_tip(i: int) -> Callable[[int, Node], str]:
+    """Tooltips of block ``i``'s bypass Dense layers."""
+
+    def tip(n: int, node: Node) -> str:
+        return (
+            f"Bypass Dense layer {n + 1} of block {i + 1}: {node.units} units, {node.activation}. It reshapes "
+            "what the bypass carries around the main path."
+        )
+
+    return tip
+
+
+def _draw_block_full(g: _Dot, spec: ModelSpec, parts: _Parts, nodes: list[Node], prev: str) -> str:
     """One block as a cluster: entry, main path, bypass, merge; returns the merge node."""
-    act = spec.activation
-    path = f"blocks[{i}]"
+    entry, merge = nodes[0], nodes[-1]
+    i = entry.block or 0
+    block = spec.blocks[i]
     group = f"main{i}"
     g.open_cluster(
         f"cluster_block{i}",
@@ -403,166 +516,113 @@ def _draw_block_full(g: _Dot, spec: ModelSpec, i: int, block: BlockSpec, prev: s
         f"Residual block {i + 1}: the entry output runs down the main path of shrinking Dense "
         "layers and, unchanged or through a few small layers, around it on the bypass; the "
         "two ends are concatenated side by side.",
-        path,
+        f"blocks[{i}]",
     )
-    entry = g.node(
-        _label(f"Dense {block.width}", act),
-        f"Entry layer of block {i + 1}: a Dense layer with {block.width} units and {act} "
+    fork = g.node(
+        _dense_label(entry),
+        f"Entry layer of block {i + 1}: a Dense layer with {entry.units} units and {entry.activation} "
         "activation. Its output goes two ways: down the main path and around it on the bypass.",
         "main",
-        f"{path}.width",
-        invalid=block.width < 1,
+        entry.path,
+        invalid=not entry.valid,
         group=group,
     )
-    last = g.node(
-        _label("BN"),
-        _reg_tooltip("batchnorm", 0.0, "at the start of the main path"),
-        "main",
-        f"{path}.layers",
-        reg=True,
-        group=group,
+    main_end = _draw_chain(
+        g, [n for n in nodes if n.role == "main"], fork, _main_tip(block, i), "after a main-path Dense layer",
+        role="main", after_fork="at the start of the main path", group=group,
     )
-    g.edge(entry, last, "main")
-    for m, width in enumerate(block.main_widths()):
-        tip = f"Main-path Dense layer {m + 1} of {block.layers} in block {i + 1}: {width} units, {act}."
-        if m > 0:
-            tip += f" Each layer has {block.decrement} units fewer than the one before (k − {m}·l)."
-        if width < 1:
-            tip += (
-                " This width is below 1, so the block cannot be built: lower the decrement (l) "
-                "or the number of layers (j), or raise the first width (k)."
-            )
-        dense = g.node(
-            _label(f"Dense {width}", act),
-            tip,
-            "main",
-            f"{path}.width" if m == 0 else f"{path}.decrement",
-            invalid=width < 1,
-            group=group,
-        )
-        g.edge(last, dense, "main")
-        last = g.node(
-            _label("BN"),
-            _reg_tooltip("batchnorm", 0.0, "after a main-path Dense layer"),
-            "main",
-            f"{path}.layers",
-            reg=True,
-            group=group,
-        )
-        g.edge(dense, last, "main")
-
-    kind, rate = spec.bypass_regularizer, spec.bypass_dropout
-    reg_field = "bypass_dropout" if kind == "dropout" else "bypass_regularizer"
-    by = g.node(
-        _label(_reg_label(kind, rate)),
-        _reg_tooltip(kind, rate, "on the bypass, right after the fork"),
-        "bypass",
-        reg_field,
-        reg=True,
+    bypass_end = _draw_chain(
+        g, [n for n in nodes if n.role == "bypass"], fork, _bypass_tip(i), "after a bypass Dense layer",
+        role="bypass", after_fork="on the bypass, right after the fork",
     )
-    g.edge(entry, by, "bypass")
-    for n, width in enumerate(block.bypass):
-        dense = g.node(
-            _label(f"Dense {width}", act),
-            f"Bypass Dense layer {n + 1} of block {i + 1}: {width} units, {act}. It reshapes what "
-            "the bypass carries around the main path.",
-            "bypass",
-            f"{path}.bypass[{n}]",
-            invalid=width < 1,
-        )
-        g.edge(by, dense, "bypass")
-        by = g.node(
-            _label(_reg_label(kind, rate)),
-            _reg_tooltip(kind, rate, "after a bypass Dense layer"),
-            "bypass",
-            reg_field,
-            reg=True,
-        )
-        g.edge(dense, by, "bypass")
-
-    main_out, by_out = _main_out(block), _bypass_out(block)
-    merge = g.node(
-        _label("Concatenate", f"{main_out} + {by_out} = {main_out + by_out}"),
+    main_out, by_out, total = _merge_sizes(parts, merge)
+    joined = g.node(
+        _label("Concatenate", f"{main_out} + {by_out} = {total}"),
         f"Merge of block {i + 1}: puts the main path's {main_out} units and the bypass's "
-        f"{by_out} units side by side ({main_out + by_out} units). It concatenates, it does "
+        f"{by_out} units side by side ({total} units). It concatenates, it does "
         "not add, so the width grows.",
         "merge",
-        path,
+        merge.path,
         group=group,
         penwidth="1.6",
     )
-    g.edge(last, merge, "main")
-    g.edge(by, merge, "bypass")
+    g.edge(main_end, joined, "main")
+    g.edge(bypass_end, joined, "bypass")
     g.close_cluster()
     # Outside the cluster: an edge written inside one would pull ``prev`` into it.
-    g.edge(prev, entry)
-    return merge
+    g.edge(prev, fork)
+    return joined
 
 
-def _draw_inter_full(g: _Dot, spec: ModelSpec, gap: int, prev: str) -> str:
+def _draw_gap_full(g: _Dot, gap: int, nodes: list[Node], prev: str) -> str:
     """The between-block layers at one gap (after block ``gap``)."""
-    for n, width in enumerate(spec.inter_block_layers):
-        dense = g.node(
-            _label(f"Dense {width}", spec.activation),
-            f"Between blocks {gap + 1} and {gap + 2}: a Dense layer with {width} units "
-            f"({spec.activation}); the same layers sit in every gap between two blocks.",
-            "other",
-            f"inter_block_layers[{n}]",
-            invalid=width < 1,
+
+    def tip(n: int, node: Node) -> str:
+        return (
+            f"Between blocks {gap + 1} and {gap + 2}: a Dense layer with {node.units} units "
+            f"({node.activation}); the same layers sit in every gap between two blocks."
         )
-        g.edge(prev, dense)
-        prev = g.node(
-            _label("BN"),
-            _reg_tooltip("batchnorm", 0.0, "between blocks"),
-            "other",
-            "inter_block_layers",
-            reg=True,
-        )
-        g.edge(dense, prev)
+
+    return _draw_chain(g, nodes, prev, tip, "between blocks")
+
+
+def _draw_blocks_full(g: _Dot, spec: ModelSpec, parts: _Parts, prev: str) -> str:
+    """Every block as a cluster, with the layers of each gap; returns the last node."""
+    for i, nodes in enumerate(parts.blocks):
+        prev = _draw_block_full(g, spec, parts, nodes, prev)
+        prev = _draw_gap_full(g, i, parts.gaps.get(i, []), prev)
     return prev
 
 
-def _main_text(block: BlockSpec) -> str:
-    widths = block.main_widths()
+def _main_text(entry: Node, widths: list[int | None]) -> str:
     if not widths:
         stack = "no Dense layers"
     elif len(widths) == 1:
         stack = f"Dense {widths[0]}"
-    elif block.decrement == 0:
+    elif widths[0] == widths[-1]:
         stack = f"{len(widths)}×Dense {widths[0]}"
     else:
         stack = f"{len(widths)}×Dense {widths[0]}…{widths[-1]}"
-    return f"main: entry Dense {block.width} → BN → {stack}, each + BN"
+    return f"main: entry Dense {entry.units} → BN → {stack}, each + BN"
 
 
-def _bypass_text(block: BlockSpec, reg: str) -> str:
-    if not block.bypass:
+def _bypass_text(widths: list[int | None], reg: str) -> str:
+    if not widths:
         return f"bypass: {reg}, entry output carried around"
-    return f"bypass: {reg} → Dense {block.bypass} (each + {reg})"
+    return f"bypass: {reg} → Dense {widths} (each + {reg})"
 
 
-def _draw_group_compact(g: _Dot, spec: ModelSpec, first: int, last: int, prev: str) -> str:
-    """One node standing for blocks ``first``…``last`` (identical ones), as an HTML table."""
-    block = spec.blocks[first]
-    count = last - first + 1
+def _units(nodes: list[Node], role: str | None = None) -> list[int | None]:
+    """Widths of the Dense layers among ``nodes`` (those with ``role`` only, if given)."""
+    return [n.units for n in nodes if n.op == "dense" and role in (None, n.role)]
+
+
+def _draw_group_compact(g: _Dot, spec: ModelSpec, parts: _Parts, run: tuple[int, int], index: int, prev: str) -> str:
+    """One node standing for blocks ``first``…``last`` (identical ones), as an HTML table.
+
+    ``index``: the plan block index of the run's first block in ``parts`` (see :func:`_compact_parts`).
+    """
+    first, last = run
+    block, nodes, count = spec.blocks[first], parts.blocks[index], last - first + 1
+    entry = nodes[0]
     title = f"Block {first + 1}" if count == 1 else f"Blocks {first + 1}–{last + 1} (×{count} identical)"
-    reg = _reg_label(spec.bypass_regularizer, spec.bypass_dropout)
-    main_out, by_out = _main_out(block), _bypass_out(block)
-    widths = block.main_widths()
-    bad = min([block.width, *widths, *block.bypass]) < 1
+    reg = _reg_label(next(n for n in nodes if n.role == "bypass"))
+    main_out, by_out, total = _merge_sizes(parts, nodes[-1])
+    bad = not all(n.valid for n in nodes)
     rows = [
         (
             f"<B>{_h(title)}</B>  [j={block.layers}, k={block.width}, l={block.decrement}]",
             INVALID_FILL if bad else "#ffffff",
         ),
-        (_h(_main_text(block)), _STYLES["main"].fill),
-        (_h(_bypass_text(block, reg)), _STYLES["bypass"].fill),
-        (_h(f"concat {main_out} + {by_out} = {main_out + by_out}"), _STYLES["merge"].fill),
+        (_h(_main_text(entry, _units(nodes, "main"))), _STYLES["main"].fill),
+        (_h(_bypass_text(_units(nodes, "bypass"), reg)), _STYLES["bypass"].fill),
+        (_h(f"concat {main_out} + {by_out} = {total}"), _STYLES["merge"].fill),
     ]
     if bad:
         rows.append((_h("⚠ a width is below 1: this block cannot be built"), INVALID_FILL))
-    if count > 1 and spec.inter_block_layers:
-        rows.append((_h(f"between each: Dense {spec.inter_block_layers}, each + BN"), _STYLES["other"].fill))
+    between = _units(parts.gaps.get(index, [])) if count > 1 else []
+    if between:
+        rows.append((_h(f"between each: Dense {between}, each + BN"), _STYLES["other"].fill))
     cells = "".join(f'<TR><TD ALIGN="LEFT" BGCOLOR="{bg}">{text}</TD></TR>' for text, bg in rows)
     border = INVALID_COLOR if bad else "#555555"
     label = f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="{border}">{cells}</TABLE>>'
@@ -572,59 +632,60 @@ def _draw_group_compact(g: _Dot, spec: ModelSpec, first: int, last: int, prev: s
         else (f"Residual blocks {first + 1} to {last + 1}: {count} identical blocks in a row, each")
     )
     tooltip = (
-        f"{what}: an entry Dense layer of {block.width} units; a main path of {block.layers} "
+        f"{what}: an entry Dense layer of {entry.units} units; a main path of {block.layers} "
         f"Dense layers shrinking by {block.decrement} units each, every one followed by batch "
         f"normalisation; a bypass that carries the entry output around them; and a "
-        f"Concatenate that joins both ({main_out + by_out} units)."
+        f"Concatenate that joins both ({total} units)."
     )
     node = g.node(label, tooltip, "block", f"blocks[{first}]", html_label=True)
     g.edge(prev, node)
     return node
 
 
-def _draw_inter_compact(g: _Dot, spec: ModelSpec, gap: int, prev: str) -> str:
-    """All between-block layers of one gap as a single node."""
-    parts = " → ".join(f"Dense {w} → BN" for w in spec.inter_block_layers)
+def _draw_gap_compact(g: _Dot, gap: int, nodes: list[Node], prev: str) -> str:
+    """All between-block layers of one gap (after block ``gap``) as a single node."""
+    layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reg_label(n) for n in nodes)
     node = g.node(
-        _label("Between blocks", parts),
-        f"Between blocks {gap + 1} and {gap + 2}: Dense layers {spec.inter_block_layers}, each "
+        _label("Between blocks", layers),
+        f"Between blocks {gap + 1} and {gap + 2}: Dense layers {_units(nodes)}, each "
         "followed by batch normalisation; the same layers sit in every gap between two blocks.",
         "other",
         "inter_block_layers",
-        invalid=min(spec.inter_block_layers) < 1,
+        invalid=not all(n.valid for n in nodes),
     )
     g.edge(prev, node)
     return node
 
 
-def _draw_head(g: _Dot, spec: ModelSpec, prev: str) -> None:
+def _draw_blocks_compact(
+    g: _Dot, spec: ModelSpec, parts: _Parts, runs: list[tuple[int, int]], firsts: list[int], prev: str
+) -> str:
+    """One node per run of identical blocks, one per gap between runs; returns the last node."""
+    for r, run in enumerate(runs):
+        prev = _draw_group_compact(g, spec, parts, run, firsts[r], prev)
+        gap = parts.gaps.get(firsts[r + 1] - 1) if r < len(runs) - 1 else None
+        if gap:
+            prev = _draw_gap_compact(g, run[1], gap, prev)
+    return prev
+
+
+def _draw_head(g: _Dot, nodes: list[Node], prev: str) -> None:
     """Final Dense layers, their regularisers and the output layer."""
-    kind, rate = spec.final_regularizer, spec.final_dropout
-    reg_field = "final_dropout" if kind == "dropout" else "final_regularizer"
-    for n, width in enumerate(spec.final_layers):
-        dense = g.node(
-            _label(f"Dense {width}", spec.activation),
-            f"Final Dense layer {n + 1}: {width} units ({spec.activation}), after the last "
-            "block, narrowing the features down towards the output.",
-            "other",
-            f"final_layers[{n}]",
-            invalid=width < 1,
+
+    def tip(n: int, node: Node) -> str:
+        return (
+            f"Final Dense layer {n + 1}: {node.units} units ({node.activation}), after the last "
+            "block, narrowing the features down towards the output."
         )
-        g.edge(prev, dense)
-        prev = g.node(
-            _label(_reg_label(kind, rate)),
-            _reg_tooltip(kind, rate, "after a final Dense layer"),
-            "other",
-            reg_field,
-            reg=True,
-        )
-        g.edge(dense, prev)
-    act = spec.resolved_output_activation()
+
+    *final, output = nodes
+    prev = _draw_chain(g, final, prev, tip, "after a final Dense layer")
+    act = output.activation or ""
     out = g.node(
-        _label(f"Dense {spec.num_outputs}", act),
-        f"Output layer: {spec.num_outputs} unit(s), one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
+        _dense_label(output),
+        f"Output layer: {output.units} unit(s), one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
         "output",
-        "num_outputs",
+        output.path,
         penwidth="1.6",
     )
     g.edge(prev, out)
@@ -675,24 +736,21 @@ def _draw_legend(g: _Dot, spec: ModelSpec, rankdir: str) -> None:
 # ----------------------------------------------------------------------------- public API
 
 
-def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdir: str = "TB") -> str:
-    """Graphviz DOT of a spec, drawn without Keras.
+def _pick_form(spec: ModelSpec, compact: bool | None) -> tuple[bool, list[Node] | None]:
+    """Whether to draw the compact form (None: as :func:`auto_compact`), and the plan if it was made."""
+    if compact is not None or len(spec.blocks) > COMPACT_MAX_BLOCKS:
+        return compact is not False, None
+    nodes = make_plan(spec, strict=False)
+    return _drawn_count(nodes) > COMPACT_MAX_NODES, nodes
 
-    ``compact``: None picks the compact form above :data:`COMPACT_MAX_BLOCKS` blocks or
-    :data:`COMPACT_MAX_NODES` nodes; True/False force it. ``rankdir``: TB, LR, BT or RL.
-    """
-    if not isinstance(spec, ModelSpec):
-        spec = ModelSpec.model_validate(spec)
-    if rankdir not in _RANKDIRS:
-        raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
-    if compact is None:
-        compact = auto_compact(spec)
+
+def _open_graph(g: _Dot, spec: ModelSpec, compact: bool, rankdir: str) -> None:
+    """The graph's title line and its node and edge defaults."""
     n_blocks = len(spec.blocks)
     summary = (
         f"{n_blocks} residual block{'s' if n_blocks != 1 else ''} · {spec.task} · "
         f"{spec.num_outputs} output{'s' if spec.num_outputs != 1 else ''}" + (" · compact view" if compact else "")
     )
-    g = _Dot()
     g.lines.append("digraph rmlp {")
     g.emit(
         f'graph [label={_label(spec.name, summary)}, labelloc=t, fontname="{_FONT}", '
@@ -705,19 +763,28 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
     )
     g.emit(f'edge [fontname="{_FONT}", fontsize=9, arrowsize=0.7, color="{OTHER_COLOR}"];')
 
-    prev = _draw_front(g, spec)
+
+def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdir: str = "TB") -> str:
+    """Graphviz DOT of a spec, drawn without Keras.
+
+    ``compact``: None picks the compact form above :data:`COMPACT_MAX_BLOCKS` blocks or
+    :data:`COMPACT_MAX_NODES` nodes; True/False force it. ``rankdir``: TB, LR, BT or RL.
+    """
+    if not isinstance(spec, ModelSpec):
+        spec = ModelSpec.model_validate(spec)
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
+    compact, nodes = _pick_form(spec, compact)
+    g = _Dot()
+    _open_graph(g, spec, compact, rankdir)
     if compact:
         runs = _groups(spec.blocks)
-        for r, (first, last) in enumerate(runs):
-            prev = _draw_group_compact(g, spec, first, last, prev)
-            if r < len(runs) - 1 and spec.inter_block_layers:
-                prev = _draw_inter_compact(g, spec, last, prev)
+        parts, firsts = _compact_parts(spec, runs)
+        prev = _draw_blocks_compact(g, spec, parts, runs, firsts, _draw_front(g, spec, parts.front))
     else:
-        for i, block in enumerate(spec.blocks):
-            prev = _draw_block_full(g, spec, i, block, prev)
-            if i < n_blocks - 1:
-                prev = _draw_inter_full(g, spec, i, prev)
-    _draw_head(g, spec, prev)
+        parts = _split(nodes if nodes is not None else make_plan(spec, strict=False))
+        prev = _draw_blocks_full(g, spec, parts, _draw_front(g, spec, parts.front))
+    _draw_head(g, parts.head, prev)
     _draw_legend(g, spec, rankdir)
     g.lines.append("}")
     return "\n".join(g.lines) + "\n"

@@ -2,7 +2,15 @@
 
 The plan is the single description of the architecture: :mod:`rmlp.design.summary` counts it,
 :mod:`rmlp.keras.build` turns each node into a built-in Keras layer, :mod:`rmlp.export` writes it out
-as code. The order of the nodes is the order in which the layers are created.
+as code, :mod:`rmlp.design.graph` draws it. The order of the nodes is the order in which the layers
+are created.
+
+``make_plan(spec, strict=False)`` also plans what cannot be built yet, as a drawing must still show
+it: Dense widths below 1 (their parameters count as 0), and a base model whose facts are not known
+(a ``.keras`` file not inspected yet). A shape that is not known is the empty tuple ``()`` (no layer
+of a valid design has a scalar output): the base model's, and what follows it up to the first Dense
+layer, which gives ``(units,)`` as the blocks need rank-1 features. Parameters and FLOPs that depend
+on an unknown shape count as 0. In a strict plan (the default) every shape is known.
 """
 
 from __future__ import annotations
@@ -11,7 +19,10 @@ import math
 from dataclasses import dataclass, field
 
 from rmlp.base.info import BaseInfo, lookup
-from rmlp.spec.model import ModelSpec
+from rmlp.spec.model import BlockSpec, ModelSpec
+
+#: The shape of one example; ``()`` when not known (only with ``strict=False``).
+UNKNOWN: tuple[int, ...] = ()
 
 
 @dataclass
@@ -21,8 +32,8 @@ class Node:
     name: str
     op: str  # input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout, concat
     inputs: list[str]
-    shape: tuple[int, ...]  # output shape of one example
-    path: str = ""  # the spec field this layer comes from
+    shape: tuple[int, ...]  # output shape of one example; UNKNOWN (``()``) when not known, see above
+    path: str = ""  # the spec field this layer comes from (the drawing's node id)
     role: str = "head"  # input, base, entry, main, bypass, merge, inter, final, output
     block: int | None = None
     units: int | None = None
@@ -35,8 +46,24 @@ class Node:
     extra: dict = field(default_factory=dict)
 
     @property
+    def known(self) -> bool:
+        """Whether the output shape is known (always so in a strict plan)."""
+        return self.shape != UNKNOWN
+
+    @property
     def elements(self) -> int:
-        return math.prod(self.shape)
+        """Values in one example's output; 0 when the shape is not known."""
+        return math.prod(self.shape) if self.known else 0
+
+    @property
+    def features(self) -> int | None:
+        """Size of the last axis (the width a Concatenate adds up), None when not known."""
+        return self.shape[-1] if self.known else None
+
+    @property
+    def valid(self) -> bool:
+        """False for a Dense layer with fewer than 1 unit, which cannot be built."""
+        return self.op != "dense" or (self.units is not None and self.units >= 1)
 
 
 class PlanError(ValueError):
@@ -53,94 +80,167 @@ def base_size(spec: ModelSpec, info: BaseInfo | None) -> tuple[int, int]:
     return tuple(spec.input_shape[:2])  # type: ignore[return-value]
 
 
-def make_plan(spec: ModelSpec, info: BaseInfo | None = None) -> list[Node]:
-    """All layers of the model for ``spec``, in creation order."""
-    if spec.base_model is not None and info is None:
-        info = lookup(spec.base_model)
-        if info is None:
-            raise PlanError("The base model is not known yet; inspect it first.")
-    nodes: list[Node] = []
+def _loose_size(spec: ModelSpec, info: BaseInfo | None) -> tuple[int | None, int | None]:
+    """:func:`base_size` that gives (None, None) instead of guessing or failing."""
+    bm = spec.base_model
+    if bm is not None and bm.input_size:
+        return (int(bm.input_size[0]), int(bm.input_size[1])) if len(bm.input_size) == 2 else (None, None)
+    return base_size(spec, info) if info is not None else (None, None)
 
-    def add(node: Node) -> Node:
-        nodes.append(node)
+
+def _base_info(spec: ModelSpec, info: BaseInfo | None, strict: bool) -> BaseInfo | None:
+    """The base model's facts; strict: raises PlanError when they are not known."""
+    if spec.base_model is None or info is not None:
+        return info
+    if not strict:
+        try:
+            return lookup(spec.base_model)
+        except (OSError, ValueError):
+            return None
+    found = lookup(spec.base_model)
+    if found is None:
+        raise PlanError("The base model is not known yet; inspect it first.")
+    return found
+
+
+class _Planner:
+    """Collects the nodes of one plan."""
+
+    def __init__(self, spec: ModelSpec, strict: bool) -> None:
+        self.spec = spec
+        self.strict = strict
+        self.nodes: list[Node] = []
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
         return node
 
-    def dense(name: str, src: Node, units: int, *, path: str, role: str, block: int | None = None,
+    def dense(self, name: str, src: Node, units: int, *, path: str, role: str, block: int | None = None,
               activation: str | None = None, initializer: str | None = None) -> Node:
-        fan_in = src.shape[-1]
-        lead = math.prod(src.shape[:-1])
-        params = (fan_in + 1) * units
-        return add(Node(name, "dense", [src.name], (*src.shape[:-1], units), path, role, block,
-                        units=units, activation=activation or spec.activation,
-                        initializer=initializer, params=params, trainable_params=params,
-                        flops=2 * fan_in * units * lead))
+        params = flops = 0
+        if src.shape:
+            fan_in, width, lead = src.shape[-1], units, math.prod(src.shape[:-1])
+            if not self.strict:  # an invalid width counts as nothing
+                fan_in, width, lead = max(fan_in, 0), max(width, 0), max(lead, 0)
+            params = (fan_in + 1) * width
+            flops = 2 * fan_in * width * lead
+        return self.add(Node(name, "dense", [src.name], (*src.shape[:-1], units), path, role, block, units=units,
+                             activation=activation or self.spec.activation, initializer=initializer,
+                             params=params, trainable_params=params, flops=flops))
 
-    def regulariser(name: str, src: Node, kind: str, rate: float, *, path: str, role: str,
+    def regulariser(self, name: str, src: Node, kind: str, rate: float, *, path: str, role: str,
                     block: int | None = None) -> Node:
         if kind == "batchnorm":
-            c = src.shape[-1]
-            return add(Node(name, "batchnorm", [src.name], src.shape, path, role, block,
-                            params=4 * c, trainable_params=2 * c, flops=2 * src.elements))
-        return add(Node(name, "dropout", [src.name], src.shape, path, role, block, rate=rate))
+            c, elements = (src.shape[-1], math.prod(src.shape)) if src.shape else (0, 0)
+            if not self.strict:
+                c, elements = max(c, 0), max(elements, 0)
+            return self.add(Node(name, "batchnorm", [src.name], src.shape, path, role, block,
+                                 params=4 * c, trainable_params=2 * c, flops=2 * elements))
+        return self.add(Node(name, "dropout", [src.name], src.shape, path, role, block, rate=rate))
 
-    x = add(Node("input", "input", [], tuple(spec.input_shape), "input_shape", "input"))
+
+def _front(p: _Planner, info: BaseInfo | None) -> Node:
+    """Input, grayscale conversion, base model and flatten; returns the last node."""
+    spec = p.spec
+    x = p.add(Node("input", "input", [], tuple(spec.input_shape), "input_shape", "input"))
     if spec.grayscale_to_rgb:
         if len(x.shape) == 2:
-            x = add(Node("add_channel", "reshape", [x.name], (*x.shape, 1), "grayscale_to_rgb", "input"))
-        x = add(Node("grayscale_to_rgb", "gray_to_rgb", [x.name], (*x.shape[:-1], 3), "grayscale_to_rgb",
-                     "input"))
+            x = p.add(Node("add_channel", "reshape", [x.name], (*x.shape, 1), "grayscale_to_rgb", "input"))
+        x = p.add(Node("grayscale_to_rgb", "gray_to_rgb", [x.name], (*x.shape[:-1], 3), "grayscale_to_rgb",
+                       "input"))
     if spec.base_model is not None:
-        assert info is not None
-        bm = spec.base_model
-        h, w = base_size(spec, info)
-        x = add(Node("resize_for_base", "resize", [x.name], (h, w, x.shape[-1]), "base_model.input_size",
-                     "base", extra={"height": h, "width": w}))
-        if bm.preprocess and info.preprocess != "none":
-            from rmlp.base.preprocess import preprocess_param_count
-
-            p = preprocess_param_count(info.preprocess)
-            x = add(Node("base_preprocess", "preprocess", [x.name], x.shape, "base_model.preprocess", "base",
-                         params=p, extra={"family": info.preprocess}))
-        out_shape = info.output_shape(h, w, bm.pooling)
-        x = add(Node("base_model", "base", [x.name], tuple(out_shape), "base_model.name", "base",
-                     params=info.total_params,
-                     trainable_params=info.trainable_params(bm.trainable_layers, bm.pooling),
-                     flops=int(info.flops_per_pixel * h * w),
-                     extra={"activations": int(info.activations_per_pixel * h * w)}))
+        x = _base(p, x, info)
     if spec.flatten:
-        x = add(Node("flatten", "flatten", [x.name], (math.prod(x.shape),), "flatten", "input"))
+        shape = (math.prod(x.shape),) if x.known else UNKNOWN
+        x = p.add(Node("flatten", "flatten", [x.name], shape, "flatten", "input"))
+    return x
 
-    for i, block in enumerate(spec.blocks):
-        b = i + 1
-        p = f"blocks[{i}]"
-        entry = dense(f"block{b}_entry", x, block.width, path=f"{p}.width", role="entry", block=i,
-                      initializer="glorot_normal")
-        m = regulariser(f"block{b}_main_bn0", entry, "batchnorm", 0.0, path=p, role="main", block=i)
-        for j, units in enumerate(block.main_widths()):
-            m = dense(f"block{b}_main_dense{j + 1}", m, units, path=f"{p}.decrement" if j else f"{p}.width",
-                      role="main", block=i)
-            m = regulariser(f"block{b}_main_bn{j + 1}", m, "batchnorm", 0.0, path=p, role="main", block=i)
-        y = regulariser(f"block{b}_bypass_reg0", entry, spec.bypass_regularizer, spec.bypass_dropout,
-                        path="bypass_regularizer", role="bypass", block=i)
-        for j, units in enumerate(block.bypass):
-            y = dense(f"block{b}_bypass_dense{j + 1}", y, units, path=f"{p}.bypass[{j}]", role="bypass",
-                      block=i)
-            y = regulariser(f"block{b}_bypass_reg{j + 1}", y, spec.bypass_regularizer, spec.bypass_dropout,
-                            path="bypass_regularizer", role="bypass", block=i)
-        x = add(Node(f"block{b}_merge", "concat", [m.name, y.name], (*m.shape[:-1], m.shape[-1] + y.shape[-1]),
-                     p, "merge", i))
-        if i < len(spec.blocks) - 1:
-            for j, units in enumerate(spec.inter_block_layers):
-                x = dense(f"gap{b}_dense{j + 1}", x, units, path=f"inter_block_layers[{j}]", role="inter")
-                x = regulariser(f"gap{b}_bn{j + 1}", x, "batchnorm", 0.0, path="inter_block_layers",
-                                role="inter")
+
+def _base(p: _Planner, x: Node, info: BaseInfo | None) -> Node:
+    """Resizing, the family's preprocessing and the base model itself; returns the base model node."""
+    bm = p.spec.base_model
+    assert bm is not None
+    h, w = base_size(p.spec, info) if p.strict else _loose_size(p.spec, info)
+    shape = (h, w, x.shape[-1]) if h is not None and w is not None and x.known else UNKNOWN
+    x = p.add(Node("resize_for_base", "resize", [x.name], shape, "base_model.input_size", "base",
+                   extra={"height": h, "width": w}))
+    family = info.preprocess if info is not None else None
+    if bm.preprocess and family != "none":
+        from rmlp.base.preprocess import preprocess_param_count
+
+        params = preprocess_param_count(family) if family else 0
+        x = p.add(Node("base_preprocess", "preprocess", [x.name], x.shape, "base_model.preprocess", "base",
+                       params=params, extra={"family": family}))
+    path = "base_model.name" if bm.source == "applications" else "base_model.path"
+    if info is None:
+        return p.add(Node("base_model", "base", [x.name], UNKNOWN, path, "base", extra={"activations": 0}))
+    out, flops, activations = UNKNOWN, 0, 0
+    if h is not None and w is not None:
+        out = tuple(info.output_shape(h, w, bm.pooling))
+        flops, activations = int(info.flops_per_pixel * h * w), int(info.activations_per_pixel * h * w)
+    return p.add(Node("base_model", "base", [x.name], out, path, "base", params=info.total_params,
+                      trainable_params=info.trainable_params(bm.trainable_layers, bm.pooling),
+                      flops=flops, extra={"activations": activations}))
+
+
+def _block(p: _Planner, i: int, block: BlockSpec, x: Node) -> Node:
+    """Block ``i``: entry, main path, bypass and their Concatenate; returns the merge node."""
+    spec = p.spec
+    b, path = i + 1, f"blocks[{i}]"
+    entry = p.dense(f"block{b}_entry", x, block.width, path=f"{path}.width", role="entry", block=i,
+                    initializer="glorot_normal")
+    m = p.regulariser(f"block{b}_main_bn0", entry, "batchnorm", 0.0, path=f"{path}.layers", role="main", block=i)
+    for j, units in enumerate(block.main_widths()):
+        m = p.dense(f"block{b}_main_dense{j + 1}", m, units, path=f"{path}.decrement" if j else f"{path}.width",
+                    role="main", block=i)
+        m = p.regulariser(f"block{b}_main_bn{j + 1}", m, "batchnorm", 0.0, path=f"{path}.layers", role="main",
+                          block=i)
+    kind, rate = spec.bypass_regularizer, spec.bypass_dropout
+    reg_path = "bypass_dropout" if kind == "dropout" else "bypass_regularizer"
+    y = p.regulariser(f"block{b}_bypass_reg0", entry, kind, rate, path=reg_path, role="bypass", block=i)
+    for j, units in enumerate(block.bypass):
+        y = p.dense(f"block{b}_bypass_dense{j + 1}", y, units, path=f"{path}.bypass[{j}]", role="bypass", block=i)
+        y = p.regulariser(f"block{b}_bypass_reg{j + 1}", y, kind, rate, path=reg_path, role="bypass", block=i)
+    shape = (*m.shape[:-1], m.shape[-1] + y.shape[-1]) if m.known and y.known else UNKNOWN
+    return p.add(Node(f"block{b}_merge", "concat", [m.name, y.name], shape, path, "merge", i))
+
+
+def _gap(p: _Planner, i: int, x: Node) -> Node:
+    """The between-block layers after block ``i``; returns the last node."""
+    for j, units in enumerate(p.spec.inter_block_layers):
+        x = p.dense(f"gap{i + 1}_dense{j + 1}", x, units, path=f"inter_block_layers[{j}]", role="inter")
+        x = p.regulariser(f"gap{i + 1}_bn{j + 1}", x, "batchnorm", 0.0, path="inter_block_layers", role="inter")
+    return x
+
+
+def _head(p: _Planner, x: Node) -> None:
+    """The final Dense layers with their regularisers, and the output layer."""
+    spec = p.spec
+    kind, rate = spec.final_regularizer, spec.final_dropout
+    reg_path = "final_dropout" if kind == "dropout" else "final_regularizer"
     for j, units in enumerate(spec.final_layers):
-        x = dense(f"final_dense{j + 1}", x, units, path=f"final_layers[{j}]", role="final")
-        x = regulariser(f"final_reg{j + 1}", x, spec.final_regularizer, spec.final_dropout,
-                        path="final_regularizer", role="final")
-    dense("output", x, spec.num_outputs, path="num_outputs", role="output",
-          activation=spec.resolved_output_activation())
-    return nodes
+        x = p.dense(f"final_dense{j + 1}", x, units, path=f"final_layers[{j}]", role="final")
+        x = p.regulariser(f"final_reg{j + 1}", x, kind, rate, path=reg_path, role="final")
+    p.dense("output", x, spec.num_outputs, path="num_outputs", role="output",
+            activation=spec.resolved_output_activation())
+
+
+def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = True) -> list[Node]:
+    """All layers of the model for ``spec``, in creation order.
+
+    ``strict`` (the default): raises :class:`PlanError` when a base model's facts are not known.
+    ``strict=False``: plans anyway, with unknown shapes as :data:`UNKNOWN` (``()``) and invalid widths
+    counted as 0 parameters, for drawing a design that cannot be built yet.
+    """
+    info = _base_info(spec, info, strict)
+    p = _Planner(spec, strict)
+    x = _front(p, info)
+    for i, block in enumerate(spec.blocks):
+        x = _block(p, i, block, x)
+        if i < len(spec.blocks) - 1:
+            x = _gap(p, i, x)
+    _head(p, x)
+    return p.nodes
 
 
 def depth(nodes: list[Node]) -> int:

@@ -70,6 +70,7 @@ def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
     if node.op == "base":
         from rmlp.base.make import make_base
 
+        assert spec.base_model is not None  # a base node exists only for a spec with a base model
         return make_base(spec.base_model, info)
     raise ValueError(f"Unknown layer kind {node.op!r} in the plan.")
 

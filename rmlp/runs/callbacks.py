@@ -16,11 +16,19 @@ from typing import Any
 
 import keras
 
-from rmlp.runs.events import Listener, TrainEvent, emit, float_logs
+from rmlp.runs.events import EventKind, Listener, TrainEvent, emit, float_logs
 from rmlp.runs.folder import RunDir, write_json
 from rmlp.runs.state import RunState
 
 __all__ = ["Checkpoints", "EventCallback", "HistoryCSV", "ResumableEarlyStopping", "RunStateWriter"]
+
+
+def _finite(value: Any) -> float | None:
+    """A logged value as a float, or None when it is missing, NaN or infinite."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 class EventCallback(keras.callbacks.Callback):
@@ -31,7 +39,7 @@ class EventCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, listener: Listener | None = None, stop_event: threading.Event | None = None, *,
-                 batch_events_every: float = 0.5, initial_epoch: int = 0, epoch_kind: str = "epoch",
+                 batch_events_every: float = 0.5, initial_epoch: int = 0, epoch_kind: EventKind = "epoch",
                  emit_begin: bool = True) -> None:
         super().__init__()
         self.listener = listener
@@ -191,11 +199,10 @@ class Checkpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch = epoch + 1
-        value = (logs or {}).get(self.monitor)
-        improved = (value is not None and math.isfinite(float(value))
-                    and (self.best is None or float(value) < self.best))
+        value = _finite((logs or {}).get(self.monitor))
+        improved = value is not None and (self.best is None or value < self.best)
         if improved:
-            self.best, self.best_epoch, self.best_on_disk = float(value), self.epoch, False
+            self.best, self.best_epoch, self.best_on_disk = value, self.epoch, False
             self.best_weights = None
         elapsed = time.perf_counter() - self._t0
         if self.save_s + self._last_save_s <= self.budget * elapsed:
@@ -239,9 +246,7 @@ class RunStateWriter(keras.callbacks.Callback):
         self.checkpoints = checkpoints
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        value = (logs or {}).get(self.monitor)
-        finite = value is not None and math.isfinite(float(value))
-        self.state.record_epoch(epoch + 1, float(value) if finite else None, float_logs(logs))
+        self.state.record_epoch(epoch + 1, _finite((logs or {}).get(self.monitor)), float_logs(logs))
         if self.checkpoints is not None:
             self.state.checkpoint_epoch = self.checkpoints.saved_epoch
             self.state.checkpoint_seconds = round(self.checkpoints.save_s, 4)

@@ -16,6 +16,7 @@ from rmlp.spec.fields import StrictSettings, When, reuse, setting
 Sampler = Literal["tpe", "random", "grid"]
 Pruner = Literal["median", "hyperband", "none"]
 Direction = Literal["auto", "minimize", "maximize"]
+Goal = Literal["minimize", "maximize"]
 
 #: The folder of the default storage.
 STUDIES_DIR = "studies"
@@ -51,7 +52,7 @@ class DataSource:
         return {"path": str(self.path), "target": self.target, "task": self.task, "seed": self.seed, **self.options}
 
 
-def guess_direction(metric: str) -> str:
+def guess_direction(metric: str) -> Goal:
     """'maximize' for accuracy-like metrics, else 'minimize'."""
     name = metric.lower().removeprefix("val_")
     return "maximize" if any(h in name for h in _MAXIMIZE_HINTS) else "minimize"
@@ -132,14 +133,15 @@ class SearchConfig(StrictSettings):
                                 low=0.0, hidden=True, cli=None)
 
     # ------------------------------------------------------------------ derived
-    def resolved_direction(self) -> str:
+    def resolved_direction(self) -> Goal:
         """The metric's direction ('auto' guessed from its name)."""
         return guess_direction(self.metric) if self.direction == "auto" else self.direction
 
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Goal]:
         """Optuna study directions: the metric's, then "minimize" for the parameter count."""
         first = self.resolved_direction()
-        return [first, "minimize"] if self.two_objectives else [first]
+        second: Goal = "minimize"
+        return [first, second] if self.two_objectives else [first]
 
     def record(self) -> dict[str, Any]:
         """What a study stores about how it was searched."""

@@ -7,13 +7,11 @@ field at a time and to say, before launch, roughly how long a search will take.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from rmlp.search.space import ParamSpace, default_entries, default_space
+from rmlp.spec.fields import parse_int_list
 from rmlp.spec.model import ModelSpec
-
-_LIST = re.compile(r"^\s*\[?\s*((\d+\s*,?\s*)*)\]?\s*$")
 
 
 @dataclass(frozen=True)
@@ -52,11 +50,11 @@ def parse_list_choices(text: str) -> list[list[int]]:
             if part or not out:
                 out.append([])
             continue
-        m = _LIST.match(part)
-        if not m:
+        try:
+            out.append(parse_int_list(part))
+        except ValueError:
             raise ValueError(f"{part!r} is not a list of whole numbers. Separate lists with ';' and widths "
-                             "with ',', e.g. none; 64; 128, 64.")
-        out.append([int(v) for v in re.findall(r"\d+", part)])
+                             "with ',', e.g. none; 64; 128, 64.") from None
     unique: list[list[int]] = []
     for c in out:
         if c not in unique:

@@ -62,8 +62,8 @@ def _draw(trial: BaseTrial, name: str, path: str, entry: ParamSpace) -> Any:
         hi_i = int(lo) + (int(hi) - int(lo)) // step * step
         value = trial.suggest_int(name, int(lo), hi_i, step=step, log=entry.log)
         return int(min(max(value, int(lo)), hi_i))
-    value = trial.suggest_float(name, lo, hi, step=entry.step, log=entry.log)
-    return float(min(max(value, lo), hi))
+    drawn = trial.suggest_float(name, lo, hi, step=entry.step, log=entry.log)
+    return float(min(max(drawn, lo), hi))
 
 
 def _draw_decrement(trial: BaseTrial, name: str, entry: ParamSpace | None, base: int, layers: int,

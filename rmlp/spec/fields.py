@@ -16,6 +16,7 @@ Patterns name a field of every list item with ``[]``: ``blocks[].width``, ``fina
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ Kind = Literal["int", "float", "bool", "str", "choice", "int_list", "model", "mo
 
 __all__ = [
     "FieldMeta", "Interval", "Kind", "Search", "Settings", "StrictSettings", "When", "check_values",
-    "field_table", "iter_applicable", "parse_settings", "reuse", "setting",
+    "field_table", "format_int_list", "iter_applicable", "parse_int_list", "parse_settings", "reuse", "setting",
 ]
 
 
@@ -102,6 +103,24 @@ class Interval:
         if self.high is not None:
             out["exclusiveMaximum" if self.high_open else "maximum"] = self.high
         return out
+
+
+# ----------------------------------------------------------------------------- a list of numbers as text
+_WHOLE = re.compile(r"^-?\d+$")
+
+
+def parse_int_list(text: str) -> list[int]:
+    """``"75, 35"`` (or ``"[75 35]"``) -> ``[75, 35]``; ValueError naming the item that is not a whole number."""
+    items = [t for t in re.split(r"[,;\s]+", text.strip().strip("[]()")) if t]
+    bad = [t for t in items if not _WHOLE.match(t)]
+    if bad:
+        raise ValueError(f"'{bad[0]}' is not a whole number. Write whole numbers separated by commas, e.g. 75, 35.")
+    return [int(t) for t in items]
+
+
+def format_int_list(value: list[int] | tuple[int, ...] | None) -> str:
+    """``[75, 35]`` -> ``"75, 35"`` (an empty or missing list is "")."""
+    return ", ".join(str(v) for v in value) if value else ""
 
 
 # ----------------------------------------------------------------------------- search and conditions
@@ -469,9 +488,19 @@ class StrictSettings(Settings):
 
 
 def parse_settings(model: type[Settings], data: dict[str, Any]) -> Any:
-    """``model`` made from ``data``; :class:`SettingsError` listing every problem otherwise."""
+    """``model`` made from ``data``; :class:`SettingsError` listing every problem otherwise.
+
+    Unknown keys are reported together with what is wrong with the known ones.
+    """
+    noun = f"the {model.__name__}"
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(problems_from_validation_error(exc, f"the {model.__name__}"),
-                            what=getattr(model, "what", "The settings")) from None
+        problems = problems_from_validation_error(exc, noun)
+    known = {k: v for k, v in data.items() if k in model.model_fields}
+    if len(known) < len(data):
+        try:
+            model.model_validate(known)
+        except ValidationError as exc:
+            problems += [p for p in problems_from_validation_error(exc, noun) if p not in problems]
+    raise SettingsError(problems, what=getattr(model, "what", "The settings"))

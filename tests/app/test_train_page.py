@@ -39,6 +39,30 @@ def _curve(at: AppTest, key_part: str = "") -> dict[str, list[float]]:
     return {f"{t.get('name')}@{t.get('xaxis', 'x')}": t.get("y", []) for t in figure["data"]}
 
 
+def test_every_training_setting_has_its_control_from_its_declaration(app: AppTest) -> None:
+    """The Train page draws TrainConfig and SplitConfig field by field: a new setting needs no page code."""
+    from designer_app.widgets import shown_settings
+    from rmlp.data.split import SplitConfig
+    from rmlp.runs.config import TrainConfig
+
+    at = open_page(_use_wine_with_a_tiny_design(app), "train")
+    labels = {w.label for kind in ("number_input", "toggle", "selectbox", "slider", "text_input")
+              for w in getattr(at, kind)}
+    for model in (TrainConfig, SplitConfig):
+        for group in ("", "advanced"):
+            for name in shown_settings(model, group):
+                assert model.meta(name).label in labels, name
+    assert "Learning-rate schedule" in labels and "Runs folder" not in labels  # hidden: the app chooses it
+    # a setting that has no effect is off: patience without early stopping, reduce-lr with a schedule
+    at = widget(at, "toggle", "Early stopping").set_value(False).run()
+    assert widget(at, "number_input", "Patience").disabled
+    at = widget(at, "selectbox", "Learning-rate schedule").set_value("cosine").run()
+    assert widget(at, "toggle", "Reduce learning rate on plateau").disabled
+    # the bounds of a control are its field's
+    epochs = widget(at, "number_input", "Epochs")
+    assert (epochs.min, epochs.max) == (TrainConfig.meta("epochs").low, TrainConfig.meta("epochs").high)
+
+
 @pytest.mark.slow
 def test_training_runs_in_the_background_and_shows_its_curves(app: AppTest) -> None:
     at = _use_wine_with_a_tiny_design(app)

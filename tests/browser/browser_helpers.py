@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def app_command(rmlp: list[str], port: int) -> list[str]:
+    """``rmlp app`` headless on ``port`` of 127.0.0.1, without a file watcher (``rmlp`` is how to run it)."""
+    return [*rmlp, "app", "--headless", "--port", str(port), "--address", "127.0.0.1", "--",
+            "--server.fileWatcherType", "none"]
+
+
+@contextlib.contextmanager
+def serving(command: list[str], port: int, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run an app server command until the block ends; yields its base URL once it answers."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:

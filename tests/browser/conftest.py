@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_healthy
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, app_command, free_port, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run designer_app/app.py`` headless on a free port; yields its base URL."""
+    """``rmlp app`` headless on a free port (the checkout's app); yields its base URL."""
     port = free_port()
     runs = tmp_path_factory.mktemp("runs")
-    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
     env = dict(os.environ, RMLP_RUNS_DIR=str(runs), TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "designer_app/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
+    with serving(app_command([sys.executable, "-m", "rmlp.cli"], port), port, ROOT, env, log) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
