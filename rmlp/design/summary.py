@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from rmlp.design.plan import Node, depth, make_plan
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
 
+#: The batch size memory figures are given for unless told (the training default, see TrainConfig).
+DEFAULT_BATCH_SIZE = 32
 #: Bytes per value of activations for each supported dtype policy.
 DTYPE_BYTES = {"float32": 4, "mixed_float16": 2, "mixed_bfloat16": 2, "float16": 2, "bfloat16": 2}
 #: What TensorFlow itself holds while training (runtime, kernels, graph), measured roughly on CPU.
@@ -53,7 +55,7 @@ def machine_memory_bytes() -> int:
         return 0
 
 
-def summarize(spec: ModelSpec, batch_size: int = 32, dtype: str = "float32",
+def summarize(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE, dtype: str = "float32",
               nodes: list[Node] | None = None) -> Summary:
     """Figures for ``spec``; raises PlanError when a file base model has not been inspected."""
     nodes = nodes if nodes is not None else make_plan(spec)

@@ -10,13 +10,14 @@ from rmlp.data.preprocessor import PREPROCESSOR_FORMAT
 from rmlp.export.code import ExportError, lit, model_code_data, raw_json
 from rmlp.export.render import check_json_literal, finish, render
 from rmlp.keras.build import check_buildable
+from rmlp.runs.config import TRAINING
 from rmlp.spec.model import ModelSpec
 
 __all__ = ["export_predict_script", "export_python", "export_snippet"]
 
 
 def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None, target: str | None = None,
-                  epochs: int = 10, batch_size: int = 32, include_training: bool = False,
+                  epochs: int = TRAINING.epochs, batch_size: int = TRAINING.batch_size, include_training: bool = False,
                   preprocessor: dict[str, Any] | None = None, info: BaseInfo | None = None) -> str:
     """A stand-alone Python script (Keras only, no rmlp) that rebuilds and compiles the model.
 

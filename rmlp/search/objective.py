@@ -25,6 +25,7 @@ from typing import Any
 
 from rmlp.design.summary import Summary, summarize
 from rmlp.keras.metrics import metric_names
+from rmlp.runs.config import TRAINING
 from rmlp.search.config import SearchConfig
 from rmlp.search.sampling import sample_spec
 from rmlp.search.space import SearchSpace
@@ -200,7 +201,7 @@ class EpochTiming:
     params: int
 
 
-def time_epochs(spec: ModelSpec, data: Any, batch_size: int = 32) -> EpochTiming:
+def time_epochs(spec: ModelSpec, data: Any, batch_size: int = TRAINING.batch_size) -> EpochTiming:
     """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
     import keras
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rmlp.runs.config import TRAINING
 from rmlp.search.space import ParamSpace, default_entries, default_space
 from rmlp.spec.fields import parse_int_list
 from rmlp.spec.model import ModelSpec
@@ -27,7 +28,7 @@ class SpaceRow:
     block_field: bool = False
 
 
-def space_rows(spec: ModelSpec, batch_size: int = 32) -> list[SpaceRow]:
+def space_rows(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> list[SpaceRow]:
     """The fields of the default space around ``spec``, in page order, with their metadata."""
     entries = default_space(spec, batch_size).params
     rows = []

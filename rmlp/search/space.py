@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rmlp.design.summary import machine_memory_bytes
 from rmlp.design.validate import largest_decrement, validate
-from rmlp.runs.config import TrainConfig
+from rmlp.runs.config import TRAINING, TrainConfig
 from rmlp.spec.edit import field_meta, spec_fields
 from rmlp.spec.fields import FieldMeta, Interval, Settings, setting
 from rmlp.spec.io import parse_document, parse_model, read_document
@@ -365,7 +365,7 @@ def _around(meta: FieldMeta, current: list[Any]) -> ParamSpace:
     return span(lo, hi, log=hint.log)
 
 
-def default_entries(spec: ModelSpec, batch_size: int = 32) -> list[tuple[FieldMeta, list[Any]]]:
+def default_entries(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> list[tuple[FieldMeta, list[Any]]]:
     """The fields a default space searches (those with a search hint), each with the spec's current value(s)."""
     data = spec.to_dict()
     found: list[tuple[FieldMeta, list[Any]]] = [(NUM_BLOCKS_META, [len(spec.blocks)])]
@@ -383,7 +383,7 @@ def default_entries(spec: ModelSpec, batch_size: int = 32) -> list[tuple[FieldMe
     return [(m, current) for m, current in found if m.search is not None and is_searchable(m)]
 
 
-def default_space(spec: ModelSpec, batch_size: int = 32) -> SearchSpace:
+def default_space(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> SearchSpace:
     """A sensible space around ``spec`` from the fields' ``search`` hints.
 
     Every field with a search hint is searched, its range widened to include the spec's own

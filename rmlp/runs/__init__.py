@@ -1,0 +1,1 @@
+"""Training runs: settings, run folders, events, train and resume (UI-agnostic)."""
