@@ -7,21 +7,31 @@ the bypass in orange (dashed arrows), the Concatenate merge in green, and a lege
 carries a plain-words ``tooltip`` (hover text for teaching) and, where it comes from a spec field,
 an ``id`` holding that field's path, the plan node's ``path`` (``blocks[1].width``; a second node
 from the same field gets ``blocks[1].width#2``, see :func:`field_path`). Large designs switch to a
-compact form with one node per block, and one node per run of identical blocks.
-
-:func:`model_to_dot` draws a built Keras model instead (Keras is imported inside it only).
+compact form with one node per block, and one node per run of identical blocks. The DOT text
+itself is written by :mod:`rmlp.design.dot`.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
+from rmlp.design.dot import (
+    BYPASS_COLOR,
+    INVALID_COLOR,
+    INVALID_FILL,
+    MAIN_COLOR,
+    MERGE_COLOR,
+    OTHER_COLOR,
+    STYLES,
+    DotWriter,
+    field_path,
+    html_text,
+    label,
+    quote,
+)
 from rmlp.design.plan import Node, make_plan
 from rmlp.spec.model import BlockSpec, ModelSpec
 
@@ -37,18 +47,6 @@ __all__ = [
     "to_dot",
 ]
 
-#: Border/arrow colour of the main path (blue).
-MAIN_COLOR = "#1f5fa8"
-#: Border/arrow colour of the bypass path (orange).
-BYPASS_COLOR = "#d9730d"
-#: Border colour of the Concatenate merge (green).
-MERGE_COLOR = "#2e8b3e"
-OTHER_COLOR = "#6b6b6b"
-BASE_COLOR = "#9a7b00"
-OUTPUT_COLOR = "#6a3d9a"
-INVALID_COLOR = "#c62828"
-INVALID_FILL = "#f9d6d5"
-
 #: The compact form is used automatically above this many blocks ...
 COMPACT_MAX_BLOCKS = 8
 #: ... or above this many nodes in the full form.
@@ -57,28 +55,6 @@ COMPACT_MAX_NODES = 150
 _RANKDIRS = ("TB", "LR", "BT", "RL")
 _FONT = "Helvetica"
 
-
-@dataclass(frozen=True)
-class _Style:
-    color: str
-    fill: str
-    light: str  # fill of regulariser nodes (BN / Dropout)
-
-
-_STYLES: dict[str, _Style] = {
-    "main": _Style(MAIN_COLOR, "#cfe2f7", "#eaf2fb"),
-    "bypass": _Style(BYPASS_COLOR, "#fdd9b5", "#fff0e0"),
-    "merge": _Style(MERGE_COLOR, "#cdebd3", "#cdebd3"),
-    "other": _Style(OTHER_COLOR, "#e9e9e9", "#f6f6f6"),
-    "base": _Style(BASE_COLOR, "#fff1bf", "#fff1bf"),
-    "output": _Style(OUTPUT_COLOR, "#e4d9f1", "#e4d9f1"),
-}
-
-_EDGE_ATTRS: dict[str, str] = {
-    "main": f'color="{MAIN_COLOR}", penwidth=1.6, weight=8, tooltip="main path"',
-    "bypass": f'color="{BYPASS_COLOR}", penwidth=1.6, style=dashed, weight=1, tooltip="bypass path"',
-    "other": f'color="{OTHER_COLOR}", weight=4',
-}
 
 _PREPROCESS_WORDS = {
     "tf": "scale to −1…1",
@@ -91,134 +67,6 @@ _ACTIVATION_WORDS = {
     "sigmoid": "sigmoid turns each output into a probability between 0 and 1",
     "linear": "linear leaves the outputs as plain numbers (regression)",
 }
-
-# ----------------------------------------------------------------------------- escaping
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_INDEX = re.compile(r"\[\d+\]")
-
-
-@lru_cache(maxsize=4096)
-def _esc_str(text: str) -> str:
-    return _CONTROL.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _esc(text: object) -> str:
-    """Text made safe inside a double-quoted DOT string, shown literally (remembered: labels repeat)."""
-    return _esc_str(str(text))
-
-
-def _q(text: object) -> str:
-    """A double-quoted DOT string."""
-    return f'"{_esc(text)}"'
-
-
-def _label(*lines: object) -> str:
-    """A quoted DOT label with one (escaped) line per argument."""
-    return '"' + "\\n".join(_esc(line) for line in lines) + '"'
-
-
-def _h(text: object) -> str:
-    """Text made safe inside an HTML-like label."""
-    return html.escape(_CONTROL.sub(" ", str(text)), quote=True)
-
-
-def field_path(node_id: str) -> str:
-    """The spec field path of a node ``id`` (``blocks[1].width#2`` -> ``blocks[1].width``)."""
-    return node_id.split("#", 1)[0]
-
-
-def _control_hint(path: str) -> str:
-    """' Set with “<widget label>”.' for a field path, or '' when the path is unknown."""
-    from rmlp.spec.edit import field_meta
-
-    try:
-        return f" Set with “{field_meta(path).label}”."
-    except KeyError:
-        return ""
-
-
-# ----------------------------------------------------------------------------- DOT writer
-
-
-class _Dot:
-    """Collects DOT lines; names nodes n0, n1, ... and keeps node ids unique."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.depth = 1
-        self.count = 0
-        self._ids: dict[str, int] = {}
-        self._hints: dict[str, str] = {}  # by field path, and by path with its indices left out
-
-    def emit(self, text: str) -> None:
-        self.lines.append("  " * self.depth + text)
-
-    def _unique_id(self, path: str) -> str:
-        seen = self._ids.get(path, 0) + 1
-        self._ids[path] = seen
-        return path if seen == 1 else f"{path}#{seen}"
-
-    def _hint(self, path: str) -> str:
-        hint = self._hints.get(path)
-        if hint is None:
-            key = _INDEX.sub("[]", path)
-            if key not in self._hints:
-                self._hints[key] = _control_hint(path)
-            hint = self._hints[path] = self._hints[key]
-        return hint
-
-    def node(
-        self,
-        label: str,
-        tooltip: str,
-        role: str,
-        field: str | None,
-        *,
-        reg: bool = False,
-        invalid: bool = False,
-        html_label: bool = False,
-        **extra: str | None,
-    ) -> str:
-        """Write one node; ``label`` is already quoted (or ``<...>``); ``extra`` None values are left out."""
-        name = f"n{self.count}"
-        self.count += 1
-        if field:
-            tooltip += self._hint(field)
-        attrs = [f"label={label}", f"tooltip={_q(tooltip)}"]
-        if field:
-            attrs.append(f"id={_q(self._unique_id(field))}")
-        attrs.append(f'class="{role}"')
-        if html_label:
-            attrs.append('shape=plaintext, style="", margin=0')
-        else:
-            style = _STYLES[role]
-            if invalid:
-                attrs.append(f'color="{INVALID_COLOR}", fillcolor="{INVALID_FILL}", penwidth=2.2')
-            else:
-                attrs.append(f'color="{style.color}", fillcolor="{style.light if reg else style.fill}"')
-            if reg:
-                attrs.append('fontsize=9, height=0.22, margin="0.06,0.02"')
-        attrs.extend(f"{key}={_q(value)}" for key, value in extra.items() if value is not None)
-        self.emit(f"{name} [{', '.join(attrs)}];")
-        return name
-
-    def edge(self, tail: str, head: str, role: str = "other") -> None:
-        self.emit(f"{tail} -> {head} [{_EDGE_ATTRS[role]}];")
-
-    def open_cluster(self, name: str, label: str, tooltip: str, field: str | None = None) -> None:
-        self.emit(f"subgraph {name} {{")
-        self.depth += 1
-        self.emit(f"label={_q(label)};")
-        self.emit(f"tooltip={_q(tooltip)};")
-        if field:
-            self.emit(f"id={_q(self._unique_id(field))};")
-        self.emit('style="rounded,dashed"; color="#9a9a9a"; fontsize=11; labeljust=l;')
-
-    def close_cluster(self) -> None:
-        self.depth -= 1
-        self.emit("}")
-
 
 # ----------------------------------------------------------------------------- the plan, in parts
 
@@ -313,11 +161,11 @@ def _size_text(size: int | None) -> str:
     return "?" if size is None else str(size)
 
 
-def _dense_label(node: Node) -> str:
-    return _label(f"Dense {node.units}", node.activation)
+def _denselabel(node: Node) -> str:
+    return label(f"Dense {node.units}", node.activation)
 
 
-def _reg_label(node: Node) -> str:
+def _reglabel(node: Node) -> str:
     return f"Dropout {node.rate:g}" if node.op == "dropout" else "BN"
 
 
@@ -349,19 +197,19 @@ def _trainable_text(layers: int) -> str:
 # ----------------------------------------------------------------------------- drawing parts
 
 
-def _draw_input(g: _Dot, spec: ModelSpec, node: Node) -> str:
+def _draw_input(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     shape = _shape_text(node.shape)
     return g.node(
-        _label("Input", shape),
+        label("Input", shape),
         f"The input: one example of shape {shape} (the batch axis is not shown).",
         "other",
         node.path,
     )
 
 
-def _draw_gray(g: _Dot, spec: ModelSpec, node: Node) -> str:
+def _draw_gray(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     return g.node(
-        _label("Grayscale → RGB", _shape_text(node.shape)),
+        label("Grayscale → RGB", _shape_text(node.shape)),
         "Repeats the single grey channel three times, because pre-trained image models "
         "expect three colour channels.",
         "other",
@@ -369,20 +217,20 @@ def _draw_gray(g: _Dot, spec: ModelSpec, node: Node) -> str:
     )
 
 
-def _draw_resize(g: _Dot, spec: ModelSpec, node: Node) -> str:
+def _draw_resize(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     height, width = node.extra["height"], node.extra["width"]
     size = f"{height}×{width}" if height is not None and width is not None else "model's size"
     return g.node(
-        _label("Resizing", size),
+        label("Resizing", size),
         f"Resizes every image to {size}, the input size the base model works at.",
         "other",
         node.path,
     )
 
 
-def _draw_preprocess(g: _Dot, spec: ModelSpec, node: Node) -> str:
+def _draw_preprocess(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     return g.node(
-        _label("Preprocess", _PREPROCESS_WORDS.get(node.extra["family"] or "", "family's own")),
+        label("Preprocess", _PREPROCESS_WORDS.get(node.extra["family"] or "", "family's own")),
         "Applies the base model family's own input preprocessing (scaling, channel order, "
         "mean), as its pre-trained weights expect pixels prepared this way.",
         "other",
@@ -390,7 +238,7 @@ def _draw_preprocess(g: _Dot, spec: ModelSpec, node: Node) -> str:
     )
 
 
-def _draw_base(g: _Dot, spec: ModelSpec, node: Node) -> str:
+def _draw_base(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     """The base model as one node: what it is (from the spec) and its output shape (from the plan)."""
     base = spec.base_model
     assert base is not None
@@ -403,7 +251,7 @@ def _draw_base(g: _Dot, spec: ModelSpec, node: Node) -> str:
     weights = "ImageNet weights" if base.weights == "imagenet" else "random weights"
     trainable = _trainable_text(base.trainable_layers)
     return g.node(
-        _label(name, weights, *detail, trainable, f"→ {_shape_text(node.shape)}"),
+        label(name, weights, *detail, trainable, f"→ {_shape_text(node.shape)}"),
         f"Pre-trained base model {where}: turns each image into features that the residual "
         f"MLP learns from ({weights}, {trainable}).",
         "base",
@@ -413,9 +261,9 @@ def _draw_base(g: _Dot, spec: ModelSpec, node: Node) -> str:
     )
 
 
-def _draw_flatten(g: _Dot, spec: ModelSpec, node: Node) -> str:
+def _draw_flatten(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     return g.node(
-        _label("Flatten", f"→ {_shape_text(node.shape)}"),
+        label("Flatten", f"→ {_shape_text(node.shape)}"),
         "Flattens each example into one long vector, because the blocks concatenate along "
         "the feature axis and need one number per feature.",
         "other",
@@ -423,7 +271,7 @@ def _draw_flatten(g: _Dot, spec: ModelSpec, node: Node) -> str:
     )
 
 
-_FRONT: dict[str, Callable[[_Dot, ModelSpec, Node], str]] = {
+_FRONT: dict[str, Callable[[DotWriter, ModelSpec, Node], str]] = {
     "input": _draw_input,
     "gray_to_rgb": _draw_gray,
     "resize": _draw_resize,
@@ -433,7 +281,7 @@ _FRONT: dict[str, Callable[[_Dot, ModelSpec, Node], str]] = {
 }
 
 
-def _draw_front(g: _Dot, spec: ModelSpec, nodes: list[Node]) -> str:
+def _draw_front(g: DotWriter, spec: ModelSpec, nodes: list[Node]) -> str:
     """Input, grayscale conversion, base model and flatten, in a row; returns the last node."""
     last = ""
     for node in nodes:
@@ -445,7 +293,7 @@ def _draw_front(g: _Dot, spec: ModelSpec, nodes: list[Node]) -> str:
 
 
 def _draw_chain(
-    g: _Dot,
+    g: DotWriter,
     nodes: list[Node],
     prev: str,
     dense_tip: Callable[[int, Node], str],
@@ -464,11 +312,11 @@ def _draw_chain(
     for node in nodes:
         if node.op == "dense":
             tip = dense_tip(dense, node)
-            name = g.node(_dense_label(node), tip, role, node.path, invalid=not node.valid, group=group)
+            name = g.node(_denselabel(node), tip, role, node.path, invalid=not node.valid, group=group)
             dense += 1
         else:
             tip = _reg_tooltip(node, after_dense if dense else after_fork)
-            name = g.node(_label(_reg_label(node)), tip, role, node.path, reg=True, group=group)
+            name = g.node(label(_reglabel(node)), tip, role, node.path, reg=True, group=group)
         g.edge(prev, name, role)
         prev = name
     return prev
@@ -504,7 +352,7 @@ def _bypass_tip(i: int) -> Callable[[int, Node], str]:
     return tip
 
 
-def _draw_block_full(g: _Dot, spec: ModelSpec, parts: _Parts, nodes: list[Node], prev: str) -> str:
+def _draw_block_full(g: DotWriter, spec: ModelSpec, parts: _Parts, nodes: list[Node], prev: str) -> str:
     """One block as a cluster: entry, main path, bypass, merge; returns the merge node."""
     entry, merge = nodes[0], nodes[-1]
     i = entry.block or 0
@@ -519,7 +367,7 @@ def _draw_block_full(g: _Dot, spec: ModelSpec, parts: _Parts, nodes: list[Node],
         f"blocks[{i}]",
     )
     fork = g.node(
-        _dense_label(entry),
+        _denselabel(entry),
         f"Entry layer of block {i + 1}: a Dense layer with {entry.units} units and {entry.activation} "
         "activation. Its output goes two ways: down the main path and around it on the bypass.",
         "main",
@@ -537,7 +385,7 @@ def _draw_block_full(g: _Dot, spec: ModelSpec, parts: _Parts, nodes: list[Node],
     )
     main_out, by_out, total = _merge_sizes(parts, merge)
     joined = g.node(
-        _label("Concatenate", f"{main_out} + {by_out} = {total}"),
+        label("Concatenate", f"{main_out} + {by_out} = {total}"),
         f"Merge of block {i + 1}: puts the main path's {main_out} units and the bypass's "
         f"{by_out} units side by side ({total} units). It concatenates, it does "
         "not add, so the width grows.",
@@ -554,7 +402,7 @@ def _draw_block_full(g: _Dot, spec: ModelSpec, parts: _Parts, nodes: list[Node],
     return joined
 
 
-def _draw_gap_full(g: _Dot, gap: int, nodes: list[Node], prev: str) -> str:
+def _draw_gap_full(g: DotWriter, gap: int, nodes: list[Node], prev: str) -> str:
     """The between-block layers at one gap (after block ``gap``)."""
 
     def tip(n: int, node: Node) -> str:
@@ -566,7 +414,7 @@ def _draw_gap_full(g: _Dot, gap: int, nodes: list[Node], prev: str) -> str:
     return _draw_chain(g, nodes, prev, tip, "between blocks")
 
 
-def _draw_blocks_full(g: _Dot, spec: ModelSpec, parts: _Parts, prev: str) -> str:
+def _draw_blocks_full(g: DotWriter, spec: ModelSpec, parts: _Parts, prev: str) -> str:
     """Every block as a cluster, with the layers of each gap; returns the last node."""
     for i, nodes in enumerate(parts.blocks):
         prev = _draw_block_full(g, spec, parts, nodes, prev)
@@ -597,7 +445,8 @@ def _units(nodes: list[Node], role: str | None = None) -> list[int | None]:
     return [n.units for n in nodes if n.op == "dense" and role in (None, n.role)]
 
 
-def _draw_group_compact(g: _Dot, spec: ModelSpec, parts: _Parts, run: tuple[int, int], index: int, prev: str) -> str:
+def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple[int, int], index: int,
+                        prev: str) -> str:
     """One node standing for blocks ``first``…``last`` (identical ones), as an HTML table.
 
     ``index``: the plan block index of the run's first block in ``parts`` (see :func:`_compact_parts`).
@@ -606,26 +455,26 @@ def _draw_group_compact(g: _Dot, spec: ModelSpec, parts: _Parts, run: tuple[int,
     block, nodes, count = spec.blocks[first], parts.blocks[index], last - first + 1
     entry = nodes[0]
     title = f"Block {first + 1}" if count == 1 else f"Blocks {first + 1}–{last + 1} (×{count} identical)"
-    reg = _reg_label(next(n for n in nodes if n.role == "bypass"))
+    reg = _reglabel(next(n for n in nodes if n.role == "bypass"))
     main_out, by_out, total = _merge_sizes(parts, nodes[-1])
     bad = not all(n.valid for n in nodes)
     rows = [
         (
-            f"<B>{_h(title)}</B>  [j={block.layers}, k={block.width}, l={block.decrement}]",
+            f"<B>{html_text(title)}</B>  [j={block.layers}, k={block.width}, l={block.decrement}]",
             INVALID_FILL if bad else "#ffffff",
         ),
-        (_h(_main_text(entry, _units(nodes, "main"))), _STYLES["main"].fill),
-        (_h(_bypass_text(_units(nodes, "bypass"), reg)), _STYLES["bypass"].fill),
-        (_h(f"concat {main_out} + {by_out} = {total}"), _STYLES["merge"].fill),
+        (html_text(_main_text(entry, _units(nodes, "main"))), STYLES["main"].fill),
+        (html_text(_bypass_text(_units(nodes, "bypass"), reg)), STYLES["bypass"].fill),
+        (html_text(f"concat {main_out} + {by_out} = {total}"), STYLES["merge"].fill),
     ]
     if bad:
-        rows.append((_h("⚠ a width is below 1: this block cannot be built"), INVALID_FILL))
+        rows.append((html_text("⚠ a width is below 1: this block cannot be built"), INVALID_FILL))
     between = _units(parts.gaps.get(index, [])) if count > 1 else []
     if between:
-        rows.append((_h(f"between each: Dense {between}, each + BN"), _STYLES["other"].fill))
+        rows.append((html_text(f"between each: Dense {between}, each + BN"), STYLES["other"].fill))
     cells = "".join(f'<TR><TD ALIGN="LEFT" BGCOLOR="{bg}">{text}</TD></TR>' for text, bg in rows)
     border = INVALID_COLOR if bad else "#555555"
-    label = f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="{border}">{cells}</TABLE>>'
+    table = f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="{border}">{cells}</TABLE>>'
     what = (
         f"Residual block {first + 1}"
         if count == 1
@@ -637,16 +486,16 @@ def _draw_group_compact(g: _Dot, spec: ModelSpec, parts: _Parts, run: tuple[int,
         f"normalisation; a bypass that carries the entry output around them; and a "
         f"Concatenate that joins both ({total} units)."
     )
-    node = g.node(label, tooltip, "block", f"blocks[{first}]", html_label=True)
+    node = g.node(table, tooltip, "block", f"blocks[{first}]", html_label=True)
     g.edge(prev, node)
     return node
 
 
-def _draw_gap_compact(g: _Dot, gap: int, nodes: list[Node], prev: str) -> str:
+def _draw_gap_compact(g: DotWriter, gap: int, nodes: list[Node], prev: str) -> str:
     """All between-block layers of one gap (after block ``gap``) as a single node."""
-    layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reg_label(n) for n in nodes)
+    layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reglabel(n) for n in nodes)
     node = g.node(
-        _label("Between blocks", layers),
+        label("Between blocks", layers),
         f"Between blocks {gap + 1} and {gap + 2}: Dense layers {_units(nodes)}, each "
         "followed by batch normalisation; the same layers sit in every gap between two blocks.",
         "other",
@@ -658,7 +507,7 @@ def _draw_gap_compact(g: _Dot, gap: int, nodes: list[Node], prev: str) -> str:
 
 
 def _draw_blocks_compact(
-    g: _Dot, spec: ModelSpec, parts: _Parts, runs: list[tuple[int, int]], firsts: list[int], prev: str
+    g: DotWriter, spec: ModelSpec, parts: _Parts, runs: list[tuple[int, int]], firsts: list[int], prev: str
 ) -> str:
     """One node per run of identical blocks, one per gap between runs; returns the last node."""
     for r, run in enumerate(runs):
@@ -669,7 +518,7 @@ def _draw_blocks_compact(
     return prev
 
 
-def _draw_head(g: _Dot, nodes: list[Node], prev: str) -> None:
+def _draw_head(g: DotWriter, nodes: list[Node], prev: str) -> None:
     """Final Dense layers, their regularisers and the output layer."""
 
     def tip(n: int, node: Node) -> str:
@@ -682,7 +531,7 @@ def _draw_head(g: _Dot, nodes: list[Node], prev: str) -> None:
     prev = _draw_chain(g, final, prev, tip, "after a final Dense layer")
     act = output.activation or ""
     out = g.node(
-        _dense_label(output),
+        _denselabel(output),
         f"Output layer: {output.units} unit(s), one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
         "output",
         output.path,
@@ -691,7 +540,7 @@ def _draw_head(g: _Dot, nodes: list[Node], prev: str) -> None:
     g.edge(prev, out)
 
 
-def _draw_legend(g: _Dot, spec: ModelSpec, rankdir: str) -> None:
+def _draw_legend(g: DotWriter, spec: ModelSpec, rankdir: str) -> None:
     """A cluster explaining the colours (a column beside the drawing)."""
     items: list[tuple[str, tuple[str, ...], str]] = [
         (
@@ -719,11 +568,11 @@ def _draw_legend(g: _Dot, spec: ModelSpec, rankdir: str) -> None:
     g.open_cluster("cluster_legend", "Legend", "What the colours mean.")
     names = []
     for role, text, tip in items:
-        style = _STYLES[role]
+        style = STYLES[role]
         name = f"legend_{role}"
         names.append(name)
         g.emit(
-            f'{name} [label={_label(*text)}, tooltip={_q(tip)}, class="legend", '
+            f'{name} [label={label(*text)}, tooltip={quote(tip)}, class="legend", '
             f'color="{style.color}", fillcolor="{style.fill}", fontsize=9];'
         )
     if rankdir in ("TB", "BT"):
@@ -744,7 +593,7 @@ def _pick_form(spec: ModelSpec, compact: bool | None) -> tuple[bool, list[Node] 
     return _drawn_count(nodes) > COMPACT_MAX_NODES, nodes
 
 
-def _open_graph(g: _Dot, spec: ModelSpec, compact: bool, rankdir: str) -> None:
+def _open_graph(g: DotWriter, spec: ModelSpec, compact: bool, rankdir: str) -> None:
     """The graph's title line and its node and edge defaults."""
     n_blocks = len(spec.blocks)
     summary = (
@@ -753,9 +602,9 @@ def _open_graph(g: _Dot, spec: ModelSpec, compact: bool, rankdir: str) -> None:
     )
     g.lines.append("digraph rmlp {")
     g.emit(
-        f'graph [label={_label(spec.name, summary)}, labelloc=t, fontname="{_FONT}", '
+        f'graph [label={label(spec.name, summary)}, labelloc=t, fontname="{_FONT}", '
         f"fontsize=14, rankdir={rankdir}, nodesep=0.25, ranksep=0.3, "
-        f'tooltip={_q(f"Residual MLP {spec.name!r}: {summary}")}, id="name"];'
+        f'tooltip={quote(f"Residual MLP {spec.name!r}: {summary}")}, id="name"];'
     )
     g.emit(
         f'node [shape=box, style="rounded,filled", fontname="{_FONT}", fontsize=11, '
@@ -775,7 +624,7 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
     compact, nodes = _pick_form(spec, compact)
-    g = _Dot()
+    g = DotWriter()
     _open_graph(g, spec, compact, rankdir)
     if compact:
         runs = _groups(spec.blocks)
