@@ -66,7 +66,7 @@ def _design_app(at_cls: type, section: str) -> object:
     at.session_state["design_section"] = section  # the tab of controls that is open (and drawn)
     at.run()
     assert not at.exception, at.exception
-    assert len(at.session_state["rmlp.spec.model"]["blocks"]) == 14
+    assert len(at.session_state["rmlp.spec"]["blocks"]) == 14
     return at
 
 
@@ -77,9 +77,9 @@ def _widget(at: object, kind: str, label: str) -> object:
 #: (name, open tab, widget kind, widget label, two values to alternate, where the value lands)
 SCENARIOS = (
     ("bypass dropout slider, 'Around the blocks' tab open", "Around the blocks", "slider", "Bypass dropout rate",
-     (0.25, 0.3), lambda at: at.session_state["rmlp.spec.model"]["bypass_dropout"]),
+     (0.25, 0.3), lambda at: at.session_state["rmlp.spec"]["bypass_dropout"]),
     ("memory batch size, 'Blocks' tab (14-row table) open", "Blocks", "number_input",
-     "Batch size (for the memory estimate)", (32, 64), lambda at: at.session_state["rmlp.runs.train"]["batch_size"]),
+     "Batch size (for the memory estimate)", (32, 64), lambda at: at.session_state["rmlp.train"]["batch_size"]),
 )
 
 
