@@ -47,7 +47,8 @@ class ProblemsError(ValueError):
         self.what = what or type(self).what
         lines = "\n".join(f"  - {p}" for p in self.problems)
         count = len(errors(self.problems)) or len(self.problems)
-        super().__init__(f"{self.what} has {count} problem(s):\n{lines}")
+        verb = "have" if self.what.split()[-1].endswith("s") else "has"
+        super().__init__(f"{self.what} {verb} {count} problem{'s' if count != 1 else ''}:\n{lines}")
 
 
 class SpecError(ProblemsError):
