@@ -1,21 +1,34 @@
-"""Search throughput: trials per minute with one and two local worker processes.
+"""Search throughput: trials per CPU-minute, and the share of a trial's time spent outside ``fit``.
 
-The same small search (wine table, a small space, a few epochs per trial, no pruning) runs three
-ways on a fresh journal-file study each: in this process (TensorFlow's own thread pools), one
-spawned worker process, and two spawned worker processes (one TensorFlow thread each). Wall time
-includes starting the workers. Prints a markdown table and the ratios measured in this one run.
+Two parts, each a fresh journal-file study on the wine table:
 
-    python benchmarks/bench_search_throughput.py            # 12 trials per variant
-    python benchmarks/bench_search_throughput.py --trials 6 --epochs 3
+* **fixed**: the same small search (a small space, a few epochs per trial, no pruning) in this process,
+  in one spawned worker and in two (one TensorFlow thread each). Wall time includes starting the
+  workers. This measures the mechanics of a trial: building, compiling, feeding, scoring.
+* **defaults**: ``run_search`` with the library's default settings (its own space, epochs, batch size
+  and pruner) for ``--budget`` seconds in this process: what a user's minute buys.
+
+Trials per CPU-minute divide by the cores a variant keeps busy (all of them in this process, one per
+worker). ``--compare DIR`` runs this same benchmark on the rmlp of another checkout (e.g. a worktree of an
+older commit: ``git worktree add /tmp/before v0.1``) in a subprocess right after, and prints the
+ratios of the two, measured in one run on one machine.
+
+    python benchmarks/bench_search_throughput.py
+    python benchmarks/bench_search_throughput.py --trials 6 --epochs 3 --budget 30
+    python benchmarks/bench_search_throughput.py --compare /tmp/before
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -23,40 +36,118 @@ from rmlp import ModelSpec  # noqa: E402
 from rmlp.search import DataSource, SearchSpace, choose, pin, run_search, span  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+WINE = ROOT / "sample_data" / "wine.csv"
 SPEC = ModelSpec(blocks=[{"layers": 3, "width": 64, "decrement": 8}], final_layers=[32])
 SPACE = SearchSpace(params={
     "num_blocks": span(1, 2), "blocks[].layers": span(1, 4), "blocks[].width": span(16, 128, log=True),
     "blocks[].decrement": span(0, 16), "activation": choose("relu", "gelu"),
     "optimizer.learning_rate": span(1e-4, 1e-2, log=True), "batch_size": pin(32)})
+CORES = os.cpu_count() or 1
 
 
-def run(variant: str, trials: int, epochs: int, folder: Path) -> tuple[float, int]:
+def _fit_share(result: Any, wall: float) -> float | None:
+    """Share of the wall time spent outside ``model.fit`` (None where trials do not record their fit time)."""
+    trials = result.load_study().get_trials(deepcopy=False)
+    fits = [t.user_attrs.get("fit_seconds") for t in trials]
+    if not trials or any(f is None for f in fits):
+        return None
+    return max(0.0, 1.0 - sum(fits) / wall)
+
+
+def fixed(variant: str, trials: int, epochs: int, folder: Path) -> dict[str, Any]:
     workers = 2 if variant == "2 workers" else 1
     start = time.perf_counter()
-    result = run_search(SPEC, DataSource(str(ROOT / "sample_data" / "wine.csv"), "target"), SPACE, n_trials=trials,
-                        epochs=epochs, storage=f"journal:{folder / (variant.replace(' ', '_') + '.journal')}",
+    result = run_search(SPEC, DataSource(str(WINE), "target"), SPACE, n_trials=trials, epochs=epochs,
+                        storage=f"journal:{folder / (variant.replace(' ', '_') + '.journal')}",
                         study_name="throughput", workers=workers, in_process=variant == "in process",
                         pruner="none", seed=0)
-    return time.perf_counter() - start, result.progress.done
+    wall = time.perf_counter() - start
+    cores = CORES if variant == "in process" else min(workers, CORES)
+    return {"variant": variant, "trials": result.progress.done, "wall_s": wall,
+            "per_cpu_min": result.progress.done / wall * 60 / cores,
+            "outside_fit": _fit_share(result, wall) if variant == "in process" else None}
+
+
+def defaults(budget: float, folder: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = run_search(ModelSpec(), DataSource(str(WINE), "target"), n_trials=100_000, timeout=budget,
+                        storage=f"journal:{folder / 'defaults.journal'}", study_name="defaults", seed=0)
+    wall = time.perf_counter() - start
+    study = result.load_study()
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    done = states.count("COMPLETE") + states.count("PRUNED")
+    best = study.best_value if states.count("COMPLETE") else None
+    return {"variant": "defaults", "trials": done, "pruned": states.count("PRUNED"), "wall_s": wall,
+            "per_cpu_min": done / wall * 60 / CORES, "best_val_loss": best,
+            "outside_fit": _fit_share(result, wall)}
+
+
+def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rmlp-bench-throughput-") as tmp:
+        for variant in ("in process", "1 worker", "2 workers"):
+            rows.append(fixed(variant, args.trials, args.epochs, Path(tmp)))
+            print(f"  {variant}: {rows[-1]['trials']} trials in {rows[-1]['wall_s']:.1f} s", flush=True)
+        if args.budget:
+            rows.append(defaults(args.budget, Path(tmp)))
+            print(f"  defaults: {rows[-1]['trials']} trials in {rows[-1]['wall_s']:.1f} s", flush=True)
+    return rows
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def table(rows: list[dict[str, Any]], title: str) -> None:
+    print(f"\n{title}\n")
+    print("| variant | trials | wall s | trials / CPU-min | outside fit |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['variant']} | {r['trials']} | {r['wall_s']:.1f} | {r['per_cpu_min']:.1f} | "
+              f"{_percent(r.get('outside_fit'))} |")
+
+
+def compare(mine: list[dict[str, Any]], folder: Path, argv: list[str]) -> None:
+    """Run this benchmark on the rmlp of another checkout and print the ratios of trials per CPU-minute."""
+    env = {**os.environ, "PYTHONPATH": str(folder)}  # its rmlp comes first on the path
+    own = [a for a in argv if a != "--json"]
+    cmd = [sys.executable, str(Path(__file__)), *own[: own.index("--compare")], "--json"]
+    done = subprocess.run(cmd, env=env, cwd=folder, capture_output=True, text=True, timeout=3600)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("JSON:")), None)
+    if done.returncode != 0 or line is None:
+        print(f"\nThe comparison run failed:\n{done.stderr[-2000:]}")
+        return
+    theirs = {r["variant"]: r for r in json.loads(line[5:])}
+    table(list(theirs.values()), f"The same benchmark from {folder}:")
+    print("\n| variant | trials / CPU-min here | there | ratio |")
+    print("|---|---|---|---|")
+    for r in mine:
+        other = theirs.get(r["variant"])
+        if other and other["per_cpu_min"]:
+            print(f"| {r['variant']} | {r['per_cpu_min']:.1f} | {other['per_cpu_min']:.1f} | "
+                  f"{r['per_cpu_min'] / other['per_cpu_min']:.2f}× |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=12, help="Trials of each fixed variant.")
+    parser.add_argument("--epochs", type=int, default=5, help="Epochs of each fixed trial.")
+    parser.add_argument("--budget", type=float, default=60.0, help="Seconds of the default-settings search (0: "
+                        "skip it).")
+    parser.add_argument("--compare", type=Path, default=None, help="Another checkout to run this benchmark from.")
+    parser.add_argument("--json", action="store_true", help="Also print the rows as one JSON line.")
     args = parser.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="rmlp-bench-throughput-") as tmp:
-        for variant in ("in process", "1 worker", "2 workers"):
-            seconds, done = run(variant, args.trials, args.epochs, Path(tmp))
-            rows.append((variant, done, seconds, done / seconds * 60))
-            print(f"  {variant}: {done} trials in {seconds:.1f} s", flush=True)
-    print(f"\n{args.trials} trials of {args.epochs} epochs on wine, {os.cpu_count()} CPU core(s).\n")
-    print("| variant | trials | wall s | trials / min | vs 1 worker |")
-    print("|---|---|---|---|---|")
-    one = next(r[3] for r in rows if r[0] == "1 worker")
-    for variant, done, seconds, rate in rows:
-        print(f"| {variant} | {done} | {seconds:.1f} | {rate:.1f} | {rate / one:.2f}× |")
+    rows = measure(args)
+    table(rows, f"{args.trials} fixed trials of {args.epochs} epochs on wine; the default search for "
+                f"{args.budget:.0f} s; {CORES} CPU core(s).")
+    one = next(r for r in rows if r["variant"] == "1 worker")
+    for r in rows:
+        if r["variant"].endswith("workers"):
+            print(f"\n2 workers against 1: {r['per_cpu_min'] * 2 / one['per_cpu_min']:.2f}× the trials per minute.")
+    if args.json:
+        print("JSON:" + json.dumps(rows))
+    if args.compare is not None:
+        compare(rows, args.compare, sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ ROOT = HERE.parent
 QUICK = {
     "bench_design_rerun": ["--rounds", "8"],
     "bench_search_quality": ["--budget", "60", "--seeds", "1", "--sets", "wine", "diabetes"],
-    "bench_search_throughput": ["--trials", "4", "--epochs", "2"],
+    "bench_search_throughput": ["--trials", "4", "--epochs", "2", "--budget", "20"],
+    "bench_quality": ["--seeds", "1", "--ensemble", "3", "--search-budget", "30"],
 }
 
 

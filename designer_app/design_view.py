@@ -412,15 +412,14 @@ def two_columns(board: ProblemBoard, left: tuple[str, ...], right: tuple[str, ..
 
 
 def output_and_optimizer(board: ProblemBoard) -> None:
-    two_columns(board, ("output_activation", "loss"), ("optimizer.name", "optimizer.learning_rate",
-                                                       "optimizer.clipnorm"))
+    two_columns(board, ("output_activation", "loss", "label_smoothing", "ensemble"),
+                ("optimizer.name", "optimizer.learning_rate", "optimizer.weight_decay", "optimizer.clipnorm"))
 
 
 # ---------------------------------------------------------------------- figures
 def figures() -> None:
     """Parameters, layers, depth, FLOPs and peak training memory, with a warning against this machine."""
-    settings = state.train_settings()
-    figures = state.summary(settings["batch_size"])
+    figures = state.summary()
     if isinstance(figures, str):
         st.info(figures, icon=":material/info:")
         return
@@ -474,10 +473,13 @@ def batch_size_for_memory() -> None:
     key = f"mem_batch{state.rev()}"
 
     def changed() -> None:
-        settings["batch_size"] = int(st.session_state[key])
+        value = st.session_state[key]
+        settings["batch_size"] = None if value is None else int(value)
 
+    given = settings.get("batch_size")
     st.number_input("Batch size (for the memory estimate)", min_value=1, max_value=1 << 20,
-                    value=int(settings["batch_size"]), step=8, key=key, on_change=changed,
+                    value=None if given is None else int(given), step=8, key=key, on_change=changed,
+                    placeholder=f"sized to the data ({state.batch_size()})",
                     help=f"{info.description} The same setting as on the Train page; memory grows with it.")
 
 

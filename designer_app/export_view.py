@@ -18,17 +18,20 @@ import streamlit as st
 from designer_app import state
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
+from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 
 
 @lru_cache(maxsize=32)
-def _script(spec_text: str, csv_path: str, target: str, epochs: int, batch_size: int, training: bool,
+def _script(spec_text: str, csv_path: str, target: str, config_text: str, training: bool,
             preprocessor_text: str) -> str:
     from rmlp.export import export_python
+    from rmlp.runs.config import TrainConfig
 
     preprocessor = json.loads(preprocessor_text) if preprocessor_text else None
     return export_python(ModelSpec.model_validate_json(spec_text), csv_path=csv_path or None, target=target or None,
-                         epochs=epochs, batch_size=batch_size, include_training=training, preprocessor=preprocessor)
+                         training=TrainConfig.from_json(config_text), include_training=training,
+                         preprocessor=preprocessor)
 
 
 @lru_cache(maxsize=32)
@@ -85,8 +88,9 @@ def code() -> str | None:
     settings = state.train_settings()
     text = spec.to_json(indent=None)
     try:
-        script = _script(text, csv_path, target, int(settings["epochs"]), int(settings["batch_size"]),
-                         bool(training and possible), pre if training and possible else "")
+        config = TrainConfig.model_validate({k: v for k, v in settings.items() if k in TrainConfig.model_fields})
+        script = _script(text, csv_path, target, config.to_json(indent=None), bool(training and possible),
+                         pre if training and possible else "")
         snippet = _snippet(text)
     except ValueError as exc:
         st.error(f"The code could not be generated: {exc}", icon=":material/error:")

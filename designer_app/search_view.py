@@ -65,6 +65,26 @@ class SearchPage:
     def key(self, name: str) -> str:
         return f"search{state.rev()}:{name}"
 
+    @property
+    def batch(self) -> int:
+        """The batch size trials use: the setting, else the one sized to the table in use."""
+        from rmlp.design.sizing import batch_size_for
+
+        given = self.values.get(BATCH_SIZE)
+        return int(given) if given else batch_size_for(self.rows)
+
+    @property
+    def trial_epochs(self) -> int:
+        """Epochs per trial: the setting, else the number sized to the table in use."""
+        from rmlp.design.sizing import trial_epochs_for
+
+        given = self.values.get("epochs")
+        return int(given) if given else trial_epochs_for(self.rows, self.batch)
+
+    @property
+    def rows(self) -> int:
+        return len(getattr(getattr(self.loaded, "data", None), "x_train", []))
+
     # ------------------------------------------------------------------ the space, field by field
     def _design_values(self, row: SpaceRow) -> str:
         if row.path == NUM_BLOCKS:
@@ -130,7 +150,7 @@ class SearchPage:
         """Pin/search toggles next to the Design page's controls; the space, or None with its problems shown."""
         params: dict[str, ParamSpace] = {}
         groups: dict[str, list[SpaceRow]] = {"Blocks": [], "Around the blocks": [], "Training": []}
-        for row in space_rows(self.fitted, int(self.values[BATCH_SIZE])):
+        for row in space_rows(self.fitted, self.batch, rows=self.rows):
             group = "Blocks" if row.block_field or row.path == NUM_BLOCKS else (
                 "Training" if row.path in (BATCH_SIZE, "optimizer.learning_rate") else "Around the blocks")
             groups[group].append(row)
@@ -187,7 +207,7 @@ class SearchPage:
 
     def cost_preview(self) -> None:
         """Measure one epoch of the current design, then trials × epochs × seconds per epoch."""
-        batch = int(self.values[BATCH_SIZE])
+        batch = self.batch
         token = (self.fitted.to_json(indent=None), self.loaded.name, batch)
         left, right = st.columns([1, 3])
         with left:
@@ -211,7 +231,7 @@ class SearchPage:
             timing = snap.result
             if timing is None:
                 return
-            cost = estimate_cost(int(self.values["n_trials"]), int(self.values["epochs"]), timing.first_s,
+            cost = estimate_cost(int(self.values["n_trials"]), self.trial_epochs, timing.first_s,
                                  timing.next_s, int(self.values["workers"]), os.cpu_count())
             stale = "" if snap.info.get("token") == token else " (measured on an earlier design)"
             st.info(f"One epoch: {timing.first_s:.1f} s first, {timing.next_s:.2f} s after{stale}. {cost.text()}",

@@ -62,8 +62,9 @@ MAX_SPEC_BYTES = 1_000_000
 
 # ---------------------------------------------------------------------- URL encoding
 def encode_spec(spec: ModelSpec) -> str:
-    """The design as a compact, URL-safe token (base64url of zlib-compressed JSON)."""
-    return _encode_text(spec.to_json(indent=None))
+    """The design as a compact, URL-safe token: base64url of zlib-compressed JSON of what differs from the defaults."""
+    changed = spec.model_dump(mode="json", exclude_defaults=True)
+    return _encode_text(json.dumps({"spec_version": spec.spec_version, **changed}, separators=(",", ":")))
 
 
 @lru_cache(maxsize=64)
@@ -288,10 +289,22 @@ def _summary_of(text: str, batch_size: int, dtype: str) -> Summary | str:
         return f"The figures cannot be computed for this design yet: {exc}"
 
 
-def summary(batch_size: int | None = None, dtype: str = "float32") -> Summary | str:
+def batch_size() -> int:
+    """The batch size training will use: the setting, else the one sized to the table in use, else 32."""
+    from rmlp.design.sizing import batch_size_for
+    from rmlp.design.summary import DEFAULT_BATCH_SIZE
+
+    given = train_settings().get("batch_size")
+    if given:
+        return int(given)
+    loaded = data()
+    rows = len(getattr(loaded.data, "x_train", [])) if loaded is not None else 0
+    return batch_size_for(rows) if rows else DEFAULT_BATCH_SIZE
+
+
+def summary(batch_size_: int | None = None, dtype: str = "float32") -> Summary | str:
     """The design's figures, or a sentence saying why they cannot be computed yet."""
-    size = int(batch_size or train_settings()["batch_size"])
-    return _summary_of(spec().to_json(indent=None), size, dtype)
+    return _summary_of(spec().to_json(indent=None), int(batch_size_ or batch_size()), dtype)
 
 
 def forget_cached_checks() -> None:

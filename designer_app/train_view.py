@@ -61,9 +61,11 @@ def settings(disabled: bool) -> None:
     if shown_settings(TrainConfig, "advanced"):
         with st.expander("More training settings"):
             settings_grid(TrainConfig, values, key_prefix="train", disabled=disabled, group="advanced")
-    figures = state.summary(values["batch_size"])
+    batch = state.batch_size()
+    figures = state.summary(batch)
     if not isinstance(figures, str):
-        st.caption(f"Estimated peak training memory at batch {values['batch_size']}: "
+        sized = "" if values.get("batch_size") else " (sized to the data)"
+        st.caption(f"Estimated peak training memory at batch {batch}{sized}: "
                    f"{human_bytes(figures.peak_training_bytes)}.")
 
 

@@ -150,11 +150,11 @@ def control(meta: FieldMeta, value: Any, *, key: str, on_change: Callable[..., N
         lo, hi = _widen(meta.low, meta.high, value)
         return st.number_input(label, min_value=None if lo is None else int(lo),
                                max_value=None if hi is None else int(hi), value=None if value is None else int(value),
-                               step=int(meta.step or 1), placeholder="none" if meta.optional else None, **common)
+                               step=int(meta.step or 1), placeholder=meta.empty if meta.optional else None, **common)
     if meta.kind == "float":
         return _float_control(meta, label, value, common)
     if meta.kind == "int_list":
-        hint = "none" if meta.optional else "e.g. 64, 32"
+        hint = meta.empty if meta.optional else "e.g. 64, 32"
         return st.text_input(label, value=format_int_list(value), placeholder=hint, **common)
     return st.text_input(label, value="" if value is None else str(value), **common)
 
@@ -173,7 +173,7 @@ def _float_control(meta: FieldMeta, label: str, value: Any, common: dict[str, An
     fmt = meta.format or ("%.6g" if meta.log else None)
     return st.number_input(label, min_value=lo, max_value=hi, value=None if value is None else float(value),
                            step=float(step) if step else (None if value is None else max(float(value) / 10, 1e-6)),
-                           format=fmt, placeholder="none" if meta.optional else None, **common)
+                           format=fmt, placeholder=meta.empty if meta.optional else None, **common)
 
 
 # ---------------------------------------------------------------------- spec fields

@@ -42,6 +42,8 @@ def test_train_two_epochs_on_each_sample(tmp_path, data, target, spec, task):
     args = ["train", spec_file, "--data", SAMPLE / data, "--epochs", "2", "--runs-dir", tmp_path / "runs"]
     if target:
         args += ["--target", target]
+    if spec is TANDEM:  # two full-rate epochs of 32 (the default warm-up and cosine decay need more epochs)
+        args += ["--lr-schedule", "constant", "--batch-size", "32"]
     result = rmlp(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr

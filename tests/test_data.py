@@ -293,7 +293,8 @@ def test_preprocessor_json_round_trip_and_transform_of_raw_rows(tmp_path: Path) 
     new = loaded.transform([{"size": None, "colour": "purple", "count": 2}, {"size": 10.0, "colour": None, "count": 1}])
     size, colour = pre.columns[0], pre.columns[1]
     assert new.shape == (2, len(data.feature_names)) and new.dtype == np.float32
-    assert new[0, 0] == pytest.approx((size["fill"] - size["mean"]) / size["std"])
+    z = (size["fill"] - size["center"]) / size["scale"]
+    assert new[0, 0] == pytest.approx(z / np.sqrt(1 + (z / size["clip"]) ** 2))
     assert new[0, 1:4].tolist() == [0, 0, 0]  # unseen category: all zeros
     assert new[1, 1 + colour["categories"].index(colour["fill"])] == 1  # missing: most frequent
     with pytest.raises(DataError, match="'colour'"):
@@ -301,9 +302,12 @@ def test_preprocessor_json_round_trip_and_transform_of_raw_rows(tmp_path: Path) 
 
 
 def test_train_statistics_come_from_the_training_split_only() -> None:
-    data = load_table(small_table(), "label", seed=2)
+    data = load_table(small_table(), "label", seed=2, numeric_scaling="standard", clip=None)
     assert np.allclose(data.x_train[:, 0].mean(), 0, atol=1e-6)
     assert np.allclose(data.x_train[:, 0].std(), 1, atol=1e-5)
+    robust = load_table(small_table(), "label", seed=2)
+    raw = small_table()[robust.preprocessor.columns[0]["name"]].to_numpy(dtype=float)[robust.split_rows["train"]]
+    assert robust.preprocessor.columns[0]["center"] == pytest.approx(np.nanmedian(raw))
 
 
 def test_inverse_target() -> None:
@@ -465,3 +469,28 @@ def test_sample_base_model_loads_safely_and_cuts_at_features(sample_data: Path) 
     data = load_images(sample_data / "digits_images.zip")
     pred = model.predict(np.repeat(data.x_test, 3, axis=-1), verbose=0)
     assert (pred.argmax(axis=1) == data.y_test.argmax(axis=1)).mean() > 0.9
+
+
+def test_numbers_are_scaled_robustly_and_softly_clipped(tmp_path: Path) -> None:
+    """An outlier cannot squash a number column: median/IQR scaling, then a soft clip at ±3 (by default)."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(10.0, 2.0, 300)
+    values[:3] = [1e6, -1e5, 5e4]  # a few wild values
+    frame = pd.DataFrame({"x": values, "y": rng.integers(0, 2, 300)})
+    data = load_table(frame, "y", seed=0)
+    col = data.preprocessor.columns[0]
+    train = values[data.split_rows["train"]]
+    q25, q75 = np.percentile(train, [25, 75])
+    assert col["center"] == pytest.approx(np.median(train)) and col["scale"] == pytest.approx((q75 - q25) / 1.3489795)
+    x = np.concatenate([data.x_train, data.x_val, data.x_test])[:, 0]
+    assert np.abs(x).max() <= 3.0 and np.isfinite(x).all()
+    assert np.std(x) > 0.5  # the ordinary values keep their spread (standard scaling would crush them to ~0)
+    plain = load_table(frame, "y", seed=0, numeric_scaling="standard", clip=None)
+    assert plain.preprocessor.columns[0]["clip"] is None and np.abs(plain.x_train).max() > 3.0
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    again = load_table(tmp_path / "t.csv", "y", seed=0)  # the encoding is recorded, so a resume loads it again
+    assert again.load_args["numeric_scaling"] == "robust" and again.load_args["clip"] == 3.0
+    # a preprocessor.json of rmlp 0.1 (mean/std, no clip) still encodes as it did
+    old = Preprocessor(columns=[{"name": "x", "kind": "numeric", "fill": 0.0, "mean": 1.0, "std": 2.0}],
+                       target={"name": "y", "task": "binary", "classes": [0, 1]})
+    assert old.transform(pd.DataFrame({"x": [5.0]}))[0, 0] == pytest.approx(2.0)

@@ -23,6 +23,7 @@ from rmlp.export import (
     make_bundle,
 )
 from rmlp.export.code import preprocess_call
+from rmlp.runs.config import TrainConfig
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 from rmlp.spec.presets import PRESETS
 
@@ -92,7 +93,8 @@ def test_every_layer_of_the_plan_appears_once_by_name():
     names = [s for s in _string_constants(code)]
     for node in make_plan(spec):
         assert names.count(node.name) == 1, node.name
-    assert "keras.optimizers.RMSprop(learning_rate=0.0007)" in code
+    assert "keras.optimizers.RMSprop(learning_rate=learning_rate)" in code
+    assert "LEARNING_RATE = 0.0007" in code
     assert "clipnorm" not in code
 
 
@@ -153,13 +155,14 @@ def test_predict_script_is_stand_alone(tmp_path):
 
 
 def _script_functions(code: str, names: set[str]) -> dict:
-    """The named top-level functions (and NA_VALUES) of a script, run without importing keras."""
+    """The named top-level functions (and the constants they read) of a script, run without importing keras."""
     import numpy as np
     import pandas as pd
 
     tree = ast.parse(code)
     keep = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name in names)
-            or (isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "NA_VALUES")]
+            or (isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") in ("NA_VALUES", "ROBUST_SCALING",
+                                                                                   "CLIP"))]
     namespace = {"np": np, "pd": pd}
     exec(compile(ast.Module(keep, []), "<script>", "exec"), namespace)
     return namespace
@@ -305,6 +308,9 @@ def test_exported_scripts_build_the_same_models_without_rmlp(tmp_path):
         "original": PRESETS["original_readme"],
         "varied": _varied_spec(),
         "binary": _varied_spec(task="binary", num_outputs=1, input_shape=[8], activation="swish"),
+        "ensemble": PRESETS["small_tabular"].copy_with(ensemble=3, name="trio"),
+        "scaled_regression": _varied_spec(task="regression", num_outputs=1, input_shape=[8], ensemble=2,
+                                          target_scale={"mean": 5000.0, "std": 800.0}),
         "file_base": ModelSpec(
             name="on_digits", input_shape=[16, 16, 1], grayscale_to_rgb=True, num_outputs=10,
             base_model=BaseModelSpec(source="file", path=str(base_file), cut_layer="features", trainable_layers=2),
@@ -374,7 +380,8 @@ def test_training_script_trains_and_predict_script_predicts_raw_rows(tmp_path):
     shutil.copyfile(csv, local_csv)
     train_py = tmp_path / "model.py"
     train_py.write_text(export_python(PRESETS["small_tabular"], csv_path=str(local_csv), target="target",
-                                      epochs=1, batch_size=32, include_training=True), encoding="utf-8")
+                                      training=TrainConfig(epochs=1, batch_size=32), include_training=True),
+                        encoding="utf-8")
     predict_py = tmp_path / "predict.py"
     predict_py.write_text(export_predict_script(tmp_path / "out"), encoding="utf-8")
     done = subprocess.run([sys.executable, "-c", TRAIN_DRIVER, str(train_py), str(predict_py), str(local_csv),

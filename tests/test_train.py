@@ -67,7 +67,8 @@ def regression_table() -> Any:
 
 # ----------------------------------------------------------------------------- fast (no Keras)
 def test_train_config_round_trips_through_json() -> None:
-    cfg = TrainConfig(epochs=3, reduce_lr=True, run_name="x y", baseline=True, checkpoint_budget=1.0)
+    cfg = TrainConfig(epochs=3, lr_schedule="constant", reduce_lr=True, run_name="x y", baseline=True,
+                      checkpoint_budget=1.0)
     assert TrainConfig.from_json(cfg.to_json()) == cfg
     with pytest.raises(ValueError):
         TrainConfig(epochs=0)
@@ -267,10 +268,13 @@ def test_a_cosine_schedule_decays_the_learning_rate_over_the_planned_epochs(tmp_
 
     data, source = table
     spec = tiny_spec(optimizer={"learning_rate": 0.01})
-    result = train(spec, data, config(tmp_path, lr_schedule="cosine", early_stopping=False), data_source=source)
+    result = train(spec, data, config(tmp_path, lr_schedule="cosine", warmup=0.5, early_stopping=False),
+                   data_source=source)
     schedule = result.model.optimizer._learning_rate
     assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
-    assert schedule.initial_learning_rate == pytest.approx(0.01)
+    assert schedule.initial_learning_rate == pytest.approx(0.0)  # warms up from zero ...
+    assert schedule.warmup_target == pytest.approx(0.01)  # ... to the optimizer's rate
+    assert schedule.warmup_steps > 0
     assert float(result.model.optimizer.learning_rate) < 0.01 * 1e-3  # decayed to about zero at the end
     assert json.loads((result.run_dir / "train_config.json").read_text())["lr_schedule"] == "cosine"
     reloaded = keras.saving.load_model(result.run_dir / "checkpoints" / "last.keras")

@@ -14,15 +14,15 @@ import typer
 from rmlp import export as ex
 from rmlp.cli.errors import UserError, guarded, print_problems
 from rmlp.cli.errors import err as _err
-from rmlp.cli.options import choice, settings_options
+from rmlp.cli.options import TaskOption, choice, settings_options
 from rmlp.design.graph import to_dot
-from rmlp.design.summary import DTYPE_BYTES, machine_memory_bytes, summarize
+from rmlp.design.summary import DEFAULT_BATCH_SIZE, DTYPE_BYTES, machine_memory_bytes, summarize
 from rmlp.design.validate import validate as run_validate
 from rmlp.export import graph_svg
 from rmlp.keras.build import build_model
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
-from rmlp.spec.model import load_spec
+from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.presets import PRESET_HELP, get_preset, preset_names
 from rmlp.spec.problems import SpecError, errors
 from rmlp.spec.units import human_bytes, human_count
@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         problems = errors(run_validate(loaded))
         if problems:
             raise SpecError(problems)
-        batch_size, dtype_name = int(settings["batch_size"]), dtype
+        batch_size, dtype_name = int(settings["batch_size"] or DEFAULT_BATCH_SIZE), dtype
         s = summarize(loaded, batch_size=batch_size, dtype=dtype_name)
         if as_json:
             typer.echo(json.dumps(s.to_dict(), indent=2))
@@ -239,9 +239,11 @@ def register(app: typer.Typer) -> None:
                 kwargs["include_training"] = True
             if kwargs.get("include_training") and not kwargs.get("target"):
                 raise UserError("The training part needs the target column: add --target COLUMN.")
-            training_settings = settings or {}
-            _write_text(ex.export_python(loaded, epochs=int(training_settings["epochs"]),
-                                         batch_size=int(training_settings["batch_size"]), **kwargs), output)
+            given = {k: v for k, v in (settings or {}).items() if v is not None}
+            if given or "training" not in kwargs:
+                base = kwargs.get("training") or TrainConfig()
+                kwargs["training"] = base.model_copy(update=given)
+            _write_text(ex.export_python(loaded, **kwargs), output)
         elif fmt == ExportFormat.snippet:
             _write_text(ex.export_snippet(loaded), output)
         elif fmt == ExportFormat.savedmodel:
@@ -271,18 +273,26 @@ def register(app: typer.Typer) -> None:
     def init(
         output: Annotated[Path, typer.Option("--output", "-o", help="Spec file to write (.json, .yaml or .yml).")]
         = Path("spec.json"),
-        preset: Annotated[str, typer.Option("--preset", "-p", help=f"Starter design: {', '.join(preset_names())} "
-                                            "(`rmlp init --list` describes them).")] = preset_names()[0],
+        preset: Annotated[str | None, typer.Option(
+            "--preset", "-p", help=f"Starter design: {', '.join(preset_names())} (`rmlp init --list` describes them). "
+            f"Default: {preset_names()[0]}, or with --data a design sized to the data.", show_default=False)] = None,
+        data: Annotated[Path | None, typer.Option("--data", help="A table (CSV) or image set the design is fitted "
+                                                  "to: input shape, task, outputs and, without --preset, blocks, "
+                                                  "widths and regularisation sized to its rows.")] = None,
+        target: Annotated[str | None, typer.Option("--target", help="Target column of the --data table.")] = None,
+        task: TaskOption = None,
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
         list_presets: Annotated[bool, typer.Option("--list", help="List the presets and exit.")] = False,
     ) -> None:
-        """Write a starter spec from a preset.
+        """Write a starter spec from a preset, or one sized to your data.
 
         Examples:
 
             rmlp init
 
             rmlp init -o tabular.yaml --preset small_tabular
+
+            rmlp init --data wine.csv --target target
 
             rmlp init --list
         """
@@ -291,9 +301,19 @@ def register(app: typer.Typer) -> None:
             for name, text in PRESET_HELP.items():
                 typer.echo(f"{name:<{width}}  {text}")
             return
-        spec = get_preset(preset)
         if output.exists() and not force:
             raise UserError(f"{output} already exists; use --force to overwrite it, or -o to choose another file.")
+        if data is None:
+            chosen = preset or preset_names()[0]
+            spec, what = get_preset(chosen), f"preset {chosen}"
+        else:
+            from rmlp.data import load_data, spec_for_data
+
+            loaded = load_data(data, target, **({"task": task} if task else {}))
+            spec, notices = spec_for_data(get_preset(preset) if preset else ModelSpec(), loaded)
+            for notice in notices:
+                _err(notice)
+            what = f"{'preset ' + preset if preset else 'a design'} fitted to {data.name}"
         output.parent.mkdir(parents=True, exist_ok=True)
         spec.save(output)
-        _err(f"Wrote {output} (preset {preset}). Next: rmlp validate {output}")
+        _err(f"Wrote {output} ({what}). Next: rmlp validate {output}")

@@ -15,6 +15,8 @@ import typer
 from rmlp.cli.errors import UserError, guarded, stop_on_ctrl_c
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, settings_options
+from rmlp.design.sizing import batch_size_for
+from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.runs.config import TrainConfig
 from rmlp.search.config import DataSource, SearchConfig
 from rmlp.search.promote import promote
@@ -156,10 +158,22 @@ def register(app: typer.Typer) -> None:
         spec: Annotated[Path, typer.Argument(help="Model spec file.", show_default=False)],
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the space here (default: "
                                                  "print it).")] = None,
+        data: Annotated[Path | None, typer.Option("--data", help="The table the search will run on: the space "
+                                                  "and batch size are sized to its rows.")] = None,
+        target: Annotated[str | None, typer.Option("--target", help="Target column of the --data table.")] = None,
         settings: dict[str, Any] | None = None,
     ) -> None:
         """Print (or write) the default search space around a spec, to edit and pass to `rmlp search --space`."""
-        text = default_space(load_spec(spec), int((settings or {})["batch_size"])).to_json()
+        loaded_spec, rows = load_spec(spec), None
+        if data is not None:
+            from rmlp.data import load_data, spec_for_data
+
+            loaded = load_data(data, target)
+            loaded_spec, _ = spec_for_data(loaded_spec, loaded)
+            rows = len(loaded.x_train)
+        given = (settings or {}).get("batch_size")
+        batch = int(given) if given else (batch_size_for(rows) if rows else DEFAULT_BATCH_SIZE)
+        text = default_space(loaded_spec, batch, rows=rows).to_json()
         if out is None:
             typer.echo(text)
         else:

@@ -19,9 +19,12 @@ from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 from rmlp.runs.train import resume as run_resume
 from rmlp.runs.train import train as run_train
-from rmlp.spec.fields import parse_settings
-from rmlp.spec.model import load_spec
+from rmlp.spec.fields import field_table, parse_settings
+from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.problems import SpecError
+
+#: The spec's ensemble setting, offered by ``rmlp train --ensemble``.
+ENSEMBLE_META = field_table(ModelSpec)["ensemble"]
 
 __all__ = ["Progress", "register", "report"]
 
@@ -74,6 +77,8 @@ def report(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    for notice in result.notices or []:
+        _err(notice if notice.startswith("Warning") else f"note: {notice}")
     console = Console()
     table = Table(title="Test metrics" if result.test_metrics else "Metrics")
     table.add_column("metric")
@@ -105,6 +110,9 @@ def register(app: typer.Typer) -> None:
                                            "or .zip of class folders, or a .npz file.", show_default=False)],
         target: Annotated[str | None, typer.Option("--target", "-t", help="Target column of the CSV table.")] = None,
         task: TaskOption = None,
+        ensemble: Annotated[int | None, typer.Option(
+            "--ensemble", help=ENSEMBLE_META.describe() + " Overrides the spec's value.", show_default=False,
+            min=int(ENSEMBLE_META.low or 1), max=int(ENSEMBLE_META.high or 32))] = None,
         settings: dict[str, Any] | None = None,
     ) -> None:
         """Train a spec on a CSV table (or images) and save a run folder.
@@ -119,11 +127,15 @@ def register(app: typer.Typer) -> None:
             rmlp train spec.json --data sample_data/wine.csv --target target --epochs 30
 
             rmlp train spec.json --data table.csv --target price --task regression --no-early-stopping
+
+            rmlp train spec.json --data sample_data/wine.csv --target target --ensemble 5
         """
         values = dict(settings or {})
         config = parse_settings(TrainConfig, {k: v for k, v in values.items() if k in TrainConfig.model_fields})
         split = parse_settings(SplitConfig, {k: v for k, v in values.items() if k in SplitConfig.model_fields})
         loaded = load_spec(spec)
+        if ensemble is not None:
+            loaded = loaded.copy_with(ensemble=ensemble)
         if not data.exists():
             raise UserError(f"No data file or folder at {data}.")
         task_value = task

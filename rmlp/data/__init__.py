@@ -14,15 +14,15 @@ from rmlp.data.columns import decode_target, encode_target, infer_task
 from rmlp.data.errors import DataError
 from rmlp.data.fit import Data, spec_for_data
 from rmlp.data.images import ImageData, check_zip, load_images, safe_extract_zip
-from rmlp.data.preprocessor import Preprocessor
+from rmlp.data.preprocessor import ENCODING, EncodingConfig, Preprocessor
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_table
 from rmlp.data.split import SPLIT, SplitConfig, SplitData, split_indices
 from rmlp.data.tables import TabularData, load_table, suggest_target
 
 __all__ = [
-    "DEFAULT_MAX_BYTES", "SPLIT", "Data", "DataError", "ImageData", "Preprocessor", "Source", "SplitConfig",
-    "SplitData", "TabularData", "check_zip", "decode_target", "encode_target", "infer_task", "load_data",
-    "load_images", "load_table", "read_table", "safe_extract_zip", "spec_for_data", "split_indices",
+    "DEFAULT_MAX_BYTES", "ENCODING", "SPLIT", "Data", "DataError", "EncodingConfig", "ImageData", "Preprocessor",
+    "Source", "SplitConfig", "SplitData", "TabularData", "check_zip", "decode_target", "encode_target", "infer_task",
+    "load_data", "load_images", "load_table", "read_table", "safe_extract_zip", "spec_for_data", "split_indices",
     "suggest_target",
 ]
 

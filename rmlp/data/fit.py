@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from rmlp.base.info import lookup
 from rmlp.data.images import ImageData
 from rmlp.data.tables import TabularData
+from rmlp.design.sizing import SIZED_FIELDS, design_for
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.tasks import facts
 
 Data = TabularData | ImageData
+
+
+def target_scale(data: Data) -> dict[str, float] | None:
+    """Mean and spread of a regression target on the training rows (None for classification)."""
+    if data.task != "regression" or not len(data.y_train):
+        return None
+    y = np.asarray(data.y_train, dtype="float64")
+    std = float(y.std())
+    return {"mean": round(float(y.mean()), 6), "std": round(std, 6) if std > 1e-12 else 1.0}
 
 
 def _classes_text(names: list[Any]) -> str:
@@ -27,15 +39,32 @@ def _base_wants_one_channel(base: Any) -> bool:
     return info is not None and info.input_channels == 1
 
 
-def spec_for_data(spec: ModelSpec, data: Data) -> tuple[ModelSpec, list[str]]:
+def is_undesigned(spec: ModelSpec) -> bool:
+    """True when every field a sized design proposes still has the spec's default value."""
+    plain = ModelSpec().to_dict()
+    mine = spec.to_dict()
+    return all(mine.get(name) == plain.get(name) for name in SIZED_FIELDS)
+
+
+def spec_for_data(spec: ModelSpec, data: Data, size: bool | None = None) -> tuple[ModelSpec, list[str]]:
     """A copy of ``spec`` whose input shape, task, outputs and loss follow the data, and notices.
 
-    The notices say in plain words what changed and why; nothing else in the spec is touched.
+    With ``size`` (None: when the spec's design is still the default and the data is a table) the
+    blocks, widths, regularisation and optimizer are also sized to the table
+    (:func:`rmlp.design.sizing.design_for`). The notices say in plain words what changed and why;
+    nothing else in the spec is touched.
     """
     changes: dict[str, Any] = {}
     notices: list[str] = []
     shape = [int(d) for d in data.input_shape]
     task = data.task
+    if size is None:
+        size = isinstance(data, TabularData) and is_undesigned(spec)
+    if size:
+        fields, why = design_for(len(data.y_train), int(np.prod(shape)), task != "regression")
+        if any(spec.to_dict().get(k) != v for k, v in fields.items()):
+            changes.update(fields)
+            notices.append(why)
     if list(spec.input_shape) != shape:
         changes["input_shape"] = shape
         if isinstance(data, TabularData):
@@ -71,6 +100,14 @@ def spec_for_data(spec: ModelSpec, data: Data) -> tuple[ModelSpec, list[str]]:
     if not facts(task).fits(spec.loss):
         changes["loss"] = "auto"
         notices.append(f"Loss {spec.loss!r} does not fit a {task} task; set back to 'auto' ({facts(task).loss}).")
+    scale = target_scale(data)
+    current = spec.target_scale.model_dump() if spec.target_scale is not None else None
+    if scale != current:
+        changes["target_scale"] = scale
+        if scale is not None:
+            notices.append(f"Target standardised: the network learns it at mean 0 and spread 1 (mean "
+                           f"{scale['mean']:.4g}, spread {scale['std']:.4g} on the training rows); predictions come "
+                           "out in its own units.")
     if isinstance(data, TabularData):
         if spec.base_model is not None:
             changes["base_model"] = None

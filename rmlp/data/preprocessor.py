@@ -10,15 +10,78 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from rmlp.data.columns import _as_numbers, decode_target
 from rmlp.data.errors import DataError
+from rmlp.spec.fields import Settings, setting
 
 PREPROCESSOR_FORMAT = "rmlp-preprocessor"
+#: The interquartile range of a standard normal variable (so robust scaling matches it on normal data).
+_NORMAL_IQR = 1.3489795
+
+NumericScaling = Literal["robust", "standard"]
+
+
+class EncodingConfig(Settings):
+    """How a table's numbers are brought to a scale a network learns from (categories are one-hot)."""
+
+    numeric_scaling: NumericScaling = setting(
+        "robust", label="Numeric scaling",
+        help="robust: centre each number column on its median and divide by its interquartile range, so a "
+        "few extreme values do not squash the rest; standard: subtract the mean, divide by the standard "
+        "deviation. Learned on the training rows only.",
+    )
+    clip: float | None = setting(
+        3.0, label="Soft clip at",
+        help="Scaled numbers are squeezed smoothly into ±this value (x / sqrt(1 + (x/c)²)), so an outlier "
+        "cannot dominate a layer; values well inside stay almost unchanged. Empty: no clipping.",
+        low=0.5, high=1000.0,
+    )
+    numeric_bins: int = setting(
+        0, label="Piecewise-linear bins",
+        help="Also encode each number column piecewise-linearly over this many quantile bins of its training "
+        "values (one input per bin: 0 below the bin, 1 above it, the position inside it), which lets a "
+        "network bend its response to a number where the data does; 0: off. Found strong for MLPs on "
+        "tables in 'On Embeddings for Numerical Features in Tabular Deep Learning' (2022).",
+        low=0, high=64, step=1,
+    )
+
+
+#: The default encoding (the loaders' defaults).
+ENCODING = EncodingConfig()
+
+
+def soft_clip(z: np.ndarray, bound: float | None) -> np.ndarray:
+    """``z / sqrt(1 + (z / bound)**2)``: unchanged near 0, never beyond ``±bound``; ``z`` when bound is None."""
+    return z if bound is None else z / np.sqrt(1.0 + (z / bound) ** 2)
+
+
+def _numeric_column(name: str, numbers: pd.Series, encoding: EncodingConfig) -> dict[str, Any]:
+    """The fill, centre, scale and clip of one number column, learned from its training values."""
+    fill = float(numbers.median())
+    filled = numbers.fillna(fill).to_numpy(dtype="float64")
+    center, scale = float(filled.mean()), float(filled.std())
+    if encoding.numeric_scaling == "robust":
+        low, high = np.percentile(filled, [25, 75])
+        if high - low > 1e-12:
+            center, scale = fill, float(high - low) / _NORMAL_IQR
+    column: dict[str, Any] = {"name": name, "kind": "numeric", "fill": fill, "center": center,
+                              "scale": scale if scale > 1e-12 else 1.0, "clip": encoding.clip}
+    if encoding.numeric_bins:
+        edges = np.unique(np.quantile(filled, np.linspace(0.0, 1.0, encoding.numeric_bins + 1)))
+        if len(edges) >= 2:
+            column["bins"] = [float(e) for e in edges]
+    return column
+
+
+def piecewise_linear(x: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """One column per bin ``[edges[t], edges[t+1]]``: 0 below it, 1 above it, the position inside it."""
+    low, high = np.asarray(edges[:-1], dtype="float64"), np.asarray(edges[1:], dtype="float64")
+    return np.clip((x.reshape(-1, 1) - low) / (high - low), 0.0, 1.0)
 
 
 @dataclass
@@ -26,19 +89,23 @@ class Preprocessor:
     """How raw table rows become model inputs, as plain data (JSON round-trip).
 
     ``columns``: one dict per used feature column, in order: ``{"name", "kind": "numeric",
-    "fill", "mean", "std"}`` or ``{"name", "kind": "categorical", "fill", "categories"}``.
+    "fill", "center", "scale", "clip"}`` (a number becomes ``soft_clip((x - center) / scale, clip)``;
+    files of rmlp 0.1 hold ``mean``/``std`` and no clip), with ``"bins"`` (edges) when it is also
+    encoded piecewise-linearly or ``{"name", "kind": "categorical", "fill",
+    "categories"}``.
     ``target``: ``{"name", "task", "classes"}`` (classes empty for regression).
     """
 
     columns: list[dict[str, Any]]
     target: dict[str, Any]
-    version: int = 1
+    version: int = 2
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, kinds: Mapping[str, str], target: dict[str, Any]
+        cls, frame: pd.DataFrame, kinds: Mapping[str, str], target: dict[str, Any],
+        encoding: EncodingConfig = ENCODING,
     ) -> tuple[Preprocessor, list[str]]:
-        """Learn fills, means/stds and categories from (training) rows; also return notices."""
+        """Learn fills, centres/scales and categories from (training) rows; also return notices."""
         columns: list[dict[str, Any]] = []
         notes: list[str] = []
         for name, kind in kinds.items():
@@ -48,13 +115,7 @@ class Preprocessor:
                 if numbers.isna().all():
                     notes.append(f"Column {name!r} was dropped: no values in the training rows.")
                     continue
-                fill = float(numbers.median())
-                filled = numbers.fillna(fill)
-                std = float(filled.std(ddof=0))
-                columns.append({
-                    "name": name, "kind": "numeric", "fill": fill,
-                    "mean": float(filled.mean()), "std": std if std > 1e-12 else 1.0,
-                })
+                columns.append(_numeric_column(name, numbers, encoding))
             elif kind == "categorical":
                 text = values.dropna().astype(str).str.strip()
                 if text.empty:
@@ -75,6 +136,7 @@ class Preprocessor:
         for col in self.columns:
             if col["kind"] == "numeric":
                 names.append(col["name"])
+                names.extend(f"{col['name']}#bin{t + 1}" for t in range(len(col.get("bins", [])) - 1))
             else:
                 names.extend(f"{col['name']}={c}" for c in col["categories"])
         return names
@@ -92,8 +154,11 @@ class Preprocessor:
         for col in self.columns:
             values = df[col["name"]]
             if col["kind"] == "numeric":
-                x = pd.to_numeric(values, errors="coerce").astype("float64").fillna(col["fill"])
-                parts.append(((x.to_numpy() - col["mean"]) / col["std"]).reshape(-1, 1))
+                x = pd.to_numeric(values, errors="coerce").astype("float64").fillna(col["fill"]).to_numpy()
+                center, scale = col.get("center", col.get("mean", 0.0)), col.get("scale", col.get("std", 1.0))
+                parts.append(soft_clip((x - center) / scale, col.get("clip")).reshape(-1, 1))
+                if col.get("bins"):
+                    parts.append(piecewise_linear(x, col["bins"]))
             else:
                 text = values.astype(object).where(values.notna(), col["fill"])
                 text = text.astype(str).str.strip().to_numpy(dtype=str)

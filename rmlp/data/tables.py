@@ -18,9 +18,10 @@ import pandas as pd
 
 from rmlp.data.columns import _column_kind, _fit_target, _target_codes, encode_target
 from rmlp.data.errors import DataError
-from rmlp.data.preprocessor import Preprocessor
+from rmlp.data.preprocessor import ENCODING, EncodingConfig, NumericScaling, Preprocessor
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_table, source_name
 from rmlp.data.split import SPLIT, SplitData, split_indices
+from rmlp.spec.fields import parse_settings
 
 
 def suggest_target(columns: Sequence[str]) -> str:
@@ -118,14 +119,18 @@ def load_table(
     test_size: float = SPLIT.test_size,
     val_size: float = SPLIT.val_size,
     seed: int = 0,
+    numeric_scaling: NumericScaling = ENCODING.numeric_scaling,
+    clip: float | None = ENCODING.clip,
+    numeric_bins: int = ENCODING.numeric_bins,
 ) -> TabularData:
     """Read a CSV (or take a DataFrame), infer the task, split it and encode it.
 
     The task is inferred from the target unless ``task`` is given: labels or booleans ->
     classification; whole numbers with at most 20 distinct values and 5+ rows per value on average
     -> classification; other numbers -> regression. Two classes make it binary. Numeric columns
-    are standardised, text columns one-hot encoded, gaps filled with the median / most frequent
-    value, all learned from the training split only. Splits are seeded and stratified by class.
+    are scaled (robustly, and softly clipped, by default: :class:`~rmlp.data.preprocessor.EncodingConfig`),
+    text columns one-hot encoded, gaps filled with the median / most frequent value, all learned from
+    the training split only. Splits are seeded and stratified by class.
     """
     if isinstance(path_or_buffer, pd.DataFrame):
         frame = path_or_buffer.reset_index(drop=True)
@@ -164,7 +169,9 @@ def load_table(
         len(frame), None if task == "regression" else codes,
         val_size=val_size, test_size=test_size, seed=seed, class_names=classes,
     )
-    pre, notes = Preprocessor.fit(frame.iloc[split["train"]], kinds, target_info)
+    encoding = parse_settings(EncodingConfig, {"numeric_scaling": numeric_scaling, "clip": clip,
+                                               "numeric_bins": numeric_bins})
+    pre, notes = Preprocessor.fit(frame.iloc[split["train"]], kinds, target_info, encoding)
     warnings.extend(notes)
     if not pre.columns:
         raise DataError(
@@ -188,6 +195,6 @@ def load_table(
         missing_values={str(n): int(v) for n, v in frame.isna().sum().items() if v},
         split_rows=split, warnings=warnings, preview=frame.head(20),
         load_args={"kind": "table", "path": str(Path(path_or_buffer).resolve()), "target": target, "task": task,
-                   "seed": seed, "val_size": val_size, "test_size": test_size}
+                   "seed": seed, "val_size": val_size, "test_size": test_size, **encoding.model_dump()}
         if isinstance(path_or_buffer, (str, Path)) else {},
     )

@@ -161,11 +161,11 @@ def _size_text(size: int | None) -> str:
     return "?" if size is None else str(size)
 
 
-def _denselabel(node: Node) -> str:
+def _dense_label(node: Node) -> str:
     return label(f"Dense {node.units}", node.activation)
 
 
-def _reglabel(node: Node) -> str:
+def _reg_label(node: Node) -> str:
     return f"Dropout {node.rate:g}" if node.op == "dropout" else "BN"
 
 
@@ -312,11 +312,11 @@ def _draw_chain(
     for node in nodes:
         if node.op == "dense":
             tip = dense_tip(dense, node)
-            name = g.node(_denselabel(node), tip, role, node.path, invalid=not node.valid, group=group)
+            name = g.node(_dense_label(node), tip, role, node.path, invalid=not node.valid, group=group)
             dense += 1
         else:
             tip = _reg_tooltip(node, after_dense if dense else after_fork)
-            name = g.node(label(_reglabel(node)), tip, role, node.path, reg=True, group=group)
+            name = g.node(label(_reg_label(node)), tip, role, node.path, reg=True, group=group)
         g.edge(prev, name, role)
         prev = name
     return prev
@@ -367,7 +367,7 @@ def _draw_block_full(g: DotWriter, spec: ModelSpec, parts: _Parts, nodes: list[N
         f"blocks[{i}]",
     )
     fork = g.node(
-        _denselabel(entry),
+        _dense_label(entry),
         f"Entry layer of block {i + 1}: a Dense layer with {entry.units} units and {entry.activation} "
         "activation. Its output goes two ways: down the main path and around it on the bypass.",
         "main",
@@ -455,7 +455,7 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
     block, nodes, count = spec.blocks[first], parts.blocks[index], last - first + 1
     entry = nodes[0]
     title = f"Block {first + 1}" if count == 1 else f"Blocks {first + 1}–{last + 1} (×{count} identical)"
-    reg = _reglabel(next(n for n in nodes if n.role == "bypass"))
+    reg = _reg_label(next(n for n in nodes if n.role == "bypass"))
     main_out, by_out, total = _merge_sizes(parts, nodes[-1])
     bad = not all(n.valid for n in nodes)
     rows = [
@@ -493,7 +493,7 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
 
 def _draw_gap_compact(g: DotWriter, gap: int, nodes: list[Node], prev: str) -> str:
     """All between-block layers of one gap (after block ``gap``) as a single node."""
-    layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reglabel(n) for n in nodes)
+    layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reg_label(n) for n in nodes)
     node = g.node(
         label("Between blocks", layers),
         f"Between blocks {gap + 1} and {gap + 2}: Dense layers {_units(nodes)}, each "
@@ -518,7 +518,7 @@ def _draw_blocks_compact(
     return prev
 
 
-def _draw_head(g: DotWriter, nodes: list[Node], prev: str) -> None:
+def _draw_head(g: DotWriter, nodes: list[Node], prev: str) -> str:
     """Final Dense layers, their regularisers and the output layer."""
 
     def tip(n: int, node: Node) -> str:
@@ -527,17 +527,47 @@ def _draw_head(g: DotWriter, nodes: list[Node], prev: str) -> None:
             "block, narrowing the features down towards the output."
         )
 
-    *final, output = nodes
+    final = [n for n in nodes if n.role == "final"]
     prev = _draw_chain(g, final, prev, tip, "after a final Dense layer")
-    act = output.activation or ""
-    out = g.node(
-        _denselabel(output),
-        f"Output layer: {output.units} unit(s), one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
+    for node in (n for n in nodes if n.role == "output"):
+        prev_node, prev = prev, _draw_output(g, node)
+        g.edge(prev_node, prev)
+    return prev
+
+
+def _draw_ensemble(g: DotWriter, members: int, prev: str) -> None:
+    """The mean over the ensemble's members (the drawing shows one member; all have its layers)."""
+    node = g.node(
+        label("Average", f"of {members} members"),
+        f"An ensemble: everything after the input exists {members} times, "
+        "each copy with its own initial weights and trained on its own loss; the prediction is the average of "
+        "their outputs (a built-in GlobalAveragePooling1D over the stacked members).",
         "output",
-        output.path,
+        "ensemble",
         penwidth="1.6",
     )
-    g.edge(prev, out)
+    g.edge(prev, node)
+
+
+def _draw_output(g: DotWriter, node: Node) -> str:
+    """The output layer, or the rescaling that takes its numbers back to the target's units."""
+    if node.op == "rescale":
+        scale, offset = node.extra["scale"], node.extra["offset"]
+        return g.node(
+            label("Rescale", f"× {scale:.4g} + {offset:.4g}"),
+            "Back to the target's own units: the network learns the target at mean 0 and spread 1, and this "
+            "built-in Rescaling layer multiplies by the target's spread and adds its mean.",
+            "output",
+            node.path,
+        )
+    act = node.activation or ""
+    return g.node(
+        _dense_label(node),
+        f"Output layer: {node.units} unit(s), one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
+        "output",
+        node.path,
+        penwidth="1.6",
+    )
 
 
 def _draw_legend(g: DotWriter, spec: ModelSpec, rankdir: str) -> None:
@@ -593,12 +623,13 @@ def _pick_form(spec: ModelSpec, compact: bool | None) -> tuple[bool, list[Node] 
     return _drawn_count(nodes) > COMPACT_MAX_NODES, nodes
 
 
-def _open_graph(g: DotWriter, spec: ModelSpec, compact: bool, rankdir: str) -> None:
+def _open_graph(g: DotWriter, spec: ModelSpec, compact: bool, rankdir: str, members: int = 1) -> None:
     """The graph's title line and its node and edge defaults."""
     n_blocks = len(spec.blocks)
     summary = (
         f"{n_blocks} residual block{'s' if n_blocks != 1 else ''} · {spec.task} · "
-        f"{spec.num_outputs} output{'s' if spec.num_outputs != 1 else ''}" + (" · compact view" if compact else "")
+        f"{spec.num_outputs} output{'s' if spec.num_outputs != 1 else ''}"
+        + (f" · ensemble of {members}" if members > 1 else "") + (" · compact view" if compact else "")
     )
     g.lines.append("digraph rmlp {")
     g.emit(
@@ -623,9 +654,10 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
         spec = ModelSpec.model_validate(spec)
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
+    members, spec = spec.ensemble, spec.model_copy(update={"ensemble": 1})  # one member is drawn
     compact, nodes = _pick_form(spec, compact)
     g = DotWriter()
-    _open_graph(g, spec, compact, rankdir)
+    _open_graph(g, spec, compact, rankdir, members)
     if compact:
         runs = _groups(spec.blocks)
         parts, firsts = _compact_parts(spec, runs)
@@ -633,7 +665,9 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
     else:
         parts = _split(nodes if nodes is not None else make_plan(spec, strict=False))
         prev = _draw_blocks_full(g, spec, parts, _draw_front(g, spec, parts.front))
-    _draw_head(g, parts.head, prev)
+    prev = _draw_head(g, parts.head, prev)
+    if members > 1:
+        _draw_ensemble(g, members, prev)
     _draw_legend(g, spec, rankdir)
     g.lines.append("}")
     return "\n".join(g.lines) + "\n"

@@ -30,7 +30,9 @@ class Node:
     """One layer of the model."""
 
     name: str
-    op: str  # input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout, concat
+    #: input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout, concat,
+    #: rescale, stack (members side by side on a new axis), average (their mean over that axis)
+    op: str
     inputs: list[str]
     shape: tuple[int, ...]  # output shape of one example; UNKNOWN (``()``) when not known, see above
     path: str = ""  # the spec field this layer comes from (the drawing's node id)
@@ -103,17 +105,30 @@ def _base_info(spec: ModelSpec, info: BaseInfo | None, strict: bool) -> BaseInfo
     return found
 
 
+#: Names of the ensemble's last nodes: the members' outputs side by side, and their average.
+MEMBERS, AVERAGE = "members", "ensemble_average"
+
+
 class _Planner:
-    """Collects the nodes of one plan."""
+    """Collects the nodes of one plan (with ``prefix`` before the names of one ensemble member's layers)."""
 
     def __init__(self, spec: ModelSpec, strict: bool) -> None:
         self.spec = spec
         self.strict = strict
         self.nodes: list[Node] = []
+        self.prefix = ""
+        self.member: int | None = None
 
     def add(self, node: Node) -> Node:
+        if self.prefix:  # inputs already carry their final names: they come from nodes added before
+            node.name = self.prefix + node.name
+            node.extra = {**node.extra, "member": self.member}
         self.nodes.append(node)
         return node
+
+    def start_member(self, k: int) -> None:
+        """Name the layers that follow as member ``k`` (from 0) of an ensemble."""
+        self.prefix, self.member = f"m{k + 1}_", k
 
     def dense(self, name: str, src: Node, units: int, *, path: str, role: str, block: int | None = None,
               activation: str | None = None, initializer: str | None = None) -> Node:
@@ -213,7 +228,7 @@ def _gap(p: _Planner, i: int, x: Node) -> Node:
     return x
 
 
-def _head(p: _Planner, x: Node) -> None:
+def _head(p: _Planner, x: Node) -> Node:
     """The final Dense layers with their regularisers, and the output layer."""
     spec = p.spec
     kind, rate = spec.final_regularizer, spec.final_dropout
@@ -221,8 +236,26 @@ def _head(p: _Planner, x: Node) -> None:
     for j, units in enumerate(spec.final_layers):
         x = p.dense(f"final_dense{j + 1}", x, units, path=f"final_layers[{j}]", role="final")
         x = p.regulariser(f"final_reg{j + 1}", x, kind, rate, path=reg_path, role="final")
-    p.dense("output", x, spec.num_outputs, path="num_outputs", role="output",
-            activation=spec.resolved_output_activation())
+    return p.dense("output", x, spec.num_outputs, path="num_outputs", role="output",
+                   activation=spec.resolved_output_activation())
+
+
+def _rescale(p: _Planner, out: Node) -> Node:
+    """Regression: the output times the target's spread plus its mean (the network learns it standardised)."""
+    scale = p.spec.target_scale
+    if p.spec.task != "regression" or scale is None:
+        return out
+    return p.add(Node("target_scale", "rescale", [out.name], out.shape, "target_scale", "output",
+                      extra={"scale": scale.std, "offset": scale.mean}))
+
+
+def _network(p: _Planner, x: Node) -> Node:
+    """The blocks, the gaps between them and the head; returns the output node."""
+    for i, block in enumerate(p.spec.blocks):
+        x = _block(p, i, block, x)
+        if i < len(p.spec.blocks) - 1:
+            x = _gap(p, i, x)
+    return _head(p, x)
 
 
 def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = True) -> list[Node]:
@@ -235,11 +268,22 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = T
     info = _base_info(spec, info, strict)
     p = _Planner(spec, strict)
     x = _front(p, info)
-    for i, block in enumerate(spec.blocks):
-        x = _block(p, i, block, x)
-        if i < len(spec.blocks) - 1:
-            x = _gap(p, i, x)
-    _head(p, x)
+    if spec.ensemble <= 1:
+        _rescale(p, _network(p, x))
+        return p.nodes
+    # An ensemble: K copies of the network after the shared front, each output as one row of a
+    # (K, outputs) stack that training fits member by member, and the stack's mean as the prediction.
+    rows = []
+    for k in range(spec.ensemble):
+        p.start_member(k)
+        out = _network(p, x)
+        rows.append(p.add(Node("as_row", "reshape", [out.name], (1, *out.shape), "ensemble", "output")))
+    p.prefix, p.member = "", None
+    stack = p.add(Node(MEMBERS, "stack", [r.name for r in rows], (spec.ensemble, *rows[0].shape[1:]), "ensemble",
+                       "output"))
+    stack = _rescale(p, stack)
+    p.add(Node(AVERAGE, "average", [stack.name], stack.shape[1:], "ensemble", "output",
+               extra={"members": spec.ensemble}))
     return p.nodes
 
 

@@ -16,6 +16,7 @@ from rmlp.export.code import ExportError
 from rmlp.export.files import graph_svg, save_keras
 from rmlp.export.render import render
 from rmlp.export.scripts import export_predict_script, export_python, export_snippet
+from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.units import human_bytes, human_count
@@ -87,7 +88,13 @@ def run_export_inputs(run_dir: str | Path) -> dict[str, Any]:
     csv_path = str(record.get("path") or "") or None
     target = str(record.get("target") or "") or None
     training = prep is not None and record.get("kind", "table") == "table"
-    return {"csv_path": csv_path, "target": target, "include_training": training, "preprocessor": prep}
+    config = None
+    try:
+        config = TrainConfig.from_json(run.file(RunDir.CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = None  # an older or damaged run: the default training settings
+    return {"csv_path": csv_path, "target": target, "include_training": training, "preprocessor": prep,
+            "training": config}
 
 
 def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, model: Any = None) -> Path:

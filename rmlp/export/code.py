@@ -18,6 +18,7 @@ from rmlp.base.preprocess import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
 from rmlp.design.plan import Node, make_plan
 from rmlp.design.summary import summarize
 from rmlp.keras.build import base_info_for, check_buildable, keras_model_name
+from rmlp.keras.losses import loss_def
 from rmlp.keras.metrics import metric_defs
 from rmlp.keras.optimizers import optimizer_kwargs
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
@@ -144,10 +145,16 @@ def _layer_call(node: Node, var: dict[str, str]) -> str:
         return call("layers.Dropout", node.rate, name=name)
     if node.op in ("concat", "gray_to_rgb"):
         return call("layers.Concatenate", axis=-1, name=name)
+    if node.op == "stack":
+        return call("layers.Concatenate", axis=1, name=name)
+    if node.op == "average":
+        return call("layers.GlobalAveragePooling1D", name=name)
     if node.op == "flatten":
         return call("layers.Flatten", name=name)
     if node.op == "reshape":
         return call("layers.Reshape", tuple(node.shape), name=name)
+    if node.op == "rescale":
+        return call("layers.Rescaling", node.extra["scale"], offset=node.extra["offset"], name=name)
     if node.op == "resize":
         return call("layers.Resizing", node.extra["height"], node.extra["width"], name=name)
     raise ExportError(f"Unknown layer kind {node.op!r} in the plan.")
@@ -230,7 +237,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
     var = _variables(nodes)
     constants: list[dict[str, str]] = []
     statements: list[_Statement] = []
-    last_block: int | None = None
+    last_block: tuple[Any, Any] | None = None
     in_final = False
     for node in nodes:
         out = var[node.name]
@@ -239,17 +246,27 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
             continue
         src = ", ".join(var[i] for i in node.inputs)
         st = _Statement([])
-        if node.role == "entry" and node.block != last_block:
-            last_block = node.block
+        member = node.extra.get("member")
+        if node.role == "entry" and (node.block, member) != last_block:
+            last_block = (node.block, member)
             st.blank, st.comments = True, _block_comment(spec, int(node.block or 0))
+            if member is not None and node.block == 0:
+                st.comments = [f"Ensemble member {member + 1} of {spec.ensemble}: its own copy of every layer "
+                               "below.", *st.comments]
         elif node.role == "inter" and node.name.endswith("_dense1"):
-            gap = int(last_block or 0) + 1
+            gap = int(last_block[0] or 0) + 1 if last_block else 1
             st.blank, st.comments = True, [f"Between blocks {gap} and {gap + 1}: Dense + batch normalisation."]
         elif node.role == "final" and not in_final:
             in_final = True
             reg = ("dropout " + f"{spec.final_dropout:g}" if spec.final_regularizer == "dropout"
                    else "batch normalisation")
             st.blank, st.comments = True, [f"Final Dense layers, each followed by {reg}."]
+        elif node.op == "stack":
+            st.blank, st.comments = True, ["The members' outputs side by side (training fits each on its own loss)."]
+        elif node.op == "average":
+            st.comments = ["The prediction: the average of the members."]
+        elif node.op == "rescale":
+            st.comments = ["Back to the target's units: the network learns the target at mean 0 and spread 1."]
         elif node.role == "output":
             st.blank, st.comments = True, [f"Output: {node.units} unit(s), {node.activation} activation."]
         elif node.op == "resize":
@@ -264,13 +281,14 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
             st.lines = _base_lines(spec, node, src, out, constants)
         elif node.op == "gray_to_rgb":
             st.lines = [f"{out} = {_layer_call(node, var)}([{src}, {src}, {src}])"]
-        elif node.op == "concat":
+        elif node.op in ("concat", "stack"):
             st.lines = [f"{out} = {_layer_call(node, var)}([{src}])"]
         else:
             st.lines = [f"{out} = {_layer_call(node, var)}({src})"]
         statements.append(st)
 
     opt_cls = OPTIMIZERS[spec.optimizer.name].keras_class
+    loss = loss_def(spec)
     total = summarize(spec, nodes=nodes).total_params
     return {
         "title": f"A residual MLP ({spec.task}, {len(spec.blocks)} residual block(s)), rebuilt with Keras.",
@@ -282,15 +300,25 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
                        for st in statements],
         "input_var": var[nodes[0].name],
         "output_var": var[nodes[-1].name],
-        "optimizer": call(f"keras.optimizers.{opt_cls}", **optimizer_kwargs(spec)),
-        "loss": lit(spec.resolved_loss()),
+        "optimizer": _optimizer_code(opt_cls, spec),
+        "learning_rate": lit(spec.optimizer.learning_rate),
+        "loss": call(f"keras.losses.{loss.cls}", **loss.kwargs),
+        "loss_weight": lit(loss.weight) if loss.weight != 1 else "",
         "metrics": _metrics_code(spec),
         "n_layers": len(nodes),
         "params_text": f"{total:,} ({human_count(total)})",
         "total_params": total,
         "task": lit(spec.task),
         "num_outputs": int(spec.num_outputs),
+        "ensemble": int(spec.ensemble),
     }
+
+
+def _optimizer_code(cls: str, spec: ModelSpec) -> str:
+    """The optimizer call, its learning rate left to the ``learning_rate`` argument (a number or a schedule)."""
+    kwargs = {k: v for k, v in optimizer_kwargs(spec).items() if k != "learning_rate"}
+    rest = call("", **kwargs)[1:-1]
+    return f"keras.optimizers.{cls}(learning_rate=learning_rate{', ' + rest if rest else ''})"
 
 
 def _metrics_code(spec: ModelSpec) -> list[str]:

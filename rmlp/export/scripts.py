@@ -6,43 +6,60 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.base.info import BaseInfo
-from rmlp.data.preprocessor import PREPROCESSOR_FORMAT
+from rmlp.data.preprocessor import ENCODING, PREPROCESSOR_FORMAT
+from rmlp.design import sizing
 from rmlp.export.code import ExportError, lit, model_code_data, raw_json
 from rmlp.export.render import check_json_literal, finish, render
 from rmlp.keras.build import check_buildable
-from rmlp.runs.config import TRAINING
+from rmlp.runs.config import TRAINING, TrainConfig
 from rmlp.spec.model import ModelSpec
 
 __all__ = ["export_predict_script", "export_python", "export_snippet"]
 
 
 def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None, target: str | None = None,
-                  epochs: int = TRAINING.epochs, batch_size: int = TRAINING.batch_size, include_training: bool = False,
+                  training: TrainConfig | None = None, include_training: bool = False,
                   preprocessor: dict[str, Any] | None = None, info: BaseInfo | None = None) -> str:
     """A stand-alone Python script (Keras only, no rmlp) that rebuilds and compiles the model.
 
     With ``include_training`` it also reads ``csv_path`` with pandas, encodes it like the
     ``preprocessor`` (a saved ``preprocessor.json`` as a dict; None: one is learned from the
-    training rows the same way), holds out 20% for validation, trains for ``epochs`` and saves
-    ``model.keras`` and ``preprocessor.json``.
+    training rows the same way), holds out 20% for validation, trains with the ``training``
+    settings (the defaults when None: epochs and batch size sized to the rows, the warm-up and
+    cosine schedule, early stopping that keeps the best epoch) and saves ``model.keras`` and
+    ``preprocessor.json``.
     """
+    config = training or TRAINING
     data = model_code_data(spec, info)
     if include_training:
         if not target:
             target = (preprocessor or {}).get("target", {}).get("name")
         if not target:
             raise ExportError("A training script needs the target column (target=...).")
-        if int(epochs) < 1 or int(batch_size) < 1:
-            raise ExportError(f"Epochs and batch size must be at least 1 (got {epochs} and {batch_size}).")
+        bad = [p for p in config.problems() if p.severity == "error"]
+        if bad:
+            raise ExportError("The training settings have problems: " + " ".join(f"{p.path}: {p.message}" for p in bad))
         if preprocessor is not None and preprocessor.get("format") != PREPROCESSOR_FORMAT:
             raise ExportError("The preprocessor is not an rmlp preprocessor description (preprocessor.json).")
         data.update(
             csv_path=lit(str(csv_path) if csv_path is not None else "data.csv"),
             target=lit(str(target)),
-            epochs=int(epochs),
-            batch_size=int(batch_size),
+            epochs=lit(config.epochs),
+            batch_size=lit(config.batch_size),
+            lr_schedule=lit(config.lr_schedule),
+            warmup=lit(config.warmup),
+            early_stopping=lit(config.early_stopping),
+            patience=lit(config.patience),
+            min_epochs_setting=lit(config.min_epochs),
+            restore_best=lit(config.restore_best),
+            monitor=lit(config.monitor),
+            seed=lit(config.seed),
+            target_steps=sizing.TARGET_STEPS, min_epochs=sizing.MIN_EPOCHS, max_epochs=sizing.MAX_EPOCHS,
+            min_batch=sizing.MIN_BATCH, max_batch=sizing.MAX_BATCH,
             preprocessor=f"json.loads({raw_json(preprocessor)})" if preprocessor is not None else "None",
             preprocessor_embedded=preprocessor is not None,
+            robust_scaling=lit(ENCODING.numeric_scaling == "robust"),
+            clip=lit(ENCODING.clip),
         )
     code = finish(render("model.py.j2", training=include_training, **data), "model script")
     if include_training:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rmlp.design.baseline import BaselinePlan, plain_mlp_spec_like
-from rmlp.keras.build import base_info_for, build_uncompiled, compile_model
+from rmlp.design.plan import make_plan
+from rmlp.keras.build import base_info_for, build_uncompiled, compile_model, make_layer
 from rmlp.spec.model import ModelSpec
 
 __all__ = ["baseline_plan", "build_baseline"]
@@ -27,5 +28,8 @@ def build_baseline(spec: ModelSpec, plan: BaselinePlan | None = None, compile: b
     for i, width in enumerate(plan.widths):
         x = keras.layers.Dense(width, activation=plan.activation, name=f"plain_dense{i + 1}")(x)
     out = keras.layers.Dense(plan.num_outputs, activation=plan.output_activation, name="output")(x)
+    for node in make_plan(spec, base_info_for(spec)):
+        if node.op == "rescale":  # the same way back to the target's units
+            out = make_layer(node, spec, None)(out)
     model = keras.Model(residual.input, out, name="plain_mlp_baseline")
     return compile_model(model, spec, learning_rate=learning_rate) if compile else model

@@ -12,6 +12,7 @@ from typing import Any
 from rmlp.base.info import BaseInfo, lookup
 from rmlp.design.plan import Node, make_plan
 from rmlp.design.validate import validate
+from rmlp.keras.losses import make_loss
 from rmlp.keras.metrics import make_metrics
 from rmlp.keras.optimizers import make_optimizer
 from rmlp.spec.model import ModelSpec
@@ -56,10 +57,16 @@ def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
         return layers.Dropout(node.rate, name=node.name)
     if node.op in ("concat", "gray_to_rgb"):
         return layers.Concatenate(axis=-1, name=node.name)
+    if node.op == "stack":
+        return layers.Concatenate(axis=1, name=node.name)
+    if node.op == "average":
+        return layers.GlobalAveragePooling1D(name=node.name)
     if node.op == "flatten":
         return layers.Flatten(name=node.name)
     if node.op == "reshape":
         return layers.Reshape(node.shape, name=node.name)
+    if node.op == "rescale":
+        return layers.Rescaling(node.extra["scale"], offset=node.extra["offset"], name=node.name)
     if node.op == "resize":
         return layers.Resizing(node.extra["height"], node.extra["width"], name=node.name)
     if node.op == "preprocess":
@@ -92,11 +99,48 @@ def build_uncompiled(spec: ModelSpec | dict) -> Any:
         if node.op == "gray_to_rgb":
             src = tensors[node.inputs[0]]
             tensors[node.name] = layer([src, src, src])
-        elif node.op == "concat":
+        elif node.op in ("concat", "stack"):
             tensors[node.name] = layer([tensors[n] for n in node.inputs])
         else:
             tensors[node.name] = layer(tensors[node.inputs[0]])
     return keras.Model(tensors[nodes[0].name], tensors[nodes[-1].name], name=keras_model_name(spec.name))
+
+
+def members_model(model: Any) -> Any:
+    """The model an ensemble trains: the same layers, ending at the members' outputs side by side.
+
+    Each member is fitted on its own loss (the targets repeated for every member); the model that
+    predicts, saves and exports is the one given, which averages them. A model without members is
+    returned as it is.
+    """
+    import keras
+
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.GlobalAveragePooling1D):
+        return model
+    return keras.Model(model.input, last.input, name=f"{model.name}_members")
+
+
+def average_members(model: Any) -> Any:
+    """The predicting model of a :func:`members_model` (one whose output is members × outputs): their mean."""
+    import keras
+
+    from rmlp.design.plan import AVERAGE
+
+    if len(model.outputs[0].shape) != 3:
+        return model
+    out = keras.layers.GlobalAveragePooling1D(name=AVERAGE)(model.outputs[0])
+    return keras.Model(model.input, out, name=model.name.removesuffix("_members"))
+
+
+def repeat_for_members(y: Any, spec: ModelSpec) -> Any:
+    """Targets repeated once per ensemble member (axis 1), as :func:`members_model` is fitted on them."""
+    import numpy as np
+
+    if spec.ensemble <= 1 or y is None:
+        return y
+    y = np.asarray(y)
+    return np.repeat(y[:, None, ...], spec.ensemble, axis=1)
 
 
 def allow_deep_graphs(layer_count: int) -> None:
@@ -113,7 +157,9 @@ def keras_model_name(name: str) -> str:
 
 def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None, learning_rate: Any = None) -> Any:
     """Compile with the spec's optimizer, loss and task metrics (``learning_rate``: a number or schedule)."""
-    model.compile(optimizer=make_optimizer(spec, learning_rate), loss=spec.resolved_loss(),
+    loss, weight = make_loss(spec)
+    weights = None if weight == 1 else weight
+    model.compile(optimizer=make_optimizer(spec, learning_rate), loss=loss, loss_weights=weights,
                   metrics=make_metrics(spec) if metrics is None else metrics)
     return model
 

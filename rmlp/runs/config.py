@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from rmlp.design.summary import DEFAULT_BATCH_SIZE
+from rmlp.design.sizing import batch_size_for, epochs_for
 from rmlp.spec.fields import Search, StrictSettings, When, setting
 from rmlp.spec.problems import Problem
 
 LrSchedule = Literal["constant", "cosine"]
+Monitor = Literal["score", "loss"]
 
 __all__ = ["TRAINING", "LrSchedule", "TrainConfig"]
 
@@ -18,24 +19,50 @@ class TrainConfig(StrictSettings):
 
     what: ClassVar[str] = "The training settings"
 
-    epochs: int = setting(20, label="Epochs", help="Passes over the training rows.", low=1, high=100000, step=1)
-    batch_size: int = setting(
-        DEFAULT_BATCH_SIZE, label="Batch size", help="Rows per training step.", low=1, high=65536, step=1, cli=("--batch-size", "-b"),
-        search=Search(choices=(16, 32, 64, 128)),
+    epochs: int | None = setting(
+        None, label="Epochs", help="Passes over the training rows (empty: sized to the data, about 2,000 training "
+        "steps in 40 to 300 epochs).", low=1, high=100000, step=1, empty="sized to the data",
+    )
+    batch_size: int | None = setting(
+        None, label="Batch size", help="Rows per training step (empty: sized to the data, about a sixteenth of the "
+        "training rows, 16 to 256).", low=1, high=65536, step=1, cli=("--batch-size", "-b"),
+        search=Search(choices=(16, 32, 64, 128)), empty="sized to the data",
     )
     early_stopping: bool = setting(
         True, label="Early stopping",
-        help="Stop when the validation loss has not improved for 'patience' epochs and keep the weights of the "
-        "best epoch.",
+        help="Stop when the validation score has not improved for 'patience' epochs (counted after the "
+        "minimum epochs).",
     )
     patience: int = setting(
-        10, label="Patience", help="Epochs without a better validation loss before early stopping.",
+        30, label="Patience", help="Epochs without a better validation score before early stopping.",
         low=0, high=10000, step=1, when=(When("early_stopping", (True,)),),
     )
+    min_epochs: int | None = setting(
+        None, label="Minimum epochs",
+        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs), so a run whose "
+        "validation score is noisy at first is not cut off while the learning rate warms up.",
+        low=0, high=100000, step=1, when=(When("early_stopping", (True,)),), empty="a fifth of the epochs",
+    )
+    restore_best: bool = setting(
+        True, label="Keep the best epoch",
+        help="End with the weights of the epoch with the best validation score (accuracy for classification, "
+        "ties broken by the loss; the loss for regression), not those of the last epoch.",
+    )
+    monitor: Monitor = setting(
+        "score", label="Watch", help="What early stopping and 'keep the best epoch' watch on the validation rows: "
+        "score (accuracy, ties broken by the loss, for classification; the loss for regression) or loss.",
+        group="advanced",
+    )
     lr_schedule: LrSchedule = setting(
-        "constant", label="Learning-rate schedule",
-        help="constant: the optimizer's learning rate throughout; cosine: it decays along a cosine to zero over "
-        "the planned epochs, which usually ends training in a better minimum.",
+        "cosine", label="Learning-rate schedule",
+        help="cosine: the learning rate warms up, then decays along a cosine to zero over the planned epochs, "
+        "which usually ends training in a better minimum; constant: the optimizer's learning rate throughout.",
+    )
+    warmup: float = setting(
+        0.05, label="Warm-up share",
+        help="With the cosine schedule, the learning rate first rises from 0 over this share of the planned steps, "
+        "so the first updates of freshly initialised weights stay small.",
+        low=0.0, high=0.5, step=0.01, when=(When("lr_schedule", ("cosine",)),),
     )
     reduce_lr: bool = setting(
         False, label="Reduce learning rate on plateau",
@@ -74,6 +101,27 @@ class TrainConfig(StrictSettings):
                                  f"{self.lr_schedule} schedule, which sets the rate itself.",
                                  "Turn one of them off.", False))
         return found
+
+    def sized(self, rows: int) -> tuple[TrainConfig, list[str]]:
+        """A copy with the settings left empty sized to ``rows`` training rows, and a notice saying how."""
+        batch = self.batch_size or batch_size_for(rows)
+        epochs = self.epochs or epochs_for(rows, batch)
+        min_epochs = self.min_epochs if self.min_epochs is not None else epochs // 5
+        notices = []
+        if self.epochs is None or self.batch_size is None:
+            notices.append(f"Training sized to the {rows} training rows: {epochs} epochs of batches of {batch} rows "
+                           f"({-(-rows // batch)} steps an epoch).")
+        return self.model_copy(update={"batch_size": batch, "epochs": epochs, "min_epochs": min_epochs}), notices
+
+    @property
+    def n_epochs(self) -> int:
+        """The epochs as a number: the setting, or 0 in a config not yet :meth:`sized`."""
+        return int(self.epochs or 0)
+
+    @property
+    def n_batch(self) -> int:
+        """The batch size as a number: the setting, or what :meth:`sized` would give for no rows."""
+        return int(self.batch_size or batch_size_for(0))
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.data.fit import spec_for_data
+from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, strategy_scope
 from rmlp.runs.events import Listener, TrainEvent, emit
@@ -68,8 +69,15 @@ def _has_rows(data: Any, split: str) -> bool:
     return x is not None and len(x) > 0
 
 
-def _monitor(data: Any) -> str:
-    return "val_loss" if _has_rows(data, "val") else "loss"
+def _monitor(data: Any, spec: ModelSpec, config: TrainConfig) -> str:
+    """What early stopping and the best checkpoint watch (lower is better)."""
+    from rmlp.runs.callbacks import ValidationScore
+
+    if not _has_rows(data, "val"):
+        return "loss"
+    if config.monitor == "score" and spec.task != "regression":
+        return ValidationScore.NAME
+    return "val_loss"
 
 
 def _seed(seed: int) -> None:
@@ -82,10 +90,10 @@ def _learning_rate(spec: ModelSpec, config: TrainConfig, data: Any) -> Any:
     """The learning rate to compile with: the spec's number, or a schedule over the planned steps."""
     if config.lr_schedule == "constant":
         return None
-    import keras
+    from rmlp.keras.optimizers import cosine_schedule
 
-    steps = config.epochs * math.ceil(len(data.x_train) / config.batch_size)
-    return keras.optimizers.schedules.CosineDecay(spec.optimizer.learning_rate, decay_steps=max(steps, 1))
+    steps = max(config.n_epochs, 1) * math.ceil(len(data.x_train) / config.n_batch)
+    return cosine_schedule(spec.optimizer.learning_rate, steps, config.warmup)
 
 
 def _validation(data: Any) -> tuple[Any, Any] | None:
@@ -100,34 +108,41 @@ class _Fitted:
     checkpoints: Any
 
 
-def _fit(model: Any, data: Any, config: TrainConfig, run: RunDir, state: RunState,
+def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir, state: RunState,
          listener: Listener | None, stop_event: threading.Event | None, initial_epoch: int) -> _Fitted:
     """model.fit with the run's callbacks."""
     import keras
 
+    from rmlp.keras import feed
+    from rmlp.keras.build import repeat_for_members
     from rmlp.runs import callbacks as cb
 
-    monitor = _monitor(data)
+    monitor = _monitor(data, spec, config)
     state.monitor = monitor
     events = cb.EventCallback(listener, stop_event, batch_events_every=config.batch_events_every,
                               initial_epoch=initial_epoch)
     disk_best, disk_best_epoch = state.best_checkpoint or (None, 0)
     checkpoints = cb.Checkpoints(run.checkpoints, monitor, budget=config.checkpoint_budget,
-                                 restore_best=config.early_stopping, best=disk_best,
+                                 restore_best=config.restore_best, best=disk_best,
                                  best_epoch=int(disk_best_epoch or 0), saved_epoch=initial_epoch)
     # Order matters: the learning rate is logged after it changes; the checkpoint epoch is known
     # before the history row and state.json are written.
-    callbacks: list[Any] = []
+    callbacks: list[Any] = [cb.ValidationScore()]
     if config.reduce_lr:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3))
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3, mode="min"))
     if config.early_stopping:
         callbacks.append(cb.ResumableEarlyStopping(
-            monitor=monitor, patience=config.patience, restore_best_weights=False, initial_best=state.best,
+            monitor=monitor, mode="min", patience=config.patience, start_from_epoch=int(config.min_epochs or 0),
+            restore_best_weights=False, initial_best=state.best,
             initial_wait=state.wait, initial_best_epoch=max(state.best_epoch - 1, 0)))
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file),
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints), events]
-    model.fit(data.x_train, data.y_train, validation_data=_validation(data), epochs=config.epochs,
-              initial_epoch=initial_epoch, batch_size=config.batch_size, callbacks=callbacks, verbose=0, shuffle=True)
+    val = _validation(data)
+    if val is not None:
+        val = (val[0], repeat_for_members(val[1], spec))
+    feed.fit(model, data.x_train, repeat_for_members(data.y_train, spec), batch_size=config.n_batch,
+             validation=val, seed=config.seed + initial_epoch, epochs=config.n_epochs, initial_epoch=initial_epoch,
+             callbacks=callbacks)
     return _Fitted(events, checkpoints)
 
 
@@ -136,14 +151,16 @@ def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int) -> di
     import keras
 
     from rmlp.keras.evaluate import metrics_for, predict
+    from rmlp.keras.losses import make_loss
 
     split = "test" if _has_rows(data, "test") else "val" if _has_rows(data, "val") else None
     if split is None:
         return {}
     x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
     pred = predict(model, x, batch_size=max(batch_size, 256))
-    loss = keras.losses.get(spec.resolved_loss())(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(pred))
-    out: dict[str, Any] = {"split": split, "n": int(len(x)), "loss": float(keras.ops.mean(loss))}
+    loss_fn, weight = make_loss(spec)
+    loss = weight * float(keras.ops.mean(loss_fn(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(pred))))
+    out: dict[str, Any] = {"split": split, "n": int(len(x)), "loss": loss}
     out.update(metrics_for(y, pred, getattr(data, "task", spec.task), getattr(data, "class_names", None)))
     return out
 
@@ -153,23 +170,27 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
     """Train the plain-MLP baseline on the same split and settings; its figures for baseline.json."""
     import keras
 
+    from rmlp.keras import feed
     from rmlp.keras.baseline import baseline_plan, build_baseline
-    from rmlp.runs.callbacks import EventCallback
+    from rmlp.runs.callbacks import EventCallback, ValidationScore
 
     plan = baseline_plan(spec)
     _seed(config.seed)
     with strategy_scope(config.multi_gpu):
         model = build_baseline(spec, plan, learning_rate=_learning_rate(spec, config, data))
-    monitor = _monitor(data)
+    monitor = _monitor(data, spec, config)
     events = EventCallback(listener, stop_event, epoch_kind="baseline_epoch", emit_begin=False)
-    callbacks: list[Any] = [events]
-    if config.early_stopping:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience,
-                                                          restore_best_weights=True))
+    callbacks: list[Any] = [ValidationScore()]
     if config.reduce_lr:
-        callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3))
-    hist = model.fit(data.x_train, data.y_train, validation_data=_validation(data), epochs=config.epochs,
-                     batch_size=config.batch_size, callbacks=callbacks, verbose=0)
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3, mode="min"))
+    if config.early_stopping or config.restore_best:
+        patience = config.patience if config.early_stopping else config.n_epochs + 1
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=monitor, mode="min", patience=patience, restore_best_weights=config.restore_best,
+            start_from_epoch=int(config.min_epochs or 0) if config.early_stopping else 0))
+    callbacks.append(events)
+    hist = feed.fit(model, data.x_train, data.y_train, batch_size=config.n_batch, validation=_validation(data),
+                    seed=config.seed, epochs=config.n_epochs, callbacks=callbacks)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     out = {
         "params": int(model.count_params()),
@@ -178,7 +199,7 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
         "history": history,
         "epochs_run": len(next(iter(history.values()), [])),
         "stopped": events.stopped,
-        "test_metrics": _test_metrics(model, spec, data, config.batch_size),
+        "test_metrics": _test_metrics(model, spec, data, config.n_batch),
     }
     run.write_json(RunDir.BASELINE, out)
     return out
@@ -192,9 +213,20 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
     stopped = bool(events.stopped or (stop_event is not None and stop_event.is_set()))
     # The model in memory holds exactly the weights of best.keras (restored) or of last.keras.
     final = ckpt.best_path if ckpt.restore_best and ckpt.best_epoch and ckpt.best_on_disk else ckpt.last_path
-    shutil.copyfile(final, run.model)
-    metrics = _test_metrics(model, spec, data, config.batch_size)
+    if spec.ensemble > 1:  # the checkpoints hold the members side by side; model.keras averages them
+        from rmlp.keras.build import average_members, compile_model
+
+        model = average_members(model)
+        model.save(run.model)  # without an optimizer: a model that predicts
+        compile_model(model, spec)
+    else:
+        shutil.copyfile(final, run.model)
+    metrics = _test_metrics(model, spec, data, config.n_batch)
     run.write_json(RunDir.METRICS, metrics)
+    warning = collapse_notice(data, metrics, getattr(data, "task", spec.task))
+    if warning:
+        notices = [*notices, warning]
+        state.notices = [*state.notices, warning]
     done = state.epochs_done
     state.checkpoint_epoch, state.checkpoint_seconds = ckpt.saved_epoch, round(ckpt.save_s, 4)
     state.checkpoint_saves, state.best_checkpoint = ckpt.saves, list(ckpt.disk_best)
@@ -204,14 +236,14 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
         baseline = _train_baseline(spec, data, config, run, int(model.count_params()), listener, stop_event)
         stopped = bool(stop_event is not None and stop_event.is_set())
     state.status = "stopped" if stopped else "finished"
-    state.stopped_early = bool(not stopped and done < config.epochs)
+    state.stopped_early = bool(not stopped and done < config.n_epochs)
     state.touch()
     run.write_json(RunDir.STATE, state.to_dict())
     elapsed = time.perf_counter() - events.started if events.started else 0.0
     numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     emit(listener, TrainEvent(
-        "stopped" if stopped else "train_end", epoch=done, epochs=config.epochs, logs=numeric, elapsed_s=elapsed,
-        eta_s=0.0, progress=1.0 if not stopped else done / max(config.epochs, 1),
+        "stopped" if stopped else "train_end", epoch=done, epochs=config.n_epochs, logs=numeric, elapsed_s=elapsed,
+        eta_s=0.0, progress=1.0 if not stopped else done / max(config.n_epochs, 1),
         message=f"Stopped after {done} epoch(s)." if stopped else f"Finished after {done} epoch(s)."))
     return RunResult(run_dir=run.path, model=model, history=run.history(), test_metrics=metrics, stopped=stopped,
                      baseline=baseline, epochs_run=done - epochs_before, status=state.status, spec=spec,
@@ -249,16 +281,19 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     """
     import keras
 
-    from rmlp.keras.build import build_uncompiled, check_buildable, compile_model
+    from rmlp.keras.build import build_uncompiled, check_buildable, compile_model, members_model
 
     config = _checked(config or TrainConfig())
     keras.backend.clear_session()
     run: RunDir | None = None
-    state = RunState(epochs=config.epochs)
+    state = RunState(epochs=config.n_epochs)
     try:
         spec = check_buildable(spec)
         spec, fit_notices = spec_for_data(spec, data)
         notices = [str(n) for n in fit_notices]
+        config, size_notices = config.sized(len(data.x_train) if _has_rows(data, "train") else 0)
+        notices += size_notices
+        state.epochs = config.n_epochs
         if config.multi_gpu and (gpus := gpu_count()) < 2:
             notices.append(f"Multi-GPU training needs more than one GPU ({gpus} visible); training on one device.")
         if not _has_rows(data, "train"):
@@ -276,8 +311,9 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
             run.write_json(RunDir.PREPROCESSOR, pre.to_dict())
         _seed(config.seed)
         with strategy_scope(config.multi_gpu):
-            model = compile_model(build_uncompiled(spec), spec, learning_rate=_learning_rate(spec, config, data))
-        fitted = _fit(model, data, config, run, state, listener, stop_event, initial_epoch=0)
+            model = compile_model(members_model(build_uncompiled(spec)), spec,
+                                  learning_rate=_learning_rate(spec, config, data))
+        fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=0)
         return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, 0, notices)
     except BaseException as exc:
         _fail(run, state, exc, listener)
@@ -306,14 +342,14 @@ def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = No
         done = state.checkpoint_epoch or state.epochs_done
         if extra_epochs is not None:
             config = config.model_copy(update={"epochs": done + int(extra_epochs)})
-        if done >= config.epochs:
-            raise ValueError(f"The run {run.name} has already trained all {config.epochs} epochs. "
+        if done >= config.n_epochs:
+            raise ValueError(f"The run {run.name} has already trained all {config.n_epochs} epochs. "
                              "Pass extra_epochs to train longer.")
         if data is None:
             data = reload_data(run.read_json(RunDir.DATA, {}), base_dir=run.path)
         run.truncate_history(done)
         run.write_text(RunDir.CONFIG, config.to_json() + "\n")
-        state.status, state.epochs, state.epochs_done, state.error = "running", config.epochs, done, ""
+        state.status, state.epochs, state.epochs_done, state.error = "running", config.n_epochs, done, ""
         if state.best_epoch > done:
             state.best, state.best_epoch, state.wait = None, 0, 0  # epochs after the checkpoint are trained again
         if not run.best_checkpoint.is_file() or int((state.best_checkpoint or [0, 0])[1] or 0) > done:
@@ -323,7 +359,7 @@ def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = No
         _seed(config.seed + done)
         with strategy_scope(config.multi_gpu):
             model = keras.saving.load_model(run.last_checkpoint)
-        fitted = _fit(model, data, config, run, state, listener, stop_event, initial_epoch=done)
+        fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=done)
         return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, done, list(state.notices))
     except BaseException as exc:
         _fail(run, state, exc, listener)

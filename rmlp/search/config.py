@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from rmlp.data import load_data
+from rmlp.design.sizing import batch_size_for, trial_epochs_for
 from rmlp.runs.config import TrainConfig
 from rmlp.search.space import SearchSpace
 from rmlp.spec.fields import StrictSettings, When, reuse, setting
@@ -74,10 +75,13 @@ class SearchConfig(StrictSettings):
         help="Local worker processes; each trains one design at a time with its share of the CPU cores.",
         low=1, high=256, step=1,
     )
-    epochs: int = setting(10, label="Epochs per trial", help="Epochs each trial trains (the pruner may stop "
-                          "it earlier).", low=1, high=10000, step=1)
-    batch_size: int = reuse(TrainConfig, "batch_size", help="Rows per training step when the space does not "
-                            "search the batch size.", search=None)
+    epochs: int | None = setting(
+        None, label="Epochs per trial",
+        help="Epochs each trial trains, the pruner may stop it earlier (empty: sized to the data, a quarter of "
+        "what a full training run gets, 10 to 50).", low=1, high=10000, step=1, empty="sized to the data",
+    )
+    batch_size: int | None = reuse(TrainConfig, "batch_size", help="Rows per training step when the space does "
+                                   "not search the batch size (empty: sized to the data).", search=None)
     early_stopping: bool = reuse(TrainConfig, "early_stopping", help="Stop a trial when its validation metric "
                                  "has not improved for 'patience' epochs.")
     patience: int = reuse(TrainConfig, "patience", default=5, help="Early-stopping patience within a trial.")
@@ -101,9 +105,10 @@ class SearchConfig(StrictSettings):
         "look first).",
         low=0, high=10000, step=1, group="advanced", when=(When("sampler", ("tpe",)),),
     )
-    pruner: Pruner = setting("median", label="Pruner",
-                             help="Stop bad trials early: median (below the median of earlier trials at the same "
-                             "epoch), hyperband, or none.", when=(When("two_objectives", (False,)),))
+    pruner: Pruner = setting("hyperband", label="Pruner",
+                             help="Stop bad trials early: hyperband (successive halving on epochs: many designs get "
+                             "a few epochs, the best of them the full budget), median (below the median of earlier "
+                             "trials at the same epoch), or none.", when=(When("two_objectives", (False,)),))
     seed: int = reuse(TrainConfig, "seed", help="Seed of the split, the weights and (by default) the sampler. Keep "
                       "it the same on every machine of a study.")
     sampler_seed: int | None = setting(
@@ -133,6 +138,21 @@ class SearchConfig(StrictSettings):
                                 low=0.0, hidden=True, cli=None)
 
     # ------------------------------------------------------------------ derived
+    @property
+    def n_epochs(self) -> int:
+        """Epochs per trial as a number (after :meth:`sized`; 10 before)."""
+        return int(self.epochs or 10)
+
+    @property
+    def n_batch(self) -> int:
+        """The batch size as a number (after :meth:`sized`; that of no rows before)."""
+        return int(self.batch_size or batch_size_for(0))
+
+    def sized(self, rows: int) -> SearchConfig:
+        """A copy with an empty batch size and epochs per trial sized to ``rows`` training rows."""
+        batch = self.batch_size or batch_size_for(rows)
+        return self.model_copy(update={"batch_size": batch, "epochs": self.epochs or trial_epochs_for(rows, batch)})
+
     def resolved_direction(self) -> Goal:
         """The metric's direction ('auto' guessed from its name)."""
         return guess_direction(self.metric) if self.direction == "auto" else self.direction

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rmlp.design.summary import Summary, summarize
+from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
 from rmlp.keras.metrics import metric_names
 from rmlp.runs.config import TRAINING
 from rmlp.search.config import SearchConfig
@@ -122,29 +122,49 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
     import keras
 
-    from rmlp.keras.build import build_model
+    from rmlp.keras import feed
+    from rmlp.keras.build import build_uncompiled, compile_model
+    from rmlp.keras.optimizers import cosine_schedule
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes between trials
     keras.backend.clear_session()
     keras.utils.set_random_seed(int(config.seed) + int(getattr(trial, "number", 0) or 0))
-    model = build_model(spec)  # a fresh model, and a fresh base model, every trial
+    if spec.ensemble > 1:  # a trial ranks the design: one member is enough, the promoted run trains them all
+        spec = spec.copy_with(ensemble=1)
+    epochs = config.n_epochs
+    steps = epochs * -(-len(data.x_train) // int(batch_size))
+    # A fresh model (and base model) every trial, trained on the recipe's warm-up and cosine schedule,
+    # compiled with only the metrics the search reads: each extra metric lengthens the graph tracing.
+    model = compile_model(build_uncompiled(spec), spec, metrics=trial_metrics(spec, config.metric),
+                          learning_rate=cosine_schedule(spec.optimizer.learning_rate, steps, TRAINING.warmup))
     callback = _trial_callback(trial, config, stop_event)
     mode = "max" if config.resolved_direction() == "maximize" else "min"
     callbacks: list[Any] = [callback]
     if config.early_stopping:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode,
                                                           patience=config.patience))
-    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=config.epochs,
-              batch_size=batch_size, callbacks=callbacks, verbose=0, shuffle=True)
+    fit_start = time.perf_counter()
+    feed.fit(model, data.x_train, data.y_train, batch_size=batch_size, validation=(data.x_val, data.y_val),
+             seed=int(config.seed), epochs=epochs, callbacks=callbacks)
+    trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_start, 3))
     if callback.stopped:
         raise SearchStopped("The search was asked to stop.")
     trial.set_user_attr("epochs", len(callback.values))
     if not callback.values:
         raise TrialFailure("No epoch finished.")
     best = max(callback.values) if config.resolved_direction() == "maximize" else min(callback.values)
-    del model
-    keras.backend.clear_session()
     return float(best)
+
+
+def trial_metrics(spec: ModelSpec, metric: str) -> list[Any]:
+    """The compiled metrics a trial needs to log ``metric``: none for the loss, else the task's one of that name."""
+    from rmlp.keras.metrics import make_metrics
+
+    name = metric.removeprefix("val_")
+    if name == "loss":
+        return []
+    chosen = [m for m in make_metrics(spec) if getattr(m, "name", "") == name]
+    return chosen or make_metrics(spec)
 
 
 def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig,
@@ -161,7 +181,7 @@ def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: 
         if stop_event is not None and stop_event.is_set():
             raise SearchStopped("The search was asked to stop.")
         trial.set_user_attr("worker", worker_id())
-        spec, batch_size = sample_spec(trial, base_spec, space, config.batch_size)
+        spec, batch_size = sample_spec(trial, base_spec, space, config.n_batch)
         trial.set_user_attr("spec", spec.to_json(indent=None))
         trial.set_user_attr("batch_size", int(batch_size))
         params = check_caps(trial, spec, batch_size, space).total_params
@@ -201,7 +221,7 @@ class EpochTiming:
     params: int
 
 
-def time_epochs(spec: ModelSpec, data: Any, batch_size: int = TRAINING.batch_size) -> EpochTiming:
+def time_epochs(spec: ModelSpec, data: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> EpochTiming:
     """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
     import keras
 

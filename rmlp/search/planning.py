@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rmlp.runs.config import TRAINING
+from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.search.space import ParamSpace, default_entries, default_space
 from rmlp.spec.fields import parse_int_list
 from rmlp.spec.model import ModelSpec
@@ -28,14 +28,12 @@ class SpaceRow:
     block_field: bool = False
 
 
-def space_rows(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> list[SpaceRow]:
-    """The fields of the default space around ``spec``, in page order, with their metadata."""
-    entries = default_space(spec, batch_size).params
-    rows = []
-    for meta, _ in default_entries(spec, batch_size):
-        rows.append(SpaceRow(meta.pattern, meta.label, meta.help, meta.kind, entries[meta.pattern],
-                             tuple(meta.choices), block_field=meta.pattern.startswith("blocks[]")))
-    return rows
+def space_rows(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE, rows: int | None = None) -> list[SpaceRow]:
+    """The fields of the default space around ``spec`` (for a table of ``rows``), in page order, with metadata."""
+    entries = default_space(spec, batch_size, rows=rows).params
+    return [SpaceRow(meta.pattern, meta.label, meta.help, meta.kind, entries[meta.pattern], tuple(meta.choices),
+                     block_field=meta.pattern.startswith("blocks[]"))
+            for meta, _ in default_entries(spec, batch_size)]
 
 
 def format_list_choices(choices: list[list[int]]) -> str:

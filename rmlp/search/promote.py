@@ -46,10 +46,13 @@ def merge_train_val(data: Any) -> Any:
 
 def promote(storage: str, study_name: str | None, data: Any, epochs: int | None = None, runs_dir: str | Path = "runs",
             *, trial: int | None = None, seed: int = 0, listener: Any = None, stop_event: Any = None) -> PromoteResult:
-    """Retrain the best trial's spec on train+validation for the full epoch budget; run folder + bundle.
+    """Retrain the best trial's spec on train+validation with the full training recipe; run folder + bundle.
 
-    ``data`` is loaded data or a :class:`~rmlp.search.runner.DataSource`; ``epochs`` defaults to the
-    study's epoch budget. The run folder is the one :func:`rmlp.runs.train.train` writes, with
+    ``data`` is loaded data or a :class:`~rmlp.search.runner.DataSource`; ``epochs`` defaults to
+    what a training run of that many rows gets (sized to the data, as :class:`TrainConfig` does),
+    not the trials' shorter budget; the learning rate warms up and decays along a cosine. With no
+    validation rows left there is nothing to stop early on, so the run trains every epoch.
+    The run folder is the one :func:`rmlp.runs.train.train` writes, with
     ``search.json`` (where the design came from) and ``bundle.zip`` added.
     """
     from rmlp.data import spec_for_data
@@ -65,13 +68,14 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
         chosen = found[0]
     spec, batch_size = trial_spec(chosen)
     record = study_record(study)
-    epochs = int(epochs or record.get("epochs") or 20)
     source = data.to_dict() if isinstance(data, DataSource) else None
     loaded = data.load() if isinstance(data, DataSource) else data
     spec, _ = spec_for_data(spec, loaded)
     merged = merge_train_val(loaded)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, seed=seed,
-                         runs_dir=str(runs_dir), run_name=f"{study.study_name}-trial{chosen.number}")
+    config, _ = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, restore_best=False,
+                            seed=seed, runs_dir=str(runs_dir),
+                            run_name=f"{study.study_name}-trial{chosen.number}").sized(len(merged.x_train))
+    epochs = int(config.epochs or 1)
     data_source = {"kind": "table" if data.target else "images", **source} if source else None
     result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)
     run = RunDir(result.run_dir)

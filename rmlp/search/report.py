@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmlp.runs.config import TRAINING
+from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.search.config import SearchError
 from rmlp.search.storage import STUDY_ATTR
 from rmlp.spec.model import ModelSpec
@@ -138,7 +138,7 @@ def trial_spec(trial: Any) -> tuple[ModelSpec, int]:
     text = trial.user_attrs.get("spec")
     if not text:
         raise SearchError(f"Trial {trial.number} has no stored spec.")
-    return ModelSpec.from_json(text), int(trial.user_attrs.get("batch_size", TRAINING.batch_size))
+    return ModelSpec.from_json(text), int(trial.user_attrs.get("batch_size", DEFAULT_BATCH_SIZE))
 
 
 # ----------------------------------------------------------------------------- figures

@@ -84,7 +84,7 @@ def make_pruner(config: SearchConfig) -> Any:
         return optuna.pruners.NopPruner()
     if config.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(config.epochs, 2), reduction_factor=3)
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(config.n_epochs, 2), reduction_factor=3)
 
 
 # ----------------------------------------------------------------------------- progress
@@ -320,9 +320,11 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     """
     config = search_config(config, **settings)
     data = _load(data_source)
+    rows = len(data.x_train)
+    config = config.sized(rows)
     spec, notices = spec_for_data(spec, data)
     check_metric(spec, config.metric)
-    space = space if space is not None else default_space(spec, config.batch_size)
+    space = space if space is not None else default_space(spec, config.n_batch, rows=rows)
     caps = {k: v for k, v in (("max_params", config.max_params), ("max_memory_mb", config.max_memory_mb))
             if v is not None}
     space = space.model_copy(update=caps) if caps else space
@@ -341,7 +343,7 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
                           make_sampler(config, sampler_seed, space, spec, config.workers > 1), make_pruner(config),
                           record)
     if config.start_from_spec and config.sampler != "grid" and not study.get_trials(deepcopy=False):
-        params = spec_params(space, spec, config.batch_size)
+        params = spec_params(space, spec, config.n_batch)
         if params:
             study.enqueue_trial(params, user_attrs={"start": "the given design"}, skip_if_exists=True)
     start = time.time()

@@ -12,8 +12,8 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.design.validate import largest_decrement, validate
-from rmlp.runs.config import TRAINING
 from rmlp.search.space import (
     BATCH_SIZE,
     BLOCK_FIELDS,
@@ -108,7 +108,7 @@ def _sampling_order(paths: list[str]) -> list[str]:
 
 
 def sample_spec(trial: BaseTrial, base_spec: ModelSpec, space: SearchSpace,
-                batch_size: int = TRAINING.batch_size) -> tuple[ModelSpec, int]:
+                batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[ModelSpec, int]:
     """A spec and batch size for one trial, drawn with ``trial.suggest_*`` (any Optuna trial).
 
     Parameters are named by path (``optimizer.learning_rate``, ``blocks.1.width``); only blocks
@@ -159,7 +159,7 @@ def _fits(entry: ParamSpace, value: Any) -> bool:
     return False
 
 
-def spec_params(space: SearchSpace, spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> dict[str, Any]:
+def spec_params(space: SearchSpace, spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any]:
     """The trial parameters that reproduce ``spec`` (values outside the space are left out).
 
     Enqueued as a study's first trial, the search starts by measuring the design it was given.

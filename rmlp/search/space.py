@@ -21,9 +21,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rmlp.design.summary import machine_memory_bytes
+from rmlp.design.sizing import WIDE_FROM_ROWS
+from rmlp.design.summary import DEFAULT_BATCH_SIZE, machine_memory_bytes
 from rmlp.design.validate import largest_decrement, validate
-from rmlp.runs.config import TRAINING, TrainConfig
+from rmlp.runs.config import TrainConfig
 from rmlp.spec.edit import field_meta, spec_fields
 from rmlp.spec.fields import FieldMeta, Interval, Settings, setting
 from rmlp.spec.io import parse_document, parse_model, read_document
@@ -349,6 +350,19 @@ def apply_pins(spec: ModelSpec, space: SearchSpace) -> ModelSpec:
 
 
 # ----------------------------------------------------------------------------- the default space
+def _include(entry: ParamSpace, current: list[Any]) -> ParamSpace:
+    """``entry`` widened to hold the values the spec has now."""
+    if entry.choices is not None:
+        choices = list(entry.choices)
+        choices += [v for i, v in enumerate(current) if v not in choices and v not in current[:i]]
+        return ParamSpace(choices=choices)
+    lo, hi = float(entry.low if entry.low is not None else 0), float(entry.high if entry.high is not None else 0)
+    for value in current:
+        if isinstance(value, (int, float)) and not (entry.log and value <= 0):
+            lo, hi = min(lo, float(value)), max(hi, float(value))
+    return span(lo, hi, log=entry.log)
+
+
 def _around(meta: FieldMeta, current: list[Any]) -> ParamSpace:
     """The field's default search entry, widened to include the values the spec has now."""
     hint = meta.search
@@ -365,7 +379,7 @@ def _around(meta: FieldMeta, current: list[Any]) -> ParamSpace:
     return span(lo, hi, log=hint.log)
 
 
-def default_entries(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> list[tuple[FieldMeta, list[Any]]]:
+def default_entries(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE) -> list[tuple[FieldMeta, list[Any]]]:
     """The fields a default space searches (those with a search hint), each with the spec's current value(s)."""
     data = spec.to_dict()
     found: list[tuple[FieldMeta, list[Any]]] = [(NUM_BLOCKS_META, [len(spec.blocks)])]
@@ -383,14 +397,41 @@ def default_entries(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> l
     return [(m, current) for m, current in found if m.search is not None and is_searchable(m)]
 
 
-def default_space(spec: ModelSpec, batch_size: int = TRAINING.batch_size) -> SearchSpace:
+def small_table_ranges(rows: int, batch_size: int) -> dict[str, ParamSpace]:
+    """Narrower ranges for a table of ``rows`` training rows, around the design sized to it.
+
+    Below :data:`~rmlp.design.sizing.WIDE_FROM_ROWS` rows the published recipes find one to three
+    blocks a few dozen to a few hundred units wide enough; deeper and wider designs mostly add
+    trials that over-fit. The batch size stays within a factor of two of the sized one.
+    """
+    if rows >= WIDE_FROM_ROWS:
+        return {}
+    batches = sorted({max(8, batch_size // 2), batch_size, batch_size * 2})
+    return {
+        NUM_BLOCKS: span(1, 3),
+        "blocks[].layers": span(1, 4),
+        "blocks[].width": span(32, 256, log=True),
+        "blocks[].decrement": span(0, 32),
+        "blocks[].bypass": ParamSpace(choices=[[], [16], [32]]),
+        "inter_block_layers": ParamSpace(choices=[[]]),
+        "final_layers": ParamSpace(choices=[[], [32], [64]]),
+        BATCH_SIZE: ParamSpace(choices=batches),
+    }
+
+
+def default_space(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE, rows: int | None = None) -> SearchSpace:
     """A sensible space around ``spec`` from the fields' ``search`` hints.
 
     Every field with a search hint is searched, its range widened to include the spec's own
     value(s); every other field keeps the spec's value. The number of blocks, the batch size and
-    caps (5 M parameters, half this machine's memory) are included.
+    caps (5 M parameters, half this machine's memory) are included. With ``rows`` (training rows)
+    a small table gets the narrower ranges of :func:`small_table_ranges`, still widened to include
+    the spec's own values.
     """
-    params = {meta.pattern: _around(meta, current) for meta, current in default_entries(spec, batch_size)}
+    entries = default_entries(spec, batch_size)
+    narrow = small_table_ranges(rows, batch_size) if rows is not None else {}
+    params = {meta.pattern: _include(narrow[meta.pattern], current) if meta.pattern in narrow
+              else _around(meta, current) for meta, current in entries}
     memory = machine_memory_bytes()
     return SearchSpace(params=params, max_params=DEFAULT_MAX_PARAMS,
                        max_memory_mb=round(memory * DEFAULT_MEMORY_SHARE / 2**20) if memory else None)

@@ -194,6 +194,8 @@ class FieldMeta:
     when: tuple[When, ...] = ()
     #: Command-line flags: () for ``--field-name``; the long flag first when given. None: not offered.
     cli: tuple[str, ...] | None = ()
+    #: What an empty value of an optional setting means, in a word or two (the app's placeholder).
+    empty: str = "none"
 
     # ------------------------------------------------------------------ bounds
     @property
@@ -341,6 +343,7 @@ def setting(
     searchable: bool = True,
     when: tuple[When, ...] = (),
     cli: tuple[str, ...] | None = (),
+    empty: str = "none",
 ) -> Any:
     """A pydantic ``Field`` that carries the setting's metadata: declare a setting once, here.
 
@@ -354,7 +357,7 @@ def setting(
         pattern="", name="", label=label, help=help, kind="str", interval=interval, min_items=min_items,
         max_items=max_items, length=length, step=step, log=log, format=format, hidden=hidden, group=group,
         search=search,
-        searchable=searchable, when=tuple(when), cli=cli,
+        searchable=searchable, when=tuple(when), cli=cli, empty=empty,
     )
     schema: dict[str, Any] = interval.to_schema() if interval is not None else {}
     kwargs: dict[str, Any] = {"title": label, "description": help, "json_schema_extra": schema or None}
@@ -372,7 +375,7 @@ def reuse(model: type[BaseModel], name: str, **changes: Any) -> Any:
     meta = _declared(info)
     default = changes.pop("default", info.default)
     fields = {f: getattr(meta, f) for f in ("label", "help", "step", "log", "format", "hidden", "group", "search",
-                                             "searchable", "when", "cli", "min_items", "max_items", "length")}
+                                             "searchable", "when", "cli", "min_items", "max_items", "length", "empty")}
     if meta.interval is not None:
         fields.update(low=meta.interval.low, high=meta.interval.high, low_open=meta.interval.low_open,
                       high_open=meta.interval.high_open)

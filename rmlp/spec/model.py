@@ -48,7 +48,7 @@ BaseSource = Literal["applications", "file"]
 
 __all__ = [
     "OPTIMIZERS", "SPEC_VERSION", "Activation", "BaseModelSpec", "BaseSource", "BlockSpec", "Loss", "ModelSpec",
-    "OptimizerName", "OptimizerSpec", "OutputActivation", "Pooling", "Regularizer", "Task", "Weights",
+    "OptimizerName", "OptimizerSpec", "OutputActivation", "Pooling", "Regularizer", "TargetScale", "Task", "Weights",
     "load_spec", "load_spec_text", "parse_spec", "save_spec",
 ]
 
@@ -157,6 +157,20 @@ class OptimizerSpec(_Strict):
         help="Gradients are rescaled so their norm never exceeds this value (empty: no clipping).",
         low=0.0, high=100.0, low_open=True,
     )
+    weight_decay: float = setting(
+        0.0, label="Weight decay",
+        help="Every step shrinks each weight by this share of the learning rate (decoupled, as AdamW does): a "
+        "regulariser that keeps a network trained on few rows from memorising them. 0: none.",
+        low=0.0, high=1.0, step=0.005, format="%.4f", search=Search(choices=(0.0, 1e-4, 1e-3, 0.01, 0.03, 0.1)),
+    )
+
+
+class TargetScale(_Strict):
+    """The spread and centre of a regression target, so that the network learns it at mean 0 and spread 1."""
+
+    mean: float = setting(0.0, label="Target mean", help="Mean of the target on the training rows.", hidden=True)
+    std: float = setting(1.0, label="Target spread", help="Standard deviation of the target on the training rows.",
+                         low=0.0, low_open=True, hidden=True)
 
 
 class ModelSpec(_Strict):
@@ -254,6 +268,27 @@ class ModelSpec(_Strict):
         "auto", label="Loss",
         help="'auto' follows the task: categorical cross-entropy, binary cross-entropy or mean squared error.",
         searchable=False,
+    )
+    label_smoothing: float = setting(
+        0.0, label="Label smoothing",
+        help="Classification: train towards 1 − ε for the true class and ε shared by the others instead of a hard "
+        "0/1, which keeps a small network from growing over-confident on few rows. 0: none.",
+        low=0.0, high=0.5, high_open=True, step=0.05, search=Search(low=0.0, high=0.2),
+        when=(When("task", ("multiclass", "binary")),),
+    )
+    ensemble: int = setting(
+        1, label="Ensemble members",
+        help="Train this many copies of the network (after the shared input and base model) side by side from "
+        "different initial weights, each on its own loss, and predict their average: steadier predictions on "
+        "small data for K times the parameters and training time. 1: a single network.",
+        low=1, high=32, step=1, searchable=False,
+    )
+    target_scale: TargetScale | None = setting(
+        None, label="Target scale",
+        help="Regression: the network's output is multiplied by the target's spread and shifted by its mean "
+        "(a built-in Rescaling layer), so it learns a target of mean 0 and spread 1 and predicts in the "
+        "target's own units. Set from the training rows when the design is fitted to data.",
+        hidden=True, searchable=False, when=(When("task", ("regression",)),),
     )
     optimizer: OptimizerSpec = setting(
         label="Optimizer", help="Optimizer settings (Adam with clipnorm 1.0 by default).",

@@ -1,0 +1,226 @@
+"""How good is the model a newcomer gets? The default design and training against simple and strong baselines.
+
+For each table and each seeded split (train / validation / test, from :func:`rmlp.data.load_table`):
+
+* **default**: ``spec_for_data(ModelSpec(), data)`` trained by :func:`rmlp.train` with the default
+  :class:`~rmlp.runs.config.TrainConfig`: exactly what ``rmlp train`` without options and the app's
+  Train button do;
+* **ensemble**: the same design with ``ensemble=K`` members (``--ensemble K``, 5 by default);
+* **searched**: :func:`rmlp.search.run_search` for ``--search-budget`` seconds (60 by default), the best
+  design retrained with the default training settings;
+* **plain MLP**: the equal-width MLP of about the default design's size, trained the same way;
+* **constant**: the majority class or the mean of the training target (the floor a model must clear);
+* **HistGradientBoosting** and a **linear** model (LogisticRegression / Ridge) from scikit-learn,
+  trained on training + validation.
+
+Scores are on the test split: accuracy for classification, RMSE in target units for regression.
+Prints a markdown table (mean ± std over the seeds) and the wall time of each column; no assertions.
+
+    python benchmarks/bench_quality.py                          # the sample tables, 3 seeds
+    python benchmarks/bench_quality.py my.csv:price other.csv   # your tables (TARGET after ':', else guessed)
+    python benchmarks/bench_quality.py --seeds 1 --search-budget 300 --ensemble 5
+    python benchmarks/bench_quality.py --search-budget 0 --ensemble 0   # default design and baselines only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from rmlp import ModelSpec  # noqa: E402
+from rmlp.data import load_table, read_table, spec_for_data, suggest_target  # noqa: E402
+from rmlp.data.samples import SAMPLES, sample_dir  # noqa: E402
+
+COLUMNS = ("default", "ensemble", "searched", "plain MLP", "constant", "HistGradientBoosting", "linear")
+
+
+@dataclass
+class Table:
+    """One table's scores and seconds per column over the seeds."""
+
+    name: str
+    task: str = ""
+    scores: dict[str, list[float]] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, column: str, value: float, seconds: float) -> None:
+        self.scores.setdefault(column, []).append(value)
+        self.seconds.setdefault(column, []).append(seconds)
+
+
+def score(data: Any, pred: np.ndarray) -> float:
+    """Accuracy (classification) or RMSE in target units (regression) on the test split."""
+    truth, guess = data.inverse_target(data.y_test), data.inverse_target(pred)
+    if data.task == "regression":
+        return float(np.sqrt(np.mean((np.asarray(truth, float) - np.asarray(guess, float)) ** 2)))
+    return float(np.mean(np.asarray(truth) == np.asarray(guess)))
+
+
+def _metric(metrics: dict[str, Any], task: str) -> float:
+    return float(metrics["rmse"] if task == "regression" else metrics["accuracy"])
+
+
+@dataclass
+class Trained:
+    """Test metrics of one training run, and its seconds (the plain-MLP baseline's apart)."""
+
+    metrics: dict
+    seconds: float
+    baseline: dict | None = None
+    baseline_seconds: float = 0.0
+
+
+def train_default(spec: ModelSpec, data: Any, seed: int, runs: Path, **changes: Any) -> Trained:
+    """rmlp.train with the default settings (and ``changes``); with ``baseline=True`` the plain MLP too."""
+    from rmlp import TrainConfig, train
+
+    marks: list[float] = []
+
+    def listen(event: Any) -> None:  # the first baseline epoch ends the residual model's time
+        if event.kind == "baseline_epoch" and not marks:
+            marks.append(time.perf_counter())
+
+    config = TrainConfig(seed=seed, runs_dir=str(runs), batch_events_every=60.0, **changes)
+    start = time.perf_counter()
+    result = train(spec, data, config, listener=listen)
+    end = time.perf_counter()
+    split = marks[0] if marks else end
+    baseline = result.baseline["test_metrics"] if result.baseline else None
+    return Trained(result.test_metrics, split - start, baseline, end - split)
+
+
+def sklearn_scores(data: Any, seed: int) -> dict[str, tuple[float, float]]:
+    """(score, seconds) of the constant predictor, gradient boosting and the linear model."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    out: dict[str, tuple[float, float]] = {}
+    if data.task == "regression":
+        out["constant"] = (score(data, np.full((len(data.x_test), 1), data.y_train.mean())), 0.0)
+        for name, model in (("HistGradientBoosting", HistGradientBoostingRegressor(random_state=seed)),
+                            ("linear", Ridge())):
+            start = time.perf_counter()
+            pred = model.fit(x, y[:, 0]).predict(data.x_test).reshape(-1, 1)
+            out[name] = (score(data, pred), time.perf_counter() - start)
+        return out
+    codes = np.argmax(y, axis=1) if data.task == "multiclass" else y[:, 0].astype(int)
+    counts = np.bincount(codes, minlength=max(len(data.class_names), 2))
+    constant = np.tile(counts / counts.sum(), (len(data.x_test), 1))
+    out["constant"] = (score(data, constant[:, 1:] if data.task == "binary" else constant), 0.0)
+    for name, model in (("HistGradientBoosting", HistGradientBoostingClassifier(random_state=seed)),
+                        ("linear", LogisticRegression(max_iter=5000))):
+        start = time.perf_counter()
+        pred = model.fit(x, codes).predict_proba(data.x_test)
+        out[name] = (score(data, pred[:, 1:] if data.task == "binary" else pred), time.perf_counter() - start)
+    return out
+
+
+def searched_score(data: Any, seed: int, budget_s: float, work: Path) -> float:
+    """Search for ``budget_s`` seconds, then train the best design with the default settings."""
+    from rmlp.search import run_search
+    from rmlp.search.report import best_trial, trial_spec
+    from rmlp.search.storage import load_study
+
+    storage = f"sqlite:///{work / f'search-{seed}-{time.time_ns()}.db'}"
+    run_search(ModelSpec(), data, n_trials=100_000, timeout=budget_s, storage=storage, study_name="s", seed=seed)
+    best, batch = trial_spec(best_trial(load_study(storage, "s")))
+    return _metric(train_default(best, data, seed, work / "runs", batch_size=batch).metrics, data.task)
+
+
+def run_table(path: Path, target: str, seeds: list[int], args: argparse.Namespace, work: Path) -> Table:
+    table = Table(path.stem)
+    for seed in seeds:
+        data = load_table(path, target, seed=seed)
+        table.task = data.task
+        spec, _ = spec_for_data(ModelSpec(), data)
+        done = train_default(spec, data, seed, work / "runs", baseline=True)
+        table.add("default", _metric(done.metrics, data.task), done.seconds)
+        if done.baseline is not None:
+            table.add("plain MLP", _metric(done.baseline, data.task), done.baseline_seconds)
+        if args.ensemble > 1:
+            members = train_default(spec.copy_with(ensemble=args.ensemble), data, seed, work / "runs")
+            table.add("ensemble", _metric(members.metrics, data.task), members.seconds)
+        if args.search_budget:
+            start = time.perf_counter()
+            table.add("searched", searched_score(data, seed, args.search_budget, work), time.perf_counter() - start)
+        for name, (value, secs) in sklearn_scores(data, seed).items():
+            table.add(name, value, secs)
+        shown = ", ".join(f"{c} {v[-1]:.4g}" for c, v in table.scores.items())
+        print(f"  {table.name} seed {seed}: {shown}", flush=True)
+    return table
+
+
+def _cell(values: list[float]) -> str:
+    if len(values) > 1:
+        return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+    return f"{values[0]:.3f}"
+
+
+def _verdict(tables: list[Table]) -> list[str]:
+    """How the default design fares against the floor, the plain MLP and the better of the baselines."""
+    def better(task: str, a: float, b: float, tol: float = 0.0) -> bool:
+        return a <= b * (1 + tol) if task == "regression" else a >= b - tol
+
+    floor = plain = best = 0
+    for t in tables:
+        mean = {c: statistics.mean(v) for c, v in t.scores.items()}
+        floor += int(better(t.task, mean["default"], mean["constant"]) and mean["default"] != mean["constant"])
+        plain += int("plain MLP" in mean and better(t.task, mean["default"], mean["plain MLP"]))
+        strong = min if t.task == "regression" else max
+        top = strong(mean["HistGradientBoosting"], mean["linear"])
+        best += int(better(t.task, mean["default"], top, tol=0.01))
+    n = len(tables)
+    return [f"Default beats the constant predictor on {floor}/{n}; the plain MLP on {plain}/{n}; "
+            f"matches (within 1%) or beats the better of gradient boosting and linear on {best}/{n}."]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("tables", nargs="*", help="CSV files, each FILE or FILE:TARGET (default: the sample tables)")
+    parser.add_argument("--seeds", type=int, default=3, help="Seeded splits per table (default 3).")
+    parser.add_argument("--ensemble", type=int, default=5, help="Members of the ensemble column (default 5; 0: "
+                        "no ensemble).")
+    parser.add_argument("--search-budget", type=float, default=60.0, help="Seconds of search per split (default "
+                        "60; the closing figures used 300; 0: no search).")
+    args = parser.parse_args()
+    if args.tables:
+        chosen = []
+        for item in args.tables:
+            path, _, target = item.partition(":")
+            chosen.append((Path(path), target or suggest_target(list(read_table(Path(path)).columns))))
+    else:
+        chosen = [(sample_dir() / s.file, s.target) for s in SAMPLES if s.target]
+    start = time.perf_counter()
+    tables = []
+    with tempfile.TemporaryDirectory(prefix="rmlp-bench-quality-") as tmp:
+        for path, target in chosen:
+            print(f"{path.stem} (target {target!r})...", flush=True)
+            tables.append(run_table(path, target, list(range(args.seeds)), args, Path(tmp)))
+    columns = [c for c in COLUMNS if any(c in t.scores for t in tables)]
+    print(f"\n{args.seeds} seeded split(s) per table; total wall time {(time.perf_counter() - start) / 60:.1f} min.\n")
+    print("| table | metric | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for t in tables:
+        metric = "RMSE ↓" if t.task == "regression" else "accuracy ↑"
+        print(f"| {t.name} | {metric} | " + " | ".join(_cell(t.scores[c]) if c in t.scores else "" for c in columns)
+              + " |")
+    print("\nMean seconds per split: " + ", ".join(
+        f"{c} {statistics.mean(s for t in tables for s in t.seconds.get(c, [0.0])):.1f}" for c in columns))
+    for line in _verdict(tables):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

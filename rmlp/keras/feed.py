@@ -1,0 +1,54 @@
+"""Feeding arrays to ``model.fit``: one cached, reshuffled ``tf.data`` pipeline instead of NumPy slicing.
+
+Keras slices NumPy arrays into a new pipeline on every epoch, which on a small table costs more
+than the training steps themselves (about 70 ms an epoch on a 150-row table against 25 ms with a
+cached dataset). A search that trains hundreds of short runs, and a default recipe of a few
+hundred epochs, spend most of their time there. Large arrays (images) stay NumPy, so they are not
+held twice in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CACHE_LIMIT_BYTES", "fit", "inputs"]
+
+#: Arrays larger than this (inputs and targets together) are fed from NumPy as before.
+CACHE_LIMIT_BYTES = 256 * 2**20
+
+
+def _cached(x: Any, y: Any) -> bool:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    try:
+        return int(np.asarray(x).nbytes) + int(np.asarray(y).nbytes) <= CACHE_LIMIT_BYTES
+    except (TypeError, ValueError):
+        return False
+
+
+def inputs(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int = 0) -> dict[str, Any]:
+    """Keyword arguments of ``model.fit``/``evaluate`` that feed ``x`` and ``y`` in batches of ``batch_size``."""
+    if not _cached(x, y):
+        return {"x": x, "y": y, "batch_size": int(batch_size), **({"shuffle": True} if shuffle else {})}
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if not shuffle:
+        return {"x": data.batch(int(batch_size)).prefetch(2)}
+    data = data.shuffle(len(x), seed=int(seed), reshuffle_each_iteration=True)
+    # The dataset reshuffles itself each epoch; Keras's own shuffle flag only applies to arrays.
+    return {"x": data.batch(int(batch_size)).prefetch(2), "shuffle": False}
+
+
+def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, Any] | None = None, seed: int = 0,
+        **kwargs: Any) -> Any:
+    """``model.fit`` on ``x``, ``y`` (shuffled each epoch) with ``validation`` rows; Keras's History."""
+    val = None
+    if validation is not None:
+        fed = inputs(*validation, max(int(batch_size), 256), shuffle=False)
+        val = fed["x"] if "y" not in fed else (fed["x"], fed["y"])
+    return model.fit(**inputs(x, y, batch_size, shuffle=True, seed=seed), validation_data=val, verbose=0, **kwargs)
