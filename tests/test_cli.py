@@ -306,3 +306,20 @@ def test_train_one_epoch_then_resume(spec_file, tmp_path):
     served = tmp_path / "serving"
     assert run("export", "--run", run_dir, "--format", "savedmodel", "-o", served).exit_code == 0
     assert (served / "saved_model.pb").is_file()
+
+
+def test_init_with_data_writes_a_design_sized_to_the_table_and_says_why(tmp_path: Path) -> None:
+    out = tmp_path / "wine.json"
+    result = run("init", "--data", SAMPLE / "wine.csv", "--target", "target", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "Design sized to" in result.stderr and "original_readme" in result.stderr
+    spec = json.loads(out.read_text())
+    assert spec["input_shape"] == [13] and spec["num_outputs"] == 3
+    assert [b["width"] for b in spec["blocks"]] == [128, 64] and spec["optimizer"]["name"] == "adamw"
+    kept = run("init", "--data", SAMPLE / "wine.csv", "--target", "target", "--preset", "small_tabular",
+               "-o", tmp_path / "kept.json")
+    assert kept.exit_code == 0 and "Design sized" not in kept.stderr
+    assert json.loads((tmp_path / "kept.json").read_text())["blocks"][0]["width"] == 64
+    wrong = run("init", "--data", SAMPLE / "wine.csv", "--target", "nope", "-o", tmp_path / "x.json")
+    assert wrong.exit_code == 1 and "no target column 'nope'" in wrong.stderr
+    assert not (tmp_path / "x.json").exists()

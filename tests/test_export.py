@@ -370,7 +370,8 @@ runpy.run_path(predict_script, run_name="__main__")
 
 
 @pytest.mark.slow
-def test_training_script_trains_and_predict_script_predicts_raw_rows(tmp_path):
+@pytest.mark.parametrize("members", [1, 2])
+def test_training_script_trains_and_predict_script_predicts_raw_rows(tmp_path, members):
     import pandas as pd
 
     csv = SAMPLE / "wine.csv"
@@ -379,7 +380,8 @@ def test_training_script_trains_and_predict_script_predicts_raw_rows(tmp_path):
     local_csv = tmp_path / "wine.csv"
     shutil.copyfile(csv, local_csv)
     train_py = tmp_path / "model.py"
-    train_py.write_text(export_python(PRESETS["small_tabular"], csv_path=str(local_csv), target="target",
+    spec = PRESETS["small_tabular"].copy_with(ensemble=members)
+    train_py.write_text(export_python(spec, csv_path=str(local_csv), target="target",
                                       training=TrainConfig(epochs=1, batch_size=32), include_training=True),
                         encoding="utf-8")
     predict_py = tmp_path / "predict.py"
@@ -395,3 +397,6 @@ def test_training_script_trains_and_predict_script_predicts_raw_rows(tmp_path):
     assert len(pred) == 178
     assert set(pred["prediction"]) <= {"class_0", "class_1", "class_2"}
     assert {"p(class_0)", "p(class_1)", "p(class_2)"} <= set(pred.columns)
+    # one model.keras whatever the members: their average, a probability per class
+    sums = pred[["p(class_0)", "p(class_1)", "p(class_2)"]].sum(axis=1).to_numpy()
+    assert abs(sums - 1.0).max() < 1e-4

@@ -264,3 +264,60 @@ def test_piecewise_linear_bins_encode_numbers_and_travel_in_the_preprocessor(tmp
     exec(compile(export_predict_script(tmp_path), "predict.py", "exec"), namespace)  # noqa: S102
     np.testing.assert_allclose(namespace["transform"](frame, prep), binned.preprocessor.transform(frame),
                                rtol=1e-6, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- the search's defaults
+def test_a_small_table_gets_a_narrower_space_around_the_sized_design_and_the_recipe_settings() -> None:
+    from rmlp.search.space import default_space
+
+    data = load_table(SAMPLE / "wine.csv", "target", seed=0)
+    spec, _ = spec_for_data(ModelSpec(), data)
+    rows = len(data.x_train)
+    small = default_space(spec, sizing.batch_size_for(rows), rows=rows).params
+    wide = default_space(spec, sizing.batch_size_for(rows)).params
+    assert small["blocks[].width"].high == 256 and wide["blocks[].width"].high == 512
+    assert small["num_blocks"].high == 3 and wide["num_blocks"].high == 4
+    assert small["batch_size"].choices == [8, 16, 32]
+    for recipe in ("optimizer.weight_decay", "label_smoothing", "optimizer.learning_rate"):
+        assert recipe in small
+    big = default_space(spec, 64, rows=5000).params
+    assert big["blocks[].width"] == wide["blocks[].width"]
+
+
+def test_search_settings_are_sized_to_the_table_and_prune_with_hyperband_by_default() -> None:
+    from rmlp.search.config import SearchConfig
+
+    config = SearchConfig()
+    assert config.pruner == "hyperband" and config.epochs is None and config.batch_size is None
+    sized = config.sized(124)
+    assert sized.batch_size == sizing.batch_size_for(124)
+    assert sized.epochs == sizing.trial_epochs_for(124, sized.batch_size)
+    assert 10 <= sized.epochs <= 30
+    assert SearchConfig(epochs=7, batch_size=64).sized(124).model_dump(include={"epochs", "batch_size"}) == {
+        "epochs": 7, "batch_size": 64}
+
+
+def test_a_trial_compiles_only_the_metric_it_reads() -> None:
+    pytest.importorskip("keras")
+    from rmlp.search.objective import trial_metrics
+
+    spec = ModelSpec(task="binary", num_outputs=1, input_shape=[4])
+    assert trial_metrics(spec, "val_loss") == []
+    assert [m.name for m in trial_metrics(spec, "val_auc")] == ["auc"]
+    assert len(trial_metrics(spec, "val_unknown")) > 1  # an unknown name: the full set, so Keras says what exists
+
+
+def test_the_validation_score_ranks_by_accuracy_and_breaks_ties_by_the_loss() -> None:
+    pytest.importorskip("keras")
+    from rmlp.runs.callbacks import ValidationScore
+
+    def score(accuracy: float, loss: float) -> float:
+        logs = {"val_accuracy": accuracy, "val_loss": loss}
+        ValidationScore().on_epoch_end(0, logs)
+        return logs[ValidationScore.NAME]
+
+    assert score(0.9, 50.0) < score(0.8999, 0.01)  # one row in 10,000 beats any loss
+    assert score(0.9, 0.2) < score(0.9, 0.3)
+    logs = {"val_loss": 0.5}
+    ValidationScore().on_epoch_end(0, logs)
+    assert ValidationScore.NAME not in logs  # regression: the loss itself is watched

@@ -77,8 +77,8 @@ class SearchConfig(StrictSettings):
     )
     epochs: int | None = setting(
         None, label="Epochs per trial",
-        help="Epochs each trial trains, the pruner may stop it earlier (empty: sized to the data, a quarter of "
-        "what a full training run gets, 10 to 50).", low=1, high=10000, step=1, empty="sized to the data",
+        help="Epochs each trial trains, the pruner may stop it earlier (empty: sized to the data, a sixth of "
+        "what a full training run gets, 10 to 30).", low=1, high=10000, step=1, empty="sized to the data",
     )
     batch_size: int | None = reuse(TrainConfig, "batch_size", help="Rows per training step when the space does "
                                    "not search the batch size (empty: sized to the data).", search=None)

@@ -144,9 +144,11 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode,
                                                           patience=config.patience))
     fit_start = time.perf_counter()
-    feed.fit(model, data.x_train, data.y_train, batch_size=batch_size, validation=(data.x_val, data.y_val),
-             seed=int(config.seed), epochs=epochs, callbacks=callbacks)
-    trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_start, 3))
+    try:
+        feed.fit(model, data.x_train, data.y_train, batch_size=batch_size, validation=(data.x_val, data.y_val),
+                 seed=int(config.seed), epochs=epochs, callbacks=callbacks)
+    finally:  # a pruned trial stops inside fit: its time there counts too
+        trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_start, 3))
     if callback.stopped:
         raise SearchStopped("The search was asked to stop.")
     trial.set_user_attr("epochs", len(callback.values))

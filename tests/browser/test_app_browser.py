@@ -87,7 +87,7 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
 
     # train two epochs; reloading in the middle does not stop it
     _go(page, "Train")
-    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
     epochs.fill("2")
     epochs.press("Enter")
     page.get_by_role("button", name="Start training").click()
