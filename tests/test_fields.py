@@ -121,9 +121,12 @@ def test_every_user_facing_setting_is_declared_with_words() -> None:
 
 
 def test_nan_anywhere_in_a_spec_is_a_validation_error_with_its_path() -> None:
-    spec = ModelSpec(optimizer={"learning_rate": math.nan, "clipnorm": math.inf}, bypass_dropout=math.nan)
-    errors = {p.path for p in rmlp.validate(spec) if p.severity == "error"}
+    data = ModelSpec().to_dict()
+    data.update(optimizer={"learning_rate": math.nan, "clipnorm": math.inf}, bypass_dropout=math.nan)
+    errors = {p.path for p in rmlp.validate(data) if p.severity == "error"}
     assert {"optimizer.learning_rate", "optimizer.clipnorm", "bypass_dropout"} <= errors
+    with pytest.raises(ValueError, match="finite number"):  # refused when the spec is made, too
+        ModelSpec(optimizer={"learning_rate": math.nan})
 
 
 def test_training_settings_check_each_other() -> None:

@@ -36,9 +36,7 @@ def load_keras_file_safely(path: str | Path) -> keras.Model:
         try:
             model = keras.saving.load_model(tmp, safe_mode=True, compile=False)
         except Exception as exc:  # noqa: BLE001 - any loading failure becomes a problem
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if len(text) > 300:
-                text = text[:300] + "…"
+            text = _reason(exc)
             raise SpecError([file_problem(
                 f"Keras could not load '{Path(path).name}': {type(exc).__name__}: {text}",
                 fix="Check that the file was saved by Keras 3 with model.save('name.keras').",
@@ -49,6 +47,14 @@ def load_keras_file_safely(path: str | Path) -> keras.Model:
         raise SpecError([file_problem(f"'{Path(path).name}' does not hold a Keras model.", fix="Use another file.")],
                         what=what)
     return model
+
+
+def _reason(exc: BaseException, limit: int = 600) -> str:
+    """Keras's message on one line: all its lines (the reason is often after the first), cut at ``limit``."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    refusals = [line for line in lines if line.startswith("Not allowed")]
+    text = " ".join(refusals + [line for line in lines if line not in refusals]) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def cut(model: keras.Model, cut_layer: str) -> keras.Model:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +101,10 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_UNPACKED_BYTES = 2 * 1024 * 1024 * 1024
+#: Deepest nesting of lists and objects accepted in config.json (a Keras model nests a few dozen levels).
+MAX_CONFIG_DEPTH = 200
+#: The weights inside a .keras file, and the HDF5 features that make a weights file read other files.
+WEIGHTS_MEMBER = "model.weights.h5"
 
 _PATH = "base_model.path"
 _FIX_BUILTIN = (
@@ -222,12 +229,18 @@ def check_keras_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[
                 return [file_problem(f"The config.json inside '{p.name}' is unreasonably large "
                                  f"({human_bytes(info.file_size)}).", fix="Use another file.")]
             raw = archive.read(info)
-    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
         return [file_problem(f"'{p.name}' could not be read as a zip archive ({exc}).", fix="Use another file.")]
     try:
         config = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        config = None
     except (UnicodeDecodeError, ValueError):
         return [file_problem(f"The config.json inside '{p.name}' is not valid JSON.", fix="Use another file.")]
+    if config is None or _too_deep(config):
+        return [file_problem(f"The config.json inside '{p.name}' nests lists or objects more than "
+                             f"{MAX_CONFIG_DEPTH} levels deep; no Keras model does, so it is refused.",
+                             fix="Use a file saved by Keras with model.save('name.keras').")]
     if not isinstance(config, dict) or "class_name" not in config:
         return [file_problem(f"The config.json inside '{p.name}' does not describe a Keras model.",
                          fix="Use another file.")]
@@ -243,4 +256,63 @@ def check_keras_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[
             f"The file holds a '{config.get('class_name')}' object; a base model must be a functional "
             "or Sequential Keras model.",
         ))
+    return found + _weights_problems(p)
+
+
+def _too_deep(config: Any) -> bool:
+    """Whether ``config`` nests deeper than :data:`MAX_CONFIG_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(config, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack += [(v, depth + 1) for v in node.values()]
+        elif isinstance(node, list):
+            stack += [(v, depth + 1) for v in node]
+    return False
+
+
+def _h5_refusals(handle: Any) -> list[str]:
+    """What in an open HDF5 file would make it read other files: links out, external or virtual data."""
+    import h5py  # type: ignore[import-untyped]
+
+    found: list[str] = []
+
+    def link(name: str, info: Any) -> None:
+        if isinstance(info, (h5py.ExternalLink, h5py.SoftLink)):
+            found.append(f"'{name}' is an HDF5 {type(info).__name__} (to {info.path!r})")
+
+    def item(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset) and obj.external:
+            files = sorted({str(entry[0]) for entry in obj.external})
+            found.append(f"the dataset '{name}' stores its values in another file ({', '.join(files)[:200]})")
+        elif isinstance(obj, h5py.Dataset) and obj.is_virtual:
+            found.append(f"the dataset '{name}' is a virtual dataset made of other files")
+
+    handle.visititems_links(link)
+    handle.visititems(item)
     return found
+
+
+def _weights_problems(path: Path) -> list[Problem]:
+    """Refusals of the weights file inside a .keras archive that points outside it (h5py, no Keras)."""
+    try:
+        import h5py  # noqa: F401 - only whether it is there
+    except ImportError:  # pragma: no cover - without h5py Keras cannot load the file either
+        return []
+    with zipfile.ZipFile(path) as archive:
+        if WEIGHTS_MEMBER not in archive.namelist():
+            return []
+        with tempfile.TemporaryDirectory(prefix="rmlp-check-") as tmp:
+            target = Path(tmp) / "weights.h5"
+            with archive.open(WEIGHTS_MEMBER) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            try:
+                with h5py.File(target, "r") as handle:
+                    reasons = _h5_refusals(handle)
+            except (OSError, ValueError, RuntimeError):  # not HDF5 at all: Keras's loading says so
+                return []
+    return [file_problem(f"The weights inside '{path.name}' would make Keras read other files: {reason}; it is "
+                         "refused for safety.", fix="Save the model again with model.save('name.keras'), so "
+                         "that the weights are stored inside the file.") for reason in reasons[:5]]

@@ -7,10 +7,12 @@ with errors before Keras is touched.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rmlp.base import info as base_info
+from rmlp.base.safety import check_keras_file
 from rmlp.design.plan import base_size
 from rmlp.design.summary import summarize
 from rmlp.spec.fields import check_values
@@ -155,6 +157,9 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
         if not Path(bm.path).is_file():
             return [Problem("base_model.path", "error", f"The base model file {bm.path} does not exist.",
                             "Check the path.")]
+        unsafe = base_file_problems(bm.path)
+        if unsafe:
+            return unsafe
         info = base_info.lookup(bm)
         if info is None:
             return [Problem("base_model.path", "warning", "This .keras file has not been inspected yet, so "
@@ -195,6 +200,24 @@ def _base_model(spec: ModelSpec, shape: list[int]) -> list[Problem]:
                                  f"layers; {bm.trainable_layers} cannot be unfrozen.",
                                  f"Use at most {info.num_layers}.", info.num_layers))
     return found
+
+
+def base_file_problems(path: str | Path) -> list[Problem]:
+    """The safety check of a base model file (:func:`rmlp.base.safety.check_keras_file`, no Keras needed).
+
+    Cached by the file's path, size and modification time, so a spec validated on every edit reads it once.
+    """
+    p = Path(path)
+    try:
+        stat = p.stat()
+    except OSError:
+        return []
+    return list(_checked_file(str(p.resolve()), stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=32)
+def _checked_file(path: str, size: int, mtime_ns: int) -> tuple[Problem, ...]:
+    return tuple(check_keras_file(path))
 
 
 # ----------------------------------------------------------------------------- warnings

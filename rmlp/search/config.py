@@ -123,8 +123,8 @@ class SearchConfig(StrictSettings):
                               "Empty: model name-data file name.", group="storage", cli=("--study",))
     storage: str = setting(
         "", label="Storage URL",
-        help="Optuna storage: sqlite:///FILE.db, journal:FILE.journal, or postgresql+psycopg2://USER@HOST/DB for "
-        "several machines. Empty: a file under the studies folder.",
+        help="Optuna storage: sqlite:///FILE.db, journal:FILE.journal, or postgresql://USER@HOST/DB for several "
+        "machines (psycopg2 or psycopg 3, whichever is installed). Empty: a file under the studies folder.",
         group="storage",
     )
     studies_dir: str = setting(STUDIES_DIR, label="Studies folder", help="Folder of the default storage.",

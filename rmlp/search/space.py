@@ -19,18 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rmlp.design.sizing import WIDE_FROM_ROWS
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, machine_memory_bytes
 from rmlp.design.validate import largest_decrement, validate
 from rmlp.runs.config import TrainConfig
 from rmlp.spec.edit import field_meta, spec_fields
-from rmlp.spec.fields import FieldMeta, Interval, Settings, setting
-from rmlp.spec.io import parse_document, parse_model, read_document
+from rmlp.spec.fields import SETTINGS_CONFIG, FieldMeta, Interval, Settings, setting
+from rmlp.spec.io import parse_document, parse_model, read_document, refuse_unknown_version
 from rmlp.spec.model import ModelSpec, parse_spec
 from rmlp.spec.paths import get_in, set_in
-from rmlp.spec.problems import Problem, ProblemsError, SpecError, errors
+from rmlp.spec.problems import Problem, ProblemsError, SpecError, errors, shown
 
 SPACE_VERSION = 1
 #: Entries that are not spec fields.
@@ -70,7 +70,7 @@ _ENTRY_FORMS = 'Each entry is {"pin": v}, {"low": a, "high": b} or {"choices": [
 class ParamSpace(BaseModel):
     """What a trial may do with one path: ``pin`` a value, a ``low``/``high`` range, or ``choices``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SETTINGS_CONFIG
 
     pin: Any = Field(None, description="The value every trial uses.")
     low: float | None = Field(None, description="Smallest value of a range.")
@@ -111,6 +111,17 @@ class ParamSpace(BaseModel):
         if self.step is not None:
             out["step"] = _plain_number(self.step)
         return out
+
+
+def _entry_problem(path: str, entry: Any, exc: ValidationError) -> Problem:
+    """The first thing wrong with a space entry, in words (a NaN or infinite bound named by its key)."""
+    first = exc.errors()[0]
+    if first["type"] == "finite_number":
+        key = ".".join(str(part) for part in first["loc"])
+        return Problem(path, "error", f"{key} is {shown(first['input'])}, not a finite number (NaN and infinity "
+                       "are not allowed).", "Use a finite number.")
+    msg = first["msg"].removeprefix("Value error, ")
+    return Problem(path, "error", f"{msg} (got {shown(entry)}).", _ENTRY_FORMS)
 
 
 def _plain_number(x: float | None) -> float | int | None:
@@ -164,14 +175,14 @@ class SearchSpace(Settings):
     @classmethod
     def from_dict(cls, data: Any) -> SearchSpace:
         """Parse a dict; raises :class:`SpaceError` when it does not fit (entries named by their path)."""
+        refuse_unknown_version(data, "version", SPACE_VERSION, SpaceError, "the search space")
         if isinstance(data, dict) and isinstance(data.get("params"), dict):
             found = []
             for path, entry in data["params"].items():
                 try:
                     ParamSpace.model_validate(entry)
                 except ValidationError as exc:
-                    msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
-                    found.append(Problem(path, "error", f"{msg} (got {entry!r}).", _ENTRY_FORMS))
+                    found.append(_entry_problem(path, entry, exc))
             if found:
                 raise SpaceError(found)
         return parse_model(cls, data, SpaceError, "the search space")

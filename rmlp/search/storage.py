@@ -9,6 +9,7 @@ trial marks it FAIL and queues a copy of it (a retry).
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import re
@@ -28,8 +29,17 @@ STUDY_ATTR = "rmlp"
 #: How often a failed (dead-worker) trial is queued again.
 MAX_RETRY = 2
 
-__all__ = ["STUDY_ATTR", "default_storage", "load_study", "open_storage", "quiet_optuna", "safe_url", "storage_kind",
-           "study_names"]
+__all__ = ["STUDY_ATTR", "default_storage", "load_study", "normalize_url", "open_storage", "quiet_optuna", "safe_url",
+           "storage_kind", "study_names"]
+
+#: Database drivers SQLAlchemy can use per scheme: (driver name in the URL, module, pip package). A plain
+#: ``postgresql://`` gets SQLAlchemy's default driver when it is installed, else one that is.
+_DRIVERS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "postgresql": (("psycopg2", "psycopg2", "psycopg2-binary"), ("psycopg", "psycopg", "psycopg[binary]")),
+    "mysql": (("mysqldb", "MySQLdb", "mysqlclient"), ("pymysql", "pymysql", "pymysql")),
+}
+#: Scheme spellings SQLAlchemy does not take, and what they mean.
+_SCHEME_ALIASES = {"postgres": "postgresql", "pg": "postgresql"}
 
 
 def quiet_optuna() -> None:
@@ -60,9 +70,64 @@ def storage_kind(url: str) -> tuple[str, str]:
             return "journal", url
         if suffix in (".db", ".sqlite", ".sqlite3"):
             return "rdb", f"sqlite:///{url}"
-        raise SearchError(f"{url!r} is not a storage URL. Use sqlite:///FILE.db, postgresql+psycopg2://USER@HOST/DB, "
+        raise SearchError(f"{url!r} is not a storage URL. Use sqlite:///FILE.db, postgresql://USER@HOST/DB, "
                           "or journal:FILE.journal.")
-    return "rdb", url
+    return "rdb", normalize_url(url)
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def normalize_url(url: str) -> str:
+    """A database URL naming a driver that is installed: ``postgresql://`` becomes ``postgresql+psycopg2://``
+    or ``postgresql+psycopg://``, whichever is there (SQLAlchemy's default when both are).
+
+    A URL naming a driver that is not installed, or a scheme with none installed, is a :class:`SearchError`
+    naming the package to install.
+    """
+    head, sep, rest = str(url).partition("://")
+    if not sep:
+        return url
+    scheme, _, driver = head.partition("+")
+    scheme = _SCHEME_ALIASES.get(scheme.lower(), scheme.lower())
+    drivers = _DRIVERS.get(scheme)
+    if drivers is None:
+        return f"{scheme}{'+' + driver if driver else ''}://{rest}"
+    present = [d for d in drivers if _installed(d[1])]
+    if driver:
+        wanted = next((d for d in drivers if d[0] == driver.lower()), None)
+        if wanted is not None and wanted not in present:
+            raise SearchError(_missing_driver(url, [wanted], present, scheme))
+        return f"{scheme}+{driver}://{rest}"
+    if not present:
+        raise SearchError(_missing_driver(url, list(drivers), present, scheme))
+    default = _default_driver(scheme)
+    chosen = next((d for d in present if d[0] == default), present[0])
+    return f"{scheme}+{chosen[0]}://{rest}"
+
+
+def _default_driver(scheme: str) -> str:
+    """The driver SQLAlchemy uses for a plain ``scheme://`` URL (psycopg2 before SQLAlchemy 2.1, psycopg after)."""
+    try:
+        from sqlalchemy.dialects import registry
+
+        return str(registry.load(scheme).driver)
+    except Exception:  # noqa: BLE001 - no SQLAlchemy, or an unknown scheme: the table's first
+        return _DRIVERS[scheme][0][0]
+
+
+def _missing_driver(url: str, wanted: list[tuple[str, str, str]], present: list[tuple[str, str, str]],
+                    scheme: str) -> str:
+    needs = " or ".join(f"{pip} (pip install '{pip}')" for _, _, pip in wanted)
+    text = f"No database driver for {safe_url(url)}: it needs the Python package {needs}."
+    if present:
+        text += f" {present[0][1]} is installed: use {scheme}+{present[0][0]}://... instead."
+    return text
 
 
 def retry_callback() -> Any:
@@ -112,8 +177,11 @@ def open_storage(url: str, heartbeat: bool = True) -> Any:
     except SearchError:
         raise
     except ImportError as exc:
-        raise SearchError(f"No database driver for {safe_url(url)}: {exc}. Install one (psycopg2-binary for "
-                          "PostgreSQL, pymysql for MySQL).") from None
+        missing = exc.name or "".join(re.findall(r"No module named '([^'.]+)", str(exc))[:1])
+        package = next((pip for drivers in _DRIVERS.values() for _, module, pip in drivers
+                        if missing.split(".")[0] == module), missing or "its database driver")
+        raise SearchError(f"No database driver for {safe_url(url)}: it needs the Python package {package} "
+                          f"(pip install '{package}').") from None
     except Exception as exc:  # noqa: BLE001 - any connection failure is reported in plain words
         raise SearchError(f"Cannot open the study storage {safe_url(url)}: {type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}. Check the URL, that the server runs "

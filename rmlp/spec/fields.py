@@ -19,7 +19,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, ClassVar, Literal, get_args, get_origin
@@ -27,14 +27,15 @@ from typing import Any, ClassVar, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError, PydanticUndefined
 
-from rmlp.spec.paths import get_in, values_at
+from rmlp.spec.paths import get_in, pattern_of, values_at
 from rmlp.spec.problems import Problem, SettingsError, problems_from_validation_error
 
 Kind = Literal["int", "float", "bool", "str", "choice", "int_list", "model", "model_list", "other"]
 
 __all__ = [
-    "FieldMeta", "Interval", "Kind", "Search", "Settings", "StrictSettings", "When", "check_values",
-    "field_table", "format_int_list", "iter_applicable", "parse_int_list", "parse_settings", "reuse", "setting",
+    "SETTINGS_CONFIG", "FieldMeta", "Interval", "Kind", "Search", "Settings", "StrictSettings", "When", "check_values",
+    "field_table", "format_int_list", "iter_applicable", "label_finder", "parse_int_list", "parse_settings", "reuse",
+    "setting",
 ]
 
 
@@ -280,6 +281,10 @@ class FieldMeta:
         if value in interval:
             return []
         integer = self.kind == "int"
+        if not math.isfinite(float(value)):
+            return [Problem(path, "error", f"{self.label} is {_g(value)}; it must be a finite number"
+                            f"{' ' + interval.text() if interval.text() else ''}.",
+                            "Use a finite number (NaN and infinity are not allowed).")]
         fixed = interval.nearest(value, self.step, integer)
         fixed = int(fixed) if integer else fixed
         shown = _g(value) if _is_number(value) else repr(value)
@@ -458,10 +463,15 @@ def iter_applicable(model: type[BaseModel], data: dict[str, Any]) -> Iterator[Fi
 
 
 # ----------------------------------------------------------------------------- settings models
+#: What every settings model shares: no unknown keys, and no NaN or infinity in a number (JSON's
+#: ``NaN``/``Infinity`` and YAML's ``.nan``/``.inf`` parse as floats; they are refused with their path).
+SETTINGS_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
 class Settings(BaseModel):
     """A model of settings declared with :func:`setting`: no unknown keys, problems on request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SETTINGS_CONFIG
 
     @classmethod
     def table(cls) -> dict[str, FieldMeta]:
@@ -490,6 +500,17 @@ class StrictSettings(Settings):
         return self
 
 
+def label_finder(model: type[BaseModel]) -> Callable[[str], str]:
+    """A function giving the label of a field of ``model`` from its path ("" when there is none)."""
+    table = field_table(model)
+
+    def label_of(path: str) -> str:
+        meta = table.get(pattern_of(path))
+        return meta.label if meta is not None else ""
+
+    return label_of
+
+
 def parse_settings(model: type[Settings], data: dict[str, Any]) -> Any:
     """``model`` made from ``data``; :class:`SettingsError` listing every problem otherwise.
 
@@ -499,11 +520,12 @@ def parse_settings(model: type[Settings], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = problems_from_validation_error(exc, noun)
+        problems = problems_from_validation_error(exc, noun, label_finder(model))
     known = {k: v for k, v in data.items() if k in model.model_fields}
     if len(known) < len(data):
         try:
             model.model_validate(known)
         except ValidationError as exc:
-            problems += [p for p in problems_from_validation_error(exc, noun) if p not in problems]
+            problems += [p for p in problems_from_validation_error(exc, noun, label_finder(model))
+                         if p not in problems]
     raise SettingsError(problems, what=getattr(model, "what", "The settings"))

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from rmlp.spec.fields import Search, When, setting
-from rmlp.spec.io import dump_document, parse_document, parse_model, read_document
+from rmlp.spec.fields import SETTINGS_CONFIG, Search, When, setting
+from rmlp.spec.io import dump_document, parse_document, parse_model, read_document, refuse_unknown_version
 from rmlp.spec.problems import SpecError
 from rmlp.spec.tasks import Task, facts
 
@@ -54,7 +54,7 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(**SETTINGS_CONFIG, validate_assignment=False)
 
 
 class BlockSpec(_Strict):
@@ -341,6 +341,7 @@ _NOUN = "the model spec"
 
 def parse_spec(data: Any) -> ModelSpec:
     """A spec from a dict; raises SpecError (a ValueError) listing what does not fit."""
+    refuse_unknown_version(data, "spec_version", SPEC_VERSION, SpecError, _NOUN)
     return parse_model(ModelSpec, data, SpecError, _NOUN)
 
 

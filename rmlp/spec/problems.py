@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -10,7 +12,19 @@ from pydantic import ValidationError
 Severity = Literal["error", "warning"]
 
 __all__ = ["Problem", "ProblemsError", "Severity", "SettingsError", "SpecError", "errors",
-           "problems_from_validation_error"]
+           "problems_from_validation_error", "shown"]
+
+#: The longest a value quoted in a message may be (a huge input is cut, never repr'd whole).
+SHOWN_CHARS = 80
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict, _SHORT.maxset = 3, 4, 4, 4, 4
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = SHOWN_CHARS
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters without building the whole repr."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -73,8 +87,12 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def problems_from_validation_error(exc: ValidationError, noun: str = "the model spec") -> list[Problem]:
-    """Pydantic's errors as problems with field paths and plain words (a settings check's own come back whole)."""
+def problems_from_validation_error(exc: ValidationError, noun: str = "the model spec",
+                                   label_of: Callable[[str], str] | None = None) -> list[Problem]:
+    """Pydantic's errors as problems with field paths and plain words (a settings check's own come back whole).
+
+    ``label_of`` gives a field's label from its path ("" when unknown), to name the setting in a message.
+    """
     found: list[Problem] = []
     for err in exc.errors():
         ctx = err.get("ctx") or {}
@@ -86,10 +104,15 @@ def problems_from_validation_error(exc: ValidationError, noun: str = "the model 
         if kind == "extra_forbidden":
             msg, fix = f"'{path}' is not a field of {noun}.", "Remove it or check its spelling."
         elif kind == "literal_error":
-            msg, fix = f"{err['input']!r} is not allowed here.", f"Use one of {ctx.get('expected', '')}."
+            msg, fix = f"{shown(err['input'])} is not allowed here.", f"Use one of {ctx.get('expected', '')}."
         elif kind == "missing":
             msg, fix = "This field is required.", "Add it."
+        elif kind == "finite_number":
+            label = label_of(path) if label_of is not None else ""
+            msg = (f"{label + ' is ' if label else ''}{shown(err.get('input'))}, not a finite number (NaN and "
+                   "infinity are not allowed).")
+            fix = "Use a finite number."
         else:
-            msg, fix = f"{err['msg']} (got {err.get('input')!r}).", "Give a value of the right type."
+            msg, fix = f"{err['msg']} (got {shown(err.get('input'))}).", "Give a value of the right type."
         found.append(Problem(path, "error", msg, fix))
     return found
