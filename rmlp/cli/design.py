@@ -15,6 +15,7 @@ from rmlp import export as ex
 from rmlp.cli.errors import UserError, guarded, print_problems
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, choice, settings_options
+from rmlp.data.limits import LoadConfig
 from rmlp.design.graph import to_dot
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, DTYPE_BYTES, machine_memory_bytes, summarize
 from rmlp.design.validate import validate as run_validate
@@ -270,6 +271,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @_guard
+    @settings_options(LoadConfig)
     def init(
         output: Annotated[Path, typer.Option("--output", "-o", help="Spec file to write (.json, .yaml or .yml).")]
         = Path("spec.json"),
@@ -283,6 +285,7 @@ def register(app: typer.Typer) -> None:
         task: TaskOption = None,
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
         list_presets: Annotated[bool, typer.Option("--list", help="List the presets and exit.")] = False,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """Write a starter spec from a preset, or one sized to your data.
 
@@ -308,8 +311,12 @@ def register(app: typer.Typer) -> None:
             spec, what = get_preset(chosen), f"preset {chosen}"
         else:
             from rmlp.data import load_data, spec_for_data
+            from rmlp.spec.fields import parse_settings
 
-            loaded = load_data(data, target, **({"task": task} if task else {}))
+            limits = parse_settings(LoadConfig, settings or {}).options("table" if target else "images")
+            loaded = load_data(data, target, **({"task": task} if task else {}), **limits)
+            for warning in getattr(loaded, "warnings", []) or []:
+                _err(f"note: {warning}")
             spec, notices = spec_for_data(get_preset(preset) if preset else ModelSpec(), loaded)
             for notice in notices:
                 _err(notice)

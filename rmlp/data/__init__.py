@@ -14,23 +14,30 @@ from rmlp.data.columns import decode_target, encode_target, infer_task
 from rmlp.data.errors import DataError
 from rmlp.data.fit import Data, spec_for_data
 from rmlp.data.images import ImageData, check_zip, load_images, safe_extract_zip
+from rmlp.data.limits import LoadConfig, only_for
 from rmlp.data.preprocessor import ENCODING, EncodingConfig, Preprocessor
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_table
 from rmlp.data.split import SPLIT, SplitConfig, SplitData, split_indices
 from rmlp.data.tables import TabularData, load_table, suggest_target
 
 __all__ = [
-    "DEFAULT_MAX_BYTES", "ENCODING", "SPLIT", "Data", "DataError", "EncodingConfig", "ImageData", "Preprocessor",
-    "Source", "SplitConfig", "SplitData", "TabularData", "check_zip", "decode_target", "encode_target", "infer_task",
+    "DEFAULT_MAX_BYTES", "ENCODING", "SPLIT", "Data", "DataError", "EncodingConfig", "ImageData", "LoadConfig",
+    "Preprocessor", "Source", "SplitConfig", "SplitData", "TabularData", "check_zip", "decode_target", "encode_target",
+    "infer_task",
     "load_data", "load_images", "load_table", "read_table", "safe_extract_zip", "spec_for_data", "split_indices",
     "suggest_target",
 ]
 
 
 def load_data(source: Source, target: str | None = None, **options: Any) -> Data:
-    """A table when ``target`` is given, else images (folder, .zip or .npz)."""
+    """A table when ``target`` is given, else images (folder, .zip or .npz).
+
+    Options only the other kind takes (a table's ``non_finite``, images' pixel limits) are left out,
+    so one set of :class:`LoadConfig` options serves both.
+    """
     if target:
-        return load_table(source, target, **options)
+        return load_table(source, target, **only_for("table", options))
+    options = only_for("images", options)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".csv", ".tsv", ".txt"):
         raise DataError("A table needs a target column.", "Name the column to predict (target).")
     return load_images(source, **options)

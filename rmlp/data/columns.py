@@ -17,6 +17,15 @@ MAX_INFERRED_CLASSES = 20
 MIN_ROWS_PER_INFERRED_CLASS = 5
 #: A text column whose non-missing values are at least this share numbers is a broken number column.
 NUMERIC_SHARE = 0.8
+#: A text column whose distinct values are at least this share dates or times (in one format) holds dates.
+DATE_SHARE = 0.9
+#: The formats a date column may be written in (pandas' ISO 8601 parser covers 2021-01-05, 2021/1/5,
+#: 2021-01-05 10:00, 2021-01-05T10:00:00Z, ...).
+DATE_FORMATS = (
+    "ISO8601", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%m/%d/%y",
+    "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+    "%H:%M", "%H:%M:%S", "%d %b %Y", "%b %d %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y",
+)
 
 
 def _as_numbers(values: pd.Series) -> pd.Series:
@@ -50,6 +59,18 @@ def _numbers_or_junk(values: pd.Series, name: str, what: str = "Column") -> pd.S
     )
 
 
+def _date_like(values: pd.Series) -> bool:
+    """Whether a text column holds dates or times: most distinct values parse in one of :data:`DATE_FORMATS`."""
+    distinct = pd.Series(values.dropna().astype(str).str.strip().unique()[:500])
+    if distinct.empty or distinct.str.contains(r"\d").mean() < DATE_SHARE:
+        return False
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(distinct, format=fmt, errors="coerce", utc=True)
+        if float(parsed.notna().mean()) >= DATE_SHARE:
+            return True
+    return False
+
+
 def _column_kind(values: pd.Series, name: str, n_rows: int) -> tuple[str, str]:
     """('numeric'|'categorical'|'dropped', reason) for one feature column."""
     if values.isna().all():
@@ -63,6 +84,12 @@ def _column_kind(values: pd.Series, name: str, n_rows: int) -> tuple[str, str]:
             return "dropped", f"Column {name!r} was dropped: it is a saved row number."
         return "numeric", ""
     distinct = values.dropna().astype(str).str.strip().nunique()
+    if _date_like(values):
+        return "dropped", (
+            f"Column {name!r} was dropped: it holds dates or times ({distinct} different), which one-hot encoding "
+            f"would turn into {distinct} input columns that say nothing about dates not seen in training. To use "
+            "it, add number columns made from it (e.g. year, month, day of the week, or days since the first date)."
+        )
     if n_rows > 20 and (distinct == values.notna().sum() or distinct > max(100, n_rows // 2)):
         return "dropped", (
             f"Column {name!r} was dropped: its {distinct} different text values look like "
@@ -91,7 +118,8 @@ def infer_task(values: pd.Series, name: str = "target") -> tuple[str, str]:
         task = "binary" if distinct == 2 else "multiclass"
         return task, f"the target {name!r} holds labels ({distinct} different values)"
     distinct = int(numbers.nunique())
-    whole = bool(np.all(np.mod(numbers.to_numpy(), 1) == 0))
+    with np.errstate(invalid="ignore"):
+        whole = bool(np.all(np.mod(numbers.to_numpy(), 1) == 0))
     if whole and distinct == 2:
         return "binary", f"the target {name!r} holds two whole-number values"
     if (

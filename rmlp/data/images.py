@@ -8,9 +8,12 @@ their names are checked (no absolute paths, no ``..``) and their total size is c
 from __future__ import annotations
 
 import io
+import math
 import os
 import stat
+import warnings
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +24,14 @@ import numpy as np
 
 from rmlp.data.columns import decode_target, encode_target
 from rmlp.data.errors import DataError
+from rmlp.data.limits import (
+    FLOAT32_MAX,
+    MAX_IMAGE_PIXELS,
+    MAX_TOTAL_PIXELS,
+    RAISE_IMAGE_PIXELS,
+    RAISE_SIZE,
+    RAISE_TOTAL_PIXELS,
+)
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_source, source_name
 from rmlp.data.split import SPLIT, SplitData, split_indices
 from rmlp.spec.tasks import TASKS
@@ -32,6 +43,8 @@ GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "F")
 MAX_ARRAY_BYTES = 4_000_000_000
 #: A zip member that unpacks to more than this many times its packed size is refused.
 MAX_ZIP_RATIO = 200
+#: What reading a damaged, truncated or encrypted zip member can raise.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError)
 
 
 @dataclass
@@ -110,8 +123,8 @@ def check_zip(archive: zipfile.ZipFile, max_bytes: int) -> list[zipfile.ZipInfo]
         total += info.file_size
         if total > max_bytes:
             raise DataError(
-                f"The zip unpacks to more than {human_bytes(max_bytes)}.",
-                "Use fewer or smaller images, or raise the size limit (max_bytes).",
+                f"The zip unpacks to more than {human_bytes(max_bytes)}, the size limit.",
+                f"Use fewer or smaller images, or {RAISE_SIZE}.",
             )
         if info.file_size > 1_000_000 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
             raise DataError(
@@ -151,16 +164,38 @@ def _folder_entries(root: Path, max_bytes: int) -> list[Entry]:
             total += path.stat().st_size
             if total > max_bytes:
                 raise DataError(
-                    f"The folder holds more than {human_bytes(max_bytes)} of files.",
-                    "Use fewer or smaller images, or raise the size limit (max_bytes).",
+                    f"The folder holds more than {human_bytes(max_bytes)} of files, the size limit.",
+                    f"Use fewer or smaller images, or {RAISE_SIZE}.",
                 )
-            entries.append((path.relative_to(root).parts, path.read_bytes))
+            entries.append((path.relative_to(root).parts, _file_reader(path)))
     return entries
+
+
+def _file_reader(path: Path) -> Callable[[], bytes]:
+    """The bytes of a file, or none when it cannot be read (it is then skipped as unreadable)."""
+    def read() -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError:
+            return b""
+    return read
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; a damaged, truncated or encrypted member refuses the archive."""
+    try:
+        return archive.read(info)
+    except ZIP_ERRORS as exc:
+        raise DataError(
+            f"The zip member {info.filename!r} cannot be unpacked ({exc}): the archive is damaged, truncated "
+            "or encrypted.",
+            "Zip the folder again (without a password) and load the new archive.",
+        ) from exc
 
 
 def _zip_entries(archive: zipfile.ZipFile, max_bytes: int) -> list[Entry]:
     def reader(info: zipfile.ZipInfo) -> Callable[[], bytes]:
-        return lambda: archive.read(info)
+        return lambda: _read_member(archive, info)
 
     return [
         (PurePosixPath(info.filename.replace("\\", "/")).parts, reader(info))
@@ -201,49 +236,110 @@ def _by_class(entries: list[Entry], where: str) -> tuple[list[str], list[tuple[i
     return names, [(index[p[0]], "/".join(p), r) for p, r in in_folders], ignored
 
 
+def _check_pixels(name: str, size: tuple[int, int], total: int, max_image_pixels: int, max_total_pixels: int) -> int:
+    """The pixels decoded so far with this image; refuse it (before decoding) beyond either limit."""
+    w, h = size
+    if w * h > max_image_pixels:
+        raise DataError(
+            f"The image {name!r} is {w}×{h} pixels ({w * h / 1e6:.3g} megapixels), more than the limit of "
+            f"{max_image_pixels / 1e6:g} megapixels per image; it was not decoded.",
+            f"Shrink the image, or {RAISE_IMAGE_PIXELS}.",
+        )
+    total += w * h
+    if total > max_total_pixels:
+        raise DataError(
+            f"The images hold more than {max_total_pixels / 1e6:g} megapixels in all (the limit), counted from "
+            f"their headers up to {name!r}; none was decoded.",
+            f"Use fewer or smaller images, or {RAISE_TOTAL_PIXELS}.",
+        )
+    return total
+
+
+def _open_headers(
+    files: list[tuple[int, str, Callable[[], bytes]]], max_image_pixels: int, max_total_pixels: int,
+) -> tuple[list[tuple[int, str, Any]], list[str]]:
+    """Each image opened lazily (size and mode from its header only, pixels not decoded), and unreadable names."""
+    from PIL import Image
+
+    opened, bad, total = [], [], 0
+    for label, name, read in files:
+        data = read()  # a damaged archive is refused here, not skipped
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise DataError(f"The image {name!r} is too large for Pillow to decode safely: {exc}",
+                            "Shrink the image.") from exc
+        except Exception:  # noqa: BLE001 - a malformed header may raise anything; the file is skipped
+            bad.append(name)
+            continue
+        total = _check_pixels(name, img.size, total, max_image_pixels, max_total_pixels)
+        opened.append((label, name, img))
+    return opened, bad
+
+
+def _pixels(img: Any, gray: bool, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+    """An image decoded to float32 (h, w, c) at ``size`` (w, h), and whether it was resized."""
+    from PIL import Image
+
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    pixels = img.convert("L" if gray else "RGB")
+    resized = pixels.size != size
+    if resized:
+        pixels = pixels.resize(size, Image.Resampling.BILINEAR)
+    w, h = size
+    return np.asarray(pixels, dtype=np.float32).reshape(h, w, 1 if gray else 3), resized
+
+
 def _decode_all(
     files: list[tuple[int, str, Callable[[], bytes]]],
     image_size: int | Sequence[int] | None,
     color_mode: str,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
+    max_total_pixels: int = MAX_TOTAL_PIXELS,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decode images to float32 (n, h, w, c) in 0..255 with labels, and notices."""
-    from PIL import Image
+    """Decode images to float32 (n, h, w, c) in 0..255 with labels, and notices.
 
+    Every header is read first (sizes checked against the pixel limits); then the images are decoded one
+    at a time, each freed once copied into the result, so memory stays near the result's size.
+    """
     if color_mode not in ("auto", "grayscale", "rgb"):
         raise DataError(f"Unknown color_mode {color_mode!r}.", "Use 'auto', 'grayscale' or 'rgb'.")
-    opened, bad, keep, labels, resized = [], [], [], [], 0
-    for label, name, read in files:  # headers only: size and mode
-        try:
-            opened.append((label, name, Image.open(io.BytesIO(read()))))
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-            bad.append(name)
-    if opened:
-        gray = color_mode == "grayscale" or (
-            color_mode == "auto" and all(img.mode in GRAY_MODES for _, _, img in opened)
-        )
-        if image_size is None:
-            (w, h), _ = Counter(img.size for _, _, img in opened).most_common(1)[0]
-        else:
-            h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        channels = 1 if gray else 3
-        if len(opened) * h * w * channels * 4 > MAX_ARRAY_BYTES:
-            raise DataError(
-                f"{len(opened)} images of {h}×{w}×{channels} take more than "
-                f"{human_bytes(MAX_ARRAY_BYTES)} in memory.",
-                "Choose a smaller image_size or fewer images.",
+    with warnings.catch_warnings():  # Pillow's notes on metadata and sizes; the sizes are checked here
+        warnings.simplefilter("ignore")
+        opened, bad = _open_headers(files, max_image_pixels, max_total_pixels)
+        keep: list[int] = []
+        labels: list[int] = []
+        resized = 0
+        if opened:
+            gray = color_mode == "grayscale" or (
+                color_mode == "auto" and all(img.mode in GRAY_MODES for _, _, img in opened)
             )
-        x = np.empty((len(opened), h, w, channels), dtype=np.float32)
-        for i, (label, name, img) in enumerate(opened):
-            try:
-                pixels = img.convert("L" if gray else "RGB")
-                if pixels.size != (w, h):
-                    pixels, resized = pixels.resize((w, h), Image.Resampling.BILINEAR), resized + 1
-                x[i] = np.asarray(pixels, dtype=np.float32).reshape(h, w, channels)
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-                bad.append(name)
-                continue
-            keep.append(i)
-            labels.append(label)
+            if image_size is None:
+                (w, h), _ = Counter(img.size for _, _, img in opened).most_common(1)[0]
+            else:
+                h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+            channels = 1 if gray else 3
+            if len(opened) * h * w * channels * 4 > MAX_ARRAY_BYTES:
+                raise DataError(
+                    f"{len(opened)} images of {h}×{w}×{channels} take more than "
+                    f"{human_bytes(MAX_ARRAY_BYTES)} in memory.",
+                    "Choose a smaller image_size or fewer images.",
+                )
+            x = np.empty((len(opened), h, w, channels), dtype=np.float32)
+            for i in range(len(opened)):
+                label, name, img = opened[i]
+                opened[i] = (label, name, None)
+                try:
+                    x[i], was_resized = _pixels(img, gray, (w, h))
+                except Exception:  # noqa: BLE001 - a truncated or malformed image may raise anything; skipped
+                    bad.append(name)
+                    continue
+                finally:
+                    img.close()
+                keep.append(i)
+                labels.append(label)
+                resized += was_resized
     if not opened or not keep:
         raise DataError(
             f"None of the {len(files)} image files could be read; they are corrupt or not images.",
@@ -265,15 +361,135 @@ _NPZ_KEYS = (("x", "y"), ("images", "labels"))
 _NPZ_SPLITS = (("train", "x_train", "y_train"), ("val", "x_val", "y_val"), ("test", "x_test", "y_test"))
 
 
+_SAVE_HINT = "Save plain numeric arrays, e.g. np.savez(path, x=images, y=labels)."
+
+
+def _npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """The shape and dtype a member's .npy header declares (only the header is read)."""
+    from numpy.lib import format as npy
+
+    try:
+        with archive.open(info) as stream:
+            version = npy.read_magic(stream)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read(stream)
+    except ZIP_ERRORS as exc:
+        raise DataError(
+            f"The .npz member {info.filename!r} is not a readable numpy array ({exc}).",
+            f"The file is damaged or not made by numpy. {_SAVE_HINT}",
+        ) from exc
+    return tuple(int(d) for d in shape), dtype
+
+
+def check_npz(archive: zipfile.ZipFile, max_bytes: int, color_mode: str = "auto") -> None:
+    """Refuse an .npz whose arrays would not fit, before any is unpacked: each member's size as the zip
+    declares it (the most it may unpack to) against ``max_bytes``, each .npy header's shape and dtype
+    against what the member holds, Python objects, and the float32 result against :data:`MAX_ARRAY_BYTES`."""
+    total = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        total += info.file_size
+        if total > max_bytes:
+            raise DataError(
+                f"The .npz unpacks to more than {human_bytes(max_bytes)}, the size limit (its member "
+                f"{info.filename!r} alone declares {human_bytes(info.file_size)}); nothing was unpacked.",
+                f"Save fewer or smaller arrays, or {RAISE_SIZE}.",
+            )
+        shape, dtype = _npy_header(archive, info)
+        key = info.filename.removesuffix(".npy")
+        if dtype.hasobject or dtype.names is not None:
+            raise DataError(f"The .npz array {key!r} holds Python objects or records ({dtype}), not plain values.",
+                            _SAVE_HINT)
+        count = math.prod(shape)
+        if count * dtype.itemsize > max_bytes:
+            raise DataError(
+                f"The .npz array {key!r} declares shape {shape} ({human_bytes(count * dtype.itemsize)}), more than "
+                f"the {human_bytes(max_bytes)} size limit; nothing was unpacked.",
+                f"Save fewer or smaller arrays, or {RAISE_SIZE}.",
+            )
+        if count * dtype.itemsize > info.file_size:
+            raise DataError(
+                f"The .npz array {key!r} declares shape {shape} ({human_bytes(count * dtype.itemsize)}), but its "
+                f"member holds only {human_bytes(info.file_size)}: the file is damaged or truncated.",
+                "Save the arrays again, e.g. np.savez(path, x=images, y=labels).",
+            )
+        widen = 3 if color_mode == "rgb" and (len(shape) == 3 or shape[-1:] == (1,)) else 1
+        if count * 4 * widen > MAX_ARRAY_BYTES:
+            raise DataError(
+                f"The .npz array {key!r} of shape {shape} takes {human_bytes(count * 4 * widen)} as float32, more "
+                f"than the {human_bytes(MAX_ARRAY_BYTES)} limit on one array in memory.",
+                "Save fewer or smaller examples (e.g. downscale the images).",
+            )
+
+
 def _npz_arrays(raw: bytes) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             return {k.lower(): npz[k] for k in npz.files}
-    except ValueError as exc:
+    except ZIP_ERRORS as exc:
         raise DataError(
             f"The .npz file could not be read: {exc}",
-            "Save plain numeric arrays, e.g. np.savez(path, x=images, y=labels).",
+            f"The file may be damaged or truncated; save it again. {_SAVE_HINT}",
         ) from exc
+
+
+def _key(split: str, role: str) -> str:
+    """The name of an array in the file: x / y, or x_train, y_val, ..."""
+    return role if split == "all" else f"{role}_{split}"
+
+
+def _check_array(split: str, x: np.ndarray, y: np.ndarray) -> None:
+    """Refuse 0-d, empty, mismatched or non-numeric arrays of one split, in plain words."""
+    xk, yk = _key(split, "x"), _key(split, "y")
+    for key, a in ((xk, x), (yk, y)):
+        if a.ndim == 0:
+            raise DataError(f"The .npz array {key!r} is a single value (shape ()), not one entry per example.",
+                            _SAVE_HINT)
+        if len(a) == 0:
+            raise DataError(f"The .npz array {key!r} is empty (shape {a.shape}).",
+                            "Save at least a few examples per class.")
+    if x.ndim < 2:
+        raise DataError(
+            f"The .npz array {xk!r} has shape {x.shape}: one number per example, not an image or a row of values.",
+            "Save x with shape (n, height, width[, channels]) or (n, features).",
+        )
+    if len(x) != len(y):
+        raise DataError(
+            f"The .npz arrays do not match: {xk!r} has {len(x)} examples (shape {x.shape}), {yk!r} has {len(y)} "
+            f"labels (shape {y.shape}).",
+            "Save one label per example: y of length n for x of shape (n, ...).",
+        )
+    if y.ndim > 2:
+        raise DataError(f"The .npz labels {yk!r} have shape {y.shape}.",
+                        "Save y as labels (n,) or one-hot rows (n, classes).")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"The .npz array {xk!r} holds {x.dtype} values, not numbers.",
+                        "Save pixel values (or features) as numbers, e.g. uint8 or float32.")
+
+
+def _check_finite(split: str, x: np.ndarray, y: np.ndarray) -> None:
+    """Refuse pixels (float32 already) or numeric labels that are NaN or infinite."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        per = bad.reshape(len(x), -1).any(axis=1)
+        first = ", ".join(str(int(i)) for i in np.flatnonzero(per)[:5])
+        raise DataError(
+            f"The .npz array {_key(split, 'x')!r} holds {int(bad.sum()):,} non-finite values (NaN, inf, or beyond "
+            f"the float32 range) out of {x.size:,}, in {int(per.sum()):,} of {len(x):,} examples (first: {first}).",
+            "Replace them (e.g. x = np.nan_to_num(x)) or remove those examples, and save the .npz again.",
+        )
+    if np.issubdtype(y.dtype, np.floating):
+        values = y.astype(np.float64).reshape(len(y), -1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad_y = (~np.isfinite(values) | (np.abs(np.nan_to_num(values)) > FLOAT32_MAX)).any(axis=1)
+        if bad_y.any():
+            first = ", ".join(str(int(i)) for i in np.flatnonzero(bad_y)[:5])
+            raise DataError(
+                f"The .npz labels {_key(split, 'y')!r} hold {int(bad_y.sum()):,} values that are NaN or infinite "
+                f"(examples {first}).",
+                "Give those examples a label or remove them, and save the .npz again.",
+            )
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
@@ -284,7 +500,8 @@ def _labels(y: np.ndarray) -> np.ndarray:
 
 
 def _channels(x: np.ndarray, color_mode: str) -> np.ndarray:
-    x = x.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32 becomes inf, refused by _check_finite
+        x = x.astype(np.float32)
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim == 4 and color_mode == "rgb" and x.shape[-1] == 1:
@@ -315,13 +532,11 @@ def _from_npz(raw: bytes, color_mode: str) -> tuple[dict[str, tuple[np.ndarray, 
             "Save it with np.savez(path, x=images, y=labels).",
         )
     for split, (x, y) in given.items():
-        if len(x) != len(y) or x.ndim < 2:
-            raise DataError(
-                f"The .npz {split} arrays do not match: x has shape {x.shape}, y has shape {y.shape}.",
-                "x needs one example per label: shape (n, height, width[, channels]) with y of length n.",
-            )
-        given[split] = (_channels(x, color_mode), _labels(y))
-    names = [str(n) for n in arrays["class_names"].tolist()] if "class_names" in arrays else []
+        _check_array(split, x, y)
+        x = _channels(x, color_mode)
+        _check_finite(split, x, y)
+        given[split] = (x, _labels(y))
+    names = [str(n) for n in np.atleast_1d(arrays["class_names"]).tolist()] if "class_names" in arrays else []
     return given, names
 
 
@@ -345,6 +560,8 @@ def load_images(
     val_size: float = SPLIT.val_size,
     test_size: float = SPLIT.test_size,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
+    max_total_pixels: int = MAX_TOTAL_PIXELS,
 ) -> ImageData:
     """Load images from a folder or .zip of class sub-folders, or arrays from a .npz file.
 
@@ -352,13 +569,18 @@ def load_images(
     ``color_mode`` is "auto" (one channel when every image is grayscale), "grayscale" or "rgb".
     Pixels stay 0..255. Two classes make a binary task unless ``task="multiclass"``; a .npz with
     numeric labels may also use ``task="regression"``. Splits are seeded and stratified.
+
+    Memory stays bounded by the limits: ``max_bytes`` caps the file and what a zip or .npz unpacks to
+    (from the sizes the archive declares, before unpacking); ``max_image_pixels`` caps each image and
+    ``max_total_pixels`` all of them (from their headers, before decoding). NaN or infinite values in a
+    .npz are refused.
     """
     where = source_name(path)
     notes: list[str] = []
     given: dict[str, tuple[np.ndarray, np.ndarray]]
     if isinstance(path, (str, Path)) and Path(path).is_dir():
         names, files, ignored = _by_class(_folder_entries(Path(path), max_bytes), f"The folder '{where}'")
-        x, labels, notes = _decode_all(files, image_size, color_mode)
+        x, labels, notes = _decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
         given, class_names = {"all": (x, labels)}, list(names)
     else:
         raw = read_source(path, max_bytes=max_bytes)
@@ -371,18 +593,20 @@ def load_images(
             )
         try:
             archive = zipfile.ZipFile(io.BytesIO(raw))
-        except zipfile.BadZipFile as exc:
-            raise DataError(f"'{where}' is not a readable zip file: {exc}", "Zip the folder again.") from exc
+        except ZIP_ERRORS as exc:
+            raise DataError(f"'{where}' is not a readable zip or .npz file ({exc}); it may be damaged or cut short.",
+                            "Zip the folder (or np.savez the arrays) again.") from exc
         with archive:
             members = [i.filename for i in archive.infolist() if not i.is_dir()]
             if members and all(m.endswith(".npy") for m in members):
+                check_npz(archive, max_bytes, color_mode)
                 given, class_names = _from_npz(raw, color_mode)
                 ignored = 0
                 if image_size is not None:
                     notes.append("image_size is not applied to .npz arrays; they keep their size.")
             else:
                 names, files, ignored = _by_class(_zip_entries(archive, max_bytes), f"The zip '{where}'")
-                x, labels, notes = _decode_all(files, image_size, color_mode)
+                x, labels, notes = _decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
                 given, class_names = {"all": (x, labels)}, list(names)
     if ignored:
         notes.append(f"Ignored {ignored} file(s) outside class folders or not images.")
@@ -392,6 +616,9 @@ def load_images(
         size = list(image_size) if isinstance(image_size, (list, tuple)) else image_size
         data.load_args = {"kind": "images", "path": str(Path(path).resolve()), "task": data.task, "seed": seed,
                           "val_size": val_size, "test_size": test_size, "color_mode": color_mode, "image_size": size}
+        limits = {"max_bytes": (max_bytes, DEFAULT_MAX_BYTES), "max_image_pixels": (max_image_pixels, MAX_IMAGE_PIXELS),
+                  "max_total_pixels": (max_total_pixels, MAX_TOTAL_PIXELS)}
+        data.load_args.update({k: v for k, (v, default) in limits.items() if v != default})
     return data
 
 

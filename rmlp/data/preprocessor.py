@@ -150,6 +150,10 @@ class Preprocessor:
                 f"The rows lack the column(s) {', '.join(map(repr, missing))}.",
                 "Give every feature column the model was trained on (the target may be left out).",
             )
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow shows as inf, found by callers
+            return self._encode(df)
+
+    def _encode(self, df: pd.DataFrame) -> np.ndarray:
         parts = []
         for col in self.columns:
             values = df[col["name"]]

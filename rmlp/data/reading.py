@@ -9,18 +9,22 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
 from rmlp.data.errors import DataError
+from rmlp.data.limits import DEFAULT_MAX_BYTES, RAISE_SIZE
 from rmlp.spec.units import human_bytes
 
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
 
-#: Largest file a reader accepts unless told otherwise.
-DEFAULT_MAX_BYTES = 200 * 2**20
+__all__ = ["DEFAULT_MAX_BYTES", "EXTRA_NA_VALUES", "Source", "decode_text", "read_source", "read_table",
+           "read_table_notes", "source_name", "unique_names"]
+
 #: Extra markers read as a missing value (besides pandas' own: "", NA, N/A, NaN, null, ...).
 EXTRA_NA_VALUES = ["?"]
 
@@ -28,7 +32,7 @@ EXTRA_NA_VALUES = ["?"]
 def _too_big(size: int, max_bytes: int, what: str) -> DataError:
     return DataError(
         f"{what} is {human_bytes(size)}, larger than the {human_bytes(max_bytes)} limit.",
-        "Use a smaller sample, or raise the size limit (max_bytes).",
+        f"Use a smaller sample, or {RAISE_SIZE}.",
     )
 
 
@@ -122,19 +126,66 @@ def _sniff(text: str) -> tuple[str, str]:
     return sep, decimal
 
 
-def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
-    """Read a CSV (delimiter and encoding detected) into a DataFrame; raises :class:`DataError`."""
+def unique_names(names: Sequence[Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """Column names stripped and made unique (a later ``a`` becomes ``a.1``, ``a.2``, ...), and each
+    repeated name with the names its columns got, in order."""
+    stripped = [str(n).strip() for n in names]
+    counts = Counter(stripped)
+    taken = set(stripped)
+    out: list[str] = []
+    groups: dict[str, list[str]] = {}
+    for name in stripped:
+        if counts[name] > 1 and name in groups:
+            k = len(groups[name])
+            while f"{name}.{k}" in taken:
+                k += 1
+            new = f"{name}.{k}"
+            taken.add(new)
+            groups[name].append(new)
+            out.append(new)
+            continue
+        if counts[name] > 1:
+            groups[name] = [name]
+        out.append(name)
+    return out, groups
+
+
+def duplicate_notice(groups: dict[str, list[str]], names: Sequence[str]) -> str:
+    """The notice that repeated column names were renamed (columns counted from 1)."""
+    parts = []
+    for name, renamed in groups.items():
+        where = " and ".join(str(list(names).index(n) + 1) for n in renamed)
+        parts.append(f"{name!r} (columns {where}, now {', '.join(repr(n) for n in renamed)})")
+    return ("Several columns share a name, so they were renamed: " + "; ".join(parts) +
+            ". Give each column its own name in the file if they hold different things.")
+
+
+def _header(text: str, **options: Any) -> list[str] | None:
+    """The header row as written (repeated names kept), or None when it cannot be read alone."""
+    try:
+        row = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        return None
+    return [str(v) for v in row.iloc[0].tolist()]
+
+
+def read_table_notes(
+    source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[pd.DataFrame, list[str], dict[str, list[str]]]:
+    """:func:`read_table`, with its notices and the repeated column names (each with its columns' new names)."""
     raw = read_source(source, max_bytes=max_bytes)
     if not raw.strip():
         raise DataError("The file is empty.", "Choose a CSV file with a header row and data rows.")
     text = decode_text(raw)
     sep, decimal = _sniff(text)
     options: dict[str, Any] = {"skipinitialspace": True, "na_values": EXTRA_NA_VALUES}
+    used: dict[str, Any] = {"sep": sep, "decimal": decimal}
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, **options)
+        frame = pd.read_csv(io.StringIO(text), low_memory=False, **used, **options)
     except (pd.errors.ParserError, ValueError):
+        used = {"sep": None, "engine": "python"}
         try:
-            frame = pd.read_csv(io.StringIO(text), sep=None, engine="python", **options)
+            frame = pd.read_csv(io.StringIO(text), **used, **options)
         except (pd.errors.ParserError, ValueError, csv.Error) as exc:
             raise DataError(
                 f"The file could not be read as CSV: {exc}",
@@ -143,11 +194,24 @@ def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.Data
             ) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError("The file is empty.", "Choose a CSV file with a header row.") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    header = _header(text, skipinitialspace=True, **used)
+    names = [str(c) for c in frame.columns]
+    if header is not None and len(header) == len(names):
+        names = [h if h.strip() else names[i] for i, h in enumerate(header)]
+    frame.columns, groups = unique_names(names)
+    notes = [duplicate_notice(groups, list(frame.columns))] if groups else []
     frame = frame.dropna(how="all").reset_index(drop=True)
     if frame.empty:
         raise DataError(
             f"The file has column names ({', '.join(frame.columns[:8])}) but no data rows.",
             "Add data rows below the header.",
         )
-    return frame
+    return frame, notes, groups
+
+
+def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+    """Read a CSV (delimiter and encoding detected) into a DataFrame; raises :class:`DataError`.
+
+    Column names are stripped; repeated names are made unique (``a``, ``a.1``: see :func:`read_table_notes`).
+    """
+    return read_table_notes(source, max_bytes=max_bytes)[0]

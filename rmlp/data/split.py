@@ -6,6 +6,7 @@ and the loaders read their defaults and bounds from there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,49 @@ class SplitConfig(Settings):
 
 #: The default fractions (the loaders' defaults).
 SPLIT = SplitConfig()
+
+#: The fewest rows a table's training set may have ...
+MIN_TRAIN_ROWS = 10
+#: ... and its validation and test sets, each when asked for (fewer give a score that is mostly noise).
+MIN_HELD_OUT_ROWS = 3
+
+
+def split_sizes(n: int, val_size: float, test_size: float) -> tuple[int, int, int]:
+    """How many of ``n`` rows :func:`split_indices` puts in train, val and test (held-out parts round up)."""
+    n_test = math.ceil(test_size * n) if test_size > 0 else 0
+    rest = n - n_test
+    n_val = math.ceil(val_size / (1 - test_size) * rest) if val_size > 0 else 0
+    return rest - n_val, n_val, n_test
+
+
+def min_split_rows(val_size: float, test_size: float) -> int:
+    """The fewest rows that give every asked-for set its minimum (:data:`MIN_TRAIN_ROWS`, :data:`MIN_HELD_OUT_ROWS`)."""
+    for n in range(MIN_TRAIN_ROWS, 100_000):
+        train, val, test = split_sizes(n, val_size, test_size)
+        if train >= MIN_TRAIN_ROWS and (val_size <= 0 or val >= MIN_HELD_OUT_ROWS) and (
+            test_size <= 0 or test >= MIN_HELD_OUT_ROWS
+        ):
+            return n
+    return 100_000
+
+
+def check_split_rows(n: int, val_size: float, test_size: float, what: str = "The table") -> None:
+    """Refuse ``n`` rows too few for a training set of :data:`MIN_TRAIN_ROWS` and held-out sets of
+    :data:`MIN_HELD_OUT_ROWS` rows (fractions that cannot split at all are left to :func:`split_indices`)."""
+    if not (0 <= val_size < 1 and 0 <= test_size < 1 and val_size + test_size < 1):
+        return
+    need = min_split_rows(val_size, test_size)
+    if n >= need:
+        return
+    held = [f"{name} ({share:g})" for name, share in (("validation", val_size), ("test", test_size)) if share > 0]
+    sets = (f" and {MIN_HELD_OUT_ROWS}+ rows each for {' and '.join(held)}" if held else "")
+    raise DataError(
+        f"{what} has {n} row{'s' if n != 1 else ''}, too few to train on: it needs at least {need} rows, "
+        f"for {MIN_TRAIN_ROWS}+ training rows{sets}.",
+        "Add rows. With fewer rows, keep fewer aside (--val-size and --test-size on the command line, "
+        "val_size and test_size in Python; 0 keeps none, and gives no held-out score).",
+        path="data.split",
+    )
 
 
 def split_indices(

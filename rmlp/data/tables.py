@@ -11,16 +11,18 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 
-from rmlp.data.columns import _column_kind, _fit_target, _target_codes, encode_target
+from rmlp.data.columns import _as_numbers, _column_kind, _fit_target, _numbers_or_junk, _target_codes, encode_target
 from rmlp.data.errors import DataError
+from rmlp.data.finite import check_encoded, non_finite_features, non_finite_target, source_of_features
+from rmlp.data.limits import NonFinite
 from rmlp.data.preprocessor import ENCODING, EncodingConfig, NumericScaling, Preprocessor
-from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_table, source_name
-from rmlp.data.split import SPLIT, SplitData, split_indices
+from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, duplicate_notice, read_table_notes, source_name, unique_names
+from rmlp.data.split import SPLIT, SplitData, check_split_rows, split_indices
 from rmlp.spec.fields import parse_settings
 
 
@@ -122,6 +124,7 @@ def load_table(
     numeric_scaling: NumericScaling = ENCODING.numeric_scaling,
     clip: float | None = ENCODING.clip,
     numeric_bins: int = ENCODING.numeric_bins,
+    non_finite: NonFinite = "refuse",
 ) -> TabularData:
     """Read a CSV (or take a DataFrame), infer the task, split it and encode it.
 
@@ -131,14 +134,32 @@ def load_table(
     are scaled (robustly, and softly clipped, by default: :class:`~rmlp.data.preprocessor.EncodingConfig`),
     text columns one-hot encoded, gaps filled with the median / most frequent value, all learned from
     the training split only. Splits are seeded and stratified by class.
+
+    Numbers that are not finite (inf, -inf, or beyond the float32 range) are refused per column, or
+    with ``non_finite="impute"`` made missing values (rows whose target is one are left out), with a
+    notice; repeated column names are renamed (``a``, ``a.1``) with a notice; date columns are dropped
+    with a notice; a table too small to split (:func:`~rmlp.data.split.check_split_rows`) is refused.
     """
+    if non_finite not in get_args(NonFinite):
+        raise DataError(f"Unknown non_finite choice {non_finite!r}.", "Use 'refuse' or 'impute'.", path="non_finite")
+    warnings: list[str] = []
     if isinstance(path_or_buffer, pd.DataFrame):
         frame = path_or_buffer.reset_index(drop=True)
-        frame.columns = [str(c).strip() for c in frame.columns]
+        frame.columns, repeated = unique_names(list(frame.columns))
+        warnings.extend([duplicate_notice(repeated, list(frame.columns))] if repeated else [])
     else:
-        frame = read_table(path_or_buffer, max_bytes=max_bytes)
+        frame, notes, repeated = read_table_notes(path_or_buffer, max_bytes=max_bytes)
+        warnings.extend(notes)
+    if str(target).strip() in repeated:
+        cols = repeated[str(target).strip()]
+        raise DataError(
+            f"{len(cols)} columns are named {str(target).strip()!r}, so the target is ambiguous; they were read "
+            f"as {', '.join(map(repr, cols))}.",
+            "Give each column its own name in the file, or name one of the renamed columns as the target.",
+            path="data.target",
+        )
     target = _find_target(frame, str(target).strip())
-    warnings: list[str] = []
+    rows = np.arange(1, len(frame) + 1)
     no_target = frame[target].isna()
     if no_target.all():
         raise DataError(
@@ -148,6 +169,10 @@ def load_table(
     if no_target.any():
         warnings.append(f"{int(no_target.sum())} rows without a target value were left out.")
         frame = frame[~no_target].reset_index(drop=True)
+        rows = rows[~no_target.to_numpy()]
+    target_numbers = _numbers_or_junk(frame[target], target, what="Target column")
+    frame, rows, notes = non_finite_target(frame, target, target_numbers, non_finite, rows)
+    warnings.extend(notes)
     target_info, reason = _fit_target(frame[target], target, task)
     task = target_info["task"]
     codes = _target_codes(frame[target], target_info)
@@ -164,7 +189,11 @@ def load_table(
             f"There are no usable feature columns besides the target {target!r}.",
             "Load a table with at least one input column next to the target.",
         )
+    frame, notes = non_finite_features(
+        frame, {n: _as_numbers(frame[n]) for n, k in kinds.items() if k == "numeric"}, non_finite, rows)
+    warnings.extend(notes)
     classes = target_info["classes"]
+    check_split_rows(len(frame), val_size, test_size)
     split = split_indices(
         len(frame), None if task == "regression" else codes,
         val_size=val_size, test_size=test_size, seed=seed, class_names=classes,
@@ -181,6 +210,7 @@ def load_table(
     used = {c["name"]: c["kind"] for c in pre.columns}
     x = pre.transform(frame)
     y = encode_target(codes, task, len(classes))
+    check_encoded(x, source_of_features(pre.columns), y, target, rows)
     column_types = {n: used.get(n, "dropped") for n in kinds}
     column_types[target] = "target"
     return TabularData(
@@ -195,6 +225,8 @@ def load_table(
         missing_values={str(n): int(v) for n, v in frame.isna().sum().items() if v},
         split_rows=split, warnings=warnings, preview=frame.head(20),
         load_args={"kind": "table", "path": str(Path(path_or_buffer).resolve()), "target": target, "task": task,
-                   "seed": seed, "val_size": val_size, "test_size": test_size, **encoding.model_dump()}
+                   "seed": seed, "val_size": val_size, "test_size": test_size, **encoding.model_dump(),
+                   **({"non_finite": non_finite} if non_finite != "refuse" else {}),
+                   **({"max_bytes": max_bytes} if max_bytes != DEFAULT_MAX_BYTES else {})}
         if isinstance(path_or_buffer, (str, Path)) else {},
     )
