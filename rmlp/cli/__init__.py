@@ -42,4 +42,7 @@ for group in (design, training, search, start):
 def main() -> None:
     """Entry point of the ``rmlp`` command."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow start-up chatter
+    from rmlp.runs.quiet import quiet_tensorflow_import
+
+    quiet_tensorflow_import()  # and the lines it prints while it is imported, before that level applies
     app(prog_name="rmlp")

@@ -15,9 +15,11 @@ import typer
 from rmlp.cli.errors import UserError, guarded, stop_on_ctrl_c
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, settings_options
+from rmlp.data.limits import LoadConfig
 from rmlp.design.sizing import batch_size_for
 from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.runs.config import TrainConfig
+from rmlp.runs.folder import check_runs_dir
 from rmlp.search.config import DataSource, SearchConfig
 from rmlp.search.promote import promote
 from rmlp.search.report import figures as make_figures
@@ -89,7 +91,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search")
     @_guard
-    @settings_options(SearchConfig)
+    @settings_options(SearchConfig, LoadConfig, skip=("max_image_mp", "max_total_mp"))
     def search(
         spec: Annotated[Path, typer.Argument(help="Model spec file to start from (.json/.yaml).", show_default=False)],
         data: Annotated[Path, typer.Option("--data", "-d", help="CSV table to search on.", show_default=False)],
@@ -112,10 +114,15 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        config = parse_settings(SearchConfig, settings or {})
+        values = settings or {}
+        config = parse_settings(SearchConfig, {k: v for k, v in values.items() if k not in LoadConfig.model_fields})
+        limits = parse_settings(LoadConfig, {k: v for k, v in values.items() if k in LoadConfig.model_fields})
+        if not config.storage:
+            check_runs_dir(config.studies_dir, "--studies-dir", "studies folder")
         base = load_spec(spec)
         search_space = SearchSpace.load(space) if space is not None else None
         source = _data_source(data, target, task, config.seed)
+        source.options.update(limits.options("table"))
         stop, restore = stop_on_ctrl_c("Stopping the search after the running batch")
         columns = (TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                    TimeElapsedColumn())
@@ -153,7 +160,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search-space")
     @_guard
-    @settings_options(TrainConfig, only=("batch_size",))
+    @settings_options(TrainConfig, LoadConfig, only=("batch_size", "max_mb", "non_finite"))
     def search_space_cmd(
         spec: Annotated[Path, typer.Argument(help="Model spec file.", show_default=False)],
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the space here (default: "
@@ -168,7 +175,8 @@ def register(app: typer.Typer) -> None:
         if data is not None:
             from rmlp.data import load_data, spec_for_data
 
-            loaded = load_data(data, target)
+            limits = {k: v for k, v in (settings or {}).items() if k in LoadConfig.model_fields}
+            loaded = load_data(data, target, **parse_settings(LoadConfig, limits).options("table"))
             loaded_spec, _ = spec_for_data(loaded_spec, loaded)
             rows = len(loaded.x_train)
         given = (settings or {}).get("batch_size")
@@ -207,7 +215,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("promote")
     @_guard
-    @settings_options(TrainConfig, only=("runs_dir", "seed"))
+    @settings_options(TrainConfig, LoadConfig, only=("runs_dir", "seed", "max_mb", "non_finite"))
     def promote_cmd(
         storage: Annotated[str, typer.Option(help="Optuna storage URL of the study.", show_default=False)],
         data: Annotated[Path, typer.Option("--data", "-d", help="CSV table (the one searched on).",
@@ -228,7 +236,10 @@ def register(app: typer.Typer) -> None:
 
         values = settings or {}
         seed, runs_dir = int(values["seed"]), Path(values["runs_dir"])
+        check_runs_dir(runs_dir)
         source = _data_source(data, target, task, seed)
+        source.options.update(parse_settings(LoadConfig, {k: v for k, v in values.items()
+                                                          if k in LoadConfig.model_fields}).options("table"))
         stop, restore = stop_on_ctrl_c("Stopping the search after the running batch")
         progress = Progress(TextColumn("[bold]promote"), BarColumn(), TextColumn("{task.description}"),
                             TimeElapsedColumn())

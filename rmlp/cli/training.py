@@ -14,9 +14,10 @@ from rmlp.cli.errors import UserError, guarded, stop_on_ctrl_c
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, settings_options
 from rmlp.data import load_data, spec_for_data
+from rmlp.data.limits import LoadConfig
 from rmlp.data.split import SplitConfig
 from rmlp.runs.config import TrainConfig
-from rmlp.runs.folder import RunDir
+from rmlp.runs.folder import RunDir, check_runs_dir
 from rmlp.runs.train import resume as run_resume
 from rmlp.runs.train import train as run_train
 from rmlp.spec.fields import field_table, parse_settings
@@ -59,6 +60,8 @@ class Progress:
         shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items()
                           if k in ("loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse")
                           and isinstance(v, (int, float)))
+        if kind == "train_begin" and event.message:
+            self.progress.console.print(event.message)
         if kind in ("batch", "epoch", "train_begin"):
             what = f"epoch {max(event.epoch, 1)}/{event.epochs}" if event.epochs else "training"
             self.progress.update(self.task, completed=float(event.progress), description=what,
@@ -103,7 +106,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @_guard
-    @settings_options(TrainConfig, SplitConfig)
+    @settings_options(TrainConfig, SplitConfig, LoadConfig)
     def train(
         spec: SpecArg,
         data: Annotated[Path, typer.Option("--data", "-d", help="CSV table (with --target), or images: a folder "
@@ -133,15 +136,20 @@ def register(app: typer.Typer) -> None:
         values = dict(settings or {})
         config = parse_settings(TrainConfig, {k: v for k, v in values.items() if k in TrainConfig.model_fields})
         split = parse_settings(SplitConfig, {k: v for k, v in values.items() if k in SplitConfig.model_fields})
+        limits = parse_settings(LoadConfig, {k: v for k, v in values.items() if k in LoadConfig.model_fields})
+        load_options = limits.options("table" if target else "images")
+        check_runs_dir(config.runs_dir)
         loaded = load_spec(spec)
         if ensemble is not None:
             loaded = loaded.copy_with(ensemble=ensemble)
         if not data.exists():
             raise UserError(f"No data file or folder at {data}.")
         task_value = task
-        dataset = load_data(data, target or None, task=task_value, seed=config.seed, **split.model_dump())
+        dataset = load_data(data, target or None, task=task_value, seed=config.seed, **split.model_dump(),
+                            **load_options)
         source = {"kind": "table" if target else "images", "path": str(data.resolve()), "target": target or "",
-                  "task": getattr(dataset, "task", task_value), "seed": config.seed, **split.model_dump()}
+                  "task": getattr(dataset, "task", task_value), "seed": config.seed, **split.model_dump(),
+                  **load_options}
         for warning in getattr(dataset, "warnings", []) or []:
             _err(f"note: {warning}")
         fitted, notices = spec_for_data(loaded, dataset)
@@ -160,16 +168,25 @@ def register(app: typer.Typer) -> None:
     @_guard
     def resume(
         run_dir: Annotated[Path, typer.Argument(help="Run folder to continue (runs/...).", show_default=False)],
-        epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Train this many more epochs (default: "
-                                                   "up to the configured epochs).")] = None,
+        epochs: Annotated[int | None, typer.Option(
+            "--epochs", min=1, help="Add N epochs to the run's plan: a run planned for 20 epochs goes on to 20 + N "
+            "(default: on to the planned epochs). Never shortens the plan.")] = None,
+        data: Annotated[Path | None, typer.Option(
+            "--data", "-d", help="Data file to continue on, loaded with the run's recorded settings (default: the "
+            "file in the run's data.json, which must be unchanged since training).", show_default=False)] = None,
     ) -> None:
-        """Continue a stopped run from its last checkpoint (the data is reloaded from data.json).
+        """Continue a stopped or crashed run from its last checkpoint (the data is reloaded from data.json).
+
+        It says which epoch it restored and which epochs were lost (trained after the last checkpoint,
+        or cut short) and are trained again. A crash loses at most one epoch or 10 s of training.
 
         Examples:
 
             rmlp resume runs/20250101-120000-wine
 
             rmlp resume runs/20250101-120000-wine --epochs 10
+
+            rmlp resume runs/20250101-120000-wine --data moved/wine.csv
         """
         if not run_dir.is_dir():
             raise UserError(f"No run folder at {run_dir}.")
@@ -177,13 +194,16 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"{run_dir} is not a run folder: it has no {RunDir.SPEC}.")
         if epochs is None:
             done, planned = RunDir(run_dir).progress()
+            state = RunDir(run_dir).read_json(RunDir.STATE, {})
+            if isinstance(state, dict) and isinstance(state.get("checkpoint_epoch"), int):
+                done = min(done, state["checkpoint_epoch"])  # epochs after the checkpoint are trained again
             if planned and done >= planned:
                 raise UserError(f"The run {run_dir.name} has already trained all {planned} epochs; add --epochs N to "
                                 "train N more.")
         stop, restore = stop_on_ctrl_c("Stopping after this batch")
         try:
             with Progress("resuming") as bar:
-                result = run_resume(run_dir, listener=bar, stop_event=stop, extra_epochs=epochs)
+                result = run_resume(run_dir, listener=bar, stop_event=stop, extra_epochs=epochs, data_path=data)
         finally:
             restore()
         report(result)

@@ -20,7 +20,7 @@ from rmlp.runs.events import EventKind, Listener, TrainEvent, emit, float_logs
 from rmlp.runs.folder import RunDir, write_json
 from rmlp.runs.state import RunState
 
-__all__ = ["Checkpoints", "EventCallback", "HistoryCSV", "ResumableEarlyStopping", "RunStateWriter"]
+__all__ = ["Checkpoints", "EventCallback", "HistoryCSV", "ResumableEarlyStopping", "RunGuard", "RunStateWriter"]
 
 
 def _finite(value: Any) -> float | None:
@@ -29,6 +29,12 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def _sync(path: Path) -> None:
+    """Flush a written file to disk (before it is renamed over the previous one)."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 class EventCallback(keras.callbacks.Callback):
@@ -40,8 +46,10 @@ class EventCallback(keras.callbacks.Callback):
 
     def __init__(self, listener: Listener | None = None, stop_event: threading.Event | None = None, *,
                  batch_events_every: float = 0.5, initial_epoch: int = 0, epoch_kind: EventKind = "epoch",
-                 emit_begin: bool = True) -> None:
+                 emit_begin: bool = True, begin_message: str = "", guard: RunGuard | None = None) -> None:
         super().__init__()
+        self.begin_message = begin_message
+        self.guard = guard
         self.listener = listener
         self.stop_event = stop_event
         self.batch_events_every = batch_events_every
@@ -72,7 +80,7 @@ class EventCallback(keras.callbacks.Callback):
         if self.emit_begin:
             emit(self.listener, TrainEvent(
                 "train_begin", epoch=self.initial_epoch, epochs=self._epochs, batches=self._steps,
-                progress=self.initial_epoch / max(self._epochs, 1)))
+                progress=self.initial_epoch / max(self._epochs, 1), message=self.begin_message))
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
@@ -94,12 +102,54 @@ class EventCallback(keras.callbacks.Callback):
             logs=float_logs(logs), elapsed_s=elapsed, eta_s=eta, progress=progress))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if _cut_short(self.guard):  # not a finished epoch: nothing to show for it
+            return
         self.last_epoch = epoch + 1
         elapsed, eta, progress = self._progress(epoch + 1)
         message = "stopped during this epoch" if self.stopped else ""
         emit(self.listener, TrainEvent(
             self.epoch_kind, epoch=epoch + 1, epochs=self._epochs, batch=self._steps, batches=self._steps,
             logs=float_logs(logs), elapsed_s=elapsed, eta_s=eta, progress=progress, message=message))
+
+class RunGuard(keras.callbacks.Callback):
+    """Stops training at the batch whose loss is NaN or infinite (as Keras's ``TerminateOnNaN``), or on request.
+
+    Knows whether the epoch that ended was cut short (``partial``): such an epoch is not a finished
+    one, so the run's callbacks do not write it to history.csv, state.json or a checkpoint, and a
+    resume trains it again. Goes first in the callback list, so the others see its verdict.
+    """
+
+    def __init__(self, stop_event: threading.Event | None = None) -> None:
+        super().__init__()
+        self.stop_event = stop_event
+        self.diverged = False
+        self.stopped = False
+        self.partial = False
+        self.bad_loss = float("nan")
+        self.where = (0, 0)  # (epoch, batch) from 1 where the loss stopped being a number
+        self._epoch = 0
+        self._steps = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._steps = int(self.params.get("steps") or 0)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch, self.partial = epoch, False
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        value = float(loss) if loss is not None else 0.0
+        if not math.isfinite(value):
+            self.diverged = self.partial = self.model.stop_training = True
+            self.bad_loss, self.where = value, (self._epoch + 1, batch + 1)
+        elif self.stop_event is not None and self.stop_event.is_set():
+            self.stopped = self.model.stop_training = True
+            self.partial = not (self._steps and batch + 1 >= self._steps)
+
+
+def _cut_short(guard: RunGuard | None) -> bool:
+    return guard is not None and guard.partial
+
 
 class ValidationScore(keras.callbacks.Callback):
     """Adds ``val_score`` to the epoch logs: the validation error rate, ties broken by the validation loss.
@@ -128,9 +178,10 @@ class HistoryCSV(keras.callbacks.Callback):
     On resume the existing header is kept, so the columns stay aligned.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, guard: RunGuard | None = None) -> None:
         super().__init__()
         self.path = Path(path)
+        self.guard = guard
         self._fh: Any = None
         self._writer: csv.DictWriter | None = None
 
@@ -145,6 +196,8 @@ class HistoryCSV(keras.callbacks.Callback):
             self._writer = csv.DictWriter(self._fh, fieldnames=fields, extrasaction="ignore", restval="")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if _cut_short(self.guard):
+            return
         values = float_logs(logs)
         if self._writer is None:
             self._writer = csv.DictWriter(self._fh, fieldnames=["epoch", *sorted(values)],
@@ -159,23 +212,33 @@ class HistoryCSV(keras.callbacks.Callback):
             self._fh = None
 
 class Checkpoints(keras.callbacks.Callback):
-    """Writes checkpoints/last.keras and checkpoints/best.keras within a time budget.
+    """Writes checkpoints/last.keras and checkpoints/best.keras, so a crash loses little training.
 
-    last.keras is rewritten after an epoch when checkpoint writing so far (plus one more
-    write) stays within ``budget`` of the training time, and always when training ends; so
-    long epochs are all saved, and short ones cost at most that share. Files are written to a
-    temporary name and renamed, so a crash never leaves a broken checkpoint. best.keras holds
+    last.keras is rewritten after an epoch when checkpoint writing so far (plus one more write)
+    stays within ``budget`` of the training time (cheap saves: every epoch), and also whenever
+    waiting for the next epoch would leave more than ``max_lost_s`` seconds of training unsaved;
+    so a crash loses at most max(one epoch, ``max_lost_s``). It is always written when training
+    ends, except after a diverged batch (the last good checkpoint stays) or after an epoch cut
+    short on request when the finished epoch is already saved. Files are written to a temporary
+    name in the same folder, flushed to disk and renamed, so a crash never leaves a broken
+    checkpoint. Epochs that a :class:`RunGuard` says were cut short are not saved. best.keras holds
     the epoch with the lowest ``monitor`` value (a copy of last.keras when that epoch was just
     saved, else written from weights kept in memory). With ``restore_best`` the model ends
     with the best epoch's weights.
     """
 
+    #: The most seconds of training a crash may lose, beyond one epoch.
+    MAX_LOST_S = 10.0
+
     def __init__(self, folder: Path, monitor: str, budget: float = 0.01, restore_best: bool = False,
-                 best: float | None = None, best_epoch: int = 0, saved_epoch: int = 0) -> None:
+                 best: float | None = None, best_epoch: int = 0, saved_epoch: int = 0,
+                 guard: RunGuard | None = None, max_lost_s: float = MAX_LOST_S) -> None:
         super().__init__()
         self.folder = Path(folder)
         self.monitor = monitor
         self.budget = budget
+        self.guard = guard
+        self.max_lost_s = max_lost_s
         self.restore_best = restore_best
         self.best = best
         self.best_epoch = best_epoch  # counts from 1; 0: none yet
@@ -188,6 +251,9 @@ class Checkpoints(keras.callbacks.Callback):
         self.saves = 0
         self._last_save_s = 0.0
         self._t0 = 0.0
+        self._unsaved_from = 0.0  # when the training not yet in last.keras began
+        self._epoch_start = 0.0
+        self._epoch_s = 0.0  # how long the last epoch took
         self.restored = False
 
     @property
@@ -202,6 +268,7 @@ class Checkpoints(keras.callbacks.Callback):
         start = time.perf_counter()
         tmp = target.with_name(f".{target.stem}.tmp.keras")
         self.model.save(tmp)
+        _sync(tmp)
         os.replace(tmp, target)
         self._last_save_s = time.perf_counter() - start
         self.save_s += self._last_save_s
@@ -210,34 +277,50 @@ class Checkpoints(keras.callbacks.Callback):
     def _copy_last_to_best(self) -> None:
         tmp = self.best_path.with_name(".best.tmp.keras")
         shutil.copyfile(self.last_path, tmp)
+        _sync(tmp)
         os.replace(tmp, self.best_path)
         self.best_on_disk = True
         self.disk_best = (self.best, self.best_epoch)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._t0 = time.perf_counter()
+        self._t0 = self._unsaved_from = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def _due(self) -> bool:
+        """Whether to write last.keras now: cheap enough for the budget, or the next epoch would lose too much."""
+        now = time.perf_counter()
+        within_budget = self.save_s + self._last_save_s <= self.budget * (now - self._t0)
+        return within_budget or (now - self._unsaved_from) + self._epoch_s > self.max_lost_s
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if _cut_short(self.guard):
+            return
+        self._epoch_s = time.perf_counter() - self._epoch_start if self._epoch_start else 0.0
         self.epoch = epoch + 1
         value = _finite((logs or {}).get(self.monitor))
         improved = value is not None and (self.best is None or value < self.best)
         if improved:
             self.best, self.best_epoch, self.best_on_disk = value, self.epoch, False
             self.best_weights = None
-        elapsed = time.perf_counter() - self._t0
-        if self.save_s + self._last_save_s <= self.budget * elapsed:
+        if self._due():
             self._save(self.last_path)
             self.saved_epoch = self.epoch
+            self._unsaved_from = time.perf_counter()
             if improved:
                 self._copy_last_to_best()
         if improved and (not self.best_on_disk or self.restore_best):
             self.best_weights = self.model.get_weights()
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        if self.epoch > self.saved_epoch:
+        diverged = self.guard is not None and self.guard.diverged
+        if not diverged and (self.epoch > self.saved_epoch or not self.last_path.is_file()):
             self._save(self.last_path)
             self.saved_epoch = self.epoch
+        elif _cut_short(self.guard) and not diverged:
+            self.model.load_weights(self.last_path)  # back to the finished epoch's weights, as saved
         if self.best_epoch and not self.best_on_disk:
             if self.best_epoch == self.epoch:
                 self._copy_last_to_best()
@@ -259,14 +342,18 @@ class Checkpoints(keras.callbacks.Callback):
 class RunStateWriter(keras.callbacks.Callback):
     """Keeps state.json current after every epoch: epochs done, checkpoint epoch, best value, wait."""
 
-    def __init__(self, path: Path, state: RunState, monitor: str, checkpoints: Checkpoints | None = None) -> None:
+    def __init__(self, path: Path, state: RunState, monitor: str, checkpoints: Checkpoints | None = None,
+                 guard: RunGuard | None = None) -> None:
         super().__init__()
         self.path = path
         self.state = state
         self.monitor = monitor
         self.checkpoints = checkpoints
+        self.guard = guard
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if _cut_short(self.guard):
+            return
         self.state.record_epoch(epoch + 1, _finite((logs or {}).get(self.monitor)), float_logs(logs))
         if self.checkpoints is not None:
             self.state.checkpoint_epoch = self.checkpoints.saved_epoch

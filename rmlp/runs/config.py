@@ -85,8 +85,15 @@ class TrainConfig(StrictSettings):
     checkpoint_budget: float = setting(
         0.01, label="Checkpoint time budget",
         help="Largest share of training time spent writing checkpoints/last.keras: long epochs are all saved, "
-        "very short ones only as often as this allows (1: after every epoch). The last epoch is always saved.",
+        "very short ones only as often as this allows (1: after every epoch), but never less often than every "
+        "10 s of training, so a crash loses at most one epoch or 10 s. The last epoch is always saved.",
         low=0.0, high=1.0, low_open=True, group="advanced",
+    )
+    memory_check: bool = setting(
+        True, label="Check the memory first",
+        help="Refuse to train a design whose estimated training memory (as `rmlp summary` gives it, at the batch "
+        "size used) is above the memory this machine has available; turn off to train anyway.",
+        group="advanced",
     )
     batch_events_every: float = setting(
         0.5, label="Progress updates every (s)",

@@ -21,13 +21,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunDir", "read_history", "safe_name", "write_json"]
+__all__ = ["RunDir", "check_runs_dir", "read_history", "safe_name", "write_json"]
 
 
 def safe_name(name: str, default: str = "run") -> str:
     """``name`` made safe for a folder name: letters, digits, ``-``, ``_`` and ``.`` only."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name.strip()).strip("._-")
     return cleaned[:80] or default
+
+
+def check_runs_dir(runs_dir: str | Path, option: str = "--runs-dir", what: str = "runs folder") -> Path:
+    """``runs_dir`` as a folder that exists (made if need be) and can be written; a clear OSError if not.
+
+    Checked before anything heavy (loading TensorFlow, the data), so a wrong folder costs no time.
+    """
+    path = Path(runs_dir).expanduser()
+    blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise NotADirectoryError(f"The {what} {str(path)!r} cannot be used: {str(blocker)!r} is a file, not a "
+                                 f"folder. Pass a folder with {option} (it is made if missing), or move the file.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"The {what} {str(path)!r} cannot be made ({exc.strerror or exc}). Pass a folder "
+                      f"you can write to with {option}.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(f"The {what} {str(path)!r} cannot be written to. Pass a folder you can write "
+                              f"to with {option}, or change its permissions.")
+    return path
 
 
 def _json_default(value: Any) -> Any:

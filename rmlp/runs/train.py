@@ -8,10 +8,14 @@ in the training thread; a ``threading.Event`` stops training after the current b
 runs this in a worker thread, the CLI in the foreground; Keras global state is thread-local, so
 everything Keras happens in the calling thread.
 
-history.csv gets one flushed row per epoch. checkpoints/last.keras is written after an epoch
-while checkpoint writing stays within ``TrainConfig.checkpoint_budget`` of the training time (so
-long epochs are all saved, many tiny ones are not) and always at the end; state.json says which
-epoch it holds, and :func:`resume` continues from there.
+history.csv gets one flushed row per finished epoch. checkpoints/last.keras is written after an
+epoch while checkpoint writing stays within ``TrainConfig.checkpoint_budget`` of the training time,
+and in any case often enough that a crash loses at most max(one epoch, 10 s of training), and at
+the end; state.json says which epoch it holds, and :func:`resume` continues from there (an epoch
+cut short is trained again). A batch whose loss is NaN or infinite stops the run at once
+(:class:`~rmlp.runs.limits.TrainingDiverged`), and a design whose estimated training memory is
+above the memory available is refused before anything is built
+(:class:`~rmlp.runs.limits.TooBigForMemory`, unless ``TrainConfig.memory_check`` is off).
 
 ``import rmlp.runs.train`` does not import TensorFlow; Keras comes in when a run starts.
 """
@@ -19,10 +23,12 @@ epoch it holds, and :func:`resume` continues from there.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import shutil
 import threading
 import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +39,8 @@ from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, strategy_scope
 from rmlp.runs.events import Listener, TrainEvent, emit
-from rmlp.runs.folder import RunDir
+from rmlp.runs.folder import RunDir, check_runs_dir
+from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, divergence_fix, divergence_message
 from rmlp.runs.provenance import data_record, reload_data, versions
 from rmlp.runs.state import RunState, now
 from rmlp.spec.model import ModelSpec
@@ -106,10 +113,22 @@ class _Fitted:
 
     events: Any
     checkpoints: Any
+    guard: Any = None
+
+    def check(self, spec: ModelSpec) -> None:
+        """Raise :class:`TrainingDiverged` when the loss stopped being a number."""
+        if self.guard is not None and self.guard.diverged:
+            epoch, batch = self.guard.where
+            kept = self.checkpoints.saved_epoch
+            tail = (f" The run folder keeps the checkpoint of epoch {kept}." if kept else
+                    " No epoch finished, so there is no checkpoint to resume from.")
+            raise TrainingDiverged(divergence_message(self.guard.bad_loss, epoch, batch) + tail,
+                                   divergence_fix(spec), path="optimizer.learning_rate")
 
 
 def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir, state: RunState,
-         listener: Listener | None, stop_event: threading.Event | None, initial_epoch: int) -> _Fitted:
+         listener: Listener | None, stop_event: threading.Event | None, initial_epoch: int,
+         begin_message: str = "") -> _Fitted:
     """model.fit with the run's callbacks."""
     import keras
 
@@ -119,15 +138,17 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
 
     monitor = _monitor(data, spec, config)
     state.monitor = monitor
+    guard = cb.RunGuard(stop_event)
     events = cb.EventCallback(listener, stop_event, batch_events_every=config.batch_events_every,
-                              initial_epoch=initial_epoch)
+                              initial_epoch=initial_epoch, begin_message=begin_message, guard=guard)
     disk_best, disk_best_epoch = state.best_checkpoint or (None, 0)
     checkpoints = cb.Checkpoints(run.checkpoints, monitor, budget=config.checkpoint_budget,
                                  restore_best=config.restore_best, best=disk_best,
-                                 best_epoch=int(disk_best_epoch or 0), saved_epoch=initial_epoch)
-    # Order matters: the learning rate is logged after it changes; the checkpoint epoch is known
-    # before the history row and state.json are written.
-    callbacks: list[Any] = [cb.ValidationScore()]
+                                 best_epoch=int(disk_best_epoch or 0), saved_epoch=initial_epoch, guard=guard)
+    # Order matters: the guard's verdict (a NaN loss, an epoch cut short) comes first; the learning
+    # rate is logged after it changes; the checkpoint epoch is known before the history row and
+    # state.json are written.
+    callbacks: list[Any] = [guard, cb.ValidationScore()]
     if config.reduce_lr:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3, mode="min"))
     if config.early_stopping:
@@ -135,15 +156,15 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
             monitor=monitor, mode="min", patience=config.patience, start_from_epoch=int(config.min_epochs or 0),
             restore_best_weights=False, initial_best=state.best,
             initial_wait=state.wait, initial_best_epoch=max(state.best_epoch - 1, 0)))
-    callbacks += [checkpoints, cb.HistoryCSV(run.history_file),
-                  cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints), events]
+    callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
+                  cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
     val = _validation(data)
     if val is not None:
         val = (val[0], repeat_for_members(val[1], spec))
     feed.fit(model, data.x_train, repeat_for_members(data.y_train, spec), batch_size=config.n_batch,
              validation=val, seed=config.seed + initial_epoch, epochs=config.n_epochs, initial_epoch=initial_epoch,
              callbacks=callbacks)
-    return _Fitted(events, checkpoints)
+    return _Fitted(events, checkpoints, guard)
 
 
 def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int) -> dict[str, Any]:
@@ -210,6 +231,7 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
             notices: list[str]) -> RunResult:
     """After fit: save the final model, evaluate, optionally train the baseline, close the run."""
     events, ckpt = fitted.events, fitted.checkpoints
+    fitted.check(spec)
     stopped = bool(events.stopped or (stop_event is not None and stop_event.is_set()))
     # The model in memory holds exactly the weights of best.keras (restored) or of last.keras.
     final = ckpt.best_path if ckpt.restore_best and ckpt.best_epoch and ckpt.best_on_disk else ckpt.last_path
@@ -253,6 +275,8 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
 def _fail(run: RunDir | None, state: RunState, exc: BaseException, listener: Listener | None) -> None:
     if run is not None and run.path.is_dir():
         state.status, state.error = "failed", f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TrainingError):
+            state.notices = [*state.notices, str(exc)]
         state.touch()
         with contextlib.suppress(OSError):
             run.write_json(RunDir.STATE, state.to_dict())
@@ -279,11 +303,12 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     "val_size": ..., "test_size": ...}``); without it the data's own ``load_args`` are used.
     Raises what went wrong after recording it (state.json ``failed``, an ``error`` event).
     """
+    config = _checked(config or TrainConfig())
+    check_runs_dir(config.runs_dir)
     import keras
 
     from rmlp.keras.build import build_uncompiled, check_buildable, compile_model, members_model
 
-    config = _checked(config or TrainConfig())
     keras.backend.clear_session()
     run: RunDir | None = None
     state = RunState(epochs=config.n_epochs)
@@ -298,6 +323,8 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
             notices.append(f"Multi-GPU training needs more than one GPU ({gpus} visible); training on one device.")
         if not _has_rows(data, "train"):
             raise ValueError("The data has no training rows. Load a table or image set with more rows.")
+        if config.memory_check and not gpu_count():
+            check_memory(spec, config.n_batch)
         run = RunDir.create(config.runs_dir, config.run_name or spec.name)
         state.status, state.started_at, state.notices = "running", now(), notices
         state.touch()
@@ -320,47 +347,151 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
         raise
 
 
-def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = None,
-           stop_event: threading.Event | None = None, extra_epochs: int | None = None) -> RunResult:
-    """Continue a run from checkpoints/last.keras up to its configured epochs (or ``extra_epochs`` more).
+def _read_state(run: RunDir) -> RunState:
+    """The run's state.json; ValueError naming the file when it is missing or damaged."""
+    path = run.file(RunDir.STATE)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("it holds no JSON object")
+        return RunState.from_dict(data)
+    except FileNotFoundError:
+        problem = "is missing"
+    except (OSError, ValueError, TypeError) as exc:
+        problem = f"is damaged ({exc})"
+    raise ValueError(f"The run's state file {path} {problem}; it says which epoch the checkpoint holds, so the run "
+                     "cannot be resumed safely. Train the run again (rmlp train ...), or restore the file from a copy.")
 
-    Training restarts after the epoch held by last.keras (history rows after it are dropped). The
-    data is reloaded from data.json when not given (same arguments and seed: the same split);
-    history.csv grows by the new epochs. Raises ValueError when there is nothing left to train.
+
+def _read_config(run: RunDir) -> TrainConfig:
+    """The run's train_config.json; ValueError naming the file when it is missing or damaged."""
+    path = run.file(RunDir.CONFIG)
+    try:
+        return TrainConfig.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        what = "is missing" if isinstance(exc, FileNotFoundError) else f"is damaged ({str(exc).splitlines()[0]})"
+    raise ValueError(f"The run's training settings {path} {what}. Train the run again (rmlp train ...), or restore "
+                     "the file from a copy.")
+
+
+def _damage(path: Path) -> str:
+    """What is wrong with a .keras checkpoint file ('' when it looks whole)."""
+    try:
+        if path.stat().st_size == 0:
+            return "empty"
+        if not zipfile.is_zipfile(path):
+            return "truncated"
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
+        return f"unreadable: {exc}"
+    if bad is not None:
+        return f"its part {bad} is corrupt"
+    if "config.json" not in names:
+        return "it holds no model"
+    return ""
+
+
+@dataclass(frozen=True)
+class _RestorePoint:
+    path: Path
+    epoch: int
+    note: str
+
+
+def _restore_point(run: RunDir, state: RunState) -> _RestorePoint:
+    """Which checkpoint a resume loads, the epoch it holds, and what that means for the user."""
+    last, best = run.last_checkpoint, run.best_checkpoint
+    rel = f"{RunDir.CHECKPOINTS}/{RunDir.LAST}"
+    if not last.is_file() and not best.is_file():
+        raise ValueError(f"The run {run.path} has no checkpoint ({rel}) to resume from. Train it again instead.")
+    damage = _damage(last) if last.is_file() else "missing"
+    if not damage:
+        epoch = int(state.checkpoint_epoch or state.epochs_done)
+        return _RestorePoint(last, epoch, _lost_note(epoch, state, rel))
+    best_epoch = int((state.best_checkpoint or [None, 0])[1] or 0)
+    if best.is_file() and best_epoch and not _damage(best):
+        brel = f"{RunDir.CHECKPOINTS}/{RunDir.BEST}"
+        note = f"The checkpoint {rel} is {damage}; resumed from {brel} instead. " + _lost_note(best_epoch, state, brel)
+        return _RestorePoint(best, best_epoch, note)
+    raise ValueError(f"The checkpoint {last} is {damage}, and there is no intact {RunDir.CHECKPOINTS}/{RunDir.BEST} "
+                     "to fall back on. Train the run again (rmlp train ...).")
+
+
+def _lost_note(epoch: int, state: RunState, rel: str) -> str:
+    """'Resumed from epoch 14 (...); epoch 15 was lost and is trained again.'"""
+    recorded = int(state.epochs_done)
+    if epoch <= 0:
+        return f"Resumed from {rel}, saved before any epoch finished; training starts again at epoch 1."
+    head = f"Resumed from epoch {epoch} ({rel})"
+    if recorded <= epoch:
+        return f"{head}; training goes on with epoch {epoch + 1}."
+    lost = f"epoch {epoch + 1} was" if recorded == epoch + 1 else f"epochs {epoch + 1}-{recorded} were"
+    return f"{head}; {lost} lost (trained but not yet saved) and {'is' if ' was' in lost else 'are'} trained again."
+
+
+def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = None,
+           stop_event: threading.Event | None = None, extra_epochs: int | None = None,
+           data_path: str | Path | None = None) -> RunResult:
+    """Continue a run from its last checkpoint up to its planned epochs, or ``extra_epochs`` beyond them.
+
+    Training restarts after the epoch the checkpoint holds: epochs recorded after it (a crash
+    before their checkpoint) and an epoch cut short are trained again, and history rows after it
+    are dropped. A damaged checkpoints/last.keras falls back to checkpoints/best.keras when that
+    one is intact. ``extra_epochs`` adds epochs to the plan; it never shrinks it. The data is
+    reloaded from data.json when not given (same arguments and seed: the same split; the file
+    must be unchanged), or from ``data_path`` with the same arguments (data.json then records
+    it). What was restored and lost is the first of ``RunResult.notices`` (this call's) and the
+    message of the ``train_begin`` event. Raises ValueError when there is nothing left to train
+    or a file of the run is damaged.
     """
+    run = RunDir(run_dir)
+    state = _read_state(run)
+    config = _read_config(run)
+    point = _restore_point(run, state)
     import keras
 
-    run = RunDir(run_dir)
     keras.backend.clear_session()
-    state = RunState.from_dict(run.read_json(RunDir.STATE, {}))
     try:
-        if not run.last_checkpoint.is_file():
-            raise ValueError(f"The run {run.path} has no checkpoint ({RunDir.CHECKPOINTS}/{RunDir.LAST}) to resume "
-                             "from. Train it again instead.")
-        config = TrainConfig.from_json(run.file(RunDir.CONFIG).read_text(encoding="utf-8"))
         spec = ModelSpec.load(run.file(RunDir.SPEC))
-        done = state.checkpoint_epoch or state.epochs_done
+        done, planned = point.epoch, config.n_epochs
+        notices = [point.note]
         if extra_epochs is not None:
-            config = config.model_copy(update={"epochs": done + int(extra_epochs)})
+            config = config.model_copy(update={"epochs": planned + int(extra_epochs)})
+            notices.append(f"Planned epochs: {planned} + {int(extra_epochs)} = {config.n_epochs}.")
         if done >= config.n_epochs:
-            raise ValueError(f"The run {run.name} has already trained all {config.n_epochs} epochs. "
-                             "Pass extra_epochs to train longer.")
+            raise ValueError(f"The run {run.name} has already trained all {config.n_epochs} epochs. Add --epochs N "
+                             "(extra_epochs=N) to train N more.")
         if data is None:
-            data = reload_data(run.read_json(RunDir.DATA, {}), base_dir=run.path)
+            record = run.read_json(RunDir.DATA, {})
+            data = reload_data(record, base_dir=run.path, path=data_path)
+            if data_path is not None:
+                source = {k: record.get(k) for k in ("kind", "target", "task", "seed")}
+                run.write_json(RunDir.DATA, data_record(data, {**source, **(record.get("load_args") or {}),
+                                                               "path": str(data_path)}, config.seed))
         run.truncate_history(done)
         run.write_text(RunDir.CONFIG, config.to_json() + "\n")
         state.status, state.epochs, state.epochs_done, state.error = "running", config.n_epochs, done, ""
+        state.checkpoint_epoch = done
         if state.best_epoch > done:
             state.best, state.best_epoch, state.wait = None, 0, 0  # epochs after the checkpoint are trained again
-        if not run.best_checkpoint.is_file() or int((state.best_checkpoint or [0, 0])[1] or 0) > done:
+        if (not run.best_checkpoint.is_file() or _damage(run.best_checkpoint)
+                or int((state.best_checkpoint or [0, 0])[1] or 0) > done):
             state.best_checkpoint = [None, 0]
+        state.notices = [*state.notices, *notices]
         state.touch()
         run.write_json(RunDir.STATE, state.to_dict())
         _seed(config.seed + done)
         with strategy_scope(config.multi_gpu):
-            model = keras.saving.load_model(run.last_checkpoint)
-        fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=done)
-        return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, done, list(state.notices))
+            try:
+                model = keras.saving.load_model(point.path)
+            except Exception as exc:  # noqa: BLE001 - a checkpoint Keras cannot read is the user's to fix
+                raise ValueError(f"The checkpoint {point.path} cannot be loaded ({type(exc).__name__}: {exc}). "
+                                 "Train the run again (rmlp train ...).") from None
+        fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=done,
+                      begin_message=point.note)
+        return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, done, notices)
     except BaseException as exc:
         _fail(run, state, exc, listener)
         raise

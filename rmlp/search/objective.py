@@ -27,6 +27,7 @@ from typing import Any
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
 from rmlp.keras.metrics import metric_names
 from rmlp.runs.config import TRAINING
+from rmlp.runs.limits import available_memory_bytes, divergence_fix, divergence_message, gib, memory_check
 from rmlp.search.config import SearchConfig
 from rmlp.search.sampling import sample_spec
 from rmlp.search.space import SearchSpace
@@ -76,10 +77,15 @@ def check_caps(trial: Any, spec: ModelSpec, batch_size: int, space: SearchSpace)
         trial.set_user_attr("rejected_by", "memory_cap")
         raise optuna.TrialPruned(f"about {_mib(summary.peak_training_bytes):,.0f} MiB to train, above the cap "
                                  f"of {space.max_memory_mb:,.0f} MiB.")
+    check = memory_check(spec, batch_size, available_memory_bytes())
+    if check is not None and not check.fits:  # the same estimate and limit a training run refuses on
+        trial.set_user_attr("rejected_by", "memory_cap")
+        raise optuna.TrialPruned(f"about {gib(check.needed)} to train at batch size {batch_size}, more than the "
+                                 f"{gib(check.available)} of memory available on this machine.")
     return summary
 
 
-def _trial_callback(trial: Any, config: SearchConfig, stop_event: Any) -> Any:
+def _trial_callback(trial: Any, config: SearchConfig, stop_event: Any, trial_spec: ModelSpec | None = None) -> Any:
     import keras
     import optuna
 
@@ -94,6 +100,12 @@ def _trial_callback(trial: Any, config: SearchConfig, stop_event: Any) -> Any:
             self.values: list[float] = []
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            value = float(loss) if loss is not None else 0.0
+            if not math.isfinite(value):  # as TerminateOnNaN, but the trial fails with the reason
+                self.model.stop_training = True
+                raise TrialFailure(f"{divergence_message(value, len(self.values) + 1, batch + 1)} "
+                                   f"{divergence_fix(trial_spec)}")
             if stop_event is not None and stop_event.is_set():
                 self.model.stop_training = True
                 self.stopped = True
@@ -138,7 +150,7 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     # compiled with only the metrics the search reads: each extra metric lengthens the graph tracing.
     model = compile_model(build_uncompiled(spec), spec, metrics=trial_metrics(spec, config.metric),
                           learning_rate=cosine_schedule(spec.optimizer.learning_rate, steps, TRAINING.warmup))
-    callback = _trial_callback(trial, config, stop_event)
+    callback = _trial_callback(trial, config, stop_event, spec)
     mode = "max" if config.resolved_direction() == "maximize" else "min"
     callbacks: list[Any] = [callback]
     if config.early_stopping:

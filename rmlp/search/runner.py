@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 MAX_RESPAWNS = 3
 #: Exit status of a worker that met a mistake every worker would meet (a bad metric, storage...).
 CONFIG_ERROR = 3
+#: Exit status of a worker whose parent process died.
+ORPHANED = 4
+#: How long a worker whose parent died has to stop on its own before it exits (s).
+ORPHAN_GRACE_S = 3.0
 
 
 def _load(data_source: Any) -> Any:
@@ -260,10 +264,39 @@ def run_worker(job: WorkerJob) -> int:
     return 0
 
 
+def _watch_parent(stop_event: Any, grace_s: float = ORPHAN_GRACE_S) -> None:
+    """In a worker: when the parent process dies, stop (the running trial ends after its batch), then exit.
+
+    A worker whose parent was killed (SIGKILL, a crash) would otherwise go on starting trials
+    nobody waits for. The stop event asks the trial to end cleanly; after ``grace_s`` the
+    process exits whatever it is doing.
+    """
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # waits on the parent's sentinel: returns when the parent has died
+        if stop_event is not None:
+            with contextlib.suppress(Exception):  # the event's memory may be gone with the parent
+                stop_event.set()
+        time.sleep(grace_s)
+        os._exit(ORPHANED)
+
+    threading.Thread(target=watch, name="rmlp-parent-watch", daemon=True).start()
+
+
 def _worker_process(job: WorkerJob) -> None:
-    """Entry point of a spawned worker process (Ctrl-C is the parent's: it stops workers by their event)."""
+    """Entry point of a spawned worker process (Ctrl-C is the parent's: it stops workers by their event).
+
+    The worker also stops, and exits within a few seconds, when its parent dies (:func:`_watch_parent`).
+    """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(job.stop_event)
+    from rmlp.runs.quiet import quiet_tensorflow_import
+
+    quiet_tensorflow_import()
     limit_threads(job.threads)
     try:
         code = run_worker(job)
