@@ -94,8 +94,11 @@ def _error(exc: Exception, path: Path | None = None, shown_name: str = "") -> No
     st.error(f"{message}" + (f"  \n**Fix:** {fix}" if fix else ""), icon=":material/error:")
 
 
-def table_options(path: Path) -> tuple[str, str | None] | None:
-    """Preview the raw table; pick the target column and the task. None when the file is unusable."""
+def table_options(path: Path) -> tuple[str, str | None, str] | None:
+    """Preview the raw table; pick the target column, the task and what becomes of non-finite numbers.
+
+    None when the file is unusable.
+    """
     from rmlp.data import DataError, suggest_target
 
     try:
@@ -116,7 +119,16 @@ def table_options(path: Path) -> tuple[str, str | None] | None:
                               "numbers are standardised, text is one-hot encoded, gaps are filled.")
     with right:
         task = _task_choice(f"data_task:{path.name}")
-    return target, task
+    return target, task, _non_finite_choice(f"data_non_finite:{path.name}")
+
+
+def _non_finite_choice(key: str) -> str:
+    """What becomes of numbers that are not finite (inf, overflowing values): LoadConfig's own field."""
+    from rmlp.data.limits import LoadConfig
+    from rmlp.spec.fields import field_table
+
+    meta = field_table(LoadConfig)["non_finite"]
+    return str(st.selectbox(meta.label, meta.choices, key=key, help=meta.help))
 
 
 def _task_choice(key: str) -> str | None:
@@ -136,12 +148,12 @@ def shown_name(path: Path) -> str:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the data…")
 def _load_cached(path: str, mtime: float, kind: str, target: str, task: str | None, val_size: float,
-                 test_size: float, seed: int, name: str) -> LoadedData:
+                 test_size: float, seed: int, name: str, non_finite: str) -> LoadedData:
     return datasets.load(Path(path), kind=kind, target=target, task=task, val_size=val_size, test_size=test_size,
-                         seed=seed, name=name)
+                         seed=seed, name=name, non_finite=non_finite)
 
 
-def load(path: Path, target: str = "", task: str | None = None) -> LoadedData | None:
+def load(path: Path, target: str = "", task: str | None = None, non_finite: str = "refuse") -> LoadedData | None:
     """The data set, split as the training settings say; None (with the message shown) when it fails."""
     from rmlp.data import DataError
 
@@ -150,7 +162,7 @@ def load(path: Path, target: str = "", task: str | None = None) -> LoadedData | 
     name = shown_name(path)
     try:
         return _load_cached(str(path), path.stat().st_mtime, kind, target, task, float(settings["val_size"]),
-                            float(settings["test_size"]), int(settings["seed"]), name)
+                            float(settings["test_size"]), int(settings["seed"]), name, non_finite)
     except DataError as exc:
         _error(exc, path, name)
     except (OSError, ValueError) as exc:

@@ -76,6 +76,8 @@ class LoadedData:
     val_size: float = SPLIT.val_size
     test_size: float = SPLIT.test_size
     seed: int = 0
+    #: What became of numbers that are not finite in a table (LoadConfig.non_finite).
+    non_finite: str = "refuse"
 
     def summary(self) -> dict[str, Any]:
         return self.data.summary()
@@ -85,6 +87,8 @@ class LoadedData:
         record: dict[str, Any] = {"kind": self.kind, "path": self.path, "target": self.target,
                                   "task": self.task, "seed": self.seed}
         record.update(val_size=self.val_size, test_size=self.test_size)
+        if self.kind == "table":
+            record["non_finite"] = self.non_finite
         return record
 
     def with_split(self, val_size: float, test_size: float, seed: int) -> LoadedData:
@@ -92,21 +96,22 @@ class LoadedData:
         if (val_size, test_size, seed) == (self.val_size, self.test_size, self.seed):
             return self
         return load(Path(self.path), kind=self.kind, target=self.target, task=self.task, name=self.name,
-                    val_size=val_size, test_size=test_size, seed=seed)
+                    val_size=val_size, test_size=test_size, seed=seed, non_finite=self.non_finite)
 
 
 def load(path: Path, *, kind: str, target: str = "", task: str | None = None, name: str = "",
-         val_size: float = SPLIT.val_size, test_size: float = SPLIT.test_size, seed: int = 0) -> LoadedData:
+         val_size: float = SPLIT.val_size, test_size: float = SPLIT.test_size, seed: int = 0,
+         non_finite: str = "refuse") -> LoadedData:
     """Load a table or an image set; raises :class:`rmlp.data.DataError` with a plain message."""
     from rmlp.data import load_images, load_table
 
     common = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
     if kind == "table":
-        data = load_table(str(path), target, **common)
+        data = load_table(str(path), target, non_finite=non_finite, **common)  # type: ignore[arg-type]
     else:
         data = load_images(str(path), **common)
     return LoadedData(data=data, name=name or path.name, path=str(path), kind=kind, target=target, task=task,
-                      val_size=val_size, test_size=test_size, seed=seed)
+                      val_size=val_size, test_size=test_size, seed=seed, non_finite=non_finite)
 
 
 # ---------------------------------------------------------------------- describing a data set in a link
@@ -124,7 +129,7 @@ def describe(loaded: LoadedData) -> dict[str, object] | None:
     else:
         return None
     return {"o": origin, "f": path.name, "n": loaded.name[:100], "t": loaded.target, "k": loaded.task,
-            "v": loaded.val_size, "s": loaded.test_size, "r": loaded.seed}
+            "v": loaded.val_size, "s": loaded.test_size, "r": loaded.seed, "x": loaded.non_finite}
 
 
 def from_description(info: dict[str, object]) -> LoadedData:
@@ -145,4 +150,5 @@ def from_description(info: dict[str, object]) -> LoadedData:
     shown = _SHOWN_NAME.sub("_", str(info.get("n") or name))[:100]
     return load(path, kind=kind_of(path), target=str(info.get("t") or ""), task=str(task) if task else None,
                 name=shown, val_size=float(info.get("v", SPLIT.val_size)),
-                test_size=float(info.get("s", SPLIT.test_size)), seed=int(info.get("r", 0)))
+                test_size=float(info.get("s", SPLIT.test_size)), seed=int(info.get("r", 0)),
+                non_finite="impute" if info.get("x") == "impute" else "refuse")

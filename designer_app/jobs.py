@@ -195,8 +195,7 @@ class Job:
             result = self._target(self.emit, self._stop)
             self._set(result=result, status="stopped" if self._stop.is_set() else "done", finished_at=time.time())
         except BaseException as exc:  # noqa: BLE001 - a failing job reports, the app stays up
-            self._set(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                      finished_at=time.time())
+            self._set(status="error", error=_said(exc), traceback=traceback.format_exc(), finished_at=time.time())
         finally:
             if locked:
                 _lock_holder.pop("name", None)
@@ -222,6 +221,14 @@ def find(job_id: str | None) -> Job | None:
 def training_busy() -> str:
     """The name of the job holding the training lock ('' when free)."""
     return _lock_holder.get("name", "") if TRAINING_LOCK.locked() else ""
+
+
+def _said(exc: BaseException) -> str:
+    """The error as a user reads it: a problem in plain words as it is, anything else with its type."""
+    problem = getattr(exc, "problem", None)
+    if problem is not None and getattr(problem, "message", ""):
+        return f"{problem.message} {problem.fix}".strip()
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _prune() -> None:

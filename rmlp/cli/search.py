@@ -26,7 +26,7 @@ from rmlp.search.report import figures as make_figures
 from rmlp.search.report import report_json, study_report
 from rmlp.search.runner import run_search
 from rmlp.search.space import SearchSpace, default_space
-from rmlp.search.storage import load_study
+from rmlp.search.storage import load_study, open_storage
 from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import load_spec
 
@@ -119,6 +119,8 @@ def register(app: typer.Typer) -> None:
         limits = parse_settings(LoadConfig, {k: v for k, v in values.items() if k in LoadConfig.model_fields})
         if not config.storage:
             check_runs_dir(config.studies_dir, "--studies-dir", "studies folder")
+        else:
+            open_storage(config.storage, heartbeat=False)  # a wrong URL says so before the progress bar
         base = load_spec(spec)
         search_space = SearchSpace.load(space) if space is not None else None
         source = _data_source(data, target, task, config.seed)

@@ -18,6 +18,7 @@ from rmlp.data.limits import LoadConfig
 from rmlp.data.split import SplitConfig
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir, check_runs_dir
+from rmlp.runs.train import preflight
 from rmlp.runs.train import resume as run_resume
 from rmlp.runs.train import train as run_train
 from rmlp.spec.fields import field_table, parse_settings
@@ -155,6 +156,7 @@ def register(app: typer.Typer) -> None:
         fitted, notices = spec_for_data(loaded, dataset)
         for notice in notices:
             _err(f"note: {notice}")
+        preflight(fitted, dataset, config)  # a design that cannot train says so before TensorFlow loads
         stop, restore = stop_on_ctrl_c("Stopping after this batch")
         try:
             with Progress("starting") as bar:

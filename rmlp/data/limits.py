@@ -36,7 +36,8 @@ NonFinite = Literal["refuse", "impute"]
 RAISE_SIZE = "raise the size limit (--max-mb on the command line, max_bytes in Python)"
 RAISE_IMAGE_PIXELS = "raise the per-image limit (--max-image-mp on the command line, max_image_pixels in Python)"
 RAISE_TOTAL_PIXELS = "raise the total limit (--max-total-mp on the command line, max_total_pixels in Python)"
-IMPUTE_HINT = "--non-finite impute on the command line, non_finite='impute' in Python"
+IMPUTE_HINT = ("'Non-finite numbers: impute' on the app's Data page, --non-finite impute on the command line, "
+               "non_finite='impute' in Python")
 
 _MB = 2**20
 _MP = 1_000_000

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-__all__ = ["gpu_count", "strategy_scope"]
+__all__ = ["gpu_count", "gpu_present", "strategy_scope"]
 
 
 def gpu_count() -> int:
@@ -14,6 +17,19 @@ def gpu_count() -> int:
     import tensorflow as tf
 
     return len(tf.config.list_logical_devices("GPU"))
+
+
+def gpu_present() -> bool:
+    """Whether a GPU may train here, without importing TensorFlow when it is not loaded yet.
+
+    No NVIDIA device file, or ``CUDA_VISIBLE_DEVICES`` set empty or to -1: no. Otherwise TensorFlow
+    is asked when it is loaded, and a device file counts as a GPU when it is not.
+    """
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    if "tensorflow" in sys.modules:
+        return gpu_count() > 0
+    return Path("/dev/nvidia0").exists() or Path("/dev/dxg").exists()
 
 
 @contextlib.contextmanager

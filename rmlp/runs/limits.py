@@ -101,7 +101,8 @@ class MemoryCheck:
         smaller = (f"Use a batch size of at most {self.largest_batch} (--batch-size {self.largest_batch}), or "
                    if self.largest_batch >= 1 else "Even one row at a time does not fit: ")
         return (smaller + "make the design smaller (narrower blocks, fewer layers, a smaller input). To train "
-                "anyway, turn off the memory check (--no-memory-check).")
+                "anyway, turn off the memory check ('Check the memory first' in the app's training settings, "
+                "--no-memory-check on the command line, memory_check=False in Python).")
 
 
 def memory_check(spec: ModelSpec, batch_size: int, available: int | None = None) -> MemoryCheck | None:

@@ -37,7 +37,7 @@ from typing import Any
 from rmlp.data.fit import spec_for_data
 from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
-from rmlp.runs.devices import gpu_count, strategy_scope
+from rmlp.runs.devices import gpu_count, gpu_present, strategy_scope
 from rmlp.runs.events import Listener, TrainEvent, emit
 from rmlp.runs.folder import RunDir, check_runs_dir
 from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, divergence_fix, divergence_message
@@ -46,7 +46,7 @@ from rmlp.runs.state import RunState, now
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import SettingsError
 
-__all__ = ["RunResult", "TrainConfig", "TrainEvent", "resume", "train"]
+__all__ = ["RunResult", "TrainConfig", "TrainEvent", "preflight", "resume", "train"]
 
 
 @dataclass
@@ -292,6 +292,32 @@ def _checked(config: TrainConfig) -> TrainConfig:
 
 
 # ----------------------------------------------------------------------------- train and resume
+def preflight(spec: ModelSpec | dict[str, Any], data: Any,
+              config: TrainConfig | None = None) -> tuple[ModelSpec, TrainConfig, list[str]]:
+    """Everything :func:`train` checks before it builds anything, without TensorFlow.
+
+    Returns the spec fitted to the data, the config sized to it and the notices saying what changed.
+    Raises on a design with errors (SpecError), an unusable runs folder, data without training rows
+    and a design too big for the memory available (:class:`~rmlp.runs.limits.TooBigForMemory`).
+    """
+    from rmlp.keras.build import check_buildable  # imports Keras only to build
+
+    config = _checked(config or TrainConfig())
+    check_runs_dir(config.runs_dir)
+    spec = check_buildable(spec)
+    spec, fit_notices = spec_for_data(spec, data)
+    notices = [str(n) for n in fit_notices]
+    config, size_notices = config.sized(len(data.x_train) if _has_rows(data, "train") else 0)
+    notices += size_notices
+    if config.multi_gpu and (gpus := gpu_count()) < 2:
+        notices.append(f"Multi-GPU training needs more than one GPU ({gpus} visible); training on one device.")
+    if not _has_rows(data, "train"):
+        raise ValueError("The data has no training rows. Load a table or image set with more rows.")
+    if config.memory_check and not gpu_present():
+        check_memory(spec, config.n_batch)
+    return spec, config, notices
+
+
 def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | None = None,
           listener: Listener | None = None, stop_event: threading.Event | None = None,
           data_source: Mapping[str, Any] | None = None) -> RunResult:
@@ -303,28 +329,16 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     "val_size": ..., "test_size": ...}``); without it the data's own ``load_args`` are used.
     Raises what went wrong after recording it (state.json ``failed``, an ``error`` event).
     """
-    config = _checked(config or TrainConfig())
-    check_runs_dir(config.runs_dir)
-    import keras
-
-    from rmlp.keras.build import build_uncompiled, check_buildable, compile_model, members_model
-
-    keras.backend.clear_session()
     run: RunDir | None = None
-    state = RunState(epochs=config.n_epochs)
+    state = RunState(epochs=(config or TrainConfig()).n_epochs)
     try:
-        spec = check_buildable(spec)
-        spec, fit_notices = spec_for_data(spec, data)
-        notices = [str(n) for n in fit_notices]
-        config, size_notices = config.sized(len(data.x_train) if _has_rows(data, "train") else 0)
-        notices += size_notices
+        spec, config, notices = preflight(spec, data, config)
         state.epochs = config.n_epochs
-        if config.multi_gpu and (gpus := gpu_count()) < 2:
-            notices.append(f"Multi-GPU training needs more than one GPU ({gpus} visible); training on one device.")
-        if not _has_rows(data, "train"):
-            raise ValueError("The data has no training rows. Load a table or image set with more rows.")
-        if config.memory_check and not gpu_count():
-            check_memory(spec, config.n_batch)
+        import keras
+
+        from rmlp.keras.build import build_uncompiled, compile_model, members_model
+
+        keras.backend.clear_session()
         run = RunDir.create(config.runs_dir, config.run_name or spec.name)
         state.status, state.started_at, state.notices = "running", now(), notices
         state.touch()
@@ -489,6 +503,10 @@ def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = No
             except Exception as exc:  # noqa: BLE001 - a checkpoint Keras cannot read is the user's to fix
                 raise ValueError(f"The checkpoint {point.path} cannot be loaded ({type(exc).__name__}: {exc}). "
                                  "Train the run again (rmlp train ...).") from None
+        if extra_epochs is not None and (schedule := _learning_rate(spec, config, data)) is not None:
+            model.optimizer.learning_rate = schedule  # else the added epochs train at the old plan's end, near 0
+            notices.append(f"The learning-rate schedule ({config.lr_schedule}) now spans all {config.n_epochs} "
+                           f"planned epochs; it goes on from where epoch {done} is on that longer schedule.")
         fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=done,
                       begin_message=point.note)
         return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, done, notices)

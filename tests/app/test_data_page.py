@@ -93,3 +93,18 @@ def test_a_new_session_can_start_on_a_sample_data_set(monkeypatch):
     assert at.session_state["rmlp.data"].name == "wine.csv"
     open_page(at, "data")
     assert not at.exception
+
+
+def test_non_finite_numbers_are_refused_until_the_user_chooses_to_impute_them(app: AppTest) -> None:
+    rows = "\n".join(f"{i % 7 + 0.5},{'inf' if i == 4 else i % 3},{i % 2}" for i in range(40))
+    at = _upload(open_page(app, "data"), "with inf.csv", f"a,b,y\n{rows}\n".encode())
+    at = widget(at, "selectbox", "Target column").select("y").run()
+    refused = [e.value for e in at.error]
+    assert any("'b': 1 (inf; row 5)" in e and "Non-finite numbers: impute" in e for e in refused), refused
+    assert not [b for b in at.button if b.label == "Use this data"] and not at.exception
+    at = widget(at, "selectbox", "Non-finite numbers").select("impute").run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("treated as missing" in w.value for w in at.warning), [w.value for w in at.warning]
+    at = widget(at, "button", "Use this data").click().run()
+    loaded = at.session_state["rmlp.data"]
+    assert loaded.non_finite == "impute" and loaded.source_record()["non_finite"] == "impute"

@@ -133,3 +133,21 @@ def test_without_data_the_page_says_what_to_do(app: AppTest) -> None:
     at = open_page(app, "train")
     assert any("Choose a data set first" in i.value for i in at.info)
     assert widget(at, "button", "Start training").disabled
+
+
+def test_a_design_too_big_for_the_memory_fails_with_the_estimate_and_the_way_out(app: AppTest) -> None:
+    """The library's memory check reaches the page in plain words: no exception class name, the override named."""
+    from rmlp import ModelSpec
+
+    at = _use_wine_with_a_tiny_design(app)
+    spec = ModelSpec.model_validate(at.session_state["rmlp.spec"])
+    huge = spec.model_dump()
+    huge["blocks"] = [{"layers": 20, "width": 8192, "decrement": 0}] * 48
+    at.session_state["rmlp.spec"] = huge
+    at.session_state["rmlp.spec_obj"] = ModelSpec.model_validate(huge)
+    at = open_page(at.run(), "train")
+    at = widget(at, "button", "Start training").click().run()
+    at = _wait_for_the_job(at, timeout=60)
+    failed = [e.value for e in at.error if e.value.startswith("Training failed")]
+    assert failed and "of memory to train" in failed[0] and "Check the memory first" in failed[0], failed
+    assert "TooBigForMemory" not in failed[0]

@@ -185,6 +185,26 @@ def test_training_refuses_a_design_too_big_for_the_memory(tmp_path: Path) -> Non
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no run folder
 
 
+def test_a_design_too_big_is_refused_before_tensorflow_loads(tmp_path: Path) -> None:
+    code = textwrap.dedent(f"""
+        import sys
+        from rmlp.data import load_table
+        from rmlp.runs.config import TrainConfig
+        from rmlp.runs.limits import TooBigForMemory
+        from rmlp.runs.train import train
+        from rmlp.spec.model import BlockSpec, ModelSpec
+        spec = ModelSpec(blocks=[BlockSpec(layers=20, width=8192, decrement=0)] * 48, final_layers=[8])
+        try:
+            train(spec, load_table({str(WINE)!r}, "target"), TrainConfig(epochs=1, runs_dir={str(tmp_path)!r}))
+        except TooBigForMemory as exc:
+            print("refused", "tensorflow" in sys.modules, exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(),
+                         timeout=120, check=False)
+    assert out.stdout.startswith("refused False"), out.stdout + out.stderr
+    assert not list(tmp_path.iterdir())  # no run folder either
+
+
 @pytest.mark.slow
 def test_rmlp_train_refuses_too_big_and_no_memory_check_overrides(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,6 +344,13 @@ def test_resume_epochs_adds_to_the_plan_and_never_shrinks_it(finished_run: Path)
     assert "Resumed from epoch 2" in text and "Planned epochs: 2 + 1 = 3" in text
     assert json.loads((finished_run / "train_config.json").read_text())["epochs"] == 3
     assert history_rows(finished_run) == 3 and read_state(finished_run)["epochs_done"] == 3
+    # the cosine schedule was stretched over the 3 planned epochs, so the added one did not train at lr 0
+    import keras
+
+    optimizer = keras.saving.load_model(finished_run / "checkpoints" / "last.keras").optimizer
+    schedule = optimizer._learning_rate
+    assert schedule.decay_steps + schedule.warmup_steps == int(optimizer.iterations), schedule.get_config()
+    assert "now spans all 3 planned epochs" in text
     result, _ = cli("resume", "--help")
     assert "Add N epochs to the run's plan" in result.output
 

@@ -297,6 +297,14 @@ def test_search_with_a_driverless_postgres_url_says_what_to_install(monkeypatch:
     assert code == 1 and "pip install 'psycopg2-binary'" in text and "postgresql+psycopg://" in text
 
 
+def test_search_with_an_unreachable_server_says_so_before_any_progress(tmp_path: Path) -> None:
+    spec = write_json(tmp_path / "spec.json", spec_data(task="multiclass", num_outputs=3, input_shape=[13]))
+    code, text = cli("search", spec, "--data", ROOT / "sample_data" / "wine.csv", "--target", "target",
+                     "--n-trials", "1", "--storage", "postgresql://u@127.0.0.1:1/db")
+    assert code == 1 and "Cannot open the study storage" in text and "that the server runs" in text, text
+    assert "starting" not in text and "trials" not in text.split("Error")[0]
+
+
 def test_files_made_by_a_newer_rmlp_are_refused_at_their_version_field(tmp_path: Path) -> None:
     space = refused(lambda: SearchSpace.from_dict({"version": 99, "params": {}}), SpaceError).problems
     assert [p.path for p in space] == ["version"] and "made by a newer rmlp" in space[0].message
