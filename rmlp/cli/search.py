@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
             rmlp search spec.json --space space.json --data t.csv --target y --workers 2 --n-trials 40
 
-            rmlp search spec.json --data t.csv --target y --storage postgresql+psycopg2://me@db/optuna --study s1
+            rmlp search spec.json --data t.csv --target y --storage postgresql://me@db/optuna --study s1
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
