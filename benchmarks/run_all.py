@@ -20,6 +20,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: Arguments that make a benchmark smaller with --quick (benchmarks not named here run as they are).
 QUICK = {
+    "bench_app_training": ["--runs", "2"],
+    "bench_design_browser": ["--changes", "5"],
     "bench_design_rerun": ["--rounds", "8"],
     "bench_search_quality": ["--budget", "60", "--seeds", "1", "--sets", "wine", "diabetes"],
     "bench_search_throughput": ["--trials", "4", "--epochs", "2", "--budget", "20"],

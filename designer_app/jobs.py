@@ -9,10 +9,16 @@ Jobs live in a process-wide registry by id, so a browser reload (a new Streamlit
 its job again from the id kept in the URL; a job nobody has looked at for ``orphan_after_s``
 seconds is asked to stop. Jobs marked ``exclusive`` (everything that trains with TensorFlow)
 take one process-wide lock: a second one waits in the ``queued`` state until the first ends.
+
+Stop takes effect at once before a job has begun its work (``begun``, e.g. the first training
+batch): the job ends as stopped "before it began" while its thread lets go at its next check,
+and what the thread emits after that is dropped. Started jobs stop at their target's next check.
+:func:`keep_reruns_light` keeps Streamlit's reruns from stalling a job's thread.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
@@ -54,6 +60,9 @@ class Snapshot:
     finished_at: float | None
     queued_behind: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    stop_requested: bool = False
+    #: Stopped before the work began (nothing was trained or kept).
+    ended_before_start: bool = False
 
     @property
     def finished(self) -> bool:
@@ -75,6 +84,8 @@ class Job:
 
     ``coalesce(event)`` may return a key: such an event replaces ``latest[key]`` instead of being
     appended (frequent progress events). ``info`` is free data for the page (settings, a label).
+    ``begun(event)`` says whether an event shows the work has begun; until one does, :meth:`stop`
+    ends the job at once (None: the job counts as begun from its start, and stops at its target's pace).
     """
 
     def __init__(
@@ -86,6 +97,7 @@ class Job:
         coalesce: Callable[[Any], str | None] | None = None,
         orphan_after_s: float | None = 900.0,
         info: dict[str, Any] | None = None,
+        begun: Callable[[Any], bool] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:16]
         self.name = name
@@ -93,6 +105,9 @@ class Job:
         self._target = target
         self._exclusive = exclusive
         self._coalesce = coalesce
+        self._begun_when = begun
+        self._begun = begun is None
+        self._abandoned = False
         self._orphan_after_s = orphan_after_s
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -120,8 +135,17 @@ class Job:
         return self
 
     def stop(self) -> None:
-        """Ask the target to stop (it finishes the current step and keeps what it did)."""
+        """Ask the target to stop (it finishes the current step and keeps what it did).
+
+        A job that has not begun its work ends here and now, as stopped before it began.
+        """
         self._stop.set()
+        with self._lock:
+            if self._begun or self._status in FINISHED:
+                return
+            self._abandoned = True
+            self._status, self._finished_at = "stopped", time.time()
+        self._done.set()
 
     def touch(self) -> None:
         """Say that someone is still watching (resets the orphan clock)."""
@@ -152,7 +176,7 @@ class Job:
                 latest=dict(self._latest), result=self._result, error=self._error,
                 traceback=self._traceback, started_at=self._started_at, finished_at=self._finished_at,
                 queued_behind=_lock_holder.get("name", "") if self._status == "queued" else "",
-                info=dict(self.info),
+                info=dict(self.info), stop_requested=self._stop.is_set(), ended_before_start=self._abandoned,
             )
 
     # ------------------------------------------------------------------ worker side
@@ -160,6 +184,10 @@ class Job:
         """The listener given to the target: record one event (thread-safe)."""
         key = self._coalesce(event) if self._coalesce else None
         with self._lock:
+            if self._abandoned:
+                return
+            if not self._begun and self._begun_when is not None and self._begun_when(event):
+                self._begun = True
             if key is None:
                 self._events.append(event)
             else:
@@ -168,7 +196,10 @@ class Job:
             self._stop.set()
 
     def _set(self, **values: Any) -> None:
+        """Set state fields under the lock; nothing changes any more once the job was abandoned."""
         with self._lock:
+            if self._abandoned:
+                return
             for name, value in values.items():
                 setattr(self, f"_{name}", value)
 
@@ -237,3 +268,51 @@ def _prune() -> None:
         finished.sort(key=lambda j: j._finished_at or 0.0)
         for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             _REGISTRY.pop(job.id, None)
+
+
+# ---------------------------------------------------------------------- reruns beside a running job
+def _close_figures() -> None:
+    """What Streamlit's after-run cleanup keeps: close matplotlib figures (no Keras ``clear_session``)."""
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        try:
+            plt.close("all")
+        except Exception:  # noqa: BLE001, S110 - as Streamlit's own cleanup: never break a script run
+            pass
+
+
+def keep_reruns_light() -> None:
+    """Keep Streamlit's script and fragment runs from stalling a training thread (idempotent).
+
+    After every run, polling fragments included, Streamlit runs a full garbage collection
+    (``runner.postScriptGC``) and, once Keras is imported, ``keras.backend.clear_session()``: one more
+    full collection, TensorFlow's kernel cache cleared and Keras's per-thread state replaced for
+    every thread, the training worker's too. With TensorFlow loaded a full collection holds the GIL
+    for ~0.3 s, so a few open pages starved the training. Both are off here (the worker clears its
+    own Keras session); :func:`freeze_heap` keeps the collections that remain short.
+    """
+    from streamlit import config
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if config.get_option("runner.postScriptGC"):
+        config.set_option("runner.postScriptGC", False, where_defined="designer_app.jobs")
+    if getattr(script_runner, "_clean_problem_modules", None) is not _close_figures:
+        script_runner._clean_problem_modules = _close_figures  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+_FROZEN = threading.Event()
+
+
+def freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's sight (once per process).
+
+    Called after TensorFlow's import: its hundreds of thousands of long-lived objects then no
+    longer make each full collection take a third of a second.
+    """
+    if _FROZEN.is_set():
+        return
+    _FROZEN.set()
+    gc.collect()
+    gc.freeze()

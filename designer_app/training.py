@@ -31,6 +31,11 @@ def make_config(settings: dict[str, Any]) -> Any:
     return parse_settings(TrainConfig, values)
 
 
+def _begun(event: Any) -> bool:
+    """Training has begun once a batch or an epoch is done (TensorFlow imported, the first step traced)."""
+    return getattr(event, "kind", None) in ("batch", "epoch", "baseline_epoch")
+
+
 def _coalesce(event: Any) -> str | None:
     """Batch progress replaces the previous one instead of piling up."""
     return "batch" if getattr(event, "kind", None) == "batch" else None
@@ -48,7 +53,7 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
 
     info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name, "baseline": config.baseline,
             "loaded": loaded, "settings": dict(settings or {})}
-    return jobs.Job(target, name=f"training of {spec.name}", coalesce=_coalesce, info=info).start()
+    return jobs.Job(target, name=f"training of {spec.name}", coalesce=_coalesce, info=info, begun=_begun).start()
 
 
 def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listener,
@@ -56,11 +61,15 @@ def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listene
     """Train (in the calling thread), then predict the test rows for the result plots."""
     from rmlp.runs.train import train
 
+    if not stop_event.is_set():  # stopped while queued: skip the import
+        import keras  # noqa: F401 - TensorFlow's import, most of a first run's "Starting…"
+
+        jobs.freeze_heap()
     result = train(spec, loaded.data, config, listener=listener, stop_event=stop_event,
                    data_source=loaded.source_record())
     data = loaded.data
     y_true = y_pred = None
-    if data.task == "regression":
+    if data.task == "regression" and result.model is not None:
         y_true, y_pred = _regression_pairs(result.model, data)
     baseline = result.baseline
     return RunInfo(

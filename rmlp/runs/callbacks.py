@@ -9,6 +9,7 @@ import csv
 import math
 import os
 import shutil
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -42,6 +43,9 @@ class EventCallback(keras.callbacks.Callback):
 
     Batch events are throttled to one per ``batch_events_every`` seconds; the stop flag is
     checked after every batch. ``epoch_kind`` names epoch events ("epoch" or "baseline_epoch").
+    The time left (``eta_s``) comes from finished epochs only: the median of those after the first
+    (whose start traces TensorFlow's step functions), or, after one epoch, its batches after the
+    first; None until an epoch is done.
     """
 
     def __init__(self, listener: Listener | None = None, stop_event: threading.Event | None = None, *,
@@ -63,14 +67,25 @@ class EventCallback(keras.callbacks.Callback):
         self._epoch = 0
         self._epochs = 0
         self._steps = 0
+        self._epoch_t0 = 0.0
+        self._first_batch_end = 0.0  # when this epoch's first batch ended
+        self._last_batch_end = 0.0
+        self._batches_done = 0
+        self._epoch_s: list[float] = []  # seconds of each finished epoch of this fit
+        self._steady_first = 0.0  # the first epoch's time without its start-up
+
+    def epoch_seconds(self) -> float | None:
+        """What one epoch takes, from finished epochs (None before one is done)."""
+        if len(self._epoch_s) > 1:
+            return statistics.median(self._epoch_s[1:])
+        return self._steady_first or (self._epoch_s[0] if self._epoch_s else None)
 
     def _progress(self, done: float) -> tuple[float, float | None, float]:
         """(elapsed, eta, progress) when ``done`` epochs (fractional) are complete."""
         elapsed = time.perf_counter() - self.started
         total = max(self._epochs, 1)
-        ran = done - self.initial_epoch
-        left = self._epochs - done
-        eta = elapsed / ran * left if ran > 0 else None
+        per_epoch = self.epoch_seconds()
+        eta = per_epoch * max(self._epochs - done, 0.0) if per_epoch is not None else None
         return elapsed, eta, min(max(done / total, 0.0), 1.0)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -84,14 +99,19 @@ class EventCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
+        self._epoch_t0 = time.perf_counter()
+        self._batches_done = 0
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.stop_event is not None and self.stop_event.is_set():
             self.model.stop_training = True
             self.stopped = True
+        now = time.perf_counter()
+        if self._batches_done == 0:
+            self._first_batch_end = now
+        self._last_batch_end, self._batches_done = now, batch + 1
         if self.listener is None or self.epoch_kind != "epoch":
             return
-        now = time.perf_counter()
         if now - self._last_emit < self.batch_events_every:
             return
         self._last_emit = now
@@ -105,11 +125,25 @@ class EventCallback(keras.callbacks.Callback):
         if _cut_short(self.guard):  # not a finished epoch: nothing to show for it
             return
         self.last_epoch = epoch + 1
+        self._time_epoch()
         elapsed, eta, progress = self._progress(epoch + 1)
         message = "stopped during this epoch" if self.stopped else ""
         emit(self.listener, TrainEvent(
             self.epoch_kind, epoch=epoch + 1, epochs=self._epochs, batch=self._steps, batches=self._steps,
             logs=float_logs(logs), elapsed_s=elapsed, eta_s=eta, progress=progress, message=message))
+
+    def _time_epoch(self) -> None:
+        """Record the epoch that just ended; for the first, also its time without the start-up.
+
+        The first batch of a fit traces the training step and the first validation traces the
+        evaluation step, so the first epoch's steady time is its later batches scaled to the epoch.
+        """
+        now = time.perf_counter()
+        if not self._epoch_s and self._batches_done > 1:
+            per_batch = (self._last_batch_end - self._first_batch_end) / (self._batches_done - 1)
+            self._steady_first = per_batch * (self._steps or self._batches_done)
+        self._epoch_s.append(now - self._epoch_t0)
+
 
 class RunGuard(keras.callbacks.Callback):
     """Stops training at the batch whose loss is NaN or infinite (as Keras's ``TerminateOnNaN``), or on request.

@@ -283,6 +283,24 @@ def _fail(run: RunDir | None, state: RunState, exc: BaseException, listener: Lis
     emit(listener, TrainEvent("error", epoch=state.epochs_done, message=f"{type(exc).__name__}: {exc}"))
 
 
+def _stop_asked(stop_event: threading.Event | None) -> bool:
+    return stop_event is not None and stop_event.is_set()
+
+
+def _not_begun(run: RunDir | None, state: RunState, spec: ModelSpec, config: TrainConfig, notices: list[str],
+               listener: Listener | None) -> RunResult:
+    """A run stopped before its first batch: its folder (when made) marked stopped, a 'stopped' event."""
+    message = "Stopped before training began."
+    if run is not None:
+        state.status, state.notices = "stopped", [*state.notices, message]
+        state.touch()
+        run.write_json(RunDir.STATE, state.to_dict())
+    emit(listener, TrainEvent("stopped", epochs=config.n_epochs, message=message))
+    return RunResult(run_dir=run.path if run is not None else Path(config.runs_dir), model=None, history={},
+                     test_metrics={}, stopped=True, status="stopped", spec=spec, config=config,
+                     notices=[*notices, message])
+
+
 def _checked(config: TrainConfig) -> TrainConfig:
     """The config when every setting fits (one built with ``model_construct`` may not)."""
     found = [p for p in config.problems() if p.severity == "error"]
@@ -327,18 +345,23 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     what changed is in ``RunResult.notices`` and state.json. ``data_source`` says how to reload the
     data for :func:`resume` (``{"kind": "table", "path": ..., "target": ..., "task": ..., "seed": ...,
     "val_size": ..., "test_size": ...}``); without it the data's own ``load_args`` are used.
-    Raises what went wrong after recording it (state.json ``failed``, an ``error`` event).
+    Raises what went wrong after recording it (state.json ``failed``, an ``error`` event). A stop
+    asked before the first batch ends the run there (``model`` None, the folder, if made, stopped).
     """
     run: RunDir | None = None
     state = RunState(epochs=(config or TrainConfig()).n_epochs)
     try:
         spec, config, notices = preflight(spec, data, config)
         state.epochs = config.n_epochs
+        if _stop_asked(stop_event):
+            return _not_begun(None, state, spec, config, notices, listener)
         import keras
 
         from rmlp.keras.build import build_uncompiled, compile_model, members_model
 
         keras.backend.clear_session()
+        if _stop_asked(stop_event):  # asked during TensorFlow's import: no run folder is made
+            return _not_begun(None, state, spec, config, notices, listener)
         run = RunDir.create(config.runs_dir, config.run_name or spec.name)
         state.status, state.started_at, state.notices = "running", now(), notices
         state.touch()
@@ -354,6 +377,8 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
         with strategy_scope(config.multi_gpu):
             model = compile_model(members_model(build_uncompiled(spec)), spec,
                                   learning_rate=_learning_rate(spec, config, data))
+        if _stop_asked(stop_event):
+            return _not_begun(run, state, spec, config, notices, listener)
         fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=0)
         return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, 0, notices)
     except BaseException as exc:
