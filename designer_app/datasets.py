@@ -1,18 +1,26 @@
 """Data sets for the app: the shipped samples, uploads saved under our own names, and loading.
 
 Everything here calls :mod:`rmlp.data` (pandas/numpy, no TensorFlow). Uploaded bytes are written
-to a private folder under a name made from their hash, never under the name the browser sent.
+to this session's private folder (``<temp>/rmlp-designer/uploads/<20 random hex digits>``, removed
+:data:`UPLOAD_GRACE_S` after the session ends) under a name made from their hash, never under the
+name the browser sent. A link names an upload by its session folder and file name; a session that
+opens it (a reload is a new session) takes its own copy, so it keeps working after the first ends.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import streamlit as st
 
 from rmlp.data.samples import sample, sample_dir
 from rmlp.data.split import SPLIT
@@ -23,10 +31,71 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".zip", ".npz")
 
 
+#: How long the uploads of a session that ended stay (seconds): a reload (a new session) or a shared
+#: link opened meanwhile finds them and takes its own copy. Streamlit ends a session when its tab
+#: closes or reloads.
+UPLOAD_GRACE_S = 3600.0
+_ENDED = ".ended"
+
+
+def upload_root() -> Path:
+    """The folder that holds every session's upload folder."""
+    return Path(tempfile.gettempdir()) / "rmlp-designer" / "uploads"
+
+
+def sweep_uploads(grace_s: float | None = None) -> list[Path]:
+    """Delete the upload folders of sessions that ended more than ``grace_s`` (default
+    :data:`UPLOAD_GRACE_S`) ago; the folders removed."""
+    grace = UPLOAD_GRACE_S if grace_s is None else grace_s
+    removed = []
+    for folder in upload_root().glob("*"):
+        marker = folder / _ENDED
+        try:
+            ended = folder.is_dir() and _SESSION_NAME.match(folder.name) and marker.is_file()
+            if ended and time.time() - marker.stat().st_mtime >= grace:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            continue  # another server process removed it first
+    return removed
+
+
+def _session_ended(path: Path) -> None:
+    """Mark a session's upload folder as ended (Streamlit calls this when the session goes); folders
+    that ended more than :data:`UPLOAD_GRACE_S` ago are removed now."""
+    if path.is_dir():
+        (path / _ENDED).touch()
+    sweep_uploads()
+
+
+@st.cache_resource(scope="session", on_release=_session_ended, show_spinner=False)
+def _session_folder(token: str) -> Path:
+    """The upload folder of this session, held by Streamlit until the session ends."""
+    sweep_uploads()
+    return upload_root() / token
+
+
+def _session_token() -> str:
+    """This session's upload folder name; outside a running app (scripts, tests), one per process."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return _PROCESS_TOKEN
+    from designer_app import state
+
+    return state.upload_token()
+
+
+#: The upload folder name used outside a running app (a script, a test): one per process.
+_PROCESS_TOKEN = os.urandom(10).hex()
+
+
 def upload_dir() -> Path:
-    """The private folder uploads are written to."""
-    path = Path(tempfile.gettempdir()) / "rmlp-designer" / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
+    """This session's private upload folder (made on first use, removed a grace time after the session ends)."""
+    token = _session_token()
+    path = _session_folder(token) if token != _PROCESS_TOKEN else upload_root() / token
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (path / _ENDED).unlink(missing_ok=True)  # a session that reconnected is alive again
     return path
 
 
@@ -116,32 +185,54 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
 
 # ---------------------------------------------------------------------- describing a data set in a link
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{20}\.(csv|tsv|txt|zip|npz)$")
+_SESSION_NAME = re.compile(r"^[0-9a-f]{20}$")
 _SHOWN_NAME = re.compile(r"[^\w .()\-]")
 
 
 def describe(loaded: LoadedData) -> dict[str, object] | None:
-    """A small dict that finds this data set again (a sample or one of our uploads), or None."""
+    """A small dict that finds this data set again (a sample, or an upload of a session on this server), or None."""
     path = Path(loaded.path)
+    where: dict[str, object] = {}
     if path.parent == sample_dir():
         origin = "sample"
-    elif path.parent == upload_dir():
-        origin = "upload"
+    elif path.parent.parent == upload_root() and _SESSION_NAME.match(path.parent.name):
+        origin, where = "upload", {"u": path.parent.name}
     else:
         return None
-    return {"o": origin, "f": path.name, "n": loaded.name[:100], "t": loaded.target, "k": loaded.task,
+    return {"o": origin, "f": path.name, **where, "n": loaded.name[:100], "t": loaded.target, "k": loaded.task,
             "v": loaded.val_size, "s": loaded.test_size, "r": loaded.seed, "x": loaded.non_finite}
+
+
+def _adopt(source: Path) -> Path:
+    """An upload of another session as a file of this session's own folder (a link, or else a copy)."""
+    own = upload_dir()
+    if source.parent == own:
+        return source
+    if not source.is_file() or source.is_symlink():
+        raise ValueError(f"the data set {source.name} is no longer on this machine")
+    target = own / source.name
+    if not target.is_file():
+        part = target.with_suffix(target.suffix + ".part")
+        part.unlink(missing_ok=True)
+        try:
+            os.link(source, part)
+        except OSError:
+            shutil.copyfile(source, part)
+        part.replace(target)
+    return target
 
 
 def from_description(info: dict[str, object]) -> LoadedData:
     """Load the data set a :func:`describe` dict names; ValueError when it is not one we know.
 
-    Only shipped samples and files in our own upload folder can be named, never another path.
+    Only shipped samples and uploads in a session folder of this server can be named (by the
+    folder's and the file's own names, never a path); an upload is loaded from this session's copy.
     """
-    origin, name = str(info.get("o", "")), str(info.get("f", ""))
+    origin, name, session = str(info.get("o", "")), str(info.get("f", "")), str(info.get("u", ""))
     if origin == "sample" and sample(name) is not None:
         path = sample_dir() / name
-    elif origin == "upload" and _UPLOAD_NAME.match(name):
-        path = upload_dir() / name
+    elif origin == "upload" and _UPLOAD_NAME.match(name) and _SESSION_NAME.match(session):
+        path = _adopt(upload_root() / session / name)
     else:
         raise ValueError("the link names no known data set")
     if not path.is_file():

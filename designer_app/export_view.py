@@ -18,20 +18,21 @@ import streamlit as st
 from designer_app import state
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
+from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 
 
 @lru_cache(maxsize=32)
-def _script(spec_text: str, csv_path: str, target: str, config_text: str, training: bool,
-            preprocessor_text: str) -> str:
+def _script(spec_text: str, data_name: str, target: str, config_text: str, training: bool,
+            preprocessor_text: str, split: tuple[float, float] = (SPLIT.val_size, SPLIT.test_size)) -> str:
     from rmlp.export import export_python
     from rmlp.runs.config import TrainConfig
 
     preprocessor = json.loads(preprocessor_text) if preprocessor_text else None
-    return export_python(ModelSpec.model_validate_json(spec_text), csv_path=csv_path or None, target=target or None,
+    return export_python(ModelSpec.model_validate_json(spec_text), csv_path=data_name or None, target=target or None,
                          training=TrainConfig.from_json(config_text), include_training=training,
-                         preprocessor=preprocessor)
+                         preprocessor=preprocessor, split=SplitConfig(val_size=split[0], test_size=split[1]))
 
 
 @lru_cache(maxsize=32)
@@ -61,13 +62,25 @@ def matching_run(spec: ModelSpec) -> RunInfo | None:
 
 
 def _training_inputs(spec: ModelSpec) -> tuple[bool, str, str, str]:
-    """(possible, csv path, target, preprocessor JSON) for a script that also trains on the table in use."""
+    """(possible, data file name, target, preprocessor JSON) for a script that also trains on the table in use.
+
+    Only the name the user knows the file by goes into the script (never the server's path): the
+    script takes the data file as its argument. The preprocessor is the one of the split Start
+    would train on (the Train page's shares and seed).
+    """
+    from rmlp.data import DataError
+
     loaded = state.data()
     if loaded is None or loaded.kind != "table" or len(spec.input_shape) != 1:
         return False, "", "", ""
+    settings = state.train_settings()
+    try:
+        loaded = loaded.with_split(float(settings["val_size"]), float(settings["test_size"]), int(settings["seed"]))
+    except (DataError, KeyError, ValueError):
+        return False, "", "", ""
     pre = getattr(loaded.data, "preprocessor", None)
     text = json.dumps(pre.to_dict()) if pre is not None and hasattr(pre, "to_dict") else ""
-    return True, loaded.path, loaded.target, text
+    return True, Path(loaded.name or Path(loaded.path).name).name, loaded.target, text
 
 
 def code() -> str | None:
@@ -82,15 +95,18 @@ def code() -> str | None:
     training = st.toggle("Include loading the data and training", value=bool(state.ui("export_training", False)),
                          key="export_training", disabled=not possible,
                          on_change=lambda: state.set_ui("export_training", st.session_state["export_training"]),
-                         help="Adds reading the CSV in use, encoding it exactly as the app did (the preprocessing "
-                         "is embedded), training with the settings of the Train page and saving the model. "
-                         "Available when a table is in use.")
+                         help="Makes the script a command, `python model.py DATA.csv`, that splits the table "
+                         "as the app does (same seed, same rows), encodes it exactly as the app did (the "
+                         "preprocessing is embedded), trains with the settings of the Train page, prints the "
+                         "test metrics and saves the model. Available when a table is in use.")
     settings = state.train_settings()
     text = spec.to_json(indent=None)
     try:
         config = TrainConfig.model_validate({k: v for k, v in settings.items() if k in TrainConfig.model_fields})
         script = _script(text, csv_path, target, config.to_json(indent=None), bool(training and possible),
-                         pre if training and possible else "")
+                         pre if training and possible else "",
+                         (float(settings.get("val_size", SPLIT.val_size)),
+                          float(settings.get("test_size", SPLIT.test_size))))
         snippet = _snippet(text)
     except ValueError as exc:
         st.error(f"The code could not be generated: {exc}", icon=":material/error:")

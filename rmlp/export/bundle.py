@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.data.preprocessor import PREPROCESSOR_FORMAT
+from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.design.graph import to_dot
 from rmlp.design.summary import summarize
 from rmlp.export.code import ExportError
@@ -94,7 +95,20 @@ def run_export_inputs(run_dir: str | Path) -> dict[str, Any]:
     except (OSError, ValueError):
         config = None  # an older or damaged run: the default training settings
     return {"csv_path": csv_path, "target": target, "include_training": training, "preprocessor": prep,
-            "training": config}
+            "training": config, **_split_inputs(record)}
+
+
+def _split_inputs(record: dict[str, Any]) -> dict[str, Any]:
+    """The split a run's data.json records (shares and seed), as :func:`export_python` takes it."""
+    given = record.get("load_args")
+    args: dict[str, Any] = given if isinstance(given, dict) else {}
+    try:
+        split = SplitConfig(val_size=args.get("val_size", SPLIT.val_size),
+                            test_size=args.get("test_size", SPLIT.test_size))
+        seed = int(record["seed"]) if record.get("seed") is not None else None
+    except (TypeError, ValueError):
+        return {}  # an older or damaged record: the default split
+    return {"split": split, "split_seed": seed}
 
 
 def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, model: Any = None) -> Path:
@@ -123,7 +137,7 @@ def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, mo
                         + (" and trains it" if inputs.get("include_training") else ""))
     texts["snippet.py"] = export_snippet(spec)
     what["snippet.py"] = "rebuilds the model with rmlp from the spec"
-    texts["predict.py"] = export_predict_script(run.path if run else ".")
+    texts["predict.py"] = export_predict_script()  # the files beside it, wherever the bundle is unzipped
     what["predict.py"] = f"predicts on raw CSV rows with {RunDir.MODEL} and {RunDir.PREPROCESSOR} (no rmlp)"
     if preprocessor is not None:
         texts[RunDir.PREPROCESSOR] = json.dumps(preprocessor, indent=2) + "\n"

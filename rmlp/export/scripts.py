@@ -7,6 +7,7 @@ from typing import Any
 
 from rmlp.base.info import BaseInfo
 from rmlp.data.preprocessor import ENCODING, PREPROCESSOR_FORMAT
+from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.design import sizing
 from rmlp.export.code import ExportError, lit, model_code_data, raw_json
 from rmlp.export.render import check_json_literal, finish, render
@@ -19,15 +20,18 @@ __all__ = ["export_predict_script", "export_python", "export_snippet"]
 
 def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None, target: str | None = None,
                   training: TrainConfig | None = None, include_training: bool = False,
-                  preprocessor: dict[str, Any] | None = None, info: BaseInfo | None = None) -> str:
+                  preprocessor: dict[str, Any] | None = None, info: BaseInfo | None = None,
+                  split: SplitConfig | None = None, split_seed: int | None = None) -> str:
     """A stand-alone Python script (Keras only, no rmlp) that rebuilds and compiles the model.
 
-    With ``include_training`` it also reads ``csv_path`` with pandas, encodes it like the
-    ``preprocessor`` (a saved ``preprocessor.json`` as a dict; None: one is learned from the
-    training rows the same way), holds out 20% for validation, trains with the ``training``
-    settings (the defaults when None: epochs and batch size sized to the rows, the warm-up and
-    cosine schedule, early stopping that keeps the best epoch) and saves ``model.keras`` and
-    ``preprocessor.json``.
+    With ``include_training`` it is also a command, ``python model.py DATA.csv [--target ...]``,
+    that reads the table with pandas, splits it as :func:`rmlp.data.load_table` does (``split``'s
+    shares, seeded by ``split_seed`` or else the training seed, stratified by class: the same
+    rows), encodes it like the ``preprocessor`` (a saved ``preprocessor.json`` as a dict; None:
+    one is learned from the training rows the same way), trains as :func:`rmlp.runs.train.train`
+    does with the ``training`` settings (the defaults when None), prints the test metrics and
+    saves ``model.keras``, ``preprocessor.json`` and ``metrics.json``. Only the file name of
+    ``csv_path`` enters the script (in its help), never the path: the data is an argument.
     """
     config = training or TRAINING
     data = model_code_data(spec, info)
@@ -42,8 +46,12 @@ def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None,
         if preprocessor is not None and preprocessor.get("format") != PREPROCESSOR_FORMAT:
             raise ExportError("The preprocessor is not an rmlp preprocessor description (preprocessor.json).")
         data.update(
-            csv_path=lit(str(csv_path) if csv_path is not None else "data.csv"),
+            data_name=lit(Path(str(csv_path)).name if csv_path is not None else "data.csv"),
             target=lit(str(target)),
+            val_size=lit(float((split or SPLIT).val_size)),
+            test_size=lit(float((split or SPLIT).test_size)),
+            split_seed=lit(None if split_seed is None or split_seed == config.seed else int(split_seed)),
+            reduce_lr=lit(config.reduce_lr),
             epochs=lit(config.epochs),
             batch_size=lit(config.batch_size),
             lr_schedule=lit(config.lr_schedule),
@@ -75,10 +83,11 @@ def export_snippet(spec: ModelSpec | dict) -> str:
     return code
 
 
-def export_predict_script(run_dir: str | Path) -> str:
+def export_predict_script(run_dir: str | Path | None = None) -> str:
     """A stand-alone script (Keras, NumPy, pandas; no rmlp) that predicts on raw CSV rows with the
-    run's ``model.keras`` and ``preprocessor.json``."""
-    run_dir = Path(run_dir)
-    return finish(render("predict.py.j2", run_dir=lit(str(run_dir.resolve()))), "predict script")
+    run's ``model.keras`` and ``preprocessor.json``: those beside the script, else those in ``run_dir``
+    (None: only the script's own folder, as in a bundle, which works wherever it is unzipped)."""
+    where = None if run_dir is None else str(Path(run_dir).resolve())
+    return finish(render("predict.py.j2", run_dir=lit(where)), "predict script")
 
 
