@@ -3,7 +3,7 @@
 Both are driven by Streamlit's AppTest in this process, interleaved, one value changed before
 every rerun (as a user moving a slider): the Design page reruns the whole app (sidebar, validation,
 summary, graph, the controls of the open tab); the trivial page has a title, a slider and a line
-of text. Two scenarios: a slider in the "Around the blocks" tab, and a value outside the tabs with
+of text. Two scenarios: a slider in the "Around blocks" tab, and a value outside the tabs with
 the "Blocks" tab (the 14-row table, the most expensive tab) open. The trivial page is measured
 twice: as a bare script, and inside the designer's own shell (page config, navigation, the sidebar
 that validates and sums up the design), which isolates what the Design page itself costs.
@@ -76,7 +76,7 @@ def _widget(at: object, kind: str, label: str) -> object:
 
 #: (name, open tab, widget kind, widget label, two values to alternate, where the value lands)
 SCENARIOS = (
-    ("bypass dropout slider, 'Around the blocks' tab open", "Around the blocks", "slider", "Bypass dropout rate",
+    ("bypass dropout slider, 'Around blocks' tab open", "Around blocks", "slider", "Bypass dropout rate",
      (0.25, 0.3), lambda at: at.session_state["rmlp.spec"]["bypass_dropout"]),
     ("memory batch size, 'Blocks' tab (14-row table) open", "Blocks", "number_input",
      "Batch size (for the memory estimate)", (32, 64), lambda at: at.session_state["rmlp.train"]["batch_size"]),
@@ -131,7 +131,7 @@ from rmlp.spec.presets import get_preset
 at = AppTest.from_file("designer_app/app.py", default_timeout=120)
 at.query_params["spec"] = encode_spec(get_preset("deep_14"))
 at.run()
-at.session_state["design_section"] = "Around the blocks"
+at.session_state["design_section"] = "Around blocks"
 at.run()
 next(s for s in at.slider if s.label == "Bypass dropout rate").set_value(0.3)
 at.run()

@@ -28,8 +28,46 @@ def in_use() -> None:
         st.success(f"In use: **{loaded.name}**{target} ({loaded.data.task}).", icon=":material/check_circle:")
 
 
+def _start_at_in_use() -> None:
+    """The first time the chooser is drawn in a session, it starts at the data set in use (if any)."""
+    if state.ui("data_chooser_started"):
+        return
+    state.set_ui("data_chooser_started", True)
+    loaded = state.data()
+    if loaded is None:
+        return
+    path = Path(loaded.path)
+    if path.parent == sample_dir() and sample(path.name) is not None:
+        state.set_ui("data_source", "sample")
+        state.set_ui("data_sample", path.name)
+    elif path.parent == datasets.upload_dir() and path.is_file():
+        state.set_ui("data_source", "upload")
+        state.set_ui("data_upload_path", str(path))
+        state.set_ui("data_upload_name", loaded.name)
+        state.set_ui("data_upload_error", "")
+
+
+def _not_in_use_note(path: Path) -> None:
+    """Say so when the file shown below is not the one in use."""
+    loaded = state.data()
+    if loaded is not None and Path(loaded.path) != path:
+        st.info(f"Shown below: **{shown_name(path)}**, not the data in use (**{loaded.name}**). Press "
+                "**Use this data** to switch to it.", icon=":material/swap_horiz:")
+
+
 def choose_file() -> Path | None:
-    """A sample or an uploaded file (saved under our own name); None until there is one."""
+    """A sample or an uploaded file (saved under our own name); None until there is one.
+
+    It starts at the data set in use, and says so when the file shown is another one.
+    """
+    _start_at_in_use()
+    path = _chosen_file()
+    if path is not None:
+        _not_in_use_note(path)
+    return path
+
+
+def _chosen_file() -> Path | None:
     source = st.segmented_control("Where from", list(_SOURCES), default=state.ui("data_source", "sample"),
                                   format_func=_SOURCES.get, required=True, key="data_source",
                                   on_change=_keep, args=("data_source",),

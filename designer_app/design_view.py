@@ -21,7 +21,7 @@ from designer_app.widgets import ProblemBoard, field, help_text, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
 from rmlp.data.samples import BASE_MODEL, sample_dir
-from rmlp.design.summary import Summary, machine_memory_bytes
+from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, machine_memory_bytes, summarize
 from rmlp.spec.fields import format_int_list, parse_int_list
 from rmlp.spec.units import human_bytes, human_count
 
@@ -39,8 +39,7 @@ def preset_bar() -> None:
     spec = state.spec()
     with st.container(horizontal=True):
         presets = st.popover("Start from a preset", icon=":material/auto_awesome:", key=PRESETS_KEY,
-                             on_change="rerun", help="Starter designs: the original README example, the original "
-                             "CIFAR-10 transfer-learning design, a small table model, a deep 14-block design.")
+                             on_change="rerun", help="Starter designs: " + "; ".join(_preset_titles()) + ".")
         if presets.open:
             with presets:
                 _preset_buttons()
@@ -56,23 +55,75 @@ def preset_bar() -> None:
                                  on_change=_open_json, args=(f"spec_upload{state.rev()}",),
                                  help="Load a design saved as JSON. It replaces the current design.")
                 st.caption("To share a design, copy the address in your browser: it holds the whole design.")
+    fit_status()
+
+
+def _preset_titles() -> list[str]:
+    from rmlp.spec.presets import PRESET_TITLES, PRESETS
+
+    return [PRESET_TITLES.get(name, name) for name in PRESETS]
 
 
 def _preset_buttons() -> None:
-    from rmlp.spec.presets import PRESET_HELP, PRESETS
+    """One button per preset (its title), its one-line description under it; fit to the data or not."""
+    from rmlp.spec.presets import PRESET_HELP, PRESET_TITLES, PRESETS
 
+    loaded = state.data()
+    if loaded is not None:
+        key = f"preset_fit{state.rev()}"
+        st.toggle(f"Fit to the data in use ({loaded.name})", value=bool(state.ui("preset_fit", True)), key=key,
+                  on_change=_keep_ui, args=("preset_fit", key),
+                  help="On: the preset's input shape, task and outputs follow the data in use, as Train would set "
+                  "them. Off: the preset exactly as it is; the page then says what Train will change.")
     st.caption("Loading a preset replaces the current design.")
     for name in PRESETS:
-        st.button(name.replace("_", " "), key=f"preset:{name}", on_click=_load_preset, args=(name,),
-                  help=PRESET_HELP.get(name, ""), width="stretch", icon=":material/file_open:")
+        st.button(PRESET_TITLES.get(name, name.replace("_", " ")), key=f"preset:{name}", on_click=_load_preset,
+                  args=(name,), help=PRESET_HELP.get(name, ""), width="stretch", icon=":material/file_open:")
+        st.caption(PRESET_HELP.get(name, ""))
 
 
 def _load_preset(name: str) -> None:
-    from rmlp.spec.presets import get_preset
+    """Load a preset; with data in use (and fitting on) fit it to the data at once and say what changed."""
+    from rmlp.data import spec_for_data
+    from rmlp.spec.presets import PRESET_TITLES, get_preset
 
-    state.set_spec(get_preset(name))
+    preset = get_preset(name)
+    loaded = state.data()
     st.session_state[PRESETS_KEY] = False
-    state.notify(f"Preset '{name}' loaded.", "success")
+    title = PRESET_TITLES.get(name, name)
+    if loaded is None or not state.ui("preset_fit", True):
+        state.set_spec(preset)
+        state.notify(f"Preset '{name}' loaded ({title}).", "success")
+        return
+    fitted, notices = spec_for_data(preset, loaded.data)
+    lines = [str(n) for n in notices]  # a preset keeps its design: only input, task and outputs follow the data
+    state.set_spec(fitted)
+    state.set_ui(PRESET_NOTE, (fitted.to_json(indent=None), f"Preset '{title}' fitted to {loaded.name}", lines))
+    state.notify(f"Preset '{name}' loaded ({title}) and fitted to {loaded.name}.", "success")
+
+
+PRESET_NOTE = "preset_note"
+
+
+def fit_status() -> None:
+    """Under the preset bar: what fitting a preset changed, or that the design does not match the data in use."""
+    note = state.ui(PRESET_NOTE)
+    spec = state.spec()
+    if note and note[0] == spec.to_json(indent=None) and note[2]:
+        st.info(f"{note[1]}: " + " ".join(note[2]), icon=":material/tune:")
+    fit, loaded = state.data_fit(), state.data()
+    if fit is None or loaded is None:
+        return
+    fitted, changes = fit
+    size = ""
+    try:
+        size = f" Fitted, it has {human_count(summarize(fitted, state.batch_size()).total_params)} parameters."
+    except (ValueError, KeyError, IndexError, ZeroDivisionError):
+        pass
+    st.warning(f"This design does not match the data in use (**{loaded.name}**); the figures below are for the "
+               f"design as it is. Train will fit it first: " + " ".join(changes) + size, icon=":material/rule:")
+    st.button(f"Fit the design to {loaded.name}", on_click=state.fit_to_data, icon=":material/tune:",
+              key=f"fit_to_data{state.rev()}", help="Make those changes now, so what you see is what Train trains.")
 
 
 def _open_json(key: str) -> None:
@@ -93,18 +144,23 @@ def _open_json(key: str) -> None:
 # ---------------------------------------------------------------------- sections (stateful tabs)
 SECTION_KEY = "design_section"
 DEFAULT_SECTION = "Blocks"
+#: Column widths (pixels) of the blocks table: the four editable columns fit a half-width column at once.
+NUMBER_WIDTH, BYPASS_WIDTH = 72, 96
 
 
 def sections() -> dict[str, tuple[Callable[[ProblemBoard], None], tuple[str, ...]]]:
-    """Each tab of controls: what draws it, and the spec fields (path prefixes) it holds."""
+    """Each tab of controls: what draws it, and the spec fields (path prefixes) it holds.
+
+    The labels are short so the tab bar fits the half-width column without scrolling.
+    """
     return {
-        "Task and input": (task_and_input, ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name",
-                                            "flatten")),
+        "Input": (task_and_input, ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name", "flatten")),
         "Base model": (base_model, ("base_model",)),
         "Blocks": (blocks_table, ("blocks",)),
-        "Around the blocks": (around_blocks, ("bypass_regularizer", "bypass_dropout", "inter_block_layers",
-                                              "final_layers", "final_regularizer", "final_dropout", "activation")),
-        "Output and optimizer": (output_and_optimizer, ("output_activation", "loss", "optimizer")),
+        "Around blocks": (around_blocks, ("bypass_regularizer", "bypass_dropout", "inter_block_layers",
+                                          "final_layers", "final_regularizer", "final_dropout", "activation")),
+        "Optimizer": (output_and_optimizer, ("output_activation", "loss", "label_smoothing", "ensemble",
+                                             "optimizer")),
     }
 
 
@@ -280,13 +336,13 @@ def _main_path_text(block: BlockSpec) -> str:
 
 
 def blocks_frame(blocks: list[BlockSpec]) -> pd.DataFrame:
-    """One row per block: j, k, l, bypass widths (text) and the main path it gives (read only)."""
+    """One row per block: j, k, l, bypass widths (text), then the main path it gives (read only)."""
     return pd.DataFrame({
         "layers": [b.layers for b in blocks],
         "width": [b.width for b in blocks],
         "decrement": [b.decrement for b in blocks],
-        "main path": [_main_path_text(b) for b in blocks],
         "bypass": [format_int_list(b.bypass) for b in blocks],
+        "main path": [_main_path_text(b) for b in blocks],
     })
 
 
@@ -329,14 +385,17 @@ def _short_label(label: str) -> str:
     return label
 
 
-def _column(name: str) -> Any:
+def _column(name: str, last: BlockSpec | None = None) -> Any:
+    """The column of one block field; a new row starts as a copy of ``last`` (not the library default)."""
     meta = field_meta(f"blocks[].{name}")
     label = _short_label(meta.label)
+    default = getattr(last, name) if last is not None else meta.default
     if meta.kind == "int":
         return st.column_config.NumberColumn(label, help=help_text(meta), min_value=meta.low, max_value=meta.high,
-                                             step=1, default=meta.default, required=True, format="%d", width=118)
-    return st.column_config.TextColumn(label, help=help_text(meta) + "\n\nExample: 32, 16.", default="",
-                                       validate=r"^[\d,;\s\[\]]*$", width=150)
+                                             step=1, default=default, required=True, format="%d", width=NUMBER_WIDTH)
+    return st.column_config.TextColumn(label, help=help_text(meta) + "\n\nExample: 32, 16.",
+                                       default=format_int_list(default or []), validate=r"^[\d,;\s\[\]]*$",
+                                       width=BYPASS_WIDTH)
 
 
 def blocks_table(board: ProblemBoard) -> None:
@@ -350,12 +409,14 @@ def blocks_table(board: ProblemBoard) -> None:
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
-        column_config={name: _column(name) for name in BLOCK_COLUMNS} | {
+        column_config={name: _column(name, blocks[-1] if blocks else None) for name in BLOCK_COLUMNS} | {
             "main path": st.column_config.TextColumn(
                 "Main-path widths", help="The Dense widths this block's main path gets: k, k − l, k − 2l, … "
                 "(✗: a width below 1, the block is invalid).")},
+        column_order=(*BLOCK_COLUMNS, "main path"),
         disabled=["main path"],
     )
+    st.caption("A new row (last line of the table) starts as a copy of the last block.")
     new_blocks, messages = blocks_from_frame(edited, blocks)
     for message in messages:
         st.error(message, icon=":material/edit_off:")
@@ -445,10 +506,28 @@ def _metrics(figures: Summary) -> None:
         ("FLOPs / example", human_count(figures.flops), teaching.FIGURE_HELP["flops"]),
         ("Layers", f"{figures.layers:,}", teaching.FIGURE_HELP["layers"]),
         ("Depth", f"{figures.depth:,}", teaching.FIGURE_HELP["depth"]),
-        ("Peak memory", human_bytes(figures.peak_training_bytes),
-         teaching.MEMORY_HELP + f" Batch size {figures.batch_size}."),
+        ("Training memory", human_bytes(design_bytes(figures)),
+         teaching.MEMORY_HELP + f" Shown: what the design itself needs at batch size {figures.batch_size}; "
+         f"TensorFlow's fixed overhead comes on top (see below)."),
     )
     st.markdown(figures_html(cells), unsafe_allow_html=True)
+    st.caption(memory_breakdown(figures))
+
+
+def design_bytes(figures: Summary) -> int:
+    """What the design adds to training memory: weights, gradients and optimizer state, activations."""
+    return max(int(figures.peak_training_bytes) - FRAMEWORK_OVERHEAD_BYTES, 0)
+
+
+def memory_breakdown(figures: Summary) -> str:
+    """The training-memory estimate in its parts, the fixed framework overhead apart."""
+    weights, state_bytes = figures.weights_bytes, figures.training_state_bytes
+    activations = design_bytes(figures) - weights - state_bytes
+    return (f"Training memory of the design at batch {figures.batch_size}: weights {human_bytes(weights)} + "
+            f"gradients and optimizer state {human_bytes(state_bytes)} + activations {human_bytes(activations)} "
+            f"= {human_bytes(design_bytes(figures))}. With TensorFlow's fixed overhead (about "
+            f"{human_bytes(FRAMEWORK_OVERHEAD_BYTES)}, the same for every design) the peak is about "
+            f"{human_bytes(figures.peak_training_bytes)}.")
 
 
 def figures_html(cells: tuple[tuple[str, str, str], ...]) -> str:

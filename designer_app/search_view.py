@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import jobs, state
+from designer_app import jobs, page_path, state
 from designer_app.datasets import LoadedData
 from designer_app.widgets import field, setting, settings_grid
 from rmlp import ModelSpec
@@ -31,6 +31,8 @@ from rmlp.search.storage import default_storage
 
 #: Seconds between two redraws of the study while a search runs.
 POLL_S = 2.0
+#: Seconds between two looks at the timing job while "Measure one epoch" runs.
+TIMING_POLL_S = 1.0
 #: Where the app's studies go (tests point this at a temporary folder).
 STUDIES_DIR_ENV = "RMLP_STUDIES_DIR"
 #: Batch sizes offered as choices (powers of two).
@@ -216,26 +218,43 @@ class SearchPage:
                          "building the graph)."):
                 self.session.timing_job = jobs.Job(self._timing_target(token[0], batch), name="search timing",
                                                    info={"token": token}).start()
-        timing_job = self.session.timing_job
         with right:
-            if timing_job is None:
-                st.caption("Measure one epoch to see what the search will cost.")
-                return
+            self._timing_status(token)
+
+    def _timing_status(self, token: tuple[str, str, int]) -> None:
+        """The timing job's state, polled while it runs; the page reruns once when it has ended."""
+        timing_job = self.session.timing_job
+        if timing_job is None:
+            st.caption("Measure one epoch to see what the search will cost.")
+            return
+        polling = timing_job.snapshot().active
+
+        @st.fragment(run_every=TIMING_POLL_S if polling else None)
+        def timing_status() -> None:
+            timing_job.touch()
             snap = timing_job.snapshot()
             if snap.active:
-                st.caption("Timing the current design…")
+                st.caption("Timing the current design… (TensorFlow starts first, a few seconds)")
                 return
-            if snap.status == "error":
-                st.error(f"Timing failed: {snap.error}", icon=":material/error:")
-                return
-            timing = snap.result
-            if timing is None:
-                return
-            cost = estimate_cost(int(self.values["n_trials"]), self.trial_epochs, timing.first_s,
-                                 timing.next_s, int(self.values["workers"]), os.cpu_count())
-            stale = "" if snap.info.get("token") == token else " (measured on an earlier design)"
-            st.info(f"One epoch: {timing.first_s:.1f} s first, {timing.next_s:.2f} s after{stale}. {cost.text()}",
-                    icon=":material/schedule:")
+            if polling and self.session.timing_seen != snap.id:
+                self.session.timing_seen = snap.id
+                st.rerun()  # once: the page stops polling and draws the result
+            self._timing_result(snap, token)
+
+        timing_status()
+
+    def _timing_result(self, snap: Any, token: tuple[str, str, int]) -> None:
+        if snap.status == "error":
+            st.error(f"Timing failed: {snap.error}", icon=":material/error:")
+            return
+        timing = snap.result
+        if timing is None:
+            return
+        cost = estimate_cost(int(self.values["n_trials"]), self.trial_epochs, timing.first_s,
+                             timing.next_s, int(self.values["workers"]), os.cpu_count())
+        stale = "" if snap.info.get("token") == token else " (measured on an earlier design)"
+        st.info(f"One epoch: {timing.first_s:.1f} s first, {timing.next_s:.2f} s after{stale}. {cost.text()}",
+                icon=":material/schedule:")
 
     # ------------------------------------------------------------------ start and stop
     def config(self) -> SearchConfig:
@@ -314,7 +333,7 @@ class SearchPage:
             st.progress(min(progress.done / max(progress.total, 1), 1.0), text=text)
             if progress.running:
                 st.markdown("**Workers running trials now**")
-                st.dataframe(progress.running, hide_index=True)
+                st.dataframe(_readable_running(progress.running), hide_index=True)
         elif snap.active:
             st.progress(0.0, text="Starting the worker processes (TensorFlow takes a few seconds)…")
         return not (snap.active and progress is None)
@@ -335,7 +354,12 @@ class SearchPage:
             if snap is None or not snap.active:
                 st.caption(str(exc))
             return
-        st.dataframe(trials_frame(study), hide_index=True, height=260)
+        trials = trials_frame(study)
+        st.dataframe(readable_trials(trials), hide_index=True, height=260)
+        with st.expander("All columns (as stored)", icon=":material/table_view:"):
+            st.dataframe(trials, hide_index=True, height=200, key="search_trials_raw")
+            st.download_button("Download the trials (.csv)", trials.to_csv(index=False), file_name=f"{name}-trials.csv",
+                               mime="text/csv", icon=":material/download:", on_click="ignore")
         figs = figures(study)
         tabs = [t for t in ("history", "parallel", "importance", "pareto") if t in figs]
         if tabs:
@@ -345,27 +369,84 @@ class SearchPage:
         report = study_report(study, 5)
         st.caption(f"Caps stopped {report.caps['params_cap']} sample(s) by parameters and "
                    f"{report.caps['memory_cap']} by memory, before anything was built.")
-        if report.best_trial is not None:
-            st.button(f"Open the best design (trial {report.best_trial}) in the designer", type="primary",
-                      icon=":material/schema:", on_click=open_best, args=(storage, name), key="open_best")
+        if report.best_trial is not None and st.button(
+                f"Open the best design (trial {report.best_trial}) in the designer", type="primary",
+                icon=":material/schema:", key="open_best", help="Makes it the current design and goes to the "
+                "Design page."):
+            if open_best(storage, name):
+                st.switch_page(page_path("design.py"))
         if snap is not None and snap.finished and self.session.seen_end != snap.id:
             self.session.seen_end = snap.id
             st.rerun()  # once: the controls above are enabled again
 
 
-def open_best(storage: str, name: str) -> None:
-    """Open the best design of a study in the designer (a button callback)."""
-    from rmlp.search.report import best_trial, trial_spec
+def open_best(storage: str, name: str) -> bool:
+    """Make the best design of a study the current design; a notice for the Design page says which trial."""
+    from rmlp.search.report import best_trial, metric_name, trial_spec
     from rmlp.search.storage import load_study
 
     try:
-        spec, batch = trial_spec(best_trial(load_study(storage, name)))
+        study = load_study(storage, name)
+        trial = best_trial(study)
+        spec, batch = trial_spec(trial)
     except ValueError as exc:
         state.notify(f"No best design to open yet: {exc}", "warning")
-        return
+        return False
+    value = trial.values[0] if trial.values else None
+    scored = f", {metric_name(study)} {value:.4g}" if value is not None else ""
     state.set_spec(spec)
     state.set_train_setting(BATCH_SIZE, batch)
-    state.notify(f"Opened the best design of study {name!r} (batch size {batch}).", "success")
+    state.notify(f"Opened the best design of study {name!r}: trial {trial.number}{scored}, batch size {batch}. "
+                 "It is now the current design.", "success")
+    return True
+
+
+#: Trial-table columns shown on the page, in order, with readable names (the others are in the expander).
+TRIAL_COLUMNS = {"trial": "Trial", "state": "State", "params": "Parameters", "seconds": "Seconds",
+                 "epochs": "Epochs", "batch_size": "Batch size", "note": "Note"}
+_STATES = {"COMPLETE": "finished", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+           "WAITING": "waiting"}
+
+
+def _param_label(key: str) -> str:
+    """A sampled parameter's key in words: 'blocks.0.width' -> 'Block 1: Width (k)'."""
+    import re
+
+    from rmlp import field_meta
+
+    if key == NUM_BLOCKS:
+        return "Number of blocks"
+    found = re.fullmatch(r"blocks\.(\d+)\.(\w+)", key)
+    path = f"blocks[].{found.group(2)}" if found else key
+    try:
+        label = field_meta(path).label
+    except (KeyError, ValueError):
+        return key
+    return f"Block {int(found.group(1)) + 1}: {label}" if found else label
+
+
+def _readable_running(running: list[dict[str, Any]]) -> Any:
+    """The trials running now, with readable column names."""
+    import pandas as pd
+
+    names = {"trial": "Trial", "worker": "Worker (host:process)", "epochs": "Epochs done", "started": "Started"}
+    return pd.DataFrame(running).rename(columns=names)
+
+
+def readable_trials(frame: Any) -> Any:
+    """The trials table with readable column names; internal ones (worker, retry_of, rejected_by) left out."""
+    metric = next((c for c in frame.columns if c not in TRIAL_COLUMNS and c not in ("rejected_by", "worker",
+                                                                                    "retry_of")
+                   and not str(c).startswith("p:")), None)
+    keep = [c for c in ("trial", "state", metric, *list(TRIAL_COLUMNS)[2:]) if c is not None and c in frame.columns]
+    shown = frame[keep + [c for c in frame.columns if str(c).startswith("p:")]].copy()
+    if "state" in shown.columns:
+        shown["state"] = shown["state"].map(lambda v: _STATES.get(str(v), str(v).lower()))
+    if "note" in shown.columns:
+        shown["note"] = shown["note"].fillna("").astype(str)
+    names = {c: TRIAL_COLUMNS.get(c, c) for c in keep} | {c: _param_label(c[2:]) for c in shown.columns
+                                                          if str(c).startswith("p:")}
+    return shown.rename(columns=names)
 
 
 def _defaults(fitted: ModelSpec) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def draw() -> None:
             st.warning(f"{name}: valid, {n_warn} warning{'s' if n_warn != 1 else ''}", icon=":material/warning:")
         else:
             st.success(f"{name}: valid design", icon=":material/check_circle:")
+        _data_fit()
         figures = state.summary()
         if isinstance(figures, str):
             st.caption(figures)
@@ -35,6 +36,15 @@ def draw() -> None:
                       f"training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} at batch "
                       f"{figures.batch_size}.")
         _job_status()
+
+
+def _data_fit() -> None:
+    """Say when the design does not match the data in use, and what Train will change."""
+    fit, loaded = state.data_fit(), state.data()
+    if fit is None or loaded is None:
+        return
+    st.warning(f"Does not match the data in use ({loaded.name}): Train will change it first. "
+               + " ".join(fit[1]), icon=":material/rule:")
 
 
 def _job_status() -> None:

@@ -50,6 +50,8 @@ _RUN = "rmlp.run"  # RunInfo | None: the last finished run
 _SEEN_END = "rmlp.seen_end"  # id of the job whose end already triggered a full rerun
 _UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch size for memory, ...)
 _SEARCH = "rmlp.search"  # SearchSession: the Search page's settings, space entries, jobs and shown study
+_FIT = "rmlp.fit"  # (design JSON, data in use, result of data_fit()): the fit to the data, cached
+_UPLOADS = "rmlp.uploads"  # str: the name (random hex) of this session's private upload folder
 
 #: Query-parameter names.
 QP_SPEC = "spec"
@@ -248,8 +250,40 @@ def apply_fix(path: str, value: Any) -> None:
     except (SpecError, KeyError, IndexError, TypeError) as exc:
         notify(f"That fix could not be applied automatically ({exc}). Change the value by hand.", "error")
         return
+    before = {(p.path, p.message) for p in problems()}
+    old = _value_at(path)
     set_spec(new)
-    notify(f"Fixed: {path} set to {value!r}.", "success")
+    was = "" if old is None else f" (was {old!r})"
+    notify(f"Fixed: {path_words(path)} set to {value!r}{was}.", "success")
+    for problem in problems():
+        if (problem.path, problem.message) not in before:
+            notify(f"A new {problem.severity} follows from the fix just applied ({path_words(path)} = "
+                   f"{value!r}): {problem.message}" + (f" Fix: {problem.fix}" if problem.fix else ""), "warning")
+
+
+def _value_at(path: str) -> Any:
+    from rmlp.spec.edit import get_path
+
+    try:
+        return get_path(spec(), path)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def path_words(path: str) -> str:
+    """A field path in words: 'blocks[0].decrement' -> 'Decrement (l) of block 1'."""
+    import re
+
+    from rmlp import field_meta
+
+    block = re.match(r"blocks\[(\d+)\]", path)
+    if block and path == block.group(0):
+        return f"block {int(block.group(1)) + 1}"
+    try:
+        label = field_meta(re.sub(r"\[\d+\]", "[]", path)).label
+    except (KeyError, ValueError):
+        return f"block {int(block.group(1)) + 1}" if block else path
+    return f"{label} of block {int(block.group(1)) + 1}" if block else label
 
 
 def input_error(path: str) -> str:
@@ -345,6 +379,38 @@ def set_data(loaded: Any) -> None:
     st.session_state[_DATA] = loaded
 
 
+def data_fit() -> tuple[ModelSpec, list[str]] | None:
+    """What Train will change to fit the design to the data in use: (fitted design, what changed, in words).
+
+    None without data or when the design already fits (Train fits it with :func:`rmlp.data.spec_for_data`).
+    """
+    loaded = data()
+    if loaded is None:
+        return None
+    text = spec().to_json(indent=None)
+    cached = st.session_state.get(_FIT)
+    if cached is not None and cached[0] == text and cached[1] is loaded:
+        return cached[2]
+    from rmlp.data import spec_for_data
+
+    try:
+        fitted, notices = spec_for_data(spec(), loaded.data)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        fitted, notices = spec(), []
+    result = None if fitted.to_json(indent=None) == text else (fitted, [str(n) for n in notices])
+    st.session_state[_FIT] = (text, loaded, result)
+    return result
+
+
+def fit_to_data() -> None:
+    """Fit the design to the data in use now, as Train would (a button callback)."""
+    fit, loaded = data_fit(), data()
+    if fit is None or loaded is None:
+        return
+    set_spec(fit[0])
+    notify(f"Design fitted to {loaded.name}: " + " ".join(fit[1]), "success")
+
+
 def train_settings() -> dict[str, Any]:
     """Training settings of this session: the TrainConfig fields plus the split fractions (their defaults)."""
     if _TRAIN not in st.session_state:
@@ -357,6 +423,15 @@ def train_settings() -> dict[str, Any]:
 
 def set_train_setting(name: str, value: Any) -> None:
     train_settings()[name] = value
+
+
+def upload_token() -> str:
+    """The name of this session's private upload folder: 20 random hex digits, made once per session."""
+    if _UPLOADS not in st.session_state:
+        import secrets
+
+        st.session_state[_UPLOADS] = secrets.token_hex(10)
+    return str(st.session_state[_UPLOADS])
 
 
 def job() -> jobs.Job | None:
@@ -433,6 +508,8 @@ class SearchSession:
     view: tuple[str, str] | None = None
     #: Id of the search job whose end already triggered a full rerun.
     seen_end: str = ""
+    #: Id of the timing job ("Measure one epoch") whose end already triggered a full rerun.
+    timing_seen: str = ""
 
 
 def search_session() -> SearchSession:

@@ -72,15 +72,17 @@ def settings(disabled: bool) -> None:
 def controls(loaded: LoadedData | None) -> None:
     """Start and Stop."""
     job = state.job()
-    active = job is not None and job.snapshot().active
+    snap = job.snapshot() if job is not None else None
+    active = snap is not None and snap.active
     start, stop, _ = st.columns([1, 1, 4])
     with start:
         st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=active or loaded is None,
                   on_click=_start, help="Train the current design on the chosen data in the background. You can "
                   "switch pages or reload; the run goes on.", width="stretch")
     with stop:
-        st.button("Stop", icon=":material/stop:", disabled=not active, on_click=_stop, width="stretch",
-                  help="Stop after the current batch; what was learned so far is kept and evaluated.")
+        st.button("Stop", icon=":material/stop:", disabled=not active or snap.stop_requested, on_click=_stop,
+                  width="stretch", help="Stop after the current batch; what was learned so far is kept and "
+                  "evaluated. Before the first batch, the run ends at once and nothing is kept.")
 
 
 def _start() -> None:
@@ -161,11 +163,15 @@ def _status_line(snap: object) -> None:
         with st.expander("Details"):
             st.code(snap.traceback, language="text")  # type: ignore[attr-defined]
         return
+    if status in ("new", "running") and snap.stop_requested:  # type: ignore[attr-defined]
+        st.progress(float(last.progress) if last is not None else 0.0,
+                    text="Stopping… after the current batch; what was learned so far is then evaluated.")
+        return
     if status in ("new", "running"):
         if last is None:
             st.progress(0.0, text="Starting…")
             return
-        eta = f", about {_duration(last.eta_s)} left" if last.eta_s is not None else ""
+        eta = f", about {_duration(last.eta_s)} left" if last.eta_s is not None else ", estimating the time left…"
         where = f"epoch {last.epoch}/{last.epochs}"
         if last.kind == "batch":
             where += f", batch {last.batch}/{last.batches}"
@@ -174,8 +180,26 @@ def _status_line(snap: object) -> None:
             text += " (then the plain-MLP baseline)"
         st.progress(min(max(float(last.progress), 0.0), 1.0), text=text)
         return
-    words = {"done": "Finished", "stopped": "Stopped"}.get(status, status)
-    st.success(f"{words} after {_duration(snap.elapsed_s)}.", icon=":material/check_circle:")  # type: ignore[attr-defined]
+    if status == "stopped":
+        _stopped_line(snap, len(epochs))
+        return
+    st.success(f"Finished after {_duration(snap.elapsed_s)}.", icon=":material/check_circle:")  # type: ignore[attr-defined]
+
+
+def _stopped_line(snap: object, done: int) -> None:
+    """What a stop left: nothing (before the first batch), or the epochs done, kept and evaluated."""
+    if snap.ended_before_start:  # type: ignore[attr-defined]
+        st.info("Stopped before training began: nothing was trained or kept.", icon=":material/stop_circle:")
+        return
+    if not done:
+        st.info(f"Stopped by you during the first epoch ({_duration(snap.elapsed_s)}): no epoch "  # type: ignore[attr-defined]
+                "finished.", icon=":material/stop_circle:")
+        return
+    planned = int(snap.info.get("epochs") or 0)  # type: ignore[attr-defined]
+    of = f" of {planned}" if planned else ""
+    st.info(f"Stopped by you after {done}{of} epoch{'s' if (planned or done) != 1 else ''} "
+            f"({_duration(snap.elapsed_s)}); what was learned so far is kept and evaluated.",  # type: ignore[attr-defined]
+            icon=":material/stop_circle:")
 
 
 def _duration(seconds: float | None) -> str:
@@ -190,12 +214,49 @@ def _duration(seconds: float | None) -> str:
 
 
 # ---------------------------------------------------------------------- after training
+def run_is_current(run: RunInfo) -> tuple[bool, bool]:
+    """(same design, same data): does the run belong to the current design (fitted as Train fits it) and data?"""
+    from rmlp import ModelSpec
+
+    fit = state.data_fit()
+    current = fit[0] if fit is not None else state.spec()
+    try:
+        trained = ModelSpec.from_json(run.spec_json) if run.spec_json else None
+    except ValueError:
+        trained = None
+    loaded = state.data()
+    same_data = loaded is None or not run.data_name or loaded.name == run.data_name
+    return trained is not None and trained == current, same_data
+
+
+def _belongs_to(run: RunInfo) -> None:
+    """Name the design and data the results belong to; mark them when the design or data changed since."""
+    from rmlp import ModelSpec
+
+    try:
+        trained = ModelSpec.from_json(run.spec_json) if run.spec_json else None
+    except ValueError:
+        trained = None
+    name = trained.name if trained is not None else "?"
+    blocks = f", {len(trained.blocks)} block{'s' if len(trained.blocks) != 1 else ''}" if trained else ""
+    same_design, same_data = run_is_current(run)
+    what = f"design **{name}**{blocks} trained on **{run.data_name or '?'}**"
+    if same_design and same_data:
+        st.caption(f"These results belong to the current {what}.")
+        return
+    changed = " and ".join(w for w, same in (("design", same_design), ("data", same_data)) if not same)
+    head = "From an earlier design" if not same_design else "From other data"
+    st.warning(f"{head}: these results belong to the {what}. The {changed} changed since; "
+               "start training again for results of the current one.", icon=":material/history:")
+
+
 def results() -> None:
     """Test metrics, confusion matrix or predicted-vs-actual, and the baseline next to the model."""
     run = state.last_run()
     if run is None:
         return
     st.subheader("Results", anchor=False)
+    _belongs_to(run)
     for notice in run.notices:
         st.info(notice, icon=":material/info:")
     st.caption(f"Run folder: `{run.run_dir}` · status {run.status} · data {run.data_name}")

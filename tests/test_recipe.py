@@ -19,6 +19,7 @@ from rmlp.design.plan import AVERAGE, MEMBERS, make_plan
 from rmlp.design.summary import summarize
 from rmlp.runs.collapse import collapse_notice, constant_guess
 from rmlp.runs.config import TrainConfig
+from rmlp.spec.presets import get_preset
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -57,6 +58,10 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     assert not any("Design sized" in n for n in notices)
     forced, _ = spec_for_data(mine, data, size=False)
     assert forced.blocks == mine.blocks
+    # the original design, chosen as its preset, stays the original design (only fitted to the data)
+    original, notices = spec_for_data(get_preset("original_readme"), data)
+    assert original.blocks == ModelSpec().blocks and original.final_layers == ModelSpec().final_layers
+    assert original.input_shape == [13] and not any("Design sized" in n for n in notices)
 
 
 def test_a_regression_target_is_standardised_in_the_spec() -> None:

@@ -117,3 +117,77 @@ def test_search_page_runs_a_search_in_worker_processes(tmp_path: Path, monkeypat
     charts = [e for e in at.main.children.values()]  # the page drew; plotly charts are below
     assert charts
     assert any(b.label.startswith("Open the best design") for b in at.button)
+
+
+# ---------------------------------------------------------------------- issue 13: timing, opening the best, the table
+def test_measuring_one_epoch_polls_until_done_then_shows_the_cost(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timing job is watched by a polling fragment, which stops (one rerun) once the job has ended."""
+    import threading
+
+    import streamlit as st
+
+    from rmlp.search import objective
+    from rmlp.search.objective import EpochTiming
+
+    release = threading.Event()
+
+    def fake_time_epochs(spec: ModelSpec, data: Any, batch_size: int = 32) -> EpochTiming:
+        release.wait(30)
+        return EpochTiming(first_s=2.5, next_s=0.5, params=100)
+
+    polls: list[tuple[str, Any]] = []
+    real_fragment = st.fragment
+
+    def spy(func: Any = None, *, run_every: Any = None, **kwargs: Any) -> Any:
+        def wrap(f: Any) -> Any:
+            polls.append((f.__name__, run_every))
+            return real_fragment(f, run_every=run_every, **kwargs)
+
+        return wrap(func) if func is not None else wrap
+
+    monkeypatch.setattr(objective, "time_epochs", fake_time_epochs)
+    at = _search_page(tmp_path, monkeypatch)
+    monkeypatch.setattr(st, "fragment", spy)
+    at = _widget(at, "button", "Measure one epoch").click().run()
+    assert any(c.value.startswith("Timing the current design") for c in at.caption)
+    assert [every for name, every in polls if name == "timing_status"][-1], "nothing polls the running timing job"
+    release.set()
+    job = at.session_state["rmlp.search"].timing_job
+    assert job.wait(30)
+    at = at.run()  # what the fragment's timer does
+    assert any(i.value.startswith("One epoch: 2.5 s first") for i in at.info), [i.value for i in at.info]
+    assert [every for name, every in polls if name == "timing_status"][-1] is None  # no more polling
+
+
+def test_opening_the_best_design_goes_to_the_design_page_and_names_the_trial(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _search_page(tmp_path, monkeypatch)
+    storage, best = _made_study(tmp_path)
+    at = _widget(at, "text_input", "Study name").set_value("made").run()
+    at = _widget(at, "text_input", "Storage URL").set_value(storage).run()
+    at = _widget(at, "button", "Show this study").click().run()
+    at = _widget(at, "button", "Open the best design (trial 1) in the designer").click().run()
+    assert not at.exception, at.exception
+    assert any(t.value == "Design a residual MLP" for t in at.title), [t.value for t in at.title]
+    opened = [s.value for s in at.success if "Opened the best design" in s.value]
+    assert opened and "trial 1" in opened[0] and "val_loss 0.3" in opened[0], opened
+    assert at.session_state["rmlp.spec"]["activation"] == "gelu"
+
+
+def test_the_trial_table_has_readable_columns_and_keeps_the_raw_ones_apart(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _search_page(tmp_path, monkeypatch)
+    storage, _ = _made_study(tmp_path)
+    at = _widget(at, "text_input", "Study name").set_value("made").run()
+    at = _widget(at, "text_input", "Storage URL").set_value(storage).run()
+    at = _widget(at, "button", "Show this study").click().run()
+    shown = at.dataframe[0].value
+    columns = list(shown.columns)
+    assert columns[:3] == ["Trial", "State", "val_loss"], columns
+    assert {"Parameters", "Batch size", "Note", "Block 1: First width (k)"} <= set(columns), columns
+    assert not {"retry_of", "worker", "rejected_by"} & set(columns), columns
+    assert set(shown["State"]) == {"finished"}
+    raw = [d.value for d in at.dataframe if "worker" in d.value.columns]
+    assert raw and "retry_of" in raw[0].columns  # still there, in the expander
+    assert any(d.label == "Download the trials (.csv)" for d in at.get("download_button"))

@@ -40,10 +40,14 @@ def _base_wants_one_channel(base: Any) -> bool:
 
 
 def is_undesigned(spec: ModelSpec) -> bool:
-    """True when every field a sized design proposes still has the spec's default value."""
+    """True when the spec still has its default name and every field a sized design proposes its default value.
+
+    A named spec was chosen (a preset such as ``original_readme``, which has the default design, or
+    a design the user saved under a name), so it is kept as it is.
+    """
     plain = ModelSpec().to_dict()
     mine = spec.to_dict()
-    return all(mine.get(name) == plain.get(name) for name in SIZED_FIELDS)
+    return mine.get("name") == plain.get("name") and all(mine.get(name) == plain.get(name) for name in SIZED_FIELDS)
 
 
 def spec_for_data(spec: ModelSpec, data: Data, size: bool | None = None) -> tuple[ModelSpec, list[str]]:

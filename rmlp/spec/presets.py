@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec, OptimizerSpec
 
-__all__ = ["PRESETS", "PRESET_HELP", "get_preset", "preset_names"]
+__all__ = ["PRESETS", "PRESET_HELP", "PRESET_TITLES", "get_preset", "preset_names"]
 
 
 def _original_readme() -> ModelSpec:
@@ -65,14 +65,22 @@ PRESETS: dict[str, ModelSpec] = {
     "deep_14": _deep_14(),
 }
 
+#: A short title for each preset (the app's preset picker shows it above the one line below).
+PRESET_TITLES: dict[str, str] = {
+    "original_readme": "Original README example",
+    "cifar10_transfer": "CIFAR-10 transfer learning",
+    "small_tabular": "Small table model",
+    "deep_14": "Deep: 14 blocks",
+}
+
 #: One line about each preset (for `rmlp init --help` and the app).
 PRESET_HELP: dict[str, str] = {
-    "original_readme": "The original package's defaults: 32x32x3 images, block [5, 400, 50], final [75, 35], "
-    "10 classes.",
+    "original_readme": "The original package's defaults: 32x32x3 images, one block [5, 400, 50], final [75, 35], "
+    "10 classes (about 1.8M parameters).",
     "cifar10_transfer": "EfficientNetB7 (ImageNet, 600x600) in front of blocks [[5, 100, 10], [7, 75, 8]], "
     "final [35, 35], 10 classes.",
-    "small_tabular": "13 numeric features, 3 classes, two small blocks (fits sample_data/wine.csv).",
-    "deep_14": "Fourteen blocks [3, 128, 16] on 32x32x3 images, 10 classes.",
+    "small_tabular": "Two small blocks for a table: 13 numeric features, 3 classes (fits sample_data/wine.csv).",
+    "deep_14": "Fourteen blocks [3, 128, 16] on 32x32x3 images, 10 classes: a deep design, drawn compactly.",
 }
 
 

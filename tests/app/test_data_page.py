@@ -108,3 +108,28 @@ def test_non_finite_numbers_are_refused_until_the_user_chooses_to_impute_them(ap
     at = widget(at, "button", "Use this data").click().run()
     loaded = at.session_state["rmlp.data"]
     assert loaded.non_finite == "impute" and loaded.source_record()["non_finite"] == "impute"
+
+
+def test_the_chooser_starts_at_the_data_in_use_so_banner_and_preview_agree(app: AppTest, monkeypatch) -> None:
+    """A session on diabetes.csv (a link, a reload, `make app`) previews diabetes.csv, not the first sample."""
+    monkeypatch.setenv("RMLP_START_SAMPLE", "diabetes.csv")
+    at = open_page(app, "data")
+    assert any("In use: **diabetes.csv**" in s.value for s in at.success)
+    assert widget(at, "selectbox", "Sample data set").value == "diabetes.csv"
+    assert "progression" in at.dataframe[0].value.columns  # the preview shows diabetes.csv
+    # another file chosen: the page says the preview is not the data in use
+    at = widget(at, "selectbox", "Sample data set").select("wine.csv").run()
+    assert any("not the data in use (**diabetes.csv**)" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_a_reloaded_session_on_an_upload_previews_that_upload(app: AppTest) -> None:
+    at = _upload(open_page(app, "data"), "iris.csv", WINE)
+    at = widget(at, "button", "Use this data").click().run()
+    reloaded = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
+    reloaded.query_params["spec"] = _param(at, "spec")
+    reloaded.query_params["data"] = _param(at, "data")
+    reloaded = open_page(reloaded, "data")
+    assert any("In use: **iris.csv**" in s.value for s in reloaded.success)
+    assert widget(reloaded, "button_group", "Where from").value == "upload"
+    assert any(c.value == "Uploaded: iris.csv" for c in reloaded.caption), [c.value for c in reloaded.caption]
+    assert not any("not the data in use" in i.value for i in reloaded.info)

@@ -15,7 +15,7 @@ from designer_app import jobs
 
 def _use_wine_with_a_tiny_design(at: AppTest) -> AppTest:
     at = open_popover(open_page(at, "design"), "presets_popover")
-    at = widget(at, "button", "small tabular").click().run()
+    at = at.button(key="preset:small_tabular").click().run()
     at = open_page(at, "data")
     return widget(at, "button", "Use this data").click().run()
 
@@ -151,3 +151,26 @@ def test_a_design_too_big_for_the_memory_fails_with_the_estimate_and_the_way_out
     failed = [e.value for e in at.error if e.value.startswith("Training failed")]
     assert failed and "of memory to train" in failed[0] and "Check the memory first" in failed[0], failed
     assert "TooBigForMemory" not in failed[0]
+
+
+def test_results_name_their_design_and_data_and_are_marked_once_the_design_changed(app: AppTest) -> None:
+    """A finished run's results say which design and data they belong to; after a change they are marked."""
+    from designer_app.state import RunInfo
+    from rmlp import ModelSpec
+
+    at = open_page(_use_wine_with_a_tiny_design(app), "train")
+    trained = ModelSpec.model_validate(at.session_state["rmlp.spec"])
+    at.session_state["rmlp.run"] = RunInfo(
+        run_dir="runs/x", task="multiclass", class_names=["a", "b", "c"],
+        history={"epoch": [1, 2], "loss": [1.0, 0.8], "val_loss": [1.1, 0.9]},
+        test_metrics={"accuracy": 0.9, "loss": 0.5}, status="done", spec_json=trained.to_json(indent=None),
+        data_name="wine.csv")
+    at = at.run()
+    assert any("belong to the current design **small_tabular**" in c.value and "wine.csv" in c.value
+               for c in at.caption), [c.value for c in at.caption]
+    assert not any("earlier design" in w.value for w in at.warning)
+    at = open_popover(open_page(at, "design"), "presets_popover")
+    at = at.button(key="preset:deep_14").click().run()
+    at = open_page(at, "train")
+    marked = [w.value for w in at.main.warning if w.value.startswith("From an earlier design")]
+    assert marked and "**small_tabular**" in marked[0] and "wine.csv" in marked[0], [w.value for w in at.warning]

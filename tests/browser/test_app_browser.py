@@ -122,7 +122,7 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
 
     _go(page, "Design")
     expect(page.locator(GRAPH).first).to_contain_text("Dense 360")
-    page.get_by_role("tab", name="Around the blocks").click()
+    page.get_by_role("tab", name="Around blocks").click()
     expect(page.get_by_text("Bypass dropout rate")).to_be_visible()
     expect(page.get_by_text("Final dropout rate")).to_be_visible()
     screenshot(page, "06-design-around-the-blocks")
