@@ -96,6 +96,9 @@ def report(result: Any) -> None:
                 table.add_row(f"baseline {key}", f"{value:.4g}")
     if table.row_count:
         console.print(table)
+    if result.model is None:  # stopped while starting: no epoch, no checkpoint to resume or export
+        console.print("Nothing was trained or saved; run the same command again to train.")
+        return
     state = "stopped" if result.stopped else "finished"
     console.print(f"Run {state} after {result.epochs_run} epoch(s) in this call: {result.run_dir}")
     console.print(f"Resume:  rmlp resume {result.run_dir}" + (" --epochs N" if not result.stopped else ""))

@@ -506,3 +506,23 @@ def test_the_library_checks_the_runs_folder_too(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
         train(tiny_spec(), object(), TrainConfig(runs_dir=str(blocker)))
+
+
+def test_a_stop_before_training_began_leaves_nothing_to_resume(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from rmlp.cli.training import report
+    from rmlp.data import load_table
+    from rmlp.runs.config import TrainConfig
+    from rmlp.runs.train import train
+
+    stop = threading.Event()
+    stop.set()  # Ctrl-C (or the app's Stop) while TensorFlow is still loading
+    result = train(tiny_spec(), load_table(WINE, "target"), TrainConfig(epochs=2, runs_dir=str(tmp_path / "runs")),
+                   stop_event=stop)
+    assert result.stopped and result.model is None and result.epochs_run == 0
+    report(result)
+    out = capsys.readouterr()
+    assert "Stopped before training began" in out.err and "Nothing was trained or saved" in out.out
+    assert "rmlp resume" not in out.out and "rmlp export" not in out.out
