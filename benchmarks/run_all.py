@@ -26,6 +26,7 @@ QUICK = {
     "bench_search_quality": ["--budget", "60", "--seeds", "1", "--sets", "wine", "diabetes"],
     "bench_search_throughput": ["--trials", "4", "--epochs", "2", "--budget", "20"],
     "bench_quality": ["--seeds", "1", "--ensemble", "3", "--search-budget", "30"],
+    "bench_learn": ["--seeds", "1", "--epochs", "20", "--depths", "1", "4"],
 }
 
 

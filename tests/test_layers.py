@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: The packages of rmlp from the bottom up; a module may import its own package and those listed before it.
-LAYERS = ["spec", "base", "design", "data", "keras", "runs", "export", "search", "cli"]
+LAYERS = ["spec", "base", "design", "data", "keras", "runs", "export", "search", "learn", "cli"]
 #: ``rmlp.base`` holds both the pure facts the design path reads and the Keras-side loaders; only
 #: these modules of it sit below the design path.
 DESIGN_PATH = ("rmlp.spec", "rmlp.base.info", "rmlp.base.preprocess", "rmlp.base.safety", "rmlp.design",

@@ -379,6 +379,10 @@ def _draw_block_full(g: DotWriter, spec: ModelSpec, parts: _Parts, nodes: list[N
         g, [n for n in nodes if n.role == "main"], fork, _main_tip(block, i), "after a main-path Dense layer",
         role="main", after_fork="at the start of the main path", group=group,
     )
+    if not spec.residual:  # the plain twin: the block ends at its main path
+        g.close_cluster()
+        g.edge(prev, fork)
+        return main_end
     bypass_end = _draw_chain(
         g, [n for n in nodes if n.role == "bypass"], fork, _bypass_tip(i), "after a bypass Dense layer",
         role="bypass", after_fork="on the bypass, right after the fork",
@@ -455,8 +459,6 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
     block, nodes, count = spec.blocks[first], parts.blocks[index], last - first + 1
     entry = nodes[0]
     title = f"Block {first + 1}" if count == 1 else f"Blocks {first + 1}–{last + 1} (×{count} identical)"
-    reg = _reg_label(next(n for n in nodes if n.role == "bypass"))
-    main_out, by_out, total = _merge_sizes(parts, nodes[-1])
     bad = not all(n.valid for n in nodes)
     rows = [
         (
@@ -464,9 +466,14 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
             INVALID_FILL if bad else "#ffffff",
         ),
         (html_text(_main_text(entry, _units(nodes, "main"))), STYLES["main"].fill),
-        (html_text(_bypass_text(_units(nodes, "bypass"), reg)), STYLES["bypass"].fill),
-        (html_text(f"concat {main_out} + {by_out} = {total}"), STYLES["merge"].fill),
     ]
+    if spec.residual:
+        reg = _reg_label(next(n for n in nodes if n.role == "bypass"))
+        main_out, by_out, total = _merge_sizes(parts, nodes[-1])
+        rows += [(html_text(_bypass_text(_units(nodes, "bypass"), reg)), STYLES["bypass"].fill),
+                 (html_text(f"concat {main_out} + {by_out} = {total}"), STYLES["merge"].fill)]
+    else:
+        rows.append((html_text("no bypass: the block ends at its main path"), STYLES["other"].fill))
     if bad:
         rows.append((html_text("⚠ a width is below 1: this block cannot be built"), INVALID_FILL))
     between = _units(parts.gaps.get(index, [])) if count > 1 else []
@@ -480,11 +487,12 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
         if count == 1
         else (f"Residual blocks {first + 1} to {last + 1}: {count} identical blocks in a row, each")
     )
+    tail = (f"a bypass that carries the entry output around them; and a Concatenate that joins both "
+            f"({_size_text(nodes[-1].features)} units)." if spec.residual else "no bypass (residual connections off).")
     tooltip = (
         f"{what}: an entry Dense layer of {entry.units} units; a main path of {block.layers} "
         f"Dense layers shrinking by {block.decrement} units each, every one followed by batch "
-        f"normalisation; a bypass that carries the entry output around them; and a "
-        f"Concatenate that joins both ({total} units)."
+        f"normalisation; {tail}"
     )
     node = g.node(table, tooltip, "block", f"blocks[{first}]", html_label=True)
     g.edge(prev, node)
@@ -592,6 +600,8 @@ def _draw_legend(g: DotWriter, spec: ModelSpec, rankdir: str) -> None:
         ),
         ("other", ("Other layers",), "Grey: input, reshaping and the Dense layers between and after the blocks."),
     ]
+    if not spec.residual:  # no bypass and no merge to explain
+        items = [item for item in items if item[0] not in ("bypass", "merge")]
     if spec.base_model is not None:
         items.append(("base", ("Base model",), "Yellow: the pre-trained model in front."))
     items.append(("output", ("Output layer",), "Purple: the layer that gives the prediction."))

@@ -199,7 +199,10 @@ def _base(p: _Planner, x: Node, info: BaseInfo | None) -> Node:
 
 
 def _block(p: _Planner, i: int, block: BlockSpec, x: Node) -> Node:
-    """Block ``i``: entry, main path, bypass and their Concatenate; returns the merge node."""
+    """Block ``i``: entry, main path, bypass and their Concatenate; returns the merge node.
+
+    With ``spec.residual`` off: entry and main path only; returns the main path's last node.
+    """
     spec = p.spec
     b, path = i + 1, f"blocks[{i}]"
     entry = p.dense(f"block{b}_entry", x, block.width, path=f"{path}.width", role="entry", block=i,
@@ -210,6 +213,8 @@ def _block(p: _Planner, i: int, block: BlockSpec, x: Node) -> Node:
                     role="main", block=i)
         m = p.regulariser(f"block{b}_main_bn{j + 1}", m, "batchnorm", 0.0, path=f"{path}.layers", role="main",
                           block=i)
+    if not spec.residual:  # the plain twin: no bypass, no merge; the block ends at its main path
+        return m
     kind, rate = spec.bypass_regularizer, spec.bypass_dropout
     reg_path = "bypass_dropout" if kind == "dropout" else "bypass_regularizer"
     y = p.regulariser(f"block{b}_bypass_reg0", entry, kind, rate, path=reg_path, role="bypass", block=i)

@@ -57,7 +57,7 @@ def largest_decrement(layers: int, width: int) -> int:
 
 
 def _blocks(spec: ModelSpec) -> list[Problem]:
-    found = []
+    found = _ignored_bypass(spec)
     for i, block in enumerate(spec.blocks):
         if block.layers < 1 or block.width < 1 or block.decrement < 0:
             continue  # the bounds check already reports these
@@ -70,6 +70,16 @@ def _blocks(spec: ModelSpec) -> list[Problem]:
                 f"{block.width} − ({block.layers}−1)·{block.decrement} = {last} units.",
                 f"Use a decrement of at most {best}, fewer layers, or a wider first layer.", best))
     return found
+
+
+def _ignored_bypass(spec: ModelSpec) -> list[Problem]:
+    """With the bypass off, a block's bypass Dense widths are not built: say so."""
+    if spec.residual:
+        return []
+    return [Problem(f"blocks[{i}].bypass", "warning", f"Block {i + 1} has bypass Dense widths, but the bypass "
+                    "(residual connections) is off, so they are ignored.",
+                    "Turn the bypass on, or empty the bypass widths.", [])
+            for i, block in enumerate(spec.blocks) if block.bypass]
 
 
 # ----------------------------------------------------------------------------- task and output

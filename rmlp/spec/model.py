@@ -221,6 +221,13 @@ class ModelSpec(_Strict):
         "carries the entry output around them; the two are concatenated.",
         default_factory=lambda: [BlockSpec()], min_items=1, max_items=200, search=Search(low=1, high=4),
     )
+    residual: bool = setting(
+        True, label="Bypass (residual connections)",
+        help="On: each block carries its entry layer's output around the main path and joins the two (the "
+        "residual connection), so signals and gradients have a short way through a deep network. Off: the "
+        "plain MLP of the same widths and depth, each block ending at its main path's last layer.",
+        searchable=False,
+    )
     bypass_regularizer: Regularizer = setting(
         "dropout", label="Bypass regulariser",
         help="What follows the fork and each bypass Dense layer: dropout or batch normalisation.",
