@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import streamlit as st
 
-from designer_app.widgets import help_text
+from designer_app import experiment_job, state, teaching
+from designer_app.widgets import help_text, settings_grid
 from rmlp import BlockSpec, ModelSpec, field_meta, summarize
 from rmlp.design.plan import make_plan
 
@@ -91,3 +95,325 @@ def parameter_walkthrough(block: BlockSpec, features: int) -> None:
 
 def why_bypass() -> None:
     st.markdown(WHY)
+
+
+# ====================================================================== the live experiment
+#: Seconds between two redraws of a running experiment.
+POLL_S = 1.0
+#: Query parameters of the experiment: ``learn_<field>`` for every ExperimentConfig field.
+QP_PREFIX = "learn_"
+COLORS = {"residual": "#2e8b3e", "plain": "#b03a2e"}
+NAMES = {"residual": "with bypass (residual)", "plain": "without bypass (plain MLP)"}
+
+
+def _config_model() -> Any:
+    from rmlp.learn.experiment import ExperimentConfig
+
+    return ExperimentConfig
+
+
+def _defaults() -> dict[str, Any]:
+    return _config_model()().model_dump(mode="json")
+
+
+# ---------------------------------------------------------------------- state in the URL
+def read_url(session: state.LearnSession) -> None:
+    """Take the experiment's settings from the URL (once per session); a value that does not fit is left out."""
+    if session.from_url:
+        return
+    session.from_url = True
+    model, bad = _config_model(), []
+    for name in model.model_fields:
+        raw = st.query_params.get(QP_PREFIX + name)
+        if raw is None:
+            continue
+        try:
+            value = getattr(model.model_validate({name: raw}), name)
+        except ValueError:
+            bad.append(f"{model.meta(name).label} = {raw!r}")
+            continue
+        session.settings[name] = value
+    if bad:
+        st.warning("These experiment settings in the link do not fit and were left at their defaults: "
+                   + "; ".join(bad) + ".", icon=":material/link_off:")
+
+
+def write_url(session: state.LearnSession) -> None:
+    """Write the settings that differ from their defaults into the URL (and drop the others)."""
+    defaults = _defaults()
+    for name, default in defaults.items():
+        key = QP_PREFIX + name
+        value = session.settings.get(name, default)
+        if value != default and value is not None:
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def _reset(session: state.LearnSession) -> None:
+    session.settings.clear()
+    session.settings.update(_defaults())
+    session.rev += 1
+
+
+# ---------------------------------------------------------------------- controls
+def _active(job: Any) -> bool:
+    return job is not None and job.snapshot().active
+
+
+def experiment_controls(session: state.LearnSession) -> None:
+    """The experiment's settings (drawn from ExperimentConfig), Start, Stop and Reset."""
+    running = _active(session.job) or _active(session.sweep)
+    settings_grid(_config_model(), session.settings, key_prefix=f"learn{session.rev}:", disabled=running)
+    start, stop, reset, _ = st.columns([1, 1, 1, 3])
+    with start:
+        st.button("Start experiment", type="primary", icon=":material/play_arrow:", disabled=running,
+                  on_click=_start, args=(session,), width="stretch",
+                  help="Train both networks side by side in the background. You can switch pages; it goes on.")
+    with stop:
+        st.button("Stop", key="learn_stop", icon=":material/stop:", width="stretch",
+                  disabled=not _active(session.job) or session.job.stop_requested,  # type: ignore[union-attr]
+                  on_click=lambda: session.job.stop() if session.job else None,
+                  help="Stop both networks after the current few epochs; what they learned stays on show.")
+    with reset:
+        st.button("Reset", key="learn_reset", icon=":material/restart_alt:", disabled=running, width="stretch",
+                  on_click=_reset, args=(session,), help="Every experiment setting back to its default.")
+
+
+def _config_or_error(session: state.LearnSession) -> Any:
+    try:
+        return experiment_job.make_config(session.settings)
+    except ValueError as exc:
+        state.notify(f"These experiment settings do not work: {exc}", "error")
+        return None
+
+
+def _start(session: state.LearnSession) -> None:
+    from rmlp.learn.toys import make_toy
+
+    config = _config_or_error(session)
+    if config is None or _active(session.job) or _active(session.sweep):
+        return
+    data = make_toy(config.data, samples=config.samples, noise=config.noise, seed=config.seed)
+    session.job = experiment_job.start_experiment(config, data)
+
+
+# ---------------------------------------------------------------------- figures (pure)
+def surface_figure(snapshot: Any, data: Any) -> Any:
+    """The decision surface of one snapshot over the plane, with the training points on top (a line for the curve)."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from rmlp.learn.toys import plane
+
+    surface = np.asarray(snapshot.surface, dtype=float)
+    x, y = np.asarray(data.x_train, dtype=float), np.asarray(data.y_train, dtype=float).ravel()
+    fig = go.Figure()
+    if data.task == "regression":
+        xs, _ = plane(data, size=int(surface.size))
+        fig.add_trace(go.Scatter(x=x[:, 0].tolist(), y=y.tolist(), mode="markers", name="training points",
+                                 marker={"color": "#555", "size": 5, "opacity": 0.6}))
+        fig.add_trace(go.Scatter(x=np.asarray(xs).tolist(), y=surface.ravel().tolist(), mode="lines", name="prediction",
+                                 line={"color": COLORS[snapshot.variant], "width": 3}))
+        fig.update_layout(xaxis_title="x", yaxis_title="y")
+    else:
+        xs, ys = plane(data, size=int(surface.shape[0]))
+        fig.add_trace(go.Heatmap(x=np.asarray(xs).tolist(), y=np.asarray(ys).tolist(), z=surface.tolist(), zmin=0.0,
+                                 zmax=1.0, colorscale="RdBu", opacity=0.75, showscale=False, name="surface",
+                                 hovertemplate="(%{x:.2f}, %{y:.2f}): p = %{z:.2f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=x[:, 0].tolist(), y=x[:, 1].tolist(), mode="markers", name="training points",
+                                 marker={"color": y.tolist(), "colorscale": [[0, "#b2182b"], [1, "#2166ac"]], "size": 6,
+                                         "line": {"color": "white", "width": 0.5}}))
+        fig.update_layout(yaxis={"scaleanchor": "x"})
+    fig.update_layout(title={"text": f"{NAMES[snapshot.variant]}, epoch {snapshot.epoch}"}, height=380,
+                      showlegend=False, margin={"l": 30, "r": 10, "t": 40, "b": 30}, uirevision=snapshot.variant)
+    return fig
+
+
+def loss_figure(snaps: Sequence[Any]) -> Any:
+    """Training (solid) and validation (dashed) loss of both variants over the epochs, one chart."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for variant in ("residual", "plain"):
+        mine = [s for s in snaps if s.variant == variant]
+        epochs = [s.epoch for s in mine]
+        for what, dash, label in (("loss", "solid", "training"), ("val_loss", "dash", "validation")):
+            fig.add_trace(go.Scatter(x=epochs, y=[float(getattr(s, what)) for s in mine], mode="lines+markers",
+                                     name=f"{NAMES[variant]}, {label}", marker={"size": 4},
+                                     line={"color": COLORS[variant], "dash": dash}))
+    fig.update_layout(xaxis_title="epoch", yaxis_title="loss", height=360, hovermode="x unified",
+                      margin={"l": 40, "r": 10, "t": 20, "b": 40}, uirevision="loss",
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def gradient_figure(latest: Mapping[str, Any]) -> Any:
+    """Gradient norm of each block's Dense kernels (block 1 first), one line per variant, log scale."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    epoch = 0
+    for variant in ("residual", "plain"):
+        snap = latest.get(variant)
+        if snap is None or not snap.grad_norms:
+            continue
+        epoch = max(epoch, snap.epoch)
+        norms = [max(float(g), 1e-12) for g in snap.grad_norms]
+        fig.add_trace(go.Scatter(x=list(range(1, len(norms) + 1)), y=norms, mode="lines+markers",
+                                 name=NAMES[variant], line={"color": COLORS[variant]}))
+    fig.update_layout(xaxis_title="block (1 = next to the input)", yaxis_title="gradient norm", yaxis_type="log",
+                      xaxis={"dtick": 1}, height=360, margin={"l": 40, "r": 10, "t": 30, "b": 40},
+                      title={"text": f"after epoch {epoch}" if epoch else ""}, uirevision="grads",
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def sweep_figure(rows: Sequence[Mapping[str, Any]], task: str) -> Any:
+    """Final validation score against depth, both variants."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for variant in ("residual", "plain"):
+        mine = sorted((r for r in rows if r.get("variant") == variant), key=lambda r: r["depth"])
+        fig.add_trace(go.Scatter(x=[r["depth"] for r in mine], y=[float(r["val_score"]) for r in mine],
+                                 mode="lines+markers", name=NAMES[variant], line={"color": COLORS[variant]}))
+    score = "validation RMSE (lower is better)" if task == "regression" else "validation accuracy"
+    fig.update_layout(xaxis_title="depth (blocks)", yaxis_title=score, height=360,
+                      margin={"l": 40, "r": 10, "t": 20, "b": 40}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+# ---------------------------------------------------------------------- the live view
+def _score_words(snap: Any, task: str) -> str:
+    return f"RMSE {snap.val_score:.3f}" if task == "regression" else f"accuracy {snap.val_score:.1%}"
+
+
+def _experiment_status(snap: Any) -> None:
+    config = snap.info["config"]
+    latest = experiment_job.latest_by_variant(snap.events)
+    done = min((s.epoch for s in latest.values()), default=0) if len(latest) == 2 else 0
+    if snap.status == "queued":
+        st.info(f"Waiting for {snap.queued_behind or 'another run'} to end (one training at a time).",
+                icon=":material/schedule:")
+    elif snap.status == "error":
+        st.error(f"The experiment failed: {snap.error}", icon=":material/error:")
+    elif snap.active:
+        words = "Stopping…" if snap.stop_requested else (
+            f"Training both networks: epoch {done}/{config.epochs}" if latest else "Starting TensorFlow…")
+        st.progress(min(done / max(config.epochs, 1), 1.0), text=words)
+    else:
+        how = "Stopped by you" if snap.status == "stopped" else "Finished"
+        scores = ", ".join(f"{NAMES[v]}: {_score_words(s, snap.info['data'].task)}" for v, s in latest.items())
+        st.success(f"{how} after {snap.elapsed_s:.0f} s. Validation {scores}.", icon=":material/check_circle:")
+
+
+def live_experiment(session: state.LearnSession) -> None:
+    """Both decision surfaces, the shared loss chart and the gradient chart, redrawn while the job runs."""
+    job = session.job
+    if job is None:
+        st.caption("Press **Start experiment**: the charts appear after the first few epochs.")
+        return
+
+    @st.fragment(run_every=POLL_S if job.snapshot().active else None)
+    def draw() -> None:
+        job.touch()
+        snap = job.snapshot()
+        _experiment_status(snap)
+        data = snap.info["data"]
+        latest = experiment_job.latest_by_variant(snap.events)
+        if latest:
+            st.markdown(teaching.SURFACE_HELP)
+            cols = st.columns(2)
+            for col, variant in zip(cols, ("residual", "plain"), strict=True):
+                with col:
+                    if variant in latest:
+                        st.plotly_chart(surface_figure(latest[variant], data), key=f"learn_surface_{variant}",
+                                        config={"displaylogo": False})
+            loss, grads = st.columns(2)
+            with loss:
+                st.markdown("**Loss: both networks on one chart**")
+                st.plotly_chart(loss_figure(experiment_job.snapshots(snap.events)), key="learn_loss",
+                                config={"displaylogo": False})
+                st.markdown(teaching.LOSS_HELP)
+            with grads:
+                st.markdown("**Gradient flow: how much each block learns**")
+                st.plotly_chart(gradient_figure(latest), key="learn_gradients", config={"displaylogo": False})
+                st.markdown(teaching.GRADIENT_HELP)
+        if snap.finished and snap.id not in session.seen_end:
+            session.seen_end.add(snap.id)
+            st.rerun()  # once: the controls are drawn enabled again
+
+    draw()
+
+
+# ---------------------------------------------------------------------- the depth sweep
+def depth_sweep(session: state.LearnSession) -> None:
+    """Final validation score against depth for both variants: run, cancel, or shown from the cache."""
+    from rmlp.spec.problems import SettingsError
+
+    st.subheader("Depth sweep", anchor=False)
+    st.markdown(teaching.SWEEP_HELP)
+    try:
+        config = experiment_job.make_config(session.settings)
+    except (SettingsError, ValueError):
+        st.caption("Fix the settings above to run the sweep.")
+        return
+    depths = experiment_job.SWEEP_DEPTHS
+    sweep = session.sweep
+    running = _active(sweep) or _active(session.job)
+    run, cancel, _ = st.columns([1, 1, 4])
+    with run:
+        st.button("Run the depth sweep", key="learn_sweep", icon=":material/stacked_line_chart:", disabled=running,
+                  on_click=_start_sweep, args=(session,), width="stretch",
+                  help=f"Train both networks at depths {', '.join(map(str, depths))} with the settings above.")
+    with cancel:
+        st.button("Cancel sweep", key="learn_sweep_cancel", icon=":material/cancel:", width="stretch",
+                  disabled=not _active(sweep) or sweep.stop_requested,  # type: ignore[union-attr]
+                  on_click=lambda: session.sweep.stop() if session.sweep else None)
+    cached = experiment_job.cached_sweep(config, depths)
+    if sweep is None or (cached is not None and not _active(sweep)):
+        if cached is not None:
+            st.caption("From an earlier sweep with these settings (kept, so it shows at once).")
+            st.plotly_chart(sweep_figure(cached, _task(config)), key="learn_sweep_chart",
+                            config={"displaylogo": False})
+        return
+    _sweep_progress(session, sweep)
+
+
+def _task(config: Any) -> str:
+    return "regression" if config.data == "curve" else "binary"
+
+
+def _start_sweep(session: state.LearnSession) -> None:
+    config = _config_or_error(session)
+    if config is None or _active(session.job) or _active(session.sweep):
+        return
+    if experiment_job.cached_sweep(config) is None:
+        session.sweep = experiment_job.start_sweep(config)
+
+
+def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
+    @st.fragment(run_every=POLL_S if sweep.snapshot().active else None)
+    def draw() -> None:
+        sweep.touch()
+        snap = sweep.snapshot()
+        progress = snap.latest.get("progress")
+        if snap.status == "error":
+            st.error(f"The sweep failed: {snap.error}", icon=":material/error:")
+        elif snap.active:
+            fraction, text = (progress[1], progress[2]) if progress else (0.0, "Starting…")
+            st.progress(min(max(fraction, 0.0), 1.0), text=f"Sweep: {text}" + (" (stopping…)" if snap.stop_requested
+                                                                                else ""))
+        elif snap.status == "stopped":
+            st.info("Sweep cancelled; the depths finished so far are shown.", icon=":material/cancel:")
+        if isinstance(snap.result, list) and snap.result:
+            st.plotly_chart(sweep_figure(snap.result, _task(snap.info["config"])), key="learn_sweep_chart",
+                            config={"displaylogo": False})
+        if snap.finished and snap.id not in session.seen_end:
+            session.seen_end.add(snap.id)
+            st.rerun()
+
+    draw()

@@ -52,6 +52,8 @@ _UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch
 _SEARCH = "rmlp.search"  # SearchSession: the Search page's settings, space entries, jobs and shown study
 _FIT = "rmlp.fit"  # (design JSON, data in use, result of data_fit()): the fit to the data, cached
 _UPLOADS = "rmlp.uploads"  # str: the name (random hex) of this session's private upload folder
+_LEARN = "rmlp.learn"  # LearnSession: the Learn page's experiment settings and jobs
+_ABLATION = "rmlp.ablation"  # designer_app.jobs.Job | None: the Train page's with/without-bypass comparison
 
 #: Query-parameter names.
 QP_SPEC = "spec"
@@ -517,3 +519,36 @@ def search_session() -> SearchSession:
     if _SEARCH not in st.session_state:
         st.session_state[_SEARCH] = SearchSession()
     return st.session_state[_SEARCH]
+
+
+# ---------------------------------------------------------------------- the Learn page and the bypass comparison
+@dataclass
+class LearnSession:
+    """What the Learn page keeps across page switches: the experiment's settings and its jobs."""
+
+    #: ExperimentConfig fields, as the page's controls hold them.
+    settings: dict[str, Any] = field(default_factory=dict)
+    job: jobs.Job | None = None
+    sweep: jobs.Job | None = None
+    #: Bumped by "Reset": the controls' keys carry it, so they re-read the settings.
+    rev: int = 0
+    #: Ids of the jobs whose end already triggered a full rerun.
+    seen_end: set[str] = field(default_factory=set)
+    #: The URL's experiment settings were read (once per session).
+    from_url: bool = False
+
+
+def learn_session() -> LearnSession:
+    """This session's Learn page state (made on first use)."""
+    if _LEARN not in st.session_state:
+        st.session_state[_LEARN] = LearnSession()
+    return st.session_state[_LEARN]
+
+
+def ablation_job() -> jobs.Job | None:
+    """This session's with/without-bypass comparison on the Train page, if any."""
+    return st.session_state.get(_ABLATION)
+
+
+def set_ablation_job(new: jobs.Job | None) -> None:
+    st.session_state[_ABLATION] = new

@@ -44,3 +44,44 @@ FIGURE_HELP = {
     "depth": "Weight layers (Dense, and the base model as one) on the longest path from input to output.",
     "flops": "Floating-point operations for one example, forward pass.",
 }
+
+# ---------------------------------------------------------------------- the Learn page's live experiment
+EXPERIMENT_INTRO = """
+**See it, don't take it on trust.** Below, the *same* network is trained twice on a small toy data
+set: once **with** the bypass around every block (residual) and once **without** it (plain MLP: the
+same Dense layers, the same widths, the same depth, the same seed and batches). Both sides learn at
+the same time and are redrawn every few epochs.
+"""
+
+SURFACE_HELP = """
+**What to look for.** The colour is what each network predicts at every point of the plane; the dots
+are the training points. A network that learns draws a boundary that follows the dots (for the curve:
+a line through them). With many blocks the plain side often stays a flat, single colour for a long
+time: it is stuck. **Try next:** set the depth to 2, start again; then 16.
+"""
+
+LOSS_HELP = """
+**What to look for.** Solid lines are the training loss, dashed ones the validation loss (points the
+networks never train on). Lower is better. If the plain network's line stays flat while the residual
+one falls, depth is hurting the plain network. **Try next:** raise the noise: when the validation
+line turns up while the training line keeps falling, the network memorises the noise (overfitting).
+"""
+
+GRADIENT_HELP = """
+**What to look for.** How strongly each block's weights are pushed in one training step (the gradient
+norm), from the first block (left) to the last (right), on a log scale. Without the bypass the
+gradient has to pass back through every later block, and each one rescales it, so the blocks learn
+at very different speeds. In these networks (batch normalisation after every Dense layer) the plain
+twin's first blocks usually get gradients many times larger than its last ones: the line rises to
+the left and training jumps about; in networks without normalisation it falls instead and the first
+blocks barely move. Either way the steps are uneven. With the bypass the gradient also takes the
+short way around, so the line stays flatter and every block learns at a similar pace.
+**Try next:** compare depth 4 and depth 16, and watch how far the two lines drift apart.
+"""
+
+SWEEP_HELP = """
+**What to look for.** The final validation score of both networks for depths from 1 block to many,
+everything else unchanged. A deeper plain network often gets *worse*, although it could in principle
+do everything a shallower one does; the residual network keeps up or improves, because a block can
+learn to pass its input on unchanged. **Try next:** run the sweep again with a lower learning rate.
+"""

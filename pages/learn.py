@@ -5,8 +5,20 @@ from __future__ import annotations
 import streamlit as st
 
 from designer_app import learn_view as view
+from designer_app import state, teaching
 
 st.title("Learn: the residual MLP")
+st.header("What the bypass does: an experiment", anchor=False)
+st.markdown(teaching.EXPERIMENT_INTRO)
+session = state.learn_session()
+view.read_url(session)
+with st.container(border=True):
+    view.experiment_controls(session)
+view.write_url(session)
+view.live_experiment(session)
+view.depth_sweep(session)
+
+st.header("Inside one block", anchor=False)
 st.markdown(view.INTRO)
 block, input_width = view.block_controls()
 drawing, counting = st.columns([3, 2], gap="large")

@@ -16,3 +16,4 @@ with st.container(border=True):
     view.controls(loaded)
 view.live()
 view.results()
+view.bypass_comparison(loaded)

@@ -126,3 +126,19 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
     expect(page.get_by_text("Bypass dropout rate")).to_be_visible()
     expect(page.get_by_text("Final dropout rate")).to_be_visible()
     screenshot(page, "06-design-around-the-blocks")
+
+
+def test_the_learn_experiment_runs_end_to_end_in_the_browser(server: str, page: Any) -> None:
+    """A tiny experiment from a shared link: both decision surfaces and the gradient chart appear."""
+    expect = _expect()
+    tiny = "learn_samples=120&learn_epochs=10&learn_depth=3&learn_width=8&learn_snapshot_every=5"
+    page.goto(f"{server}/learn?{tiny}")
+    expect(page.get_by_role("heading", name="What the bypass does: an experiment")).to_be_visible()
+    page.get_by_role("button", name="Start experiment").click()
+    expect(page.get_by_text(re.compile(r"Finished after"))).to_be_visible(timeout=180_000)
+    plots = page.locator(".js-plotly-plot")
+    expect(plots.filter(has_text="with bypass (residual), epoch")).to_have_count(1)
+    expect(plots.filter(has_text="without bypass (plain MLP), epoch")).to_have_count(1)
+    expect(plots.filter(has_text="gradient norm")).to_have_count(1)
+    assert "learn_depth=3" in page.url  # the experiment stays in the link
+    screenshot(page, "07-learn-experiment")
