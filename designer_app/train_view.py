@@ -7,6 +7,7 @@ slider move or a reload redraws from the job's snapshot and never touches the jo
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import streamlit as st
 
@@ -85,25 +86,33 @@ def controls(loaded: LoadedData | None) -> None:
                   "evaluated. Before the first batch, the run ends at once and nothing is kept.")
 
 
-def _start() -> None:
+def _prepared() -> tuple[LoadedData, Any, dict[str, Any]] | None:
+    """The data split as the page's settings say, its TrainConfig and the settings; None (said) when they fail."""
     from rmlp.data import DataError
 
     loaded = state.data()
     if loaded is None:
-        return
+        return None
     values = state.train_settings()
     try:
         loaded = loaded.with_split(values["val_size"], values["test_size"], int(values["seed"]))
     except DataError as exc:
         state.notify(f"The data could not be split that way: {exc}", "error")
-        return
+        return None
     state.set_data(loaded)
     try:
         config = training.make_config(values)
     except ValueError as exc:
         state.notify(f"These training settings do not work: {exc}", "error")
-        return
-    state.set_job(training.start(state.spec(), loaded, config, values))
+        return None
+    return loaded, config, values
+
+
+def _start() -> None:
+    prepared = _prepared()
+    if prepared is not None:
+        loaded, config, values = prepared
+        state.set_job(training.start(state.spec(), loaded, config, values))
 
 
 def _stop() -> None:
@@ -335,19 +344,11 @@ def bypass_comparison(loaded: LoadedData | None) -> None:
 
 def _start_ablation() -> None:
     from designer_app import experiment_job
-    from rmlp.data import DataError
 
-    loaded = state.data()
-    if loaded is None:
-        return
-    values = state.train_settings()
-    try:
-        loaded = loaded.with_split(values["val_size"], values["test_size"], int(values["seed"]))
-        config = training.make_config(values)
-    except (DataError, ValueError) as exc:
-        state.notify(f"The comparison cannot start with these settings: {exc}", "error")
-        return
-    state.set_ablation_job(experiment_job.start_ablation(state.spec(), loaded, config))
+    prepared = _prepared()
+    if prepared is not None:
+        loaded, config, _ = prepared
+        state.set_ablation_job(experiment_job.start_ablation(state.spec(), loaded, config))
 
 
 def _comparison_results(result: object) -> None:
