@@ -20,12 +20,13 @@ from designer_app import datasets, state, teaching
 from designer_app.widgets import ProblemBoard, field, help_text, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
-from rmlp.data.samples import BASE_MODEL, sample_dir
+from rmlp.data.samples import BASE_MODEL, sample_dir, starting_base_model
 from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, machine_memory_bytes, summarize
 from rmlp.spec.fields import format_int_list, parse_int_list
+from rmlp.spec.sections import BLOCK_FIELDS, DESIGN_SECTIONS, section
 from rmlp.spec.units import human_bytes, human_count
 
-BLOCK_COLUMNS = ("layers", "width", "decrement", "bypass")
+BLOCK_COLUMNS = BLOCK_FIELDS
 SAMPLE_BASE_MODEL = sample_dir() / BASE_MODEL
 
 
@@ -153,15 +154,9 @@ def sections() -> dict[str, tuple[Callable[[ProblemBoard], None], tuple[str, ...
 
     The labels are short so the tab bar fits the half-width column without scrolling.
     """
-    return {
-        "Input": (task_and_input, ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name", "flatten")),
-        "Base model": (base_model, ("base_model",)),
-        "Blocks": (blocks_table, ("blocks",)),
-        "Around blocks": (around_blocks, ("bypass_regularizer", "bypass_dropout", "inter_block_layers",
-                                          "final_layers", "final_regularizer", "final_dropout", "activation")),
-        "Optimizer": (output_and_optimizer, ("output_activation", "loss", "label_smoothing", "ensemble",
-                                             "optimizer")),
-    }
+    draw = {"Input": task_and_input, "Base model": base_model, "Blocks": blocks_table,
+            "Around blocks": around_blocks, "Optimizer": output_and_optimizer}
+    return {item.label: (draw[item.label], item.holds) for item in DESIGN_SECTIONS}
 
 
 def controls(board: ProblemBoard) -> None:
@@ -190,7 +185,7 @@ def controls(board: ProblemBoard) -> None:
 
 # ---------------------------------------------------------------------- task, input, base model
 def task_and_input(board: ProblemBoard) -> None:
-    two_columns(board, ("task", "input_shape", "grayscale_to_rgb"), ("num_outputs", "name", "flatten"))
+    two_columns(board, *section("Input").columns)
 
 
 _BASE_MODES = {"none": "None", "applications": "keras.applications", "file": "My .keras file"}
@@ -239,19 +234,7 @@ def _app_label(name: str) -> str:
 
 
 def _set_base_mode(mode: str) -> None:
-    spec = state.spec()
-    if mode == "none":
-        new = spec.copy_with(base_model=None)
-    elif mode == "applications":
-        names = sorted(applications())
-        name = "MobileNetV2" if "MobileNetV2" in names or not names else names[0]
-        new = spec.copy_with(base_model=BaseModelSpec(source="applications", name=name).model_dump())
-    else:
-        path = str(SAMPLE_BASE_MODEL) if SAMPLE_BASE_MODEL.is_file() else ""
-        cut = "features" if path else ""
-        new = spec.copy_with(base_model=BaseModelSpec(source="file", path=path, cut_layer=cut, weights="none",
-                                                      preprocess=False).model_dump())
-    state.set_spec(new)
+    state.set_spec(state.spec().copy_with(base_model=starting_base_model(mode)))
 
 
 def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
@@ -460,8 +443,7 @@ def _edit_blocks(action: str, index: int) -> None:
 
 # ---------------------------------------------------------------------- global settings
 def around_blocks(board: ProblemBoard) -> None:
-    two_columns(board, ("bypass_regularizer", "bypass_dropout", "inter_block_layers", "activation"),
-                ("final_layers", "final_regularizer", "final_dropout"))
+    two_columns(board, *section("Around blocks").columns)
 
 
 def two_columns(board: ProblemBoard, left: tuple[str, ...], right: tuple[str, ...]) -> None:
@@ -473,8 +455,7 @@ def two_columns(board: ProblemBoard, left: tuple[str, ...], right: tuple[str, ..
 
 
 def output_and_optimizer(board: ProblemBoard) -> None:
-    two_columns(board, ("output_activation", "loss", "label_smoothing", "ensemble"),
-                ("optimizer.name", "optimizer.learning_rate", "optimizer.weight_decay", "optimizer.clipnorm"))
+    two_columns(board, *section("Optimizer").columns)
 
 
 # ---------------------------------------------------------------------- figures

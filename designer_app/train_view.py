@@ -11,10 +11,11 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import charts, page_path, state, training
+from designer_app import page_path, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
+from rmlp.runs import charts
 from rmlp.spec.units import human_bytes
 
 #: Seconds between two redraws of the live curves while a job runs.

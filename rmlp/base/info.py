@@ -173,3 +173,4 @@ def _is_stale(info: BaseInfo, model_path: Path) -> bool:
         return False
     digest = info.extra.get("file_sha256")
     return digest is None or digest != file_digest(model_path)
+

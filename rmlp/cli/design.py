@@ -25,7 +25,7 @@ from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.presets import PRESET_HELP, get_preset, preset_names
-from rmlp.spec.problems import SpecError, errors
+from rmlp.spec.problems import Problem, SpecError, errors
 from rmlp.spec.units import human_bytes, human_count
 
 __all__ = ["register"]
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
             rmlp validate spec.yaml --json
         """
         try:
-            problems = run_validate(load_spec(spec))
+            problems: list[Problem] = run_validate(load_spec(spec))
         except SpecError as exc:  # unreadable or ill-typed: these are the problems
             problems = exc.problems
         errors = [p for p in problems if p.severity == "error"]

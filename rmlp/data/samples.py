@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 __all__ = ["BASE_MODEL", "SAMPLES", "Sample", "sample", "sample_dir", "samples"]
 
@@ -59,3 +60,24 @@ def samples() -> list[Sample]:
 def sample(file: str) -> Sample | None:
     """The sample with this file name, or None."""
     return next((s for s in SAMPLES if s.file == file), None)
+
+
+def starting_base_model(source: str) -> dict[str, Any] | None:
+    """The base model a design starts from when its source is switched to ``source``.
+
+    ``"none"``: no base model. ``"applications"``: MobileNetV2 (or the first known model).
+    ``"file"``: the bundled sample CNN cut at its ``features`` layer, when it is installed.
+    """
+    from rmlp.base.info import applications
+    from rmlp.spec.model import BaseModelSpec
+
+    if source == "applications":
+        names = sorted(applications())
+        name = "MobileNetV2" if "MobileNetV2" in names or not names else names[0]
+        return BaseModelSpec(source="applications", name=name).model_dump()
+    if source == "file":
+        sample = sample_dir() / BASE_MODEL
+        path = str(sample) if sample.is_file() else ""
+        return BaseModelSpec(source="file", path=path, cut_layer="features" if path else "", weights="none",
+                             preprocess=False).model_dump()
+    return None

@@ -42,6 +42,11 @@ class Summary:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        from rmlp.notebook.views import summary_html
+
+        return summary_html(self)
+
     @property
     def peak_training_gib(self) -> float:
         return self.peak_training_bytes / 2**30

@@ -17,19 +17,19 @@ from rmlp.design.plan import base_size
 from rmlp.design.summary import summarize
 from rmlp.spec.fields import check_values
 from rmlp.spec.model import ModelSpec, parse_spec
-from rmlp.spec.problems import Problem, SpecError
+from rmlp.spec.problems import Problem, ProblemList, SpecError
 
 #: A head above this many parameters gets a warning (the original's users ran out of memory).
 HUGE_PARAMS = 50_000_000
 
 
-def validate(spec: ModelSpec | dict[str, Any]) -> list[Problem]:
-    """All problems of a spec (or of a dict meant to be one), errors first."""
+def validate(spec: ModelSpec | dict[str, Any]) -> ProblemList:
+    """All problems of a spec (or of a dict meant to be one), errors first (a table in a notebook)."""
     if not isinstance(spec, ModelSpec):
         try:
             spec = parse_spec(spec)
         except SpecError as exc:
-            return exc.problems
+            return ProblemList(exc.problems)
     found: list[Problem] = []
     found += _bounds(spec)
     found += _blocks(spec)
@@ -37,7 +37,7 @@ def validate(spec: ModelSpec | dict[str, Any]) -> list[Problem]:
     found += _shapes(spec)
     if not any(p.severity == "error" for p in found):
         found += _likely_mistakes(spec)
-    return sorted(found, key=lambda p: p.severity != "error")
+    return ProblemList(sorted(found, key=lambda p: p.severity != "error"))
 
 
 def is_valid(spec: ModelSpec | dict[str, Any]) -> bool:

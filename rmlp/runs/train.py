@@ -69,6 +69,12 @@ class RunResult:
     config: TrainConfig | None = None
     notices: list[str] = field(default_factory=list)
 
+    def _ipython_display_(self) -> None:
+        """In a notebook: status, test metrics and notices, then the loss and metric curves."""
+        from rmlp.notebook.live import show_run
+
+        show_run(self)
+
 
 # ----------------------------------------------------------------------------- small helpers
 def _has_rows(data: Any, split: str) -> bool:
@@ -338,7 +344,7 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Any,
 
 def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | None = None,
           listener: Listener | None = None, stop_event: threading.Event | None = None,
-          data_source: Mapping[str, Any] | None = None) -> RunResult:
+          data_source: Mapping[str, Any] | None = None, display: bool = False) -> RunResult:
     """Build, fit, checkpoint, evaluate and save a model for ``spec`` on ``data``, in this thread.
 
     The spec is first fitted to the data (input shape, task, outputs: :func:`rmlp.data.spec_for_data`);
@@ -347,7 +353,13 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     "val_size": ..., "test_size": ...}``); without it the data's own ``load_args`` are used.
     Raises what went wrong after recording it (state.json ``failed``, an ``error`` event). A stop
     asked before the first batch ends the run there (``model`` None, the folder, if made, stopped).
+    ``display=True`` (in a notebook) draws live curves, a progress bar and a Stop button in the
+    running cell; the fit then runs in a worker thread, and the kernel's interrupt stops it cleanly.
     """
+    if display:
+        from rmlp.notebook.live import train_live
+
+        return train_live(spec, data, config, listener, stop_event, data_source)
     run: RunDir | None = None
     state = RunState(epochs=(config or TrainConfig()).n_epochs)
     try:

@@ -108,6 +108,8 @@ class SearchProgress:
     pareto_size: int
     elapsed_s: float
     finished: bool = False
+    #: The study itself, for a display that draws its trials (read in the thread that got this progress).
+    study: Any = field(default=None, repr=False, compare=False)
 
 
 def study_progress(study: Any, own_workers: set[str] | None, total: int, start: float,
@@ -147,7 +149,7 @@ def study_progress(study: Any, own_workers: set[str] | None, total: int, start: 
                           complete=counts["COMPLETE"], pruned=counts["PRUNED"] - sum(rejected.values()),
                           failed=counts["FAIL"], rejected=rejected, running=running, best_value=best_value,
                           best_trial=best_trial, pareto_size=pareto, elapsed_s=time.time() - start,
-                          finished=finished)
+                          finished=finished, study=study)
 
 
 @dataclass
@@ -332,7 +334,8 @@ def search_config(config: SearchConfig | None = None, **settings: Any) -> Search
 def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = None,
                config: SearchConfig | None = None, *, progress: Callable[[SearchProgress], None] | None = None,
                stop_event: threading.Event | None = None, in_process: bool | None = None, poll_s: float = 0.5,
-               on_workers: Callable[[list[int]], None] | None = None, **settings: Any) -> SearchResult:
+               on_workers: Callable[[list[int]], None] | None = None, display: bool = False,
+               **settings: Any) -> SearchResult:
     """Search residual MLP designs for ``data_source`` with Optuna; a :class:`SearchResult`.
 
     How is a :class:`~rmlp.search.config.SearchConfig` (``config``, with any of its fields given
@@ -350,8 +353,16 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     Give each machine of a shared study its own ``sampler_seed`` (same ``seed``: same split).
     With ``start_from_spec`` a new study's first trial is ``spec`` itself (as far as the space
     reaches), so the search never ends worse, on validation, than the design it started from.
+    ``display=True`` (in a notebook) draws the progress, the trial table and the best value so far
+    live in the running cell, with a Stop button; the kernel's interrupt stops the search too.
     """
     config = search_config(config, **settings)
+    if display:
+        from rmlp.notebook.live import search_live
+
+        return search_live(lambda progress, stop_event: run_search(
+            spec, data_source, space, config, progress=progress, stop_event=stop_event, in_process=in_process,
+            poll_s=poll_s, on_workers=on_workers), stop_event, progress)
     data = _load(data_source)
     rows = len(data.x_train)
     config = config.sized(rows)

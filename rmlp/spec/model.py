@@ -312,6 +312,12 @@ class ModelSpec(_Strict):
         return facts(self.task).loss if self.loss == "auto" else self.loss
 
     # ----------------------------------------------------------------- serialisation
+    def _repr_html_(self) -> str:
+        """In a notebook: the graph, the figures and the problems of this design in one view."""
+        from rmlp.notebook.views import spec_html
+
+        return spec_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 Severity = Literal["error", "warning"]
 
-__all__ = ["Problem", "ProblemsError", "Severity", "SettingsError", "SpecError", "errors",
+__all__ = ["Problem", "ProblemList", "ProblemsError", "Severity", "SettingsError", "SpecError", "errors",
            "problems_from_validation_error", "shown"]
 
 #: The longest a value quoted in a message may be (a huge input is cut, never repr'd whole).
@@ -44,6 +44,15 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ProblemList(list[Problem]):
+    """A list of problems that a notebook shows as a table (path, severity, what, fix)."""
+
+    def _repr_html_(self) -> str:
+        from rmlp.notebook.views import problems_html
+
+        return problems_html(self)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""Plotly figures of training: live curves, confusion matrix, predicted against actual.
+"""Plotly figures of training: live curves, confusion matrix, predicted against actual (app and notebook).
 
 Pure functions of plain data (dicts of lists, arrays), so they can be tested without a session.
 """

@@ -1,0 +1,30 @@
+"""rmlp in Jupyter: rich views of designs, figures, problems and runs; an interactive designer; live training.
+
+``ModelSpec``, ``Summary``, ``rmlp.validate(...)`` and the run ``rmlp.train`` returns show themselves
+as HTML in a notebook without importing this package. :func:`designer` gives the Design page's
+controls as ipywidgets; ``rmlp.train(..., display=True)`` and ``run_search(..., display=True)`` draw
+their progress live. Needs rmlp's notebook extra (ipywidgets, graphviz-pure).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["Designer", "LiveTraining", "SearchDisplay", "designer", "dot_to_svg", "spec_html", "train_live"]
+
+_LAZY = {
+    "Designer": "rmlp.notebook.design_widget",
+    "designer": "rmlp.notebook.design_widget",
+    "LiveTraining": "rmlp.notebook.live",
+    "SearchDisplay": "rmlp.notebook.live",
+    "train_live": "rmlp.notebook.live",
+    "dot_to_svg": "rmlp.notebook.svg",
+    "spec_html": "rmlp.notebook.views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rmlp.notebook' has no attribute {name!r}")

@@ -1,0 +1,122 @@
+"""Live training and search in a notebook: progress, status, Stop button, curves, trial table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rmlp.notebook import live
+from rmlp.runs.events import TrainEvent
+
+
+class Handle:
+    """Stands in for IPython's display handle: keeps what was drawn."""
+
+    def __init__(self) -> None:
+        self.drawn: list[Any] = []
+
+    def update(self, obj: Any) -> None:
+        self.drawn.append(obj)
+
+
+def epoch(n: int, of: int, loss: float) -> TrainEvent:
+    return TrainEvent("epoch", epoch=n, epochs=of, logs={"loss": loss, "val_loss": loss + 0.1, "accuracy": 0.5},
+                      elapsed_s=float(n), eta_s=float(of - n), progress=n / of)
+
+
+def test_progress_status_and_curves_follow_the_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    heard: list[str] = []
+    view = live.LiveTraining(then=lambda e: heard.append(e.kind))
+    view._handle = Handle()
+    view(TrainEvent("train_begin", epochs=4))
+    for n, loss in enumerate((1.0, 0.7, 0.5), start=1):
+        view(epoch(n, 4, loss))
+    assert view.controls.progress.value == pytest.approx(0.75) and view.controls.progress.description == "75%"
+    assert "epoch 3/4" in view.controls.status.value and "loss 0.5" in view.controls.status.value
+    assert view.history()["loss"] == [1.0, 0.7, 0.5] and view.history()["val_loss"] == pytest.approx([1.1, 0.8, 0.6])
+    figure = view._handle.drawn[-1]
+    traces = {(t.name, tuple(t.y)) for t in figure.data}
+    assert ("training", (1.0, 0.7, 0.5)) in traces
+    view(TrainEvent("train_end", epoch=3, epochs=4, elapsed_s=3.0))
+    assert view.controls.button.disabled and view.controls.button.description == "Done"
+    assert view.controls.status.value.startswith("Finished")
+    assert heard == ["train_begin", "epoch", "epoch", "epoch", "train_end"]
+
+
+def test_stop_button_sets_the_stop_event() -> None:
+    stop = threading.Event()
+    view = live.LiveTraining(stop)
+    view.controls.button.click()
+    assert stop.is_set() and view.controls.button.disabled
+    view(TrainEvent("stopped", epoch=2, epochs=9, elapsed_s=1.0))
+    assert view.controls.button.description == "Stopped" and "Stopped" in view.controls.status.value
+
+
+def test_run_until_stopped_returns_or_raises_what_the_work_did() -> None:
+    stop = threading.Event()
+    assert live.run_until_stopped(lambda: 42, stop) == 42
+
+    def broken() -> None:
+        raise ValueError("bad table")
+
+    with pytest.raises(ValueError, match="bad table"):
+        live.run_until_stopped(broken, stop)
+
+
+def test_search_display_draws_counts_table_and_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    import optuna
+
+    from rmlp.search.runner import study_progress
+
+    monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    view = live.SearchDisplay(threading.Event())
+    view._table, view._chart = Handle(), Handle()
+    view(study_progress(study, None, 5, time.time() - 2))
+    assert view.controls.progress.description == "3/5"
+    best = study.best_value
+    assert "3 complete" in view.controls.status.value and f"{best:.4g}" in view.controls.status.value
+    table = view._table.drawn[-1].data
+    assert table.count("<tr") == 4 and "COMPLETE" in table  # a header and three trials
+    assert view._chart.drawn and view._chart.drawn[-1].data  # optimization history figure
+
+
+@pytest.mark.slow
+def test_train_with_display_draws_live_and_stops_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmlp.data import load_table
+    from rmlp.runs.config import TrainConfig
+    from rmlp.runs.train import train
+    from rmlp.spec.model import BlockSpec, ModelSpec
+
+    made: list[live.LiveTraining] = []
+    original = live.LiveTraining.__init__
+
+    def keep(self: live.LiveTraining, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._handle = Handle()
+        made.append(self)
+
+    monkeypatch.setattr(live.LiveTraining, "__init__", keep)
+    monkeypatch.setattr(live.LiveTraining, "show", lambda self: None)
+    monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    data = load_table(Path(__file__).resolve().parents[2] / "sample_data" / "wine.csv", "target", seed=0)
+    stop = threading.Event()
+
+    def stop_after_two(event: TrainEvent) -> None:
+        if event.kind == "epoch" and event.epoch >= 2:
+            stop.set()
+
+    spec = ModelSpec(blocks=[BlockSpec(layers=2, width=16, decrement=4)], final_layers=[8])
+    config = TrainConfig(epochs=50, min_epochs=1, runs_dir=str(tmp_path / "runs"), batch_events_every=0.0)
+    result = train(spec, data, config, listener=stop_after_two, stop_event=stop, display=True)
+    assert result.stopped and 2 <= result.epochs_run < 50 and result.model is not None
+    view = made[0]
+    assert len(view.history()["loss"]) == result.epochs_run
+    assert view.controls.button.description == "Stopped" and view._handle.drawn
