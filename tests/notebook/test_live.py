@@ -120,3 +120,30 @@ def test_train_with_display_draws_live_and_stops_cleanly(tmp_path: Path, monkeyp
     view = made[0]
     assert len(view.history()["loss"]) == result.epochs_run
     assert view.controls.button.description == "Stopped" and view._handle.drawn
+
+
+@pytest.mark.slow
+def test_search_with_display_draws_each_trial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmlp.search import DataSource, SearchSpace, run_search
+    from rmlp.search.space import pin, span
+    from rmlp.spec.model import BlockSpec, ModelSpec
+
+    made: list[live.SearchDisplay] = []
+
+    def show(self: live.SearchDisplay) -> None:
+        self._table, self._chart = Handle(), Handle()
+        made.append(self)
+
+    monkeypatch.setattr(live.SearchDisplay, "show", show)
+    monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    heard: list[Any] = []
+    spec = ModelSpec(blocks=[BlockSpec(layers=1, width=8, decrement=0)], final_layers=[])
+    space = SearchSpace(params={"blocks[].width": span(4, 32), "batch_size": pin(128)})
+    wine = Path(__file__).resolve().parents[2] / "sample_data" / "wine.csv"
+    result = run_search(spec, DataSource(str(wine), "target"), space, n_trials=2, epochs=1,
+                        storage=f"sqlite:///{tmp_path / 's.db'}", study_name="live", sampler="random", seed=1,
+                        progress=heard.append, display=True)
+    assert result.progress.complete + result.progress.pruned == 2 and heard and heard[-1].finished
+    view = made[0]
+    assert view.controls.button.description == "Done" and "Finished" in view.controls.status.value
+    assert view._table.drawn[-1].data.count("<tr") == 3
