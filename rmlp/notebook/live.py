@@ -22,7 +22,7 @@ from IPython.display import HTML, display
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
 
-__all__ = ["LiveTraining", "SearchDisplay", "run_until_stopped", "search_live", "show_run", "train_live"]
+__all__ = ["LiveTraining", "SearchDisplay", "in_notebook", "run_until_stopped", "search_live", "show_run", "train_live"]
 
 #: The curves are redrawn at most this often (seconds); the last epoch is always drawn.
 REDRAW_EVERY_S = 0.5
@@ -123,6 +123,16 @@ class LiveTraining:
             self._handle.update(self.figure())
 
 
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (JupyterLab, VS Code, nbclient), where widgets show."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 def run_until_stopped(work: Callable[[], T], stop_event: threading.Event) -> T:
     """Run ``work`` in a worker thread and wait; a kernel interrupt sets ``stop_event`` and waits on.
 
@@ -153,6 +163,8 @@ def train_live(spec: Any, data: Any, config: Any = None, listener: Listener | No
     """:func:`rmlp.train` with live curves, a progress bar and a Stop button in the running cell."""
     from rmlp.runs.train import train
 
+    if not in_notebook():  # a script or a terminal: nothing to draw in
+        return train(spec, data, config, listener=listener, stop_event=stop_event, data_source=data_source)
     stop_event = stop_event or threading.Event()
     live = LiveTraining(stop_event, then=listener)
     live.show()
@@ -224,6 +236,8 @@ class SearchDisplay:
 def search_live(run: Callable[[Callable[[Any], None], threading.Event], T], stop_event: threading.Event | None,
                 progress: Callable[[Any], None] | None) -> T:
     """``run(progress, stop_event)`` (a search) with a :class:`SearchDisplay` in the running cell."""
+    if not in_notebook():
+        return run(progress or (lambda _p: None), stop_event or threading.Event())
     stop = stop_event or threading.Event()
     view = SearchDisplay(stop, then=progress)
     view.show()

@@ -57,6 +57,10 @@ def test_stop_button_sets_the_stop_event() -> None:
     assert view.controls.button.description == "Stopped" and "Stopped" in view.controls.status.value
 
 
+def test_outside_a_kernel_nothing_is_drawn() -> None:
+    assert not live.in_notebook()  # pytest is no Jupyter kernel: display=True then trains as usual
+
+
 def test_run_until_stopped_returns_or_raises_what_the_work_did() -> None:
     stop = threading.Event()
     assert live.run_until_stopped(lambda: 42, stop) == 42
@@ -106,6 +110,7 @@ def test_train_with_display_draws_live_and_stops_cleanly(tmp_path: Path, monkeyp
     monkeypatch.setattr(live.LiveTraining, "__init__", keep)
     monkeypatch.setattr(live.LiveTraining, "show", lambda self: None)
     monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    monkeypatch.setattr(live, "in_notebook", lambda: True)
     data = load_table(Path(__file__).resolve().parents[2] / "sample_data" / "wine.csv", "target", seed=0)
     stop = threading.Event()
 
@@ -136,6 +141,7 @@ def test_search_with_display_draws_each_trial(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(live.SearchDisplay, "show", show)
     monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    monkeypatch.setattr(live, "in_notebook", lambda: True)
     heard: list[Any] = []
     spec = ModelSpec(blocks=[BlockSpec(layers=1, width=8, decrement=0)], final_layers=[])
     space = SearchSpace(params={"blocks[].width": span(4, 32), "batch_size": pin(128)})
