@@ -160,7 +160,7 @@ def downloads(script: str | None) -> None:
         if svg is not None:
             _download("Graph (.svg)", svg, f"{name}.svg", "image/svg+xml", help="The drawing as an SVG image.")
         else:
-            st.caption("SVG needs Graphviz's `dot` program, which is not installed here.")
+            st.caption("SVG needs a Graphviz layout program (graphviz-pure or `dot`); neither is installed here.")
     with trained:
         st.markdown("**The trained model**")
         if run is None:

@@ -175,8 +175,9 @@ def register(app: typer.Typer) -> None:
             return
         svg = graph_svg(dot)
         if svg is None:
-            raise UserError("SVG needs Graphviz's `dot` program, which was not found. Install Graphviz "
-                            "(Debian: apt-get install graphviz), or use --format dot.")
+            raise UserError("SVG needs a Graphviz layout program: neither graphviz-pure (pip install "
+                            "graphviz-pure, one of rmlp's requirements) nor Graphviz's `dot` was found. "
+                            "Install one, or use --format dot.")
         if output is None:
             sys.stdout.buffer.write(svg)
             sys.stdout.flush()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from rmlp.design.svg import svg_document
 
 __all__ = ["export_savedmodel", "graph_svg", "save_keras"]
 
@@ -28,15 +28,8 @@ def export_savedmodel(model: Any, directory: str | Path) -> Path:
 
 
 def graph_svg(dot_text: str, timeout: float = 60.0) -> bytes | None:
-    """SVG of a DOT text via Graphviz's ``dot`` program; None when it is missing or fails."""
-    exe = shutil.which("dot")
-    if exe is None:
-        return None
-    try:
-        done = subprocess.run([exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True,
-                              timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 and done.stdout else None
+    """The SVG file of a DOT text (:func:`rmlp.design.svg.svg_document`); None when no layout program is here."""
+    text = svg_document(dot_text, timeout)
+    return None if text is None else text.encode("utf-8")
 
 

@@ -19,7 +19,7 @@ _LAZY = {
     "LiveTraining": "rmlp.notebook.live",
     "SearchDisplay": "rmlp.notebook.live",
     "train_live": "rmlp.notebook.live",
-    "dot_to_svg": "rmlp.notebook.svg",
+    "dot_to_svg": "rmlp.design.svg",
     "spec_html": "rmlp.notebook.views",
 }
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from rmlp.design.graph import to_dot
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
+from rmlp.design.svg import dot_to_svg
 from rmlp.design.validate import validate
-from rmlp.notebook.svg import dot_to_svg
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import Problem
 from rmlp.spec.units import human_bytes, human_count

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import rmlp
+from rmlp.design import svg
 from rmlp.design.summary import summarize
-from rmlp.notebook import svg, views
+from rmlp.notebook import views
 from rmlp.spec.model import BlockSpec, ModelSpec
 
 

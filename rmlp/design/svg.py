@@ -1,9 +1,9 @@
-"""DOT text -> SVG in this process's Python, without the ``dot`` program.
+"""DOT text -> SVG without needing Graphviz's ``dot`` program (the notebook, the CLI, bundles, the app's export).
 
 The layout engine is ``graphviz-pure`` (a self-contained Graphviz program shipped in a wheel for
-Linux, macOS and Windows, installed with rmlp's notebook extra). Where it is missing, a ``dot``
-found on PATH is used instead; where neither is there, :func:`dot_to_svg` returns None and the
-caller shows the DOT text.
+Linux, macOS and Windows, one of rmlp's requirements). Where it is missing, a ``dot`` found on
+PATH is used instead; where neither is there, the functions return None and the caller says so
+or shows the DOT text.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sysconfig
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["RENDER_TIMEOUT_S", "dot_to_svg", "layout_program"]
+__all__ = ["RENDER_TIMEOUT_S", "dot_to_svg", "layout_program", "svg_document"]
 
 #: A layout that takes longer than this is abandoned (the DOT text is shown instead).
 RENDER_TIMEOUT_S = 20.0
@@ -43,19 +43,24 @@ def layout_program() -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _render(dot: str, program: str) -> str | None:
+def _render(dot: str, program: str, timeout: float) -> str | None:
     try:
         done = subprocess.run([program, "-Tsvg"], input=dot.encode("utf-8"), capture_output=True,
-                              timeout=RENDER_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+                              timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0 or b"<svg" not in done.stdout:
         return None
-    text = done.stdout.decode("utf-8", errors="replace")
-    return text[text.index("<svg"):]  # without the XML prologue, so it can sit inside HTML
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def svg_document(dot: str, timeout: float = RENDER_TIMEOUT_S) -> str | None:
+    """The SVG file of ``dot`` (with its XML prologue), or None when no layout program is here or it failed."""
+    program = layout_program()
+    return None if program is None else _render(dot, program, timeout)
 
 
 def dot_to_svg(dot: str) -> str | None:
-    """The SVG drawing of ``dot`` (an ``<svg>`` element), or None when no layout program is here."""
-    program = layout_program()
-    return None if program is None else _render(dot, program)
+    """The drawing of ``dot`` as an ``<svg>`` element that can sit inside HTML, or None (see :func:`svg_document`)."""
+    text = svg_document(dot)
+    return None if text is None else text[text.index("<svg"):]
