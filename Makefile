@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system app test test-fast lint typecheck check bench bench-quick sample-data clean
+.PHONY: setup system app notebook test test-fast lint typecheck check bench bench-quick sample-data clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ system:
 
 app: setup
 	RMLP_START_SAMPLE=wine.csv $(VENV)/bin/rmlp app --headless
+
+# JupyterLab on the example notebooks (the designer widget, live training, transfer learning, the bypass experiment).
+notebook: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=examples
 
 # The whole suite: lint and type check first (seconds), then every test, browser and packaging ones included.
 test: setup system check

@@ -1,0 +1,59 @@
+"""The example notebooks run from top to bottom, headless, and show what they promise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
+
+
+def test_there_are_example_notebooks_without_stored_outputs() -> None:
+    import nbformat
+
+    assert len(NOTEBOOKS) >= 3
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), path.name
+
+
+def _outputs(nb: object) -> list[dict]:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]  # type: ignore[attr-defined]
+
+
+def _mimes(nb: object) -> set[str]:
+    return {mime for out in _outputs(nb) for mime in out.get("data", {})}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_example_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary folders land in the test's own
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError on any error
+    errors = [out for out in _outputs(nb) if out.get("output_type") == "error"]
+    assert not errors
+    assert not any(out.get("name") == "stderr" and "Traceback" in out.get("text", "") for out in _outputs(nb))
+    html = " ".join(str(out.get("data", {}).get("text/html", "")) for out in _outputs(nb))
+    mimes = _mimes(nb)
+    if path.stem.startswith(("01", "02")):
+        assert "<svg" in html and 'class="node' in html  # the design's graph, laid out without `dot`
+        assert "application/vnd.plotly.v1+json" in mimes  # live curves and the run's curves
+        assert "application/vnd.jupyter.widget-view+json" in mimes  # progress bar and Stop button
+        assert "<th>test</th>" in html  # the run's test metrics
+    if path.stem.startswith("01"):
+        assert "blocks[0].width" in html  # the designer's card
+        assert "bypass_dropout" in html and "Set it to" in html  # the problems table
+    if path.stem.startswith("03"):
+        assert "application/vnd.plotly.v1+json" in mimes
+    assert not list(ROOT.glob("runs/*digits_head*")), "example runs must not land in the checkout"
+    assert os.environ.get("TMPDIR") == str(tmp_path)
