@@ -26,7 +26,6 @@ from rmlp.runs.folder import RunDir
 from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.presets import PRESET_HELP, get_preset, preset_names
 from rmlp.spec.problems import Problem, SpecError, errors
-from rmlp.spec.units import human_bytes, human_count
 
 __all__ = ["register"]
 
@@ -126,18 +125,7 @@ def register(app: typer.Typer) -> None:
         rows = [
             ("Model", loaded.name),
             ("Task", f"{loaded.task}, {loaded.num_outputs} output(s)"),
-            ("Parameters", f"{s.total_params:,} ({human_count(s.total_params)})"),
-            ("Trainable", f"{s.trainable_params:,}"),
-            ("Non-trainable", f"{s.non_trainable_params:,}"),
-            ("Layers", str(s.layers)),
-            ("Dense layers", str(s.dense_layers)),
-            ("Depth", f"{s.depth} weight layers on the longest path"),
-            ("Blocks", str(s.blocks)),
-            ("Features into block 1", str(list(s.feature_shape))),
-            ("FLOPs per example", human_count(s.flops)),
-            ("Weights", human_bytes(s.weights_bytes)),
-            (f"Training memory (batch {batch_size}, {dtype_name})", human_bytes(s.peak_training_bytes)
-             + (f" of {human_bytes(machine)} on this machine" if machine else "")),
+            *s.rows(machine),
         ]
         width = max(len(k) for k, _ in rows)
         for key, value in rows:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from rmlp.design.plan import Node, depth, make_plan
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
+from rmlp.spec.units import human_bytes, human_count
 
 #: The batch size memory figures are given for unless told (the training default, see TrainConfig).
 DEFAULT_BATCH_SIZE = 32
@@ -41,6 +42,24 @@ class Summary:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def rows(self, machine_bytes: int = 0) -> list[tuple[str, str]]:
+        """The figures in words, one (label, value) pair each: what `rmlp summary` and a notebook show."""
+        memory = human_bytes(self.peak_training_bytes) + (
+            f" of {human_bytes(machine_bytes)} on this machine" if machine_bytes else "")
+        return [
+            ("Parameters", f"{self.total_params:,} ({human_count(self.total_params)})"),
+            ("Trainable", f"{self.trainable_params:,}"),
+            ("Non-trainable", f"{self.non_trainable_params:,}"),
+            ("Layers", str(self.layers)),
+            ("Dense layers", str(self.dense_layers)),
+            ("Depth", f"{self.depth} weight layers on the longest path"),
+            ("Blocks", str(self.blocks)),
+            ("Features into block 1", str(list(self.feature_shape))),
+            ("FLOPs per example", human_count(self.flops)),
+            ("Weights", human_bytes(self.weights_bytes)),
+            (f"Training memory (batch {self.batch_size}, {self.dtype})", memory),
+        ]
 
     def _repr_html_(self) -> str:
         from rmlp.notebook.views import summary_html

@@ -17,7 +17,6 @@ from rmlp.design.svg import dot_to_svg
 from rmlp.design.validate import validate
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import Problem
-from rmlp.spec.units import human_bytes, human_count
 
 __all__ = ["graph_html", "metrics_html", "problems_html", "run_html", "spec_html", "summary_html", "summary_of"]
 
@@ -56,17 +55,7 @@ def summary_of(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE) -> Summary
 
 def summary_html(summary: Summary, style: bool = True) -> str:
     """The figures of a design as a table: parameters, depth, FLOPs, training memory at a batch size."""
-    rows = [
-        ("Parameters", f"{summary.total_params:,}"),
-        ("Trainable", f"{summary.trainable_params:,}"),
-        ("Non-trainable", f"{summary.non_trainable_params:,}"),
-        ("Blocks", f"{summary.blocks}"),
-        ("Depth (weight layers)", f"{summary.depth}"),
-        ("Keras layers", f"{summary.layers}"),
-        ("FLOPs per example", human_count(summary.flops)),
-        ("Output shape", _e(summary.output_shape)),
-        (f"Training memory at batch {summary.batch_size}", human_bytes(summary.peak_training_bytes)),
-    ]
+    rows = [(label, _e(value)) for label, value in summary.rows()]
     return (_STYLE if style else "") + _table(rows)
 
 

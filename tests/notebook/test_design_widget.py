@@ -16,7 +16,7 @@ from rmlp.spec.sections import DESIGN_SECTIONS
 
 
 def params_shown(html: str) -> int:
-    match = re.search(r"<td>Parameters</td><td class=\"num\">([\d,]+)</td>", html)
+    match = re.search(r"<td>Parameters</td><td class=\"num\">([\d,]+) ", html)
     assert match, "the card shows the parameter count"
     return int(match.group(1).replace(",", ""))
 

@@ -46,7 +46,7 @@ def test_spec_card_draws_the_graph_as_svg_without_dot(no_dot: None) -> None:
     # the figures of the same design, and its status
     figures = summarize(spec)
     assert f"{figures.total_params:,}" in html and f"{figures.trainable_params:,}" in html
-    assert "Training memory at batch 32" in html and "valid" in html and "No problems" in html
+    assert "Training memory (batch 32, float32)" in html and "valid" in html and "No problems" in html
 
 
 def test_graph_falls_back_to_the_dot_text_when_no_layout_program(monkeypatch: pytest.MonkeyPatch) -> None:
