@@ -22,7 +22,8 @@ from IPython.display import HTML, display
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
 
-__all__ = ["LiveTraining", "SearchDisplay", "in_notebook", "run_until_stopped", "search_live", "show_run", "train_live"]
+__all__ = ["LiveTraining", "SearchDisplay", "in_notebook", "plotly_bundle", "run_until_stopped", "search_live",
+           "show_run", "train_live"]
 
 #: The curves are redrawn at most this often (seconds); the last epoch is always drawn.
 REDRAW_EVERY_S = 0.5
@@ -34,6 +35,16 @@ def _seconds(value: float | None) -> str:
         return "…"
     value = max(0.0, float(value))
     return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
+
+
+def plotly_bundle(figure: Any) -> dict[str, Any]:
+    """A Plotly figure as a raw mime bundle, so a display handle replaces the chart in place.
+
+    (A figure passed as it is displays itself anew, ignoring the handle's display id.)
+    """
+    import plotly.io as pio
+
+    return pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
 
 
 def _logs_text(logs: dict[str, float]) -> str:
@@ -120,7 +131,7 @@ class LiveTraining:
     def redraw(self) -> None:
         self._drawn = time.monotonic()
         if self._handle is not None and self.events:
-            self._handle.update(self.figure())
+            self._handle.update(plotly_bundle(self.figure()), raw=True)
 
 
 def in_notebook() -> bool:
@@ -230,7 +241,7 @@ class SearchDisplay:
         if any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
             import optuna
 
-            self._chart.update(optuna.visualization.plot_optimization_history(study))
+            self._chart.update(plotly_bundle(optuna.visualization.plot_optimization_history(study)), raw=True)
 
 
 def search_live(run: Callable[[Callable[[Any], None], threading.Event], T], stop_event: threading.Event | None,

@@ -19,8 +19,9 @@ class Handle:
     def __init__(self) -> None:
         self.drawn: list[Any] = []
 
-    def update(self, obj: Any) -> None:
+    def update(self, obj: Any, raw: bool = False) -> None:
         self.drawn.append(obj)
+        self.raw = raw
 
 
 def epoch(n: int, of: int, loss: float) -> TrainEvent:
@@ -39,8 +40,9 @@ def test_progress_status_and_curves_follow_the_events(monkeypatch: pytest.Monkey
     assert view.controls.progress.value == pytest.approx(0.75) and view.controls.progress.description == "75%"
     assert "epoch 3/4" in view.controls.status.value and "loss 0.5" in view.controls.status.value
     assert view.history()["loss"] == [1.0, 0.7, 0.5] and view.history()["val_loss"] == pytest.approx([1.1, 0.8, 0.6])
-    figure = view._handle.drawn[-1]
-    traces = {(t.name, tuple(t.y)) for t in figure.data}
+    bundle = view._handle.drawn[-1]  # a raw Plotly bundle, so the chart is replaced in place, not appended
+    assert view._handle.raw and list(bundle) == ["application/vnd.plotly.v1+json"]
+    traces = {(t.get("name"), tuple(t["y"])) for t in bundle["application/vnd.plotly.v1+json"]["data"]}
     assert ("training", (1.0, 0.7, 0.5)) in traces
     view(TrainEvent("train_end", epoch=3, epochs=4, elapsed_s=3.0))
     assert view.controls.button.disabled and view.controls.button.description == "Done"
@@ -89,7 +91,7 @@ def test_search_display_draws_counts_table_and_best(monkeypatch: pytest.MonkeyPa
     assert "3 complete" in view.controls.status.value and f"{best:.4g}" in view.controls.status.value
     table = view._table.drawn[-1].data
     assert table.count("<tr") == 4 and "COMPLETE" in table  # a header and three trials
-    assert view._chart.drawn and view._chart.drawn[-1].data  # optimization history figure
+    assert view._chart.drawn and view._chart.drawn[-1]["application/vnd.plotly.v1+json"]["data"]  # best so far
 
 
 @pytest.mark.slow
