@@ -3,7 +3,7 @@
 ``ModelSpec``, ``Summary``, ``rmlp.validate(...)`` and the run ``rmlp.train`` returns show themselves
 as HTML in a notebook without importing this package. :func:`designer` gives the Design page's
 controls as ipywidgets; ``rmlp.train(..., display=True)`` and ``run_search(..., display=True)`` draw
-their progress live. Needs rmlp's notebook extra (ipywidgets, graphviz-pure).
+their progress live. Needs rmlp's notebook extra (ipywidgets, ipykernel, plotly).
 """
 
 from __future__ import annotations

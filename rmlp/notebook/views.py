@@ -77,8 +77,8 @@ def graph_html(spec: ModelSpec) -> str:
     svg = dot_to_svg(dot)
     if svg is not None:
         return f'<div class="rmlp-graph">{svg}</div>'
-    return ('<div class="rmlp-graph"><p>No Graphviz layout program here (install rmlp\'s notebook extra, '
-            "<code>pip install graphviz-pure</code>). The DOT text:</p>"
+    return ('<div class="rmlp-graph"><p>No Graphviz layout program here (graphviz-pure, one of rmlp\'s '
+            "requirements, is missing: <code>pip install graphviz-pure</code>). The DOT text:</p>"
             f"<details><summary>DOT</summary><pre>{_e(dot)}</pre></details></div>")
 
 
