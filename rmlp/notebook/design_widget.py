@@ -240,9 +240,12 @@ class Designer:
         count = len(self._data["blocks"])
         for i in range(count):
             cells = [self._field(f"blocks[{i}].{name}") for name in BLOCK_FIELDS]
-            for cell in cells:
-                cell.children[0].layout = widgets.Layout(width="230px")
-                cell.children[0].style = {"description_width": "90px"}
+            controls, notes = [c.children[0] for c in cells], [c.children[1] for c in cells]
+            for name, control in zip(BLOCK_FIELDS, controls, strict=True):
+                control.tooltip = f"{control.description}: {control.tooltip}"
+                control.description = name  # short column names; the full label and help are the tooltip
+                control.layout = widgets.Layout(width="210px" if name != "layers" else "260px")
+                control.style = {"description_width": "70px"}
             copy = widgets.Button(description="Duplicate", tooltip=f"Add a copy of block {i + 1} after it",
                                   layout=widgets.Layout(width="90px"))
             drop = widgets.Button(description="Remove", disabled=count <= 1, tooltip=f"Remove block {i + 1}",
@@ -250,7 +253,8 @@ class Designer:
             copy.on_click(lambda _b, i=i: self._edit_blocks("duplicate", i))
             drop.on_click(lambda _b, i=i: self._edit_blocks("remove", i))
             rows.append(widgets.HBox([widgets.HTML(f"<b>Block {i + 1}</b>", layout=widgets.Layout(width="60px")),
-                                      *cells, copy, drop]))
+                                      *controls, copy, drop]))
+            rows.append(widgets.VBox(notes))  # the block's problems, under its row
         add = widgets.Button(description="Add block", icon="plus", tooltip="Add a copy of the last block")
         add.on_click(lambda _b: self._edit_blocks("duplicate", len(self._data["blocks"]) - 1))
         self._blocks_note = widgets.HTML()

@@ -32,6 +32,8 @@ def test_tabs_and_controls_come_from_the_sections_and_metadata() -> None:
     assert isinstance(d._controls["task"].widget, widgets.Dropdown)
     assert list(d._controls["task"].widget.options) == list(field_meta("task").choices)
     assert isinstance(d._controls["blocks[0].layers"].widget, widgets.IntSlider)
+    assert d._controls["blocks[0].width"].widget.description == "width"  # the blocks table's column name
+    assert field_meta("blocks[].width").label in d._controls["blocks[0].width"].widget.tooltip
     assert d._controls["blocks[0].layers"].widget.max == field_meta("blocks[].layers").high
     assert isinstance(d._controls["bypass_dropout"].widget, widgets.FloatSlider)
     assert isinstance(d._controls["flatten"].widget, widgets.Checkbox)

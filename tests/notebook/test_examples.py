@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,10 @@ def test_example_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.M
         assert "blocks[0].width" in html  # the designer's card
         assert "bypass_dropout" in html and "Set it to" in html  # the problems table
     if path.stem.startswith("03"):
-        assert "application/vnd.plotly.v1+json" in mimes
+        plots = [out for out in _outputs(nb) if "application/vnd.plotly.v1+json" in out.get("data", {})]
+        assert len(plots) >= 4  # both decision surfaces, the loss chart and the gradient chart
+        text = "".join(out.get("text", "") for out in _outputs(nb) if out.get("name") == "stdout")
+        scores = dict(re.findall(r"(residual|plain)\s+validation accuracy ([\d.]+)%", text))
+        assert float(scores["residual"]) > float(scores["plain"]) + 10  # the lesson: the bypass wins clearly
     assert not list(ROOT.glob("runs/*digits_head*")), "example runs must not land in the checkout"
     assert os.environ.get("TMPDIR") == str(tmp_path)
