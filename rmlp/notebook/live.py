@@ -22,8 +22,8 @@ from IPython.display import HTML, display
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
 
-__all__ = ["LiveTraining", "SearchDisplay", "in_notebook", "plotly_bundle", "run_until_stopped", "search_live",
-           "show_run", "train_live"]
+__all__ = ["LiveTraining", "SearchDisplay", "WidgetChart", "in_notebook", "plotly_bundle", "run_until_stopped",
+           "search_live", "show_run", "train_live"]
 
 #: The curves are redrawn at most this often (seconds); the last epoch is always drawn.
 REDRAW_EVERY_S = 0.5
@@ -45,6 +45,22 @@ def plotly_bundle(figure: Any) -> dict[str, Any]:
     import plotly.io as pio
 
     return pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
+
+
+class WidgetChart:
+    """A place for a chart that is replaced, not appended, on every update: an ipywidgets Output.
+
+    JupyterLab's Plotly renderer keeps the first figure when a display is updated in place, so each
+    update swaps the Output's single output for the new figure instead (safe from a worker thread).
+    """
+
+    def __init__(self, placeholder: str = "") -> None:
+        self.output = widgets.Output()
+        if placeholder:
+            self.update({"text/html": placeholder}, raw=True)
+
+    def update(self, bundle: dict[str, Any], raw: bool = True) -> None:
+        self.output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
 
 def _logs_text(logs: dict[str, float]) -> str:
@@ -95,8 +111,9 @@ class LiveTraining:
 
     def show(self) -> None:
         """Display the controls and an empty place for the curves (in the running cell)."""
-        display(self.widget)
-        self._handle = display(HTML("<i>The curves appear after the first epoch.</i>"), display_id=True)
+        chart = WidgetChart("<i>The curves appear after the first epoch.</i>")
+        self._handle = chart
+        display(widgets.VBox([self.widget, chart.output]))
 
     def history(self) -> dict[str, list[float]]:
         with self._lock:
@@ -206,9 +223,9 @@ class SearchDisplay:
         self._drawn = 0.0
 
     def show(self) -> None:
-        display(self.controls.box)
-        self._table = display(HTML("<i>The trial table appears after the first trial.</i>"), display_id=True)
-        self._chart = display(HTML(""), display_id=True)
+        self._table = WidgetChart("<i>The trial table appears after the first trial.</i>")
+        self._chart = WidgetChart()
+        display(widgets.VBox([self.controls.box, self._table.output, self._chart.output]))
 
     def __call__(self, progress: Any) -> None:
         if self.then is not None:
@@ -236,8 +253,8 @@ class SearchDisplay:
         frame = trials_frame(study)
         if frame.empty:
             return
-        self._table.update(HTML(frame.drop(columns=["worker", "retry_of"], errors="ignore").to_html(
-            index=False, na_rep="", float_format=lambda v: f"{v:.4g}", max_rows=30)))
+        self._table.update({"text/html": frame.drop(columns=["worker", "retry_of"], errors="ignore").to_html(
+            index=False, na_rep="", float_format=lambda v: f"{v:.4g}", max_rows=30)}, raw=True)
         if any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
             import optuna
 

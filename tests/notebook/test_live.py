@@ -59,6 +59,14 @@ def test_stop_button_sets_the_stop_event() -> None:
     assert view.controls.button.description == "Stopped" and "Stopped" in view.controls.status.value
 
 
+def test_widget_chart_replaces_its_one_output() -> None:
+    chart = live.WidgetChart("<i>wait</i>")
+    chart.update({"application/vnd.plotly.v1+json": {"data": [1]}})
+    chart.update({"application/vnd.plotly.v1+json": {"data": [2]}})
+    assert len(chart.output.outputs) == 1
+    assert chart.output.outputs[0]["data"]["application/vnd.plotly.v1+json"] == {"data": [2]}
+
+
 def test_outside_a_kernel_nothing_is_drawn() -> None:
     assert not live.in_notebook()  # pytest is no Jupyter kernel: display=True then trains as usual
 
@@ -89,7 +97,7 @@ def test_search_display_draws_counts_table_and_best(monkeypatch: pytest.MonkeyPa
     assert view.controls.progress.description == "3/5"
     best = study.best_value
     assert "3 complete" in view.controls.status.value and f"{best:.4g}" in view.controls.status.value
-    table = view._table.drawn[-1].data
+    table = view._table.drawn[-1]["text/html"]
     assert table.count("<tr") == 4 and "COMPLETE" in table  # a header and three trials
     assert view._chart.drawn and view._chart.drawn[-1]["application/vnd.plotly.v1+json"]["data"]  # best so far
 
@@ -154,4 +162,4 @@ def test_search_with_display_draws_each_trial(tmp_path: Path, monkeypatch: pytes
     assert result.progress.complete + result.progress.pruned == 2 and heard and heard[-1].finished
     view = made[0]
     assert view.controls.button.description == "Done" and "Finished" in view.controls.status.value
-    assert view._table.drawn[-1].data.count("<tr") == 3
+    assert view._table.drawn[-1]["text/html"].count("<tr") == 3
