@@ -143,7 +143,7 @@ class LiveTraining:
         if event.kind in ("train_end", "stopped", "error"):
             self.redraw()
             words = {"train_end": "Finished", "stopped": "Stopped", "error": "Failed"}[event.kind]
-            c.finish(f"{words} after {_seconds(event.elapsed_s)}. {event.message}".strip())
+            c.finish(event.message or f"{words} after {_seconds(event.elapsed_s)}.")
 
     def redraw(self) -> None:
         self._drawn = time.monotonic()
@@ -167,18 +167,21 @@ def run_until_stopped(work: Callable[[], T], stop_event: threading.Event) -> T:
     Whatever ``work`` raised is raised here.
     """
     outcome: dict[str, Any] = {}
+    done = threading.Event()
 
     def target() -> None:
         try:
             outcome["value"] = work()
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             outcome["error"] = exc
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target, name="rmlp-notebook", daemon=True)
     worker.start()
-    while worker.is_alive():
+    while not done.is_set():  # an interrupt while waiting asks the work to stop, then waits on
         try:
-            worker.join(0.1)
+            done.wait(0.1)
         except KeyboardInterrupt:
             stop_event.set()
     if "error" in outcome:
