@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,15 @@ def app_command(rmlp: list[str], port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(command: list[str], port: int, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run an app server command until the block ends; yields its base URL once it answers."""
+def serving(command: list[str], port: int, cwd: Path, env: dict[str, str], log: Path,
+            ready: Callable[[str, subprocess.Popen], None] | None = None) -> Iterator[str]:
+    """Run a server command until the block ends; yields its base URL once ``ready`` (default: Streamlit's
+    health check) returns."""
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_healthy(url, process)
+            (ready or wait_healthy)(url, process)
             yield url
         finally:
             process.terminate()

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from browser_helpers import serving
 
 #: Lab settings that keep the lab offline and every cell in the page (no windowing), so outputs can be read.
 LAB_SETTINGS = {
@@ -58,23 +59,10 @@ def lab_command(port: int, token: str, root: Path) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def jupyter_lab(port: int, token: str, root: Path, home: Path, log: Path) -> Iterator[str]:
+def jupyter_lab(port: int, token: str, root: Path, home: Path, log: Path) -> contextlib.AbstractContextManager[str]:
     """Run JupyterLab until the block ends; yields its base URL once its API answers."""
-    with log.open("w") as out:
-        process = subprocess.Popen(lab_command(port, token, root), cwd=root, env=lab_env(home), stdout=out,
-                                   stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_answering(f"{url}/api/status?token={token}", process, log)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    return serving(lab_command(port, token, root), port, root, lab_env(home), log,
+                   ready=lambda url, process: wait_answering(f"{url}/api/status?token={token}", process, log))
 
 
 def wait_answering(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
