@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from designer_app import state
 from rmlp import Problem, field_meta, get_path
 from rmlp.spec.fields import FieldMeta, field_table, format_int_list, parse_int_list
+from rmlp.spec.paths import is_within
 
 
 # ---------------------------------------------------------------------- help text
@@ -42,10 +43,6 @@ def help_text(meta: FieldMeta) -> str:
 
 
 # ---------------------------------------------------------------------- problems next to controls
-def _matches(problem_path: str, path: str) -> bool:
-    return problem_path == path or problem_path.startswith((path + "[", path + "."))
-
-
 class ProblemBoard:
     """The problems of one page run; each is drawn once, next to the first control that claims it."""
 
@@ -57,7 +54,7 @@ class ProblemBoard:
         """The not yet shown problems whose path is (inside) one of ``paths``; marks them shown."""
         found = []
         for i, problem in enumerate(self.problems):
-            if i not in self._shown and any(_matches(problem.path, p) for p in paths):
+            if i not in self._shown and any(is_within(problem.path, p) for p in paths):
                 self._shown.add(i)
                 found.append((i, problem))
         return found

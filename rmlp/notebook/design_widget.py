@@ -22,7 +22,7 @@ from rmlp.notebook.views import problems_html, spec_html
 from rmlp.spec.edit import field_meta
 from rmlp.spec.fields import FieldMeta, format_int_list, parse_int_list
 from rmlp.spec.model import ModelSpec, parse_spec
-from rmlp.spec.paths import get_in
+from rmlp.spec.paths import get_in, is_within, set_in
 from rmlp.spec.problems import Problem, SpecError
 from rmlp.spec.sections import BASE_MODEL_FIELDS, BLOCK_FIELDS, DESIGN_SECTIONS
 
@@ -33,23 +33,6 @@ SLIDER_MAX_SPAN = 100
 _BASE_SOURCES = {"none": "None", "applications": "keras.applications", "file": "A .keras file"}
 _LABEL = {"description_width": "160px"}
 _WIDE = widgets.Layout(width="360px")
-
-
-def _matches(problem_path: str, path: str) -> bool:
-    return problem_path == path or problem_path.startswith((path + "[", path + "."))
-
-
-def _set_in(data: dict[str, Any], path: str, value: Any) -> None:
-    """Write ``value`` at a dotted path with list indexes (``blocks[1].width``) of a spec dict."""
-    parts = path.replace("[", ".").replace("]", "").split(".")
-    target: Any = data
-    for part in parts[:-1]:
-        target = target[int(part)] if part.isdigit() else target[part]
-    last = parts[-1]
-    if last.isdigit():
-        target[int(last)] = value
-    else:
-        target[last] = value
 
 
 # ---------------------------------------------------------------------- one control per setting
@@ -178,7 +161,7 @@ class Designer:
 
     def set(self, path: str, value: Any) -> None:
         """Change one setting by its field path (``blocks[0].width``, ``optimizer.learning_rate``)."""
-        _set_in(self._data, path, value)
+        set_in(self._data, path, value)
         self._apply()
         self._sync_all()
 
@@ -206,7 +189,7 @@ class Designer:
         control = self._controls[path]
         ok, value = control.read()
         if ok:
-            _set_in(self._data, path, value)
+            set_in(self._data, path, value)
             self._apply()
         self._refresh()
 
@@ -307,13 +290,13 @@ class Designer:
             self.problems = list(exc.problems)
         claimed: set[int] = set()
         for path, note in self._notes.items():
-            mine = [(i, p) for i, p in enumerate(self.problems) if i not in claimed and _matches(p.path, path)]
+            mine = [(i, p) for i, p in enumerate(self.problems) if i not in claimed and is_within(p.path, path)]
             claimed.update(i for i, _ in mine)
             text = [c for c in typed if c.startswith(self._controls[path].meta.label + ":")]
             note.value = (problems_html([p for _, p in mine], style=False) if mine else "") + "".join(
                 f'<div style="color:#c62828">{t}</div>' for t in text)
             self._controls[path].widget.disabled = not self._controls[path].meta.applies(self._data)
-        blocks_own = [p for i, p in enumerate(self.problems) if i not in claimed and _matches(p.path, "blocks")]
+        blocks_own = [p for i, p in enumerate(self.problems) if i not in claimed and is_within(p.path, "blocks")]
         self._blocks_note.value = problems_html(blocks_own, style=False) if blocks_own else ""
         self.view.value = spec_html(self._spec, self.batch_size)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["get_in", "pattern_of", "set_in", "tokens", "values_at"]
+__all__ = ["get_in", "is_within", "pattern_of", "set_in", "tokens", "values_at"]
 
 _INDEX = re.compile(r"\[\d+\]")
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d*)\]")
@@ -66,3 +66,8 @@ def values_at(data: Any, pattern: str) -> list[tuple[str, Any]]:
                 found.append((sub, node[key]))
         out = found
     return out
+
+
+def is_within(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or lies inside it (``blocks[0].width`` is within ``blocks``)."""
+    return path == prefix or path.startswith((prefix + "[", prefix + "."))
