@@ -3,7 +3,8 @@
 ``ModelSpec``, ``Summary``, ``rmlp.validate(...)`` and the run ``rmlp.train`` returns show themselves
 as HTML in a notebook without importing this package. :func:`designer` gives the Design page's
 controls as ipywidgets; ``rmlp.train(..., display=True)`` and ``run_search(..., display=True)`` draw
-their progress live. Needs rmlp's notebook extra (ipywidgets, ipykernel, plotly).
+their progress live; :func:`start_training` trains in the background, so the cell ends at once.
+Needs rmlp's notebook extra (ipywidgets, ipykernel, plotly).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Designer", "LiveTraining", "SearchDisplay", "designer", "dot_to_svg", "spec_html", "train_live"]
+__all__ = ["Designer", "LiveTraining", "SearchDisplay", "TrainingJob", "designer", "dot_to_svg", "spec_html",
+           "start_training", "train_live"]
 
 _LAZY = {
     "Designer": "rmlp.notebook.design_widget",
@@ -19,6 +21,8 @@ _LAZY = {
     "LiveTraining": "rmlp.notebook.live",
     "SearchDisplay": "rmlp.notebook.live",
     "train_live": "rmlp.notebook.live",
+    "start_training": "rmlp.notebook.live",
+    "TrainingJob": "rmlp.notebook.live",
     "dot_to_svg": "rmlp.design.svg",
     "spec_html": "rmlp.notebook.views",
 }

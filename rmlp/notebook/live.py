@@ -1,12 +1,20 @@
 """Training and search drawn live in a notebook: Plotly curves, a progress bar, a Stop button.
 
 :class:`LiveTraining` is a training listener (see :mod:`rmlp.runs.events`) that owns an ipywidgets
-progress bar, a status line and a Stop button, and redraws the loss and metric curves through a
-display handle (so the same cell output is updated, in JupyterLab, VS Code and headless runs).
-:func:`train_live` runs :func:`rmlp.train` in a worker thread while the cell waits: the Stop button
-and the kernel's interrupt (the ■ button) both end the run after the running batch, keeping the
-best weights, and the run is returned as usual. :class:`SearchDisplay` does the same for a search:
-its progress, the trial table and the best value so far.
+progress bar, a status line and a Stop button, and redraws the loss and metric curves in an Output
+widget (so the same cell output is updated, in JupyterLab, VS Code and headless runs).
+
+Two ways to train live:
+
+* :func:`train_live` (``rmlp.train(..., display=True)``) runs the fit in a worker thread while the
+  cell waits, and returns the run. The kernel's interrupt (■) always stops it. The Stop button works
+  where the front end sends widget messages on a kernel subshell (JupyterLab 4.4 and newer with
+  ipykernel 7); elsewhere a busy cell reads the click only after it ends.
+* :func:`start_training` returns at once with a :class:`TrainingJob`: the kernel stays free, so the
+  Stop button works in every front end, VS Code included; ``job.result()`` waits for the run.
+
+Either way a stop ends the run after the running batch and keeps the best weights.
+:class:`SearchDisplay` does the same for a search: its progress, the trial table and the best so far.
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from IPython.display import HTML, display
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
 
-__all__ = ["LiveTraining", "SearchDisplay", "WidgetChart", "in_notebook", "plotly_bundle", "run_until_stopped",
-           "search_live", "show_run", "train_live"]
+__all__ = ["LiveTraining", "SearchDisplay", "TrainingJob", "WidgetChart", "in_notebook", "plotly_bundle",
+           "run_until_stopped", "search_live", "show_run", "start_training", "train_live"]
 
 #: The curves are redrawn at most this often (seconds); the last epoch is always drawn.
 REDRAW_EVERY_S = 0.5
@@ -67,26 +75,49 @@ def _logs_text(logs: dict[str, float]) -> str:
     return " · ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in charts.SKIP)
 
 
+def answer_on_any_subshell(widget: widgets.Widget) -> None:
+    """Let the front end's messages for ``widget`` reach the kernel subshell it sends them to.
+
+    ipykernel 7 routes a comm's incoming messages to the subshell that last published on it, which
+    for a widget made in a cell is the main shell: busy while that cell runs, so a click waits for
+    the cell to end. Forgetting that route lets a front end that sends comms on a subshell
+    (JupyterLab's default since 4.4) have the click handled at once, in the subshell's thread.
+    Kernels without subshells have no such route, and nothing changes.
+    """
+    comm = getattr(widget, "comm", None)
+    lock = getattr(comm, "_reply_subshell_lock", None)
+    if comm is None or lock is None:
+        return
+    with lock:
+        if hasattr(comm, "_reply_subshell_id"):
+            del comm._reply_subshell_id
+
+
 class _StopControls:
     """A Stop button that sets ``stop_event``, beside a progress bar and a status line."""
 
     def __init__(self, stop_event: threading.Event, what: str) -> None:
         self.stop_event = stop_event
+        self.finished = False
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="0%",
                                               layout=widgets.Layout(width="320px"))
         self.status = widgets.HTML(value=f"Starting {what}…")
         self.button = widgets.Button(description="Stop", icon="stop", button_style="warning",
-                                     tooltip=f"End the {what} after the running batch (the kernel's interrupt "
-                                     "button does the same)")
+                                     tooltip=f"End the {what} after the running batch, keeping the best weights "
+                                     "(the kernel's interrupt ■ does the same)")
         self.button.on_click(self._stop)
+        answer_on_any_subshell(self.button)
         self.box = widgets.VBox([widgets.HBox([self.progress, self.button]), self.status])
 
     def _stop(self, _button: Any = None) -> None:
+        if self.finished:  # a click that was read only after the end
+            return
         self.stop_event.set()
         self.button.disabled = True
         self.button.description = "Stopping…"
 
     def finish(self, text: str) -> None:
+        self.finished = True
         self.button.disabled = True
         self.button.description = "Stopped" if self.stop_event.is_set() else "Done"
         self.status.value = text
@@ -102,6 +133,7 @@ class LiveTraining:
         self.events: list[TrainEvent] = []
         self.epochs = 0
         self._handle: Any = None
+        self.chart: WidgetChart | None = None
         self._drawn = 0.0
         self._lock = threading.Lock()
 
@@ -111,9 +143,9 @@ class LiveTraining:
 
     def show(self) -> None:
         """Display the controls and an empty place for the curves (in the running cell)."""
-        chart = WidgetChart("<i>The curves appear after the first epoch.</i>")
-        self._handle = chart
-        display(widgets.VBox([self.widget, chart.output]))
+        self.chart = WidgetChart("<i>The curves appear after the first epoch.</i>")
+        self._handle = self.chart
+        display(widgets.VBox([self.widget, self.chart.output]))
 
     def history(self) -> dict[str, list[float]]:
         with self._lock:
@@ -161,32 +193,44 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+class _Worker:
+    """``work`` running in a daemon thread; what it returned or raised is kept for :meth:`wait`."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self.outcome: dict[str, Any] = {}
+        self.done = threading.Event()
+
+        def target() -> None:
+            try:
+                self.outcome["value"] = work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                self.outcome["error"] = exc
+            finally:
+                self.done.set()
+
+        threading.Thread(target=target, name="rmlp-notebook", daemon=True).start()
+
+    def wait(self, stop_event: threading.Event, timeout: float | None = None) -> Any:
+        """Wait for the end (a kernel interrupt meanwhile sets ``stop_event`` and waits on); its value or error."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"Still running after {timeout:g} s; call result() again to wait on.")
+            try:
+                self.done.wait(0.1)
+            except KeyboardInterrupt:
+                stop_event.set()
+        if "error" in self.outcome:
+            raise self.outcome["error"]
+        return self.outcome["value"]
+
+
 def run_until_stopped(work: Callable[[], T], stop_event: threading.Event) -> T:
     """Run ``work`` in a worker thread and wait; a kernel interrupt sets ``stop_event`` and waits on.
 
     Whatever ``work`` raised is raised here.
     """
-    outcome: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=target, name="rmlp-notebook", daemon=True)
-    worker.start()
-    while not done.is_set():  # an interrupt while waiting asks the work to stop, then waits on
-        try:
-            done.wait(0.1)
-        except KeyboardInterrupt:
-            stop_event.set()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return _Worker(work).wait(stop_event)
 
 
 def train_live(spec: Any, data: Any, config: Any = None, listener: Listener | None = None,
@@ -202,6 +246,88 @@ def train_live(spec: Any, data: Any, config: Any = None, listener: Listener | No
     return run_until_stopped(
         lambda: train(spec, data, config, listener=live, stop_event=stop_event, data_source=data_source),
         stop_event)
+
+
+class TrainingJob:
+    """A run started by :func:`start_training`, training in a worker thread while the kernel stays free.
+
+    ``job.stop()`` (or the Stop button) ends it after the running batch; ``job.result()`` waits for
+    the :class:`~rmlp.runs.train.RunResult` and raises what the training raised.
+    """
+
+    def __init__(self, work: Callable[[Listener], Any], stop_event: threading.Event, listener: Listener | None,
+                 draw: bool) -> None:
+        self.stop_event = stop_event
+        self.view = LiveTraining(stop_event, then=listener) if draw else None
+        self._shown_in = _cell_number()
+        if self.view is not None:
+            self.view.show()
+        self._last: TrainEvent | None = None
+        self._then = self.view or listener
+        self._worker = _Worker(lambda: work(self._heard))
+
+    def _heard(self, event: TrainEvent) -> None:
+        self._last = event
+        if self._then is not None:
+            self._then(event)
+
+    @property
+    def done(self) -> bool:
+        """Whether the training has ended (finished, stopped or failed)."""
+        return self._worker.done.is_set()
+
+    def stop(self) -> None:
+        """Ask the training to end after the running batch (what the Stop button does)."""
+        self.stop_event.set()
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the run (at most ``timeout`` seconds, then ``TimeoutError``) and return it."""
+        return self._worker.wait(self.stop_event, timeout)
+
+    def __repr__(self) -> str:
+        if self.done:
+            state = "failed" if "error" in self._worker.outcome else "ended"
+        else:
+            state = "stopping" if self.stop_event.is_set() else "running"
+        event = self._last
+        where = f", epoch {event.epoch}/{event.epochs}" if event is not None and event.epochs else ""
+        return f"<TrainingJob {state}{where}>"
+
+    def _ipython_display_(self) -> None:
+        if self.view is not None and not self.done and _cell_number() == self._shown_in:
+            return  # ``job`` at the end of the cell that started it: the live view is already above
+        if self.done and "value" in self._worker.outcome:
+            display(self._worker.outcome["value"])
+        elif self.view is not None:
+            chart = self.view.chart
+            display(widgets.VBox([self.view.widget] + ([chart.output] if chart is not None else [])))
+        else:
+            print(repr(self))
+
+
+def _cell_number() -> int | None:
+    """The running cell's execution count (None outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None) if shell is not None else None
+
+
+def start_training(spec: Any, data: Any, config: Any = None, listener: Listener | None = None,
+                   data_source: Any = None) -> TrainingJob:
+    """Start :func:`rmlp.train` in the background and return at once, drawing it live in a notebook.
+
+    The cell ends while the model trains, so the kernel answers the Stop button in every front end
+    (and other cells can run meanwhile). ``job.result()`` gives the run once it ends.
+    """
+    from rmlp.runs.train import train
+
+    stop_event = threading.Event()
+    return TrainingJob(
+        lambda heard: train(spec, data, config, listener=heard, stop_event=stop_event, data_source=data_source),
+        stop_event, listener, draw=in_notebook())
 
 
 def show_run(result: Any) -> None:

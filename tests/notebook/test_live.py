@@ -59,6 +59,32 @@ def test_stop_button_sets_the_stop_event() -> None:
     assert view.controls.button.description == "Stopped" and "Stopped" in view.controls.status.value
 
 
+def test_a_click_read_after_the_end_changes_nothing() -> None:
+    stop = threading.Event()
+    view = live.LiveTraining(stop)
+    view(TrainEvent("train_end", epoch=3, epochs=3, elapsed_s=1.0))
+    view.controls._stop()  # a click the busy kernel reads only once the cell has ended
+    assert not stop.is_set() and view.controls.button.description == "Done"
+
+
+def test_the_stop_button_answers_on_the_subshell_the_front_end_chose() -> None:
+    from ipykernel.comm import Comm
+
+    comm = Comm(target_name="jupyter.widget")  # no kernel here, so nothing is sent
+    comm._reply_subshell_id = None  # what publishing from a cell on the main shell records
+    assert comm._reply_subshell_for({}, "subshell-1") is None  # the click would wait for the busy main shell
+
+    class Widget:
+        pass
+
+    widget = Widget()
+    widget.comm = comm  # type: ignore[attr-defined]
+    live.answer_on_any_subshell(widget)  # type: ignore[arg-type]
+    assert comm._reply_subshell_for({}, "subshell-1") == "subshell-1"
+    assert comm._reply_subshell_for({}, None) is None  # a front end without subshells: the main shell
+    live.answer_on_any_subshell(live.widgets.Button())  # a comm without routes (no kernel): nothing to do
+
+
 def test_widget_chart_replaces_its_one_output() -> None:
     chart = live.WidgetChart("<i>wait</i>")
     chart.update({"application/vnd.plotly.v1+json": {"data": [1]}})
@@ -163,3 +189,47 @@ def test_search_with_display_draws_each_trial(tmp_path: Path, monkeypatch: pytes
     view = made[0]
     assert view.controls.button.description == "Done" and "Finished" in view.controls.status.value
     assert view._table.drawn[-1]["text/html"].count("<tr") == 3
+
+
+@pytest.mark.slow
+def test_a_background_job_returns_at_once_and_its_stop_button_ends_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmlp.data import load_table
+    from rmlp.runs.config import TrainConfig
+    from rmlp.spec.model import BlockSpec, ModelSpec
+
+    monkeypatch.setattr(live, "in_notebook", lambda: True)
+    monkeypatch.setattr(live.LiveTraining, "show", lambda self: setattr(self, "_handle", Handle()))
+    monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
+    data = load_table(Path(__file__).resolve().parents[2] / "sample_data" / "wine.csv", "target", seed=0)
+    second_epoch = threading.Event()
+    heard: list[str] = []
+
+    def listener(event: TrainEvent) -> None:
+        heard.append(event.kind)
+        if event.kind == "epoch" and event.epoch >= 2:
+            second_epoch.set()
+
+    spec = ModelSpec(blocks=[BlockSpec(layers=2, width=16, decrement=4)], final_layers=[8])
+    config = TrainConfig(epochs=300, min_epochs=1, early_stopping=False, runs_dir=str(tmp_path / "runs"))
+    job = live.start_training(spec, data, config, listener=listener)
+    with pytest.raises(TimeoutError, match="result"):  # back at once, while it trains
+        job.result(timeout=0)
+    assert repr(job).startswith("<TrainingJob running") and job.view is not None
+    assert second_epoch.wait(180), "training did not get to its second epoch"
+    job.view.controls.button.click()  # the Stop button, handled while the kernel is free
+    result = job.result(timeout=180)
+    assert job.done and result.stopped and 2 <= result.epochs_run < 300 and result.model is not None
+    assert job.view.controls.button.description == "Stopped" and job.view._handle.drawn
+    assert heard[-1] == "stopped" and "epoch" in repr(job) and repr(job).startswith("<TrainingJob ended")
+
+
+@pytest.mark.slow
+def test_a_background_job_raises_what_the_training_raised(tmp_path: Path) -> None:
+    from rmlp.runs.config import TrainConfig
+    from rmlp.spec.problems import SpecError
+
+    job = live.start_training({"blocks": "not a list"}, None, TrainConfig(runs_dir=str(tmp_path / "runs")))
+    with pytest.raises(SpecError, match=r"blocks: Input should be a valid list"):
+        job.result(timeout=120)
+    assert job.done and repr(job) == "<TrainingJob failed>" and not list((tmp_path / "runs").glob("*/state.json"))
