@@ -408,6 +408,7 @@ def _run_here(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config
             progress(study_progress(study_, own, n_trials, start))
 
     objective = make_objective(spec, space, data, config, stop_event)
+    import keras  # noqa: F401 - loaded before the first trial, as a worker does, so a trial's time is its own
     stopped = False
     try:
         study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(TrialFailure,),
