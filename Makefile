@@ -27,7 +27,7 @@ notebook: setup
 
 # The whole suite: lint and type check first (seconds), then every test, browser and packaging ones included.
 test: setup system check
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not browser and not postgres and not packaging"
