@@ -27,12 +27,16 @@ def _go(page: Any, name: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name, exact=True).click()
 
 
-def _edit_block_cell(page: Any, column: int, text: str) -> None:
-    """Type into the first row of the blocks table (column 0 is j, 1 is k, 2 is l)."""
+def _edit_block_cell(page: Any, column: int, now: str, text: str) -> None:
+    """Type ``text`` into the first row of the blocks table (column 0 is j, 1 is k, 2 is l), whose cell holds ``now``.
+
+    The editor opens with the cell's value, so a click or arrow key that the canvas grid lost while it
+    was still settling (which would edit the wrong column) is caught and tried again.
+    """
     grid = page.locator('[data-testid="stDataFrame"]').first
     _expect()(grid).to_be_visible()
     editor = page.locator("#portal input, #portal textarea").first
-    for attempt in range(4):  # the canvas grid may still be settling after a rerun or a reload
+    for attempt in range(6):
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 80, box["y"] + 52)  # first row, first column
@@ -41,11 +45,14 @@ def _edit_block_cell(page: Any, column: int, text: str) -> None:
         page.keyboard.press("Enter")  # open the cell editor (an overlay input in glide-data-grid's portal)
         try:
             editor.wait_for(timeout=15_000)
-            break
+            if editor.input_value() == now:
+                break
         except Exception:  # noqa: BLE001 - Playwright's TimeoutError; try again, then fail below
-            page.keyboard.press("Escape")
-            if attempt == 3:
-                raise
+            pass
+        page.keyboard.press("Escape")
+        if attempt == 5:
+            raise AssertionError(f"could not open the cell of column {column} holding {now}")
+        page.wait_for_timeout(500)
     editor.fill(text)
     editor.press("Enter")
 
@@ -63,7 +70,7 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
     screenshot(page, "01-design")
 
     # change a block: the graph and the parameter count follow
-    _edit_block_cell(page, 1, "360")
+    _edit_block_cell(page, 1, "400", "360")
     expect(graph).to_contain_text("Dense 360")
     expect(params).not_to_have_text("1.82M")
     changed = params.inner_text()
@@ -73,10 +80,11 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
     expect(page.locator(SIDEBAR_PARAMS).first).to_have_text(changed)
 
     # an invalid block gets its message next to the table, with a fix
-    _edit_block_cell(page, 2, "200")
+    _edit_block_cell(page, 2, "50", "200")
     expect(page.get_by_text("Block 1 shrinks below one unit")).to_be_visible()
     page.get_by_role("button", name=re.compile("Apply fix")).first.click()
     expect(page.get_by_text("Block 1 shrinks below one unit")).to_have_count(0)
+    expect(page.locator(GRAPH).first).to_contain_text("Dense 360")  # the fix changed the step, not the width
 
     # data: the wine sample
     _go(page, "Data")

@@ -275,7 +275,8 @@ def test_sigkill_loses_at_most_an_epoch_or_ten_seconds_and_resume_says_what_it_r
             run = next((p for p in runs.iterdir() if p.is_dir()), None) if runs.is_dir() else None
             rows = history_rows(run) if run is not None else 0
             seen.setdefault(rows, time.monotonic())
-            if rows >= 15:
+            # kill after 12 s of training, whatever the machine's speed: the 10-second rule has saved by then
+            if rows >= 3 and time.monotonic() - seen.get(1, time.monotonic()) > 12.0:
                 break
             time.sleep(0.05)
         assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
