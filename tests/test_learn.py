@@ -65,6 +65,15 @@ def test_an_unknown_toy_set_is_refused_by_name() -> None:
         make_toy("swirls")
 
 
+def test_the_gradient_spread_is_largest_over_smallest_and_stays_finite_for_a_dead_block() -> None:
+    def shot(norms: list[float]) -> Snapshot:
+        return Snapshot("plain", 1, 0.0, 0.0, 0.5, norms, np.zeros((1, 1)), 0.0)
+
+    assert shot([0.5, 4.0, 2.0]).grad_spread == pytest.approx(8.0)
+    assert shot([0.0, 1.0]).grad_spread == pytest.approx(1e12)
+    assert shot([]).grad_spread == 1.0
+
+
 def test_a_short_experiment_gives_snapshots_of_both_sides_with_a_norm_per_block_and_a_surface() -> None:
     seen: list[Snapshot] = []
     result = run_experiment(ExperimentConfig(**TINY), on_snapshot=seen.append)

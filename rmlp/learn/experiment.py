@@ -116,6 +116,16 @@ class Snapshot:
     #: Training seconds of this variant so far.
     seconds: float
 
+    @property
+    def grad_spread(self) -> float:
+        """Largest over smallest block gradient norm: how unevenly the blocks learn (1.0 when even or unmeasured).
+
+        A zero norm (a block that gets no gradient at all) counts as 1e-12, so the ratio stays finite.
+        """
+        if not self.grad_norms:
+            return 1.0
+        return max(max(self.grad_norms), 1e-12) / max(min(self.grad_norms), 1e-12)
+
 
 @dataclass
 class ExperimentResult:
