@@ -1,0 +1,77 @@
+"""Adam and AdamW updates as one TensorFlow op per weight, for graphs that trace in less time.
+
+Keras's Adam builds its update from about a dozen small ops per weight, works out the step's
+bias corrections again for every weight, and AdamW evaluates the learning-rate schedule once more
+per weight for the decay. For the short fits of a search trial, tracing those ops is most of the
+trial. :func:`fuse_adam` gives an Adam or AdamW object the same update, computed once per step
+and applied with TensorFlow's ``ResourceApplyAdam`` kernel (the same formula as Keras's:
+``m += (g - m)(1 - β1)``, ``v += (g² - v)(1 - β2)``, ``w -= lr·√(1 - β2ᵗ)/(1 - β1ᵗ) · m / (√v + ε)``).
+
+Search trials use it. Training runs keep Keras's own update: the results agree to about 1e-7, not
+bit for bit, and the exported training script (plain Keras) reproduces a run exactly.
+
+Only the object's update methods change, not its class or configuration: a saved model records a
+plain Keras Adam/AdamW and reloads without rmlp. Anything else (another optimizer, AMSGrad, a
+distribution strategy, another backend) is left as Keras made it.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+__all__ = ["fuse_adam"]
+
+
+def _fusable(optimizer: Any) -> bool:
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or type(optimizer) not in (keras.optimizers.Adam,
+                                                                           keras.optimizers.AdamW):
+        return False
+    if getattr(optimizer, "amsgrad", False) or getattr(optimizer, "use_ema", False):
+        return False
+    import tensorflow as tf
+
+    return not tf.distribute.has_strategy()
+
+
+def _update_step(self: Any, grads: list[Any], trainable_variables: list[Any], learning_rate: Any) -> None:
+    """One step for every weight: the bias corrections once, then one fused kernel per weight."""
+    import tensorflow as tf
+
+    step = tf.cast(self.iterations + 1, tf.float32)
+    b1, b2 = float(self.beta_1), float(self.beta_2)
+    b1_power, b2_power = tf.pow(b1, step), tf.pow(b2, step)
+    lr = tf.cast(learning_rate, tf.float32)
+    for grad, variable in zip(grads, trainable_variables, strict=True):
+        index = self._get_variable_index(variable)
+        value = variable.value if hasattr(variable, "value") else variable
+        dtype = value.dtype.base_dtype
+        cast = (lambda t, d=dtype: t) if dtype == tf.float32 else (lambda t, d=dtype: tf.cast(t, d))
+        tf.raw_ops.ResourceApplyAdam(
+            var=value.handle, m=self._momentums[index].value.handle, v=self._velocities[index].value.handle,
+            beta1_power=cast(b1_power), beta2_power=cast(b2_power), lr=cast(lr), beta1=cast(tf.constant(b1)),
+            beta2=cast(tf.constant(b2)), epsilon=cast(tf.constant(float(self.epsilon))),
+            grad=tf.cast(grad, dtype), use_locking=False)
+
+
+def _weight_decay(self: Any, variables: list[Any]) -> None:
+    """Decoupled weight decay, ``w -= w · decay · lr``, with the learning rate worked out once."""
+    import tensorflow as tf
+
+    if self.weight_decay is None:
+        return
+    factor = tf.cast(self.learning_rate, tf.float32) * float(self.weight_decay)
+    for variable in variables:
+        if self._use_weight_decay(variable):
+            value = variable.value if hasattr(variable, "value") else variable
+            value.assign_sub(value * tf.cast(factor, value.dtype))
+
+
+def fuse_adam(optimizer: Any) -> Any:
+    """``optimizer`` with fused Adam/AdamW updates where that is safe (see the module); the same object."""
+    if _fusable(optimizer):
+        optimizer._backend_update_step = types.MethodType(_update_step, optimizer)
+        optimizer._apply_weight_decay = types.MethodType(_weight_decay, optimizer)
+    return optimizer
