@@ -29,7 +29,8 @@ def _fit(fused: bool, cls: type, **kwargs: object) -> tuple[list[np.ndarray], ob
 
 
 @pytest.mark.parametrize(("cls", "kwargs"), [
-    ("Adam", {}), ("AdamW", {"weight_decay": 0.05}), ("Adam", {"clipnorm": 0.5, "weight_decay": 0.01}),
+    ("Adam", {}), ("AdamW", {"weight_decay": 0.05}), ("Adam", {"clipnorm": 0.05, "weight_decay": 0.01}),
+    ("AdamW", {"clipnorm": 1e-3}),
 ])
 def test_fused_updates_give_kerass_weights(cls, kwargs):
     cls = getattr(keras.optimizers, cls)
