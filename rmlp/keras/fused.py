@@ -43,18 +43,17 @@ def _update_step(self: Any, grads: list[Any], trainable_variables: list[Any], le
 
     step = tf.cast(self.iterations + 1, tf.float32)
     b1, b2 = float(self.beta_1), float(self.beta_2)
-    b1_power, b2_power = tf.pow(b1, step), tf.pow(b2, step)
-    lr = tf.cast(learning_rate, tf.float32)
+    # The step's scalars, once; tf.cast to a weight's own dtype adds no op for float32 weights.
+    scalars = {"beta1_power": tf.pow(b1, step), "beta2_power": tf.pow(b2, step),
+               "lr": tf.cast(learning_rate, tf.float32), "beta1": tf.constant(b1), "beta2": tf.constant(b2),
+               "epsilon": tf.constant(float(self.epsilon))}
     for grad, variable in zip(grads, trainable_variables, strict=True):
         index = self._get_variable_index(variable)
         value = variable.value if hasattr(variable, "value") else variable
         dtype = value.dtype.base_dtype
-        cast = (lambda t, d=dtype: t) if dtype == tf.float32 else (lambda t, d=dtype: tf.cast(t, d))
         tf.raw_ops.ResourceApplyAdam(
             var=value.handle, m=self._momentums[index].value.handle, v=self._velocities[index].value.handle,
-            beta1_power=cast(b1_power), beta2_power=cast(b2_power), lr=cast(lr), beta1=cast(tf.constant(b1)),
-            beta2=cast(tf.constant(b2)), epsilon=cast(tf.constant(float(self.epsilon))),
-            grad=tf.cast(grad, dtype), use_locking=False)
+            grad=tf.cast(grad, dtype), use_locking=False, **{k: tf.cast(t, dtype) for k, t in scalars.items()})
 
 
 def _weight_decay(self: Any, variables: list[Any]) -> None:
@@ -86,9 +85,13 @@ def _clip_gradients(self: Any, grads: list[Any]) -> list[Any]:
     limit = float(self.clipnorm)
     norms = tf.sqrt(2.0 * tf.stack([tf.cast(tf.raw_ops.L2Loss(t=grads[i]), tf.float32) for i in dense]))
     scales = tf.unstack(limit / tf.maximum(norms, limit))
-    scaled = {i: grads[i] * tf.cast(scale, grads[i].dtype) for i, scale in zip(dense, scales, strict=True)}
-    # Sparse gradients (none in an rmlp model) are clipped as Keras does.
-    return [scaled[i] if i in scaled else g if g is None else self._clip_by_norm(g) for i, g in enumerate(grads)]
+    out = list(grads)
+    for i, scale in zip(dense, scales, strict=True):
+        out[i] = grads[i] * tf.cast(scale, grads[i].dtype)
+    for i, g in enumerate(grads):  # sparse gradients (none in an rmlp model) are clipped as Keras does
+        if g is not None and i not in dense:
+            out[i] = self._clip_by_norm(g)
+    return out
 
 
 def fuse_adam(optimizer: Any) -> Any:
