@@ -13,14 +13,13 @@ reports the validation metric each epoch to the pruner, and stores on the trial:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,11 +138,12 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     from rmlp.keras.build import build_uncompiled, compile_model
     from rmlp.keras.fused import fuse_adam
     from rmlp.keras.optimizers import cosine_schedule
+    from rmlp.keras.quick import quick_graphs, quick_variables, reset_keras
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes between trials
-    # Keras state reset without its full garbage collection (about 0.3 s, a tenth of a short trial);
-    # the last trial's model is freed by Python's own collector, every few trials.
-    keras.backend.clear_session(free_memory=False)
+    # Keras state reset without its full garbage collection (about 0.3 s, a tenth of a short trial)
+    # and keeping TensorFlow's kernels; the last trial's model is freed by Python's own collector.
+    reset_keras()
     keras.utils.set_random_seed(int(config.seed) + int(getattr(trial, "number", 0) or 0))
     if spec.ensemble > 1:  # a trial ranks the design: one member is enough, the promoted run trains them all
         spec = spec.copy_with(ensemble=1)
@@ -151,11 +151,13 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     steps = epochs * -(-len(data.x_train) // int(batch_size))
     # A fresh model (and base model) every trial, trained on the recipe's warm-up and cosine schedule,
     # compiled with only the metrics the search reads: each extra metric lengthens the graph tracing.
-    model = compile_model(build_uncompiled(spec), spec, metrics=trial_metrics(spec, config.metric),
-                          learning_rate=cosine_schedule(spec.optimizer.learning_rate, steps, TRAINING.warmup))
-    # Adam's update as one kernel per weight: the same steps, a third less graph to trace. (Training
-    # runs keep Keras's own update, so the exported training script reproduces them bit for bit.)
-    fuse_adam(model.optimizer)
+    with quick_variables():
+        model = compile_model(build_uncompiled(spec), spec, metrics=trial_metrics(spec, config.metric),
+                              learning_rate=cosine_schedule(spec.optimizer.learning_rate, steps, TRAINING.warmup))
+        # Adam's update as one kernel per weight: the same steps, a third less graph to trace. (Training
+        # runs keep Keras's own update, so the exported training script reproduces them bit for bit.)
+        fuse_adam(model.optimizer)
+        model.optimizer.build(model.trainable_variables)  # its slots, made here rather than in the first step
     callback = _trial_callback(trial, config, stop_event, spec)
     mode = "max" if config.resolved_direction() == "maximize" else "min"
     callbacks: list[Any] = [callback]
@@ -164,7 +166,7 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
                                                           patience=config.patience))
     fit_start = time.perf_counter()
     try:
-        with _quick_graphs():
+        with quick_graphs():
             feed.fit(model, data.x_train, data.y_train, batch_size=batch_size, validation=(data.x_val, data.y_val),
                      seed=int(config.seed), epochs=epochs, callbacks=callbacks)
     finally:  # a pruned trial stops inside fit: its time there counts too
@@ -176,28 +178,6 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
         raise TrialFailure("No epoch finished.")
     best = max(callback.values) if config.resolved_direction() == "maximize" else min(callback.values)
     return float(best)
-
-
-@contextlib.contextmanager
-def _quick_graphs() -> Iterator[None]:
-    """TensorFlow's graph optimiser (Grappler) off while a trial traces its steps, then as it was.
-
-    A short trial runs its training step a few hundred times at most, so optimising the graph
-    costs more than it saves (about a fifth of a 5-epoch trial on a small table).
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    import tensorflow as tf
-
-    before = tf.config.optimizer.get_experimental_options()
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-    try:
-        yield
-    finally:
-        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False, **before})
 
 
 def trial_metrics(spec: ModelSpec, metric: str) -> list[Any]:
