@@ -158,6 +158,21 @@ print("RESULT:" + json.dumps(results))
 '''
 
 
+@pytest.mark.parametrize("name", ["wine", "breast_cancer", "diabetes"])
+def test_the_script_deals_ensemble_folds_as_rmlp_does(name):
+    from rmlp.runs.folds import fold_of_rows
+
+    data = load_table(_sample(name), CASES[name][1], seed=0)
+    code = _script(data, TrainConfig(), spec=PRESETS["small_tabular"].copy_with(
+        input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task, ensemble=4))
+    dealt = _functions(code, {"member_folds"})["member_folds"]
+    y = np.concatenate([data.y_train, data.y_val])
+    for seed in (0, 7):
+        folds = dealt(y, 4, seed)
+        assert np.array_equal(folds, fold_of_rows(y, 4, seed))
+        assert np.bincount(folds).max() - np.bincount(folds).min() <= 1
+
+
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
@@ -184,22 +199,27 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
     """
     from rmlp.runs.train import train
 
-    configs = {"wine": TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3),
-               "breast_cancer": TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"),
-               "diabetes": TrainConfig(epochs=4, batch_size=32, seed=2, lr_schedule="constant", reduce_lr=True)}
+    # (table, settings, ensemble members): the last two train their members on folds of the pooled
+    # rows, one with the batch size and so the learning-rate schedule sized to those rows.
+    cases = [("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3), 1),
+             ("breast_cancer", TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"), 1),
+             ("diabetes", TrainConfig(epochs=4, batch_size=32, seed=2, lr_schedule="constant", reduce_lr=True), 1),
+             ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4), 3),
+             ("diabetes", TrainConfig(epochs=3, seed=5), 2)]
     jobs, expected = [], {}
-    for name, config in configs.items():
+    for i, (name, config, members) in enumerate(cases):
         csv, target = CASES[name]
         local = tmp_path / csv
         shutil.copyfile(_sample(name), local)
         data = load_table(local, target, seed=config.seed)
-        spec = _tiny(data)
+        spec = _tiny(data).copy_with(ensemble=members)
         config = config.model_copy(update={"runs_dir": str(tmp_path / "runs"), "batch_events_every": 60.0})
         result = train(spec, data, config)
         assert result.spec == spec  # the design was already fitted to the data
-        script = tmp_path / f"{name}.py"
+        assert any("on folds" in n for n in result.notices) == (members > 1)
+        script = tmp_path / f"{name}-{i}.py"
         script.write_text(_script(data, config, spec=spec), encoding="utf-8")
-        out = str(tmp_path / f"out-{name}")
+        out = str(tmp_path / f"out-{name}-{i}")
         jobs.append([str(script), str(local), out])
         expected[out] = result.test_metrics
     done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(jobs)], cwd=tmp_path, env=_clean_env(),

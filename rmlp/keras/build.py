@@ -159,8 +159,10 @@ def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None,
     """Compile with the spec's optimizer, loss and task metrics (``learning_rate``: a number or schedule)."""
     loss, weight = make_loss(spec)
     weights = None if weight == 1 else weight
+    # Weighted metrics: scored with the rows' sample weights when fit has them (ensemble members on
+    # folds, each on its own held-out rows); without weights the same as plain metrics.
     model.compile(optimizer=make_optimizer(spec, learning_rate), loss=loss, loss_weights=weights,
-                  metrics=make_metrics(spec) if metrics is None else metrics)
+                  weighted_metrics=make_metrics(spec) if metrics is None else metrics)
     # Its slot variables made now, eagerly: made inside the first traced training step instead, they
     # cost about a second of graph building per model (a fifth of a short search trial).
     model.optimizer.build(model.trainable_variables)

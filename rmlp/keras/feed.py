@@ -19,24 +19,25 @@ __all__ = ["CACHE_LIMIT_BYTES", "fit", "inputs"]
 CACHE_LIMIT_BYTES = 256 * 2**20
 
 
-def _cached(x: Any, y: Any) -> bool:
+def _cached(*arrays: Any) -> bool:
     import keras
 
     if keras.backend.backend() != "tensorflow":
         return False
     try:
-        return int(np.asarray(x).nbytes) + int(np.asarray(y).nbytes) <= CACHE_LIMIT_BYTES
+        return sum(int(np.asarray(a).nbytes) for a in arrays if a is not None) <= CACHE_LIMIT_BYTES
     except (TypeError, ValueError):
         return False
 
 
-def inputs(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int = 0) -> dict[str, Any]:
-    """Keyword arguments of ``model.fit``/``evaluate`` that feed ``x`` and ``y`` in batches of ``batch_size``."""
-    if not _cached(x, y):
-        return {"x": x, "y": y, "batch_size": int(batch_size), **({"shuffle": True} if shuffle else {})}
+def inputs(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int = 0, weight: Any = None) -> dict[str, Any]:
+    """Keyword arguments of ``model.fit``/``evaluate`` that feed ``x``, ``y`` (and per-row ``weight``) in batches."""
+    if not _cached(x, y, weight):
+        extra = {"sample_weight": weight} if weight is not None else {}
+        return {"x": x, "y": y, "batch_size": int(batch_size), **extra, **({"shuffle": True} if shuffle else {})}
     import tensorflow as tf
 
-    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    data = tf.data.Dataset.from_tensor_slices((x, y) if weight is None else (x, y, weight)).cache()
     if not shuffle:
         return {"x": data.batch(int(batch_size)).prefetch(2)}
     data = data.shuffle(len(x), seed=int(seed), reshuffle_each_iteration=True)
@@ -44,11 +45,17 @@ def inputs(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int = 0) -> 
     return {"x": data.batch(int(batch_size)).prefetch(2), "shuffle": False}
 
 
-def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, Any] | None = None, seed: int = 0,
-        **kwargs: Any) -> Any:
-    """``model.fit`` on ``x``, ``y`` (shuffled each epoch) with ``validation`` rows; Keras's History."""
+def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, ...] | None = None, seed: int = 0,
+        sample_weight: Any = None, **kwargs: Any) -> Any:
+    """``model.fit`` on ``x``, ``y`` (shuffled each epoch) with ``validation`` rows; Keras's History.
+
+    ``sample_weight`` weighs each training row's loss; ``validation`` is ``(x, y)`` or ``(x, y, weight)``.
+    """
     val = None
     if validation is not None:
-        fed = inputs(*validation, max(int(batch_size), 256), shuffle=False)
-        val = fed["x"] if "y" not in fed else (fed["x"], fed["y"])
-    return model.fit(**inputs(x, y, batch_size, shuffle=True, seed=seed), validation_data=val, verbose=0, **kwargs)
+        fed = inputs(validation[0], validation[1], max(int(batch_size), 256), shuffle=False,
+                     weight=validation[2] if len(validation) > 2 else None)
+        val = fed["x"] if "y" not in fed else (fed["x"], fed["y"], *(
+            [fed["sample_weight"]] if "sample_weight" in fed else []))
+    return model.fit(**inputs(x, y, batch_size, shuffle=True, seed=seed, weight=sample_weight), validation_data=val,
+                     verbose=0, **kwargs)

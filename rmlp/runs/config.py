@@ -48,6 +48,13 @@ class TrainConfig(StrictSettings):
         help="End with the weights of the epoch with the best validation score (accuracy for classification, "
         "ties broken by the loss; the loss for regression), not those of the last epoch.",
     )
+    ensemble_folds: bool = setting(
+        True, label="Ensemble members on folds",
+        help="With an ensemble (more than one member): pool the training and validation rows, split them into one "
+        "fold per member, and train each member on the other folds, validated on its own. The ensemble learns "
+        "from every row, and early stopping watches an out-of-fold score over all of them. Off: every member "
+        "trains on the training rows and is validated on the validation rows.",
+    )
     monitor: Monitor = setting(
         "score", label="Watch", help="What early stopping and 'keep the best epoch' watch on the validation rows: "
         "score (accuracy, ties broken by the loss, for classification; the loss for regression) or loss.",

@@ -40,6 +40,7 @@ from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, gpu_present, strategy_scope
 from rmlp.runs.events import Listener, TrainEvent, emit
 from rmlp.runs.folder import RunDir, check_runs_dir
+from rmlp.runs.folds import member_rows, rows_fitted, uses_folds
 from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, divergence_fix, divergence_message
 from rmlp.runs.provenance import data_record, reload_data, versions
 from rmlp.runs.state import RunState, now
@@ -86,7 +87,7 @@ def _monitor(data: Any, spec: ModelSpec, config: TrainConfig) -> str:
     """What early stopping and the best checkpoint watch (lower is better)."""
     from rmlp.runs.callbacks import ValidationScore
 
-    if not _has_rows(data, "val"):
+    if not _has_rows(data, "val") and not uses_folds(spec, config, data):
         return "loss"
     if config.monitor == "score" and spec.task != "regression":
         return ValidationScore.NAME
@@ -105,12 +106,19 @@ def _learning_rate(spec: ModelSpec, config: TrainConfig, data: Any) -> Any:
         return None
     from rmlp.keras.optimizers import cosine_schedule
 
-    steps = max(config.n_epochs, 1) * math.ceil(len(data.x_train) / config.n_batch)
+    steps = max(config.n_epochs, 1) * math.ceil(rows_fitted(spec, config, data) / config.n_batch)
     return cosine_schedule(spec.optimizer.learning_rate, steps, config.warmup)
 
 
 def _validation(data: Any) -> tuple[Any, Any] | None:
     return (data.x_val, data.y_val) if _has_rows(data, "val") else None
+
+
+def _held_out(spec: ModelSpec, config: TrainConfig, data: Any) -> str | None:
+    """The split the run is scored on: test, else validation (unless the members on folds trained on it)."""
+    if _has_rows(data, "test"):
+        return "test"
+    return "val" if _has_rows(data, "val") and not uses_folds(spec, config, data) else None
 
 
 @dataclass
@@ -139,7 +147,6 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     import keras
 
     from rmlp.keras import feed
-    from rmlp.keras.build import repeat_for_members
     from rmlp.runs import callbacks as cb
 
     monitor = _monitor(data, spec, config)
@@ -164,23 +171,19 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
             initial_wait=state.wait, initial_best_epoch=max(state.best_epoch - 1, 0)))
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
-    val = _validation(data)
-    if val is not None:
-        val = (val[0], repeat_for_members(val[1], spec))
-    feed.fit(model, data.x_train, repeat_for_members(data.y_train, spec), batch_size=config.n_batch,
-             validation=val, seed=config.seed + initial_epoch, epochs=config.n_epochs, initial_epoch=initial_epoch,
-             callbacks=callbacks)
+    rows = member_rows(spec, config, data)
+    feed.fit(model, rows.x, rows.y, batch_size=config.n_batch, sample_weight=rows.weight, validation=rows.validation,
+             seed=config.seed + initial_epoch, epochs=config.n_epochs, initial_epoch=initial_epoch, callbacks=callbacks)
     return _Fitted(events, checkpoints, guard)
 
 
-def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int) -> dict[str, Any]:
-    """Loss and the sklearn metrics on the test split (the validation split when test is empty)."""
+def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int, split: str | None) -> dict[str, Any]:
+    """Loss and the sklearn metrics on the held-out ``split`` (none: no metrics)."""
     import keras
 
     from rmlp.keras.evaluate import metrics_for, predict
     from rmlp.keras.losses import make_loss
 
-    split = "test" if _has_rows(data, "test") else "val" if _has_rows(data, "val") else None
     if split is None:
         return {}
     x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
@@ -226,7 +229,8 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
         "history": history,
         "epochs_run": len(next(iter(history.values()), [])),
         "stopped": events.stopped,
-        "test_metrics": _test_metrics(model, spec, data, config.n_batch),
+        "test_metrics": _test_metrics(model, spec, data, config.n_batch,
+                                      "test" if _has_rows(data, "test") else "val" if _has_rows(data, "val") else None),
     }
     run.write_json(RunDir.BASELINE, out)
     return out
@@ -249,7 +253,7 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
         compile_model(model, spec)
     else:
         shutil.copyfile(final, run.model)
-    metrics = _test_metrics(model, spec, data, config.n_batch)
+    metrics = _test_metrics(model, spec, data, config.n_batch, _held_out(spec, config, data))
     run.write_json(RunDir.METRICS, metrics)
     warning = collapse_notice(data, metrics, getattr(data, "task", spec.task))
     if warning:
@@ -331,8 +335,15 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Any,
     spec = check_buildable(spec)
     spec, fit_notices = spec_for_data(spec, data)
     notices = [str(n) for n in fit_notices]
-    config, size_notices = config.sized(len(data.x_train) if _has_rows(data, "train") else 0)
+    config, size_notices = config.sized(rows_fitted(spec, config, data) if _has_rows(data, "train") else 0)
     notices += size_notices
+    if uses_folds(spec, config, data):
+        k = spec.ensemble
+        notices.append(f"Ensemble members on folds: the {rows_fitted(spec, config, data)} training and validation rows "
+                       f"are split into {k} folds; each member trains on {k - 1} of them and is validated on its "
+                       "own, so early stopping watches an out-of-fold score"
+                       + (" and the run is scored on the test rows." if _has_rows(data, "test") else
+                          "; there are no test rows, so the run reports no held-out metrics."))
     if config.multi_gpu and (gpus := gpu_count()) < 2:
         notices.append(f"Multi-GPU training needs more than one GPU ({gpus} visible); training on one device.")
     if not _has_rows(data, "train"):

@@ -157,7 +157,6 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
         # Adam's update as one kernel per weight: the same steps, a third less graph to trace. (Training
         # runs keep Keras's own update, so the exported training script reproduces them bit for bit.)
         fuse_adam(model.optimizer)
-        model.optimizer.build(model.trainable_variables)  # its slots, made here rather than in the first step
     callback = _trial_callback(trial, config, stop_event, spec)
     mode = "max" if config.resolved_direction() == "maximize" else "min"
     callbacks: list[Any] = [callback]

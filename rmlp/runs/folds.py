@@ -1,0 +1,96 @@
+"""The rows each ensemble member fits on: the same training rows, or one fold each held out.
+
+With ``TrainConfig.ensemble_folds`` an ensemble pools the training and validation rows and splits
+them into one fold per member (stratified by class). Member *k* trains on every fold but *k* and is
+validated on fold *k*, so together the members learn from every row, and the validation score that
+early stopping and "keep the best epoch" watch is an out-of-fold score over all pooled rows rather
+than one over the small validation split.
+
+The members still train side by side in one Keras model on one loss: a member's share of it is set
+by per-member sample weights (0 on its held-out fold). The weights are scaled so that their mean
+is 1, which keeps the loss on the scale of one member's mean loss; the validation loss is then
+exactly the mean out-of-fold loss. NumPy only: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rmlp.runs.config import TrainConfig
+from rmlp.spec.model import ModelSpec
+
+__all__ = ["MemberRows", "fold_of_rows", "fold_weights", "member_rows", "rows_fitted", "uses_folds"]
+
+
+def _rows(x: Any) -> int:
+    return 0 if x is None else len(x)
+
+
+def uses_folds(spec: ModelSpec, config: TrainConfig, data: Any) -> bool:
+    """Whether this run trains its members on folds: an ensemble, the setting on, a row per member at least."""
+    pooled = _rows(getattr(data, "x_train", None)) + _rows(getattr(data, "x_val", None))
+    return bool(config.ensemble_folds and spec.ensemble > 1 and pooled >= spec.ensemble)
+
+
+def rows_fitted(spec: ModelSpec, config: TrainConfig, data: Any) -> int:
+    """Rows one epoch goes through: the training rows, or the pooled rows with folds."""
+    rows = _rows(getattr(data, "x_train", None))
+    return rows + _rows(getattr(data, "x_val", None)) if uses_folds(spec, config, data) else rows
+
+
+def _codes(y: np.ndarray) -> np.ndarray:
+    """A class code per row for stratifying (one-hot or 0/1 targets), zeros for a regression target."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return np.argmax(y, axis=1)
+    flat = y.reshape(len(y), -1)[:, 0]
+    return flat.astype(int) if np.all((flat == 0) | (flat == 1)) else np.zeros(len(y), dtype=int)
+
+
+def fold_of_rows(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """The fold (0 … k-1) of every row: shuffled with ``seed``, then dealt out class by class.
+
+    Dealing each class's rows round-robin gives every fold about the same class shares, so no
+    member is validated on a fold without a rare class it trained on (or the other way round).
+    """
+    y = np.asarray(y)
+    order = np.random.default_rng(int(seed)).permutation(len(y))
+    order = order[np.argsort(_codes(y)[order], kind="stable")]
+    folds = np.empty(len(y), dtype=np.int64)
+    folds[order] = np.arange(len(y)) % int(k)
+    return folds
+
+
+def fold_weights(folds: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row, per-member training and validation weights (rows × k), each with mean 1."""
+    held = folds[:, None] == np.arange(int(k))[None, :]
+    train = np.where(held, 0.0, k / (k - 1)).astype("float32")
+    val = np.where(held, float(k), 0.0).astype("float32")
+    return train, val
+
+
+@dataclass(frozen=True)
+class MemberRows:
+    """What ``fit`` gets: inputs, targets (repeated per member) and weights, and the validation rows alike."""
+
+    x: Any
+    y: Any
+    weight: Any = None
+    validation: tuple[Any, ...] | None = None
+
+
+def member_rows(spec: ModelSpec, config: TrainConfig, data: Any) -> MemberRows:
+    """The rows, targets and weights an ensemble (or a single network) is fitted and validated on."""
+    from rmlp.keras.build import repeat_for_members
+
+    has_val = _rows(getattr(data, "x_val", None)) > 0
+    if not uses_folds(spec, config, data):
+        val = (data.x_val, repeat_for_members(data.y_val, spec)) if has_val else None
+        return MemberRows(data.x_train, repeat_for_members(data.y_train, spec), None, val)
+    x = np.concatenate([data.x_train, data.x_val]) if has_val else np.asarray(data.x_train)
+    y = np.concatenate([data.y_train, data.y_val]) if has_val else np.asarray(data.y_train)
+    train_w, val_w = fold_weights(fold_of_rows(y, spec.ensemble, config.seed), spec.ensemble)
+    y = repeat_for_members(y, spec)
+    return MemberRows(x, y, train_w, (x, y, val_w))
