@@ -54,6 +54,7 @@ class TrainConfig(StrictSettings):
         "fold per member, and train each member on the other folds, validated on its own. The ensemble learns "
         "from every row, and early stopping watches an out-of-fold score over all of them. Off: every member "
         "trains on the training rows and is validated on the validation rows.",
+        group="advanced",
     )
     monitor: Monitor = setting(
         "score", label="Watch", help="What early stopping and 'keep the best epoch' watch on the validation rows: "
