@@ -114,11 +114,11 @@ def _validation(data: Any) -> tuple[Any, Any] | None:
     return (data.x_val, data.y_val) if _has_rows(data, "val") else None
 
 
-def _held_out(spec: ModelSpec, config: TrainConfig, data: Any) -> str | None:
-    """The split the run is scored on: test, else validation (unless the members on folds trained on it)."""
+def _held_out(data: Any, trained_on_val: bool = False) -> str | None:
+    """The split a model is scored on: test, else validation (unless the model trained on it), else none."""
     if _has_rows(data, "test"):
         return "test"
-    return "val" if _has_rows(data, "val") and not uses_folds(spec, config, data) else None
+    return "val" if _has_rows(data, "val") and not trained_on_val else None
 
 
 @dataclass
@@ -229,8 +229,7 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
         "history": history,
         "epochs_run": len(next(iter(history.values()), [])),
         "stopped": events.stopped,
-        "test_metrics": _test_metrics(model, spec, data, config.n_batch,
-                                      "test" if _has_rows(data, "test") else "val" if _has_rows(data, "val") else None),
+        "test_metrics": _test_metrics(model, spec, data, config.n_batch, _held_out(data)),
     }
     run.write_json(RunDir.BASELINE, out)
     return out
@@ -253,7 +252,7 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
         compile_model(model, spec)
     else:
         shutil.copyfile(final, run.model)
-    metrics = _test_metrics(model, spec, data, config.n_batch, _held_out(spec, config, data))
+    metrics = _test_metrics(model, spec, data, config.n_batch, _held_out(data, uses_folds(spec, config, data)))
     run.write_json(RunDir.METRICS, metrics)
     warning = collapse_notice(data, metrics, getattr(data, "task", spec.task))
     if warning:
@@ -335,11 +334,12 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Any,
     spec = check_buildable(spec)
     spec, fit_notices = spec_for_data(spec, data)
     notices = [str(n) for n in fit_notices]
-    config, size_notices = config.sized(rows_fitted(spec, config, data) if _has_rows(data, "train") else 0)
+    rows = rows_fitted(spec, config, data) if _has_rows(data, "train") else 0
+    config, size_notices = config.sized(rows)
     notices += size_notices
     if uses_folds(spec, config, data):
         k = spec.ensemble
-        notices.append(f"Ensemble members on folds: the {rows_fitted(spec, config, data)} training and validation rows "
+        notices.append(f"Ensemble members on folds: the {rows} training and validation rows "
                        f"are split into {k} folds; each member trains on {k - 1} of them and is validated on its "
                        "own, so early stopping watches an out-of-fold score"
                        + (" and the run is scored on the test rows." if _has_rows(data, "test") else

@@ -72,8 +72,10 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
     loaded = data.load() if isinstance(data, DataSource) else data
     spec, _ = spec_for_data(spec, loaded)
     merged = merge_train_val(loaded)
+    # A fixed number of epochs on all rows, nothing left to watch: ensemble members train on every row too
+    # (on folds each would leave one out for an out-of-fold score that chooses nothing here).
     config, _ = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, restore_best=False,
-                            seed=seed, runs_dir=str(runs_dir),
+                            ensemble_folds=False, seed=seed, runs_dir=str(runs_dir),
                             run_name=f"{study.study_name}-trial{chosen.number}").sized(len(merged.x_train))
     epochs = int(config.epochs or 1)
     data_source = {"kind": "table" if data.target else "images", **source} if source else None
