@@ -50,8 +50,11 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     assert sized.optimizer.name == "adamw" and sized.optimizer.weight_decay > 0
     assert sized.label_smoothing > 0 and len(sized.blocks) == 2
     assert any("Design sized to" in n and "original_readme" in n for n in notices)
-    # about 10^5 weights for ~120 rows, not the original's ~10^6
-    assert summarize(sized).total_params < summarize(ModelSpec(input_shape=[13], num_outputs=3)).total_params / 3
+    # five members of about 5·10^4 weights each for ~120 rows: together fewer than the original's one network
+    assert sized.ensemble == sizing.MEMBERS and any(f"{sizing.MEMBERS} such networks averaged" in n for n in notices)
+    original_params = summarize(ModelSpec(input_shape=[13], num_outputs=3)).total_params
+    assert summarize(sized.copy_with(ensemble=1)).total_params < original_params / 10
+    assert summarize(sized).total_params < original_params / 2
     mine = ModelSpec(blocks=[{"layers": 3, "width": 32, "decrement": 8}])
     kept, notices = spec_for_data(mine, data)
     assert kept.blocks == mine.blocks and kept.optimizer == mine.optimizer
@@ -64,6 +67,17 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     assert original.input_shape == [13] and not any("Design sized" in n for n in notices)
 
 
+def test_small_tables_get_an_ensemble_and_large_ones_a_single_network() -> None:
+    below, _ = sizing.design_for(sizing.SINGLE_FROM_ROWS - 1, 20, True)
+    at, why = sizing.design_for(sizing.SINGLE_FROM_ROWS, 20, False)
+    assert below["ensemble"] == sizing.MEMBERS > 1 and at["ensemble"] == 1
+    assert "averaged" not in why
+    # a spec whose only change is its member count was chosen: it is not sized again
+    chosen, notices = spec_for_data(ModelSpec(ensemble=3), load_table(SAMPLE / "wine.csv", "target", seed=0))
+    assert chosen.ensemble == 3 and chosen.blocks == ModelSpec().blocks
+    assert not any("Design sized" in n for n in notices)
+
+
 def test_a_regression_target_is_standardised_in_the_spec() -> None:
     data = load_table(SAMPLE / "diabetes.csv", "progression", seed=0)
     spec, notices = spec_for_data(ModelSpec(), data)
@@ -72,7 +86,9 @@ def test_a_regression_target_is_standardised_in_the_spec() -> None:
     assert spec.target_scale.mean == pytest.approx(y.mean(), rel=1e-5)
     assert spec.target_scale.std == pytest.approx(y.std(), rel=1e-5)
     assert any("Target standardised" in n for n in notices)
-    assert make_plan(spec)[-1].op == "rescale"
+    assert make_plan(spec.copy_with(ensemble=1))[-1].op == "rescale"
+    ops = [n.op for n in make_plan(spec)]  # an ensemble rescales its members' stacked outputs, then averages
+    assert spec.ensemble > 1 and ops.count("rescale") == 1 and ops[-2:] == ["rescale", "average"]
 
 
 # ----------------------------------------------------------------------------- ensembles on the design path
