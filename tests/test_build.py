@@ -99,9 +99,10 @@ widths = st.integers(min_value=1, max_value=48)
 blocks = st.builds(lambda j, k, dec, bp: BlockSpec(layers=j, width=k, decrement=dec, bypass=bp),
                    st.integers(1, 5), widths, st.integers(0, 20), st.lists(st.integers(1, 12), max_size=2))
 specs = st.builds(
-    lambda shape, bl, inter, final, breg, freg, flat, task: ModelSpec(
+    lambda shape, bl, inter, final, breg, freg, flat, task, norm: ModelSpec(
         input_shape=shape, blocks=bl, inter_block_layers=inter, final_layers=final, bypass_regularizer=breg,
-        final_regularizer=freg, flatten=flat, task=task, num_outputs={"multiclass": 4}.get(task, 1)),
+        final_regularizer=freg, flatten=flat, task=task, num_outputs={"multiclass": 4}.get(task, 1),
+        normalization=norm),
     st.sampled_from([[7], [3, 4], [4, 4, 1]]),
     st.lists(blocks, min_size=1, max_size=3),
     st.lists(st.integers(1, 16), max_size=2),
@@ -110,6 +111,7 @@ specs = st.builds(
     st.sampled_from(["dropout", "batchnorm"]),
     st.booleans(),
     st.sampled_from(["multiclass", "binary", "regression"]),
+    st.sampled_from(["batchnorm", "none"]),
 )
 
 

@@ -78,6 +78,23 @@ def test_small_tables_get_an_ensemble_and_large_ones_a_single_network() -> None:
     assert not any("Design sized" in n for n in notices)
 
 
+def test_without_normalisation_the_main_path_and_gaps_have_no_batchnorm_and_the_bypass_keeps_its_own() -> None:
+    spec = ModelSpec(input_shape=[6], blocks=[{"layers": 2, "width": 16, "decrement": 4}] * 2,
+                     inter_block_layers=[8], bypass_regularizer="batchnorm")
+    with_norm = make_plan(spec)
+    without = make_plan(spec.copy_with(normalization="none"))
+    norms = [n for n in with_norm if n.op == "batchnorm"]
+    assert {n.role for n in norms} == {"main", "inter", "bypass"}
+    assert [n.role for n in without if n.op == "batchnorm"] == ["bypass", "bypass"]
+    assert [n.name for n in without if n.op == "dense"] == [n.name for n in with_norm if n.op == "dense"]
+    dropped = sum(n.params for n in norms if n.role != "bypass")
+    assert summarize(spec).total_params - summarize(spec.copy_with(normalization="none")).total_params == dropped
+    # the sized design leaves it out; the original design keeps it
+    data = load_table(SAMPLE / "wine.csv", "target", seed=0)
+    assert spec_for_data(ModelSpec(), data)[0].normalization == "none"
+    assert spec_for_data(get_preset("original_readme"), data)[0].normalization == "batchnorm"
+
+
 def test_a_regression_target_is_standardised_in_the_spec() -> None:
     data = load_table(SAMPLE / "diabetes.csv", "progression", seed=0)
     spec, notices = spec_for_data(ModelSpec(), data)

@@ -95,6 +95,10 @@ def test_the_starting_design_is_reproduced_by_its_own_parameters() -> None:
     assert params["num_blocks"] == 2 and params["blocks.0.bypass"] == "[32]" and params["batch_size"] == 64
     sampled, batch_size = sample_spec(FixedTrial(params), spec, space, 64)
     assert sampled == spec and batch_size == 64
+    # the main-path normalisation is searched both ways, and a design without it is reproduced too
+    assert space.params["normalization"].choices == ["batchnorm", "none"]
+    bare = spec.copy_with(normalization="none")
+    assert sample_spec(FixedTrial(spec_params(space, bare, batch_size=64)), bare, space, 64)[0] == bare
     # a value outside the space is left for the sampler
     narrow = SearchSpace(params={"blocks[].width": span(8, 32), "activation": choose("relu")})
     assert spec_params(narrow, spec) == {"blocks.1.width": 16}

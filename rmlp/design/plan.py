@@ -143,6 +143,12 @@ class _Planner:
                              activation=activation or self.spec.activation, initializer=initializer,
                              params=params, trainable_params=params, flops=flops))
 
+    def norm(self, name: str, src: Node, *, path: str, role: str, block: int | None = None) -> Node:
+        """The spec's main-path normalisation after ``src`` (``src`` itself when it is 'none')."""
+        if self.spec.normalization == "none":
+            return src
+        return self.regulariser(name, src, "batchnorm", 0.0, path=path, role=role, block=block)
+
     def regulariser(self, name: str, src: Node, kind: str, rate: float, *, path: str, role: str,
                     block: int | None = None) -> Node:
         if kind == "batchnorm":
@@ -207,12 +213,11 @@ def _block(p: _Planner, i: int, block: BlockSpec, x: Node) -> Node:
     b, path = i + 1, f"blocks[{i}]"
     entry = p.dense(f"block{b}_entry", x, block.width, path=f"{path}.width", role="entry", block=i,
                     initializer="glorot_normal")
-    m = p.regulariser(f"block{b}_main_bn0", entry, "batchnorm", 0.0, path=f"{path}.layers", role="main", block=i)
+    m = p.norm(f"block{b}_main_bn0", entry, path=f"{path}.layers", role="main", block=i)
     for j, units in enumerate(block.main_widths()):
         m = p.dense(f"block{b}_main_dense{j + 1}", m, units, path=f"{path}.decrement" if j else f"{path}.width",
                     role="main", block=i)
-        m = p.regulariser(f"block{b}_main_bn{j + 1}", m, "batchnorm", 0.0, path=f"{path}.layers", role="main",
-                          block=i)
+        m = p.norm(f"block{b}_main_bn{j + 1}", m, path=f"{path}.layers", role="main", block=i)
     if not spec.residual:  # the plain twin: no bypass, no merge; the block ends at its main path
         return m
     kind, rate = spec.bypass_regularizer, spec.bypass_dropout
@@ -229,7 +234,7 @@ def _gap(p: _Planner, i: int, x: Node) -> Node:
     """The between-block layers after block ``i``; returns the last node."""
     for j, units in enumerate(p.spec.inter_block_layers):
         x = p.dense(f"gap{i + 1}_dense{j + 1}", x, units, path=f"inter_block_layers[{j}]", role="inter")
-        x = p.regulariser(f"gap{i + 1}_bn{j + 1}", x, "batchnorm", 0.0, path="inter_block_layers", role="inter")
+        x = p.norm(f"gap{i + 1}_bn{j + 1}", x, path="inter_block_layers", role="inter")
     return x
 
 

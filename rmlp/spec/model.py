@@ -23,6 +23,7 @@ from rmlp.spec.tasks import Task, facts
 SPEC_VERSION = 1
 
 Regularizer = Literal["dropout", "batchnorm"]
+Normalization = Literal["batchnorm", "none"]
 Activation = Literal["relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", "leaky_relu", "linear"]
 OutputActivation = Literal["auto", "softmax", "sigmoid", "linear"]
 Loss = Literal["auto", "categorical_crossentropy", "binary_crossentropy", "mse", "mae", "huber"]
@@ -228,6 +229,14 @@ class ModelSpec(_Strict):
         "plain MLP of the same widths and depth, each block ending at its main path's last layer.",
         searchable=False,
     )
+    normalization: Normalization = setting(
+        "batchnorm", label="Main-path normalisation",
+        help="What follows the entry layer and each Dense layer of a block's main path (and each "
+        "between-block layer): batch normalisation, as in the original design, or none. Batches of a "
+        "few dozen rows give batch normalisation noisy statistics; the published tabular-MLP recipes "
+        "leave it out.",
+        search=Search(choices=("batchnorm", "none")),
+    )
     bypass_regularizer: Regularizer = setting(
         "dropout", label="Bypass regulariser",
         help="What follows the fork and each bypass Dense layer: dropout or batch normalisation.",
@@ -241,8 +250,8 @@ class ModelSpec(_Strict):
     )
     inter_block_layers: list[int] = setting(
         label="Between-block widths",
-        help="Dense layers (each with batch normalisation) inserted in every gap between two blocks. The "
-        "same list is used at every gap.",
+        help="Dense layers (each followed by the main-path normalisation) inserted in every gap between two "
+        "blocks. The same list is used at every gap.",
         default_factory=list, low=1, high=8192, max_items=8, search=Search(choices=((), (64,), (128,))),
     )
     final_layers: list[int] = setting(
