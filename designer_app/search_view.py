@@ -23,8 +23,8 @@ from designer_app.datasets import LoadedData
 from designer_app.widgets import field, setting, settings_grid
 from rmlp import ModelSpec
 from rmlp.data import spec_for_data
-from rmlp.keras.metrics import metric_names
 from rmlp.search.config import DataSource, SearchConfig
+from rmlp.search.objective import search_metrics
 from rmlp.search.planning import SpaceRow, estimate_cost, format_list_choices, parse_list_choices, space_rows
 from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, SpaceError, default_space
 from rmlp.search.storage import default_storage
@@ -182,7 +182,7 @@ class SearchPage:
     # ------------------------------------------------------------------ settings and cost
     def run_settings(self) -> None:
         """The search settings, drawn from SearchConfig (the metric offered for this task only)."""
-        metrics = metric_names(self.fitted)
+        metrics = search_metrics(self.fitted)
         if self.values.get("metric") not in metrics:
             self.values["metric"] = SearchConfig.meta("metric").default
         skip = ("metric", BATCH_SIZE, "max_params", "max_memory_mb")

@@ -96,6 +96,8 @@ def test_search_settings_are_drawn_from_their_declarations(tmp_path: Path, monke
     assert _widget(at, "number_input", "Random trials first").disabled  # it only applies to TPE
     metric = _widget(at, "selectbox", "Metric")
     assert "val_accuracy" in metric.options and "val_rmse" not in metric.options  # the task's own metrics
+    assert metric.value == "val_score" and metric.options[0] == "val_score"  # the default, offered first
+    assert "Score ensembles on folds" in labels  # how an ensemble design's trials are scored
 
 
 @pytest.mark.slow

@@ -197,13 +197,21 @@ class ValidationScore(keras.callbacks.Callback):
     NAME = "val_score"
     TIE_WEIGHT = 1e-4
 
+    @classmethod
+    def of(cls, accuracy: Any, loss: Any) -> float | None:
+        """The score of a validation accuracy and loss (None without a finite accuracy)."""
+        accuracy, loss = _finite(accuracy), _finite(loss)
+        if accuracy is None:
+            return None
+        tie = 0.0 if loss is None or loss < 0 else loss / (1.0 + loss)
+        return (1.0 - accuracy) + cls.TIE_WEIGHT * tie
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is None:
             return
-        accuracy, loss = _finite(logs.get("val_accuracy")), _finite(logs.get("val_loss"))
-        if accuracy is not None:
-            tie = 0.0 if loss is None or loss < 0 else loss / (1.0 + loss)
-            logs[self.NAME] = (1.0 - accuracy) + self.TIE_WEIGHT * tie
+        score = self.of(logs.get("val_accuracy"), logs.get("val_loss"))
+        if score is not None:
+            logs[self.NAME] = score
 
 
 class HistoryCSV(keras.callbacks.Callback):

@@ -4,7 +4,8 @@ With ``TrainConfig.ensemble_folds`` an ensemble pools the training and validatio
 them into one fold per member (stratified by class). Member *k* trains on every fold but *k* and is
 validated on fold *k*, so together the members learn from every row, and the validation score that
 early stopping and "keep the best epoch" watch is an out-of-fold score over all pooled rows rather
-than one over the small validation split.
+than one over the small validation split. A search trial of an ensemble design deals its rows the same
+way (:mod:`rmlp.search.objective`), so designs are ranked on that out-of-fold score too.
 
 The members still train side by side in one Keras model on one loss: a member's share of it is set
 by per-member sample weights (0 on its held-out fold). The weights are scaled so that their mean
@@ -15,27 +16,33 @@ exactly the mean out-of-fold loss. NumPy only: no TensorFlow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from rmlp.runs.config import TrainConfig
 from rmlp.spec.model import ModelSpec
 
-__all__ = ["MemberRows", "fold_of_rows", "fold_weights", "member_rows", "rows_fitted", "uses_folds"]
+__all__ = ["FoldSettings", "MemberRows", "fold_of_rows", "fold_weights", "member_rows", "rows_fitted", "uses_folds"]
+
+
+class FoldSettings(Protocol):
+    """What dealing rows to members reads from a run's (or a search's) settings."""
+
+    ensemble_folds: bool
+    seed: int
 
 
 def _rows(x: Any) -> int:
     return 0 if x is None else len(x)
 
 
-def uses_folds(spec: ModelSpec, config: TrainConfig, data: Any) -> bool:
+def uses_folds(spec: ModelSpec, config: FoldSettings, data: Any) -> bool:
     """Whether this run trains its members on folds: an ensemble, the setting on, a row per member at least."""
     pooled = _rows(getattr(data, "x_train", None)) + _rows(getattr(data, "x_val", None))
     return bool(config.ensemble_folds and spec.ensemble > 1 and pooled >= spec.ensemble)
 
 
-def rows_fitted(spec: ModelSpec, config: TrainConfig, data: Any) -> int:
+def rows_fitted(spec: ModelSpec, config: FoldSettings, data: Any) -> int:
     """Rows one epoch goes through: the training rows, or the pooled rows with folds."""
     rows = _rows(getattr(data, "x_train", None))
     return rows + _rows(getattr(data, "x_val", None)) if uses_folds(spec, config, data) else rows
@@ -81,7 +88,7 @@ class MemberRows:
     validation: tuple[Any, ...] | None = None
 
 
-def member_rows(spec: ModelSpec, config: TrainConfig, data: Any) -> MemberRows:
+def member_rows(spec: ModelSpec, config: FoldSettings, data: Any) -> MemberRows:
     """The rows, targets and weights an ensemble (or a single network) is fitted and validated on."""
     from rmlp.keras.build import repeat_for_members
 

@@ -85,10 +85,18 @@ class SearchConfig(StrictSettings):
     early_stopping: bool = reuse(TrainConfig, "early_stopping", help="Stop a trial when its validation metric "
                                  "has not improved for 'patience' epochs.")
     patience: int = reuse(TrainConfig, "patience", default=5, help="Early-stopping patience within a trial.")
+    ensemble_folds: bool = reuse(
+        TrainConfig, "ensemble_folds", label="Score ensembles on folds",
+        help="With an ensemble design: a trial trains its members on folds of the pooled training and validation "
+        "rows, as a training run does, and is scored out of fold over all of them, which ranks designs on far "
+        "more rows than the validation split holds. Off: a trial trains one member on the training rows and is "
+        "scored on the validation rows (faster, noisier on a small table).",
+    )
     metric: str = setting(
-        "val_loss", label="Metric",
-        help="Validation metric to optimise (val_loss, val_accuracy, val_auc, val_rmse, ...; the task decides "
-        "which exist).",
+        "val_score", label="Metric",
+        help="Validation metric to optimise. val_score: the error rate, ties broken by the cross-entropy without "
+        "label smoothing, for classification (what a training run keeps its best epoch on), the loss for "
+        "regression; or val_loss, val_accuracy, val_auc, val_rmse, ... (the task decides which exist).",
     )
     direction: Direction = setting("auto", label="Direction",
                                    help="auto: maximize for accuracy, AUC and the like, else minimize.")

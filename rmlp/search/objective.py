@@ -5,10 +5,16 @@ clears Keras state, builds a fresh model (and so a fresh base model) from its sa
 reports the validation metric each epoch to the pruner, and stores on the trial:
 
 * user attributes ``spec`` (the full spec JSON), ``batch_size``, ``params``, ``memory_mb``,
-  ``seconds``, ``epochs``, ``worker`` (``host:pid``), ``metric`` (the best validation value) and,
+  ``seconds``, ``epochs``, ``worker`` (``host:pid``), ``folds`` (members scored out of fold, 1 for
+  the validation split), ``metric`` (the best validation value) and,
   for a sample stopped by a cap, ``rejected_by`` (``params_cap`` / ``memory_cap``);
 * its value(s): the best validation metric over the epochs, or (metric, parameter count) with
   two objectives.
+
+An ensemble design (with ``SearchConfig.ensemble_folds``, the default) trains its members on folds of
+the pooled training and validation rows, as a training run does, so its metric is an out-of-fold
+score over all those rows; on a small table that ranks designs far more reliably than the few dozen
+rows of the validation split. Otherwise a trial trains one member and scores it on the validation rows.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
 from rmlp.keras.metrics import metric_names
 from rmlp.runs.config import TRAINING
+from rmlp.runs.folds import member_rows, uses_folds
 from rmlp.runs.limits import available_memory_bytes, divergence_fix, divergence_message, gib, memory_check
 from rmlp.search.config import SearchConfig
 from rmlp.search.sampling import sample_spec
@@ -45,9 +52,21 @@ class TrialFailure(Exception):
     """A trial that failed on its own (e.g. training diverged); the search goes on."""
 
 
+#: The search's default metric: the validation error rate, ties broken by the cross-entropy without label
+#: smoothing, for classification (as a training run keeps its best epoch); the validation loss for regression.
+SCORE = "val_score"
+#: The name a trial logs the plain cross-entropy under, beside a smoothed training loss.
+_LOG_LOSS = "log_loss"
+
+
+def search_metrics(spec: ModelSpec) -> list[str]:
+    """The metrics a search can optimise for ``spec``: the score, then the validation metrics Keras logs."""
+    return [SCORE, *metric_names(spec)]
+
+
 def check_metric(spec: ModelSpec, metric: str) -> None:
     """Raise :class:`MetricError` with the offered names when ``metric`` is not logged."""
-    names = metric_names(spec)
+    names = search_metrics(spec)
     if metric not in names:
         raise MetricError(f"The metric {metric!r} is not logged for a {spec.task} task. "
                           f"Use one of: {', '.join(names)}.")
@@ -110,7 +129,9 @@ def _trial_callback(trial: Any, config: SearchConfig, stop_event: Any, trial_spe
                 self.stopped = True
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = logs or {}
+            logs = {} if logs is None else logs
+            if config.metric == SCORE:  # written into the logs, where early stopping reads it next
+                logs[SCORE] = trial_score(logs, trial_spec)
             if config.metric not in logs:
                 raise MetricError(f"Keras did not log {config.metric!r}; it logged "
                                   f"{', '.join(sorted(logs))}.")
@@ -135,7 +156,7 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     import keras
 
     from rmlp.keras import feed
-    from rmlp.keras.build import build_uncompiled, compile_model
+    from rmlp.keras.build import build_uncompiled, compile_model, members_model
     from rmlp.keras.fused import fuse_adam
     from rmlp.keras.optimizers import cosine_schedule
     from rmlp.keras.quick import quick_graphs, quick_variables, reset_keras
@@ -145,14 +166,18 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     # and keeping TensorFlow's kernels; the last trial's model is freed by Python's own collector.
     reset_keras()
     keras.utils.set_random_seed(int(config.seed) + int(getattr(trial, "number", 0) or 0))
-    if spec.ensemble > 1:  # a trial ranks the design: one member is enough, the promoted run trains them all
+    # An ensemble on folds is trained as a run trains it and scored out of fold over the pooled rows; without
+    # folds one member is enough to rank the design (the promoted run trains them all).
+    if spec.ensemble > 1 and not uses_folds(spec, config, data):
         spec = spec.copy_with(ensemble=1)
+    rows = member_rows(spec, config, data)
+    trial.set_user_attr("folds", int(spec.ensemble) if rows.weight is not None else 1)
     epochs = config.n_epochs
-    steps = epochs * -(-len(data.x_train) // int(batch_size))
+    steps = epochs * -(-len(rows.x) // int(batch_size))
     # A fresh model (and base model) every trial, trained on the recipe's warm-up and cosine schedule,
     # compiled with only the metrics the search reads: each extra metric lengthens the graph tracing.
     with quick_variables():
-        model = compile_model(build_uncompiled(spec), spec, metrics=trial_metrics(spec, config.metric),
+        model = compile_model(members_model(build_uncompiled(spec)), spec, metrics=trial_metrics(spec, config.metric),
                               learning_rate=cosine_schedule(spec.optimizer.learning_rate, steps, TRAINING.warmup))
         # Adam's update as one kernel per weight: the same steps, a third less graph to trace. (Training
         # runs keep Keras's own update, so the exported training script reproduces them bit for bit.)
@@ -161,13 +186,12 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     mode = "max" if config.resolved_direction() == "maximize" else "min"
     callbacks: list[Any] = [callback]
     if config.early_stopping:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode,
-                                                          patience=config.patience))
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode, patience=config.patience))
     fit_start = time.perf_counter()
     try:
         with quick_graphs():
-            feed.fit(model, data.x_train, data.y_train, batch_size=batch_size, validation=(data.x_val, data.y_val),
-                     seed=int(config.seed), epochs=epochs, callbacks=callbacks)
+            feed.fit(model, rows.x, rows.y, batch_size=batch_size, sample_weight=rows.weight,
+                     validation=rows.validation, seed=int(config.seed), epochs=epochs, callbacks=callbacks)
     finally:  # a pruned trial stops inside fit: its time there counts too
         trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_start, 3))
     if callback.stopped:
@@ -179,13 +203,35 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     return float(best)
 
 
+def trial_score(logs: dict[str, Any], spec: ModelSpec | None) -> float:
+    """The :data:`SCORE` of an epoch's logs (lower is better; NaN when they lack what it needs).
+
+    Classification: the error rate, ties broken by the cross-entropy without label smoothing, so a
+    design is not ranked by how much smoothing it chose. Regression: the validation loss.
+    """
+    from rmlp.runs.callbacks import ValidationScore
+
+    if spec is not None and spec.task == "regression":
+        return float(logs.get("val_loss", math.nan))
+    score = ValidationScore.of(logs.get("val_accuracy"), logs.get(f"val_{_LOG_LOSS}", logs.get("val_loss")))
+    return math.nan if score is None else float(score)
+
+
 def trial_metrics(spec: ModelSpec, metric: str) -> list[Any]:
-    """The compiled metrics a trial needs to log ``metric``: none for the loss, else the task's one of that name."""
+    """The compiled metrics a trial needs to log ``metric``: none for the loss, else the task's one of that name.
+
+    The score needs the accuracy and the plain cross-entropy (classification) or nothing (regression).
+    """
+    import keras
+
     from rmlp.keras.metrics import make_metrics
 
     name = metric.removeprefix("val_")
-    if name == "loss":
+    if name == "loss" or (metric == SCORE and spec.task == "regression"):
         return []
+    if metric == SCORE:
+        plain = (keras.metrics.BinaryCrossentropy if spec.task == "binary" else keras.metrics.CategoricalCrossentropy)
+        return [*trial_metrics(spec, "val_accuracy"), plain(name=_LOG_LOSS)]
     chosen = [m for m in make_metrics(spec) if getattr(m, "name", "") == name]
     return chosen or make_metrics(spec)
 
