@@ -71,6 +71,47 @@ def test_quick_variables_drop_only_the_debug_name_and_nest_across_threads():
     assert seen[0] == "" and seen[1].startswith("kernel")
 
 
+def test_quick_variables_keep_their_shape_in_graphs_and_train_to_the_same_weights():
+    import tensorflow as tf
+
+    from rmlp.keras.build import build_model
+    from rmlp.keras.quick import quick_variables, reset_keras
+
+    original = tf_ops.var_handle_op
+    shapes: list[object] = []
+
+    def spy(*args, **kwargs):
+        shapes.append(kwargs.get("shape"))
+        return original(*args, **kwargs)
+
+    def trained(quick: bool) -> list[np.ndarray]:
+        spec = ModelSpec(input_shape=[5], num_outputs=3, blocks=[{"layers": 2, "width": 12, "decrement": 4}],
+                         final_layers=[6])
+        reset_keras()
+        keras.utils.set_random_seed(2)
+        if quick:
+            with quick_variables():
+                model = build_model(spec)
+                kernel = model.trainable_variables[0]
+                read = tf.function(lambda: kernel.value).get_concrete_function()
+                assert tuple(kernel.shape) == (5, 12) and tuple(read.outputs[0].shape) == (5, 12)
+        else:
+            model = build_model(spec)
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(48, 5)).astype("float32"), np.eye(3, dtype="float32")[np.arange(48) % 3]
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return model.get_weights()
+
+    plain = trained(False)
+    tf_ops.var_handle_op = spy
+    try:
+        quick = trained(True)
+    finally:
+        tf_ops.var_handle_op = original
+    assert shapes and all(s is not None and s.rank is None for s in shapes)  # one kernel for every shape
+    assert all(np.array_equal(a, b) for a, b in zip(plain, quick, strict=True))
+
+
 def test_reset_keras_restarts_names_and_clears_kernels_only_now_and_then(monkeypatch):
     from tensorflow.python.eager import context
 
