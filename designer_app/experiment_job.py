@@ -103,22 +103,3 @@ def latest_by_variant(events: Sequence[Any]) -> dict[str, Any]:
 
 def snapshots(events: Sequence[Any]) -> list[Any]:
     return [e for e in events if _is_snapshot(e)]
-
-
-# ---------------------------------------------------------------------- the Train page's bypass comparison
-def _epoch_event(event: Any) -> bool:
-    return getattr(event, "kind", None) in ("batch", "epoch")
-
-
-def start_ablation(spec: Any, loaded: Any, config: Any) -> jobs.Job:
-    """Train ``spec`` with and without its bypasses on ``loaded`` (same seed, split and budget) in a job."""
-
-    def target(listener: jobs.Listener, stop_event: threading.Event) -> Any:
-        from rmlp.learn.ablate import ablate
-
-        _warm_up(stop_event)
-        return ablate(spec, loaded.data, config, listener=listener, stop_event=stop_event)
-
-    info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name}
-    return jobs.Job(target, name=f"bypass comparison of {spec.name}", info=info, begun=_epoch_event,
-                    coalesce=lambda e: "batch" if getattr(e, "kind", None) == "batch" else None).start()

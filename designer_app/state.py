@@ -58,6 +58,7 @@ _ABLATION = "rmlp.ablation"  # designer_app.jobs.Job | None: the Train page's wi
 #: Query-parameter names.
 QP_SPEC = "spec"
 QP_JOB = "job"
+QP_COMPARE = "compare"  # the Train page's with/without-bypass comparison job, found again after a reload
 QP_DATA = "data"
 
 #: Largest decompressed design accepted from a link (a 200-block design is about 40 kB).
@@ -132,6 +133,9 @@ def init() -> None:
                 ss[_DATA] = job.info["loaded"]
             if job.info.get("settings"):
                 ss[_TRAIN] = dict(job.info["settings"])
+        compare = jobs.find(st.query_params.get(QP_COMPARE))
+        if compare is not None:
+            ss[_ABLATION] = compare
         if ss.get(_DATA) is None and st.query_params.get(QP_DATA):
             _restore_data(st.query_params[QP_DATA])
         elif ss.get(_DATA) is None and not token and os.environ.get(ENV_START_SAMPLE):
@@ -552,3 +556,7 @@ def ablation_job() -> jobs.Job | None:
 
 def set_ablation_job(new: jobs.Job | None) -> None:
     st.session_state[_ABLATION] = new
+    if new is not None:
+        st.query_params[QP_COMPARE] = new.id
+    elif QP_COMPARE in st.query_params:
+        del st.query_params[QP_COMPARE]

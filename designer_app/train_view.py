@@ -87,7 +87,7 @@ def controls(loaded: LoadedData | None) -> None:
                   "evaluated. Before the first batch, the run ends at once and nothing is kept.")
 
 
-def _prepared() -> tuple[LoadedData, Any, dict[str, Any]] | None:
+def prepared() -> tuple[LoadedData, Any, dict[str, Any]] | None:
     """The data split as the page's settings say, its TrainConfig and the settings; None (said) when they fail."""
     from rmlp.data import DataError
 
@@ -110,9 +110,9 @@ def _prepared() -> tuple[LoadedData, Any, dict[str, Any]] | None:
 
 
 def _start() -> None:
-    prepared = _prepared()
-    if prepared is not None:
-        loaded, config, values = prepared
+    ready = prepared()
+    if ready is not None:
+        loaded, config, values = ready
         state.set_job(training.start(state.spec(), loaded, config, values))
 
 
@@ -308,62 +308,3 @@ def results() -> None:
         st.caption(f"Plain-MLP baseline: {params:,} parameters against the residual MLP's {own:,}, same split "
                    "and settings; its curves are the grey dotted and dashed lines.")
     _page_link(page_path("export.py"), "Export the trained model and code", ":material/download:")
-
-
-# ---------------------------------------------------------------------- with and without the bypass
-def bypass_comparison(loaded: LoadedData | None) -> None:
-    """A button that trains the design twice, with and without its bypasses, and shows both results side by side."""
-    job, training_job = state.ablation_job(), state.job()
-    busy = (job is not None and job.snapshot().active) or (training_job is not None and
-                                                              training_job.snapshot().active)
-    st.button("Compare with and without the bypass", key="ablate", icon=":material/compare_arrows:",
-              disabled=busy or loaded is None, on_click=_start_ablation,
-              help="Train the current design twice on the same split, seed and budget: once as designed and once "
-              "without its bypasses (the plain twin: same Dense layers and widths). Both test results side by side.")
-    if job is None:
-        return
-
-    @st.fragment(run_every=POLL_S if job.snapshot().active else None)
-    def draw() -> None:
-        job.touch()
-        snap = job.snapshot()
-        epochs = sum(getattr(e, "kind", "") == "epoch" for e in snap.events)
-        planned = 2 * max(int(snap.info.get("epochs") or 1), 1)
-        if snap.status == "error":
-            st.error(f"The comparison failed: {snap.error}", icon=":material/error:")
-        elif snap.active:
-            which = "with the bypass" if epochs < planned // 2 else "without the bypass"
-            st.progress(min(epochs / planned, 1.0), text=f"Comparing: training {which} ({epochs}/{planned} epochs)")
-            st.button("Stop the comparison", key="ablate_stop", on_click=job.stop, disabled=snap.stop_requested)
-        elif snap.result is not None:
-            _comparison_results(snap.result)
-        if snap.finished and state.take_job_end(snap.id):
-            st.rerun()
-
-    draw()
-
-
-def _start_ablation() -> None:
-    from designer_app import experiment_job
-
-    prepared = _prepared()
-    if prepared is not None:
-        loaded, config, _ = prepared
-        state.set_ablation_job(experiment_job.start_ablation(state.spec(), loaded, config))
-
-
-def _comparison_results(result: object) -> None:
-    """Both runs' test metrics side by side, and the table of differences."""
-    split = "test"
-    cols = st.columns(2)
-    for col, (title, run) in zip(cols, (("With the bypass (as designed)", result.residual),  # type: ignore[attr-defined]
-                                        ("Without the bypass (plain twin)", result.plain)), strict=True):  # type: ignore[attr-defined]
-        with col:
-            st.markdown(f"**{title}**")
-            metrics = dict(run.test_metrics or {})
-            split = str(metrics.get("split", split))
-            task = "regression" if "rmse" in metrics else "classification"
-            for name, value in training.headline_metrics(metrics, task):
-                st.metric(f"{split} {name}", f"{value:.3f}")
-    st.dataframe(result.table(), hide_index=True)  # type: ignore[attr-defined]
-    st.caption("Same data split, seed and training budget; the only difference is the bypass around each block.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from designer_app import state
+from designer_app import comparison_view, state
 from designer_app import train_view as view
 
 st.title("Train")
@@ -16,4 +16,4 @@ with st.container(border=True):
     view.controls(loaded)
 view.live()
 view.results()
-view.bypass_comparison(loaded)
+comparison_view.draw(loaded, view.prepared)
