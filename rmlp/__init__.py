@@ -13,6 +13,7 @@ from typing import Any
 
 from rmlp.design.summary import Summary, summarize
 from rmlp.design.validate import is_valid, validate
+from rmlp.runs.quiet import quiet_tensorflow_import
 from rmlp.spec.edit import field_meta, get_path, set_path
 from rmlp.spec.model import (
     SPEC_VERSION,
@@ -25,6 +26,8 @@ from rmlp.spec.model import (
     save_spec,
 )
 from rmlp.spec.problems import Problem, SettingsError, SpecError
+
+quiet_tensorflow_import(set_level=False)  # TensorFlow's start-up lines and retracing notes stay out of user output
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,9 @@ TensorFlow 2.21 writes them from C++ while it is imported, before its log level 
 import hook: the first ``import tensorflow`` (directly or through Keras) runs with the process's
 stderr captured, and every captured line that is not one of those start-up lines is written back
 afterwards, so real errors and warnings still show. Nothing is imported until TensorFlow is,
-so commands that never need it stay fast.
+so commands that never need it stay fast. ``import rmlp`` installs the hook too (without touching
+the log level), and drops TensorFlow's "triggered tf.function retracing" notes: a library user's
+notebook or log shows only what they asked for.
 """
 
 from __future__ import annotations
@@ -22,11 +24,21 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CHATTER", "filtered_stderr", "quiet_tensorflow_import"]
+__all__ = ["CHATTER", "RETRACING", "filtered_stderr", "quiet_tensorflow_import"]
 
 #: The start-up lines that are dropped.
 CHATTER = re.compile(r"oneDNN custom operations|absl::InitializeLog\(\)|cpu_feature_guard|This TensorFlow binary"
                      r"|To enable the following instructions|rebuild TensorFlow with the appropriate compiler")
+
+#: TensorFlow's Python-side note about functions traced again (Keras traces per model and shape by design).
+RETRACING = "triggered tf.function retracing"
+
+
+class _NoRetracing(logging.Filter):
+    """Drops TensorFlow's retracing notes from the ``tensorflow`` logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return RETRACING not in record.getMessage()
 
 
 @contextlib.contextmanager
@@ -87,9 +99,17 @@ class _QuietFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def quiet_tensorflow_import() -> None:
-    """Hide TensorFlow's start-up lines from the first ``import tensorflow`` on (no effect once imported)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def quiet_tensorflow_import(set_level: bool = True) -> None:
+    """Hide TensorFlow's start-up lines from the first ``import tensorflow`` on, and its retracing notes.
+
+    ``set_level`` also sets ``TF_CPP_MIN_LOG_LEVEL=2`` (when unset), hiding TensorFlow's C++ info and
+    warning lines for the rest of the process (the command line does; the library does not).
+    """
+    if set_level:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracing) for f in logger.filters):
+        logger.addFilter(_NoRetracing())
     if "tensorflow" in sys.modules or any(isinstance(f, _QuietFinder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _QuietFinder())
