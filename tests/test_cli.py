@@ -319,3 +319,16 @@ def test_init_with_data_writes_a_design_sized_to_the_table_and_says_why(tmp_path
     wrong = run("init", "--data", SAMPLE / "wine.csv", "--target", "nope", "-o", tmp_path / "x.json")
     assert wrong.exit_code == 1 and "no target column 'nope'" in wrong.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.slow
+def test_piped_training_output_has_whole_lines(spec_file, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "rmlp.cli", "train", str(spec_file), "--data", str(SAMPLE / "wine.csv"),
+                          "--target", "target", "--epochs", "3", "--runs-dir", str(tmp_path / "runs")],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "60"})
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    assert "…" not in text
+    last = [line for line in text.splitlines() if line.startswith("epoch 3/3")]
+    assert last and "val_loss" in last[-1] and "accuracy" in last[-1], text

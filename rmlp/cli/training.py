@@ -35,16 +35,21 @@ _guard = guarded()
 
 
 class Progress:
-    """A rich progress bar driven by training events."""
+    """A rich progress bar driven by training events; piped or redirected, whole plain lines only.
+
+    A bar is drawn only on a terminal: in a pipe or a log file its columns would be cut to the
+    console's assumed width of 80 characters.
+    """
 
     def __init__(self, title: str) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+        console = Console(stderr=True, soft_wrap=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[logs]}"),
-            console=Console(stderr=True), transient=False,
+            console=console, transient=False, disable=not console.is_terminal,
         )
         self.task = self.progress.add_task(title, total=1.0, logs="")
 
