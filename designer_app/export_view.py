@@ -21,6 +21,7 @@ from rmlp import ModelSpec
 from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
+from rmlp.spec.units import count
 
 
 @lru_cache(maxsize=32)
@@ -88,7 +89,8 @@ def code() -> str | None:
     spec = state.spec()
     errors = state.errors()
     if errors:
-        st.error(f"The design has {len(errors)} error(s), so no code is generated yet. First: {errors[0].message}",
+        st.error(f"The design has {count(len(errors), 'error')}, so no code is generated yet. "
+                 f"First: {errors[0].message}",
                  icon=":material/error:")
         return None
     possible, csv_path, target, pre = _training_inputs(spec)

@@ -28,6 +28,7 @@ from rmlp.search.objective import search_metrics
 from rmlp.search.planning import SpaceRow, estimate_cost, format_list_choices, parse_list_choices, space_rows
 from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, SpaceError, default_space
 from rmlp.search.storage import default_storage
+from rmlp.spec.units import count
 
 #: Seconds between two redraws of the study while a search runs.
 POLL_S = 2.0
@@ -176,7 +177,7 @@ class SearchPage:
             st.error(f"The space does not work yet: {exc}", icon=":material/error:")
             return None
         searched = space.searched()
-        st.caption(f"Searching {len(searched)} field(s): {', '.join(searched) or 'none yet'}.")
+        st.caption(f"Searching {count(len(searched), 'field')}: {', '.join(searched) or 'none yet'}.")
         return space
 
     # ------------------------------------------------------------------ settings and cost
@@ -367,7 +368,7 @@ class SearchPage:
                 with tab:
                     st.plotly_chart(figs[fig_name], key=f"search_fig_{fig_name}", config={"displaylogo": False})
         report = study_report(study, 5)
-        st.caption(f"Caps stopped {report.caps['params_cap']} sample(s) by parameters and "
+        st.caption(f"Caps stopped {count(report.caps['params_cap'], 'sample')} by parameters and "
                    f"{report.caps['memory_cap']} by memory, before anything was built.")
         if report.best_trial is not None and st.button(
                 f"Open the best design (trial {report.best_trial}) in the designer", type="primary",
@@ -464,7 +465,7 @@ def ready() -> SearchPage | None:
                 icon=":material/table_chart:")
         return None
     if design_errors:
-        st.error(f"The design has {len(design_errors)} error(s); the search starts from a valid design. "
+        st.error(f"The design has {count(len(design_errors), 'error')}; the search starts from a valid design. "
                  f"First: {design_errors[0].message}", icon=":material/error:")
         return None
     fitted, notices = spec_for_data(state.spec(), loaded.data)
@@ -473,7 +474,8 @@ def ready() -> SearchPage | None:
         session.settings.update(_defaults(fitted))
         session.searched.update(dict.fromkeys(DEFAULT_ON, True))
     st.caption(f"Data **{loaded.name}** ({loaded.data.task}) · starting design **{fitted.name}** with "
-               f"{len(fitted.blocks)} block(s). Fields switched to *search* vary between trials; all others keep the "
+               f"{count(len(fitted.blocks), 'block')}. Fields switched to *search* vary between trials; all others "
+               "keep the "
                "design's value.")
     for notice in notices:
         st.caption(f"Note: {notice}")

@@ -16,7 +16,7 @@ from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
 from rmlp.runs import charts
-from rmlp.spec.units import human_bytes
+from rmlp.spec.units import count, human_bytes
 
 #: Seconds between two redraws of the live curves while a job runs.
 POLL_S = 1.0
@@ -45,7 +45,7 @@ def readiness() -> LoadedData | None:
                    f"{split.get('train', 0)} training / {split.get('val', 0)} validation / "
                    f"{split.get('test', 0)} test rows · design **{spec.name}**")
     if errors:
-        st.error(f"The design has {len(errors)} error(s); nothing is built until it is valid. "
+        st.error(f"The design has {count(len(errors), 'error')}; nothing is built until it is valid. "
                  f"First: {errors[0].message}", icon=":material/error:")
         _page_link(page_path("design.py"), "Go to Design", ":material/schema:")
         return None

@@ -394,7 +394,7 @@ def test_corrupt_images_are_skipped_or_refused() -> None:
     broken = {"a/bad.png": b"not an image", "b/cut.png": png_bytes()[:40]}
     data = load_images(make_zip({**good, **broken}), val_size=0.25, test_size=0.25)
     assert data.summary()["rows"] == 8
-    assert any("Skipped 2 file(s)" in w and "a/bad.png" in w for w in data.warnings)
+    assert any("Skipped 2 files" in w and "a/bad.png" in w for w in data.warnings)
     err = error_of(load_images, make_zip({"a/1.png": b"junk", "b/1.png": b"junk"}))
     assert "could be read" in err.message
 

@@ -59,9 +59,9 @@ def _made_study(tmp_path: Path) -> tuple[str, ModelSpec]:
 def test_search_page_toggles_a_stored_study_and_opens_the_best(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     at = _search_page(tmp_path, monkeypatch)
-    assert _searching(at).startswith("Searching 5 field(s)")
+    assert _searching(at).startswith("Searching 5 fields")
     at = _widget(at, "toggle", "search").set_value(False).run()  # the number of blocks: as designed
-    assert _searching(at).startswith("Searching 4 field(s)")
+    assert _searching(at).startswith("Searching 4 fields")
     assert any("as designed (1)" in m.value for m in at.markdown)
     # a range that is empty is reported, and nothing can start
     at = _widget(at, "number_input", "from").set_value(30).run()  # blocks[].layers: 30 > 8

@@ -94,3 +94,11 @@ def test_paths_address_every_value():
     assert set_path(spec, "optimizer.learning_rate", 0.01).optimizer.learning_rate == 0.01
     with pytest.raises(rmlp.SpecError):
         set_path(spec, "task", "nonsense")
+
+
+def test_counts_and_seconds_read_as_words() -> None:
+    from rmlp.spec.units import count, human_seconds
+
+    assert count(1, "residual block") == "1 residual block" and count(2, "residual block") == "2 residual blocks"
+    assert count(0, "epoch") == "0 epochs" and count(3, "child", "children") == "3 children"
+    assert human_seconds(60.0) == "60 s" and human_seconds(90.4) == "1 min 30 s" and human_seconds(7260) == "2 h 1 min"

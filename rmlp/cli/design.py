@@ -26,6 +26,7 @@ from rmlp.runs.folder import RunDir
 from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.presets import PRESET_HELP, get_preset, preset_names
 from rmlp.spec.problems import Problem, SpecError, errors
+from rmlp.spec.units import count
 
 __all__ = ["register"]
 
@@ -87,7 +88,7 @@ def register(app: typer.Typer) -> None:
         else:
             print_problems(problems)
             warnings = len(problems) - len(errors)
-            typer.echo(f"{spec}: {len(errors)} error(s), {warnings} warning(s).")
+            typer.echo(f"{spec}: {count(len(errors), 'error')}, {count(warnings, 'warning')}.")
         if errors:
             raise typer.Exit(1)
 
@@ -124,7 +125,7 @@ def register(app: typer.Typer) -> None:
         machine = machine_memory_bytes()
         rows = [
             ("Model", loaded.name),
-            ("Task", f"{loaded.task}, {loaded.num_outputs} output(s)"),
+            ("Task", f"{loaded.task}, {count(loaded.num_outputs, 'output')}"),
             *s.rows(machine),
         ]
         width = max(len(k) for k, _ in rows)
@@ -157,7 +158,7 @@ def register(app: typer.Typer) -> None:
         dot = to_dot(loaded, compact=compact)
         found = errors(run_validate(loaded))
         if found:
-            _err(f"Note: the spec has {len(found)} error(s), drawn in red; `rmlp validate {spec}` lists them.")
+            _err(f"Note: the spec has {count(len(found), 'error')}, drawn in red; `rmlp validate {spec}` lists them.")
         if fmt == GraphFormat.dot:
             _write_text(dot, output)
             return

@@ -24,6 +24,7 @@ from rmlp.runs.train import train as run_train
 from rmlp.spec.fields import field_table, parse_settings
 from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.problems import SpecError
+from rmlp.spec.units import count
 
 #: The spec's ensemble setting, offered by ``rmlp train --ensemble``.
 ENSEMBLE_META = field_table(ModelSpec)["ensemble"]
@@ -105,7 +106,7 @@ def report(result: Any) -> None:
         console.print("Nothing was trained or saved; run the same command again to train.")
         return
     state = "stopped" if result.stopped else "finished"
-    console.print(f"Run {state} after {result.epochs_run} epoch(s) in this call: {result.run_dir}")
+    console.print(f"Run {state} after {count(result.epochs_run, 'epoch')} in this call: {result.run_dir}")
     console.print(f"Resume:  rmlp resume {result.run_dir}" + (" --epochs N" if not result.stopped else ""))
     console.print(f"Bundle:  rmlp export --run {result.run_dir} --format bundle")
 

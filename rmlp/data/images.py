@@ -35,7 +35,7 @@ from rmlp.data.limits import (
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_source, source_name
 from rmlp.data.split import SPLIT, SplitData, split_indices
 from rmlp.spec.tasks import TASKS
-from rmlp.spec.units import human_bytes
+from rmlp.spec.units import count, human_bytes
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "F")
@@ -348,11 +348,11 @@ def _decode_all(
     notes = []
     if bad:
         notes.append(
-            f"Skipped {len(bad)} file(s) that are not readable images: {', '.join(bad[:5])}"
+            f"Skipped {count(len(bad), 'file')} that are not readable images: {', '.join(bad[:5])}"
             + (" ..." if len(bad) > 5 else "")
         )
     if resized:
-        notes.append(f"{resized} image(s) were resized to {h}×{w} pixels.")
+        notes.append(f"{count(resized, 'image')} {'was' if resized == 1 else 'were'} resized to {h}×{w} pixels.")
     return x[keep] if len(keep) < len(x) else x, np.asarray(labels, dtype=np.int64), notes
 
 
@@ -609,7 +609,7 @@ def load_images(
                 x, labels, notes = _decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
                 given, class_names = {"all": (x, labels)}, list(names)
     if ignored:
-        notes.append(f"Ignored {ignored} file(s) outside class folders or not images.")
+        notes.append(f"Ignored {count(ignored, 'file')} outside class folders or not images.")
     data = _finish(given, class_names, task, where, notes, seed=seed, val_size=val_size, test_size=test_size)
     data.path = str(path) if isinstance(path, (str, Path)) else ""
     if isinstance(path, (str, Path)):

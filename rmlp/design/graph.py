@@ -34,6 +34,7 @@ from rmlp.design.dot import (
 )
 from rmlp.design.plan import Node, make_plan
 from rmlp.spec.model import BlockSpec, ModelSpec
+from rmlp.spec.units import count
 
 __all__ = [
     "BYPASS_COLOR",
@@ -571,7 +572,7 @@ def _draw_output(g: DotWriter, node: Node) -> str:
     act = node.activation or ""
     return g.node(
         _dense_label(node),
-        f"Output layer: {node.units} unit(s), one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
+        f"Output layer: {count(node.units, 'unit')}, one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
         "output",
         node.path,
         penwidth="1.6",

@@ -22,7 +22,7 @@ from rmlp.keras.losses import loss_def
 from rmlp.keras.metrics import metric_defs
 from rmlp.keras.optimizers import optimizer_kwargs
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
-from rmlp.spec.units import human_count
+from rmlp.spec.units import count, human_count
 
 __all__ = ["Code", "ExportError", "call", "comment", "lit", "model_code_data", "raw_json"]
 
@@ -270,7 +270,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
         elif node.op == "rescale":
             st.comments = ["Back to the target's units: the network learns the target at mean 0 and spread 1."]
         elif node.role == "output":
-            st.blank, st.comments = True, [f"Output: {node.units} unit(s), {node.activation} activation."]
+            st.blank, st.comments = True, [f"Output: {count(node.units, 'unit')}, {node.activation} activation."]
         elif node.op == "resize":
             st.blank, st.comments = True, ["Base model: images are resized to its input size first."]
         elif node.op == "gray_to_rgb":
@@ -293,7 +293,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
     loss = loss_def(spec)
     total = summarize(spec, nodes=nodes).total_params
     return {
-        "title": f"A residual MLP ({spec.task}, {len(spec.blocks)} residual block(s)), rebuilt with Keras.",
+        "title": f"A residual MLP ({spec.task}, {count(len(spec.blocks), 'residual block')}), rebuilt with Keras.",
         "name_comment": comment(f"Designed in rmlp as {spec.name!r}"),
         "model_name": lit(keras_model_name(spec.name)),
         "input_shape": lit(tuple(spec.input_shape)),

@@ -45,6 +45,17 @@ def _seconds(value: float | None) -> str:
     return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
 
 
+def status_text(event: TrainEvent) -> str:
+    """The status line of a training event: where it is, its metrics and the time, each part only when known."""
+    if event.kind == "train_begin" or event.epoch < 1:
+        return f"Starting: {event.epochs} epoch{'s' if event.epochs != 1 else ''} planned…"
+    where = f"epoch {event.epoch}/{event.epochs}" + (
+        f", batch {event.batch}/{event.batches}" if event.kind == "batch" and event.batches else "")
+    left = f"about {_seconds(event.eta_s)} left" if event.eta_s is not None else "estimating the time left"
+    parts = [where, _logs_text(event.logs), f"{_seconds(event.elapsed_s)} so far, {left}"]
+    return " · ".join(p for p in parts if p)
+
+
 def plotly_bundle(figure: Any) -> dict[str, Any]:
     """A Plotly figure as a raw mime bundle, so a display handle replaces the chart in place.
 
@@ -166,15 +177,15 @@ class LiveTraining:
         if event.kind in ("batch", "epoch", "train_begin"):
             c.progress.value = min(1.0, max(0.0, event.progress))
             c.progress.description = f"{c.progress.value:.0%}"
-            where = f"epoch {event.epoch}/{event.epochs}" + (
-                f", batch {event.batch}/{event.batches}" if event.kind == "batch" and event.batches else "")
-            c.status.value = (f"{where} · {_logs_text(event.logs)} · {_seconds(event.elapsed_s)} so far, "
-                              f"{_seconds(event.eta_s)} left")
+            c.status.value = status_text(event)
         if event.kind == "epoch" and time.monotonic() - self._drawn >= REDRAW_EVERY_S:
             self.redraw()
         if event.kind in ("train_end", "stopped", "error"):
             self.redraw()
             words = {"train_end": "Finished", "stopped": "Stopped", "error": "Failed"}[event.kind]
+            if event.kind == "train_end":  # early stopping too: the run is complete, so is the bar
+                c.progress.value = 1.0
+            c.progress.description = {"train_end": "done", "stopped": "stopped", "error": "failed"}[event.kind]
             c.finish(event.message or f"{words} after {_seconds(event.elapsed_s)}.")
 
     def redraw(self) -> None:

@@ -17,6 +17,7 @@ from rmlp.design.svg import dot_to_svg
 from rmlp.design.validate import validate
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import Problem
+from rmlp.spec.units import count
 
 __all__ = ["graph_html", "metrics_html", "problems_html", "run_html", "spec_html", "summary_html", "summary_of"]
 
@@ -86,10 +87,10 @@ def _status(problems: list[Problem]) -> str:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if errors:
-        return f'<span class="rmlp-error">{errors} error(s)</span>' + (
-            f', <span class="rmlp-warning">{warnings} warning(s)</span>' if warnings else "")
+        return f'<span class="rmlp-error">{count(errors, "error")}</span>' + (
+            f', <span class="rmlp-warning">{count(warnings, "warning")}</span>' if warnings else "")
     if warnings:
-        return f'<span class="rmlp-warning">valid, {warnings} warning(s)</span>'
+        return f'<span class="rmlp-warning">valid, {count(warnings, "warning")}</span>'
     return '<span class="rmlp-ok">valid</span>'
 
 
@@ -98,7 +99,7 @@ def spec_html(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE) -> str:
     problems = list(validate(spec))
     figures = summary_of(spec, batch_size)
     figures_part = summary_html(figures, style=False) if isinstance(figures, Summary) else f"<p>{_e(figures)}</p>"
-    title = (f"<h4>{_e(spec.name)} · {_e(spec.task)} · {len(spec.blocks)} block(s) · {_status(problems)}</h4>")
+    title = (f"<h4>{_e(spec.name)} · {_e(spec.task)} · {count(len(spec.blocks), 'block')} · {_status(problems)}</h4>")
     return (f'{_STYLE}<div class="rmlp-card">{graph_html(spec)}<div>{title}{figures_part}'
             f"<h4>Problems</h4>{problems_html(problems, style=False)}</div></div>")
 
@@ -124,6 +125,6 @@ def run_html(result: Any) -> str:
     epochs = getattr(result, "epochs_run", 0)
     notices = "".join(f"<li>{_e(n)}</li>" for n in getattr(result, "notices", []) or [])
     return (f'{_STYLE}<div style="font-family:system-ui,sans-serif;font-size:13px"><h4>{_e(name)}: {status}, '
-            f"{epochs} epoch(s)</h4><p>Saved in <code>{_e(result.run_dir)}</code></p>"
+            f"{count(epochs, 'epoch')}</h4><p>Saved in <code>{_e(result.run_dir)}</code></p>"
             f"{metrics_html(result.test_metrics or {})}"
             + (f"<details><summary>Notices</summary><ul>{notices}</ul></details>" if notices else "") + "</div>")

@@ -275,10 +275,21 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
     emit(listener, TrainEvent(
         "stopped" if stopped else "train_end", epoch=done, epochs=config.n_epochs, logs=numeric, elapsed_s=elapsed,
         eta_s=0.0, progress=1.0 if not stopped else done / max(config.n_epochs, 1),
-        message=f"Stopped after {done} epoch(s)." if stopped else f"Finished after {done} epoch(s)."))
+        message=_end_message(stopped, done, config.n_epochs, state.stopped_early)))
     return RunResult(run_dir=run.path, model=model, history=run.history(), test_metrics=metrics, stopped=stopped,
                      baseline=baseline, epochs_run=done - epochs_before, status=state.status, spec=spec,
                      config=config, notices=notices)
+
+
+def _end_message(stopped: bool, done: int, planned: int, early: bool) -> str:
+    """How a run ended, in words: "Stopped after 3 of 40 epochs.", "Finished early after 16 of 40 epochs: …"."""
+    of = f" of {planned}" if planned and done != planned else ""
+    epochs = f"{done}{of} epoch{'s' if (planned if of else done) != 1 else ''}"
+    if stopped:
+        return f"Stopped after {epochs}." if done else "Stopped during the first epoch: no epoch finished."
+    if early:
+        return f"Finished early after {epochs}: the validation score stopped improving."
+    return f"Finished after {epochs}."
 
 
 def _fail(run: RunDir | None, state: RunState, exc: BaseException, listener: Listener | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["human_bytes", "human_count"]
+__all__ = ["count", "human_bytes", "human_count", "human_seconds"]
 
 
 def human_bytes(n: float) -> str:
@@ -20,3 +20,20 @@ def human_count(n: float) -> str:
         if abs(n) >= size:
             return f"{n / size:.2f}{unit}"
     return f"{n:.0f}"
+
+
+def count(n: int, word: str, words: str = "") -> str:
+    """``count(1, "epoch")`` -> ``"1 epoch"``, ``count(2, "epoch")`` -> ``"2 epochs"`` (``words``: irregular plural)."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def human_seconds(seconds: float) -> str:
+    """``60`` -> ``"60 s"``, ``90.5`` -> ``"1 min 31 s"``, ``7200`` -> ``"2 h"``: whole seconds, no trailing zeros."""
+    total = round(max(float(seconds), 0.0))
+    if total < 90:
+        return f"{total} s"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "",
+             f"{secs} s" if secs and not hours else ""]
+    return " ".join(p for p in parts if p)

@@ -56,7 +56,7 @@ def test_problems_appear_below_their_control_and_go_when_fixed() -> None:
     d._controls["blocks[0].width"].widget.value = 0
     note = d._notes["blocks[0].width"].value
     assert "blocks[0].width" in note and "Set it to 1." in note
-    assert "1 error(s)" in d.view.value
+    assert "1 error" in d.view.value
     d._controls["blocks[0].width"].widget.value = 32  # now too narrow for 5 layers shrinking by 50
     assert d._notes["blocks[0].width"].value == ""
     assert "decrement" in d._notes["blocks[0].decrement"].value

@@ -233,3 +233,32 @@ def test_a_background_job_raises_what_the_training_raised(tmp_path: Path) -> Non
     with pytest.raises(SpecError, match=r"blocks: Input should be a valid list"):
         job.result(timeout=120)
     assert job.done and repr(job) == "<TrainingJob failed>" and not list((tmp_path / "runs").glob("*/state.json"))
+
+
+def test_progress_and_status_agree_with_each_other_from_start_to_end() -> None:
+    view = live.LiveTraining()
+    view(TrainEvent("train_begin", epochs=12))
+    status = view.controls.status.value
+    assert status == "Starting: 12 epochs planned…" and "· ·" not in status and "…  left" not in status
+    view(TrainEvent("batch", epoch=1, epochs=12, batch=2, batches=8, elapsed_s=0.4, progress=0.02))
+    assert "estimating the time left" in view.controls.status.value and "· ·" not in view.controls.status.value
+    for n in range(1, 6):
+        view(epoch(n, 40, 1.0 / n))
+    view(TrainEvent("train_end", epoch=5, epochs=40, progress=1.0,
+                    message="Finished early after 5 of 40 epochs: the validation score stopped improving."))
+    c = view.controls
+    assert c.progress.value == 1.0 and c.progress.description == "done" and c.button.description == "Done"
+    stopped = live.LiveTraining()
+    stopped(TrainEvent("batch", epoch=1, epochs=40, batch=1, batches=8, progress=0.01))
+    stopped(TrainEvent("stopped", epoch=0, epochs=40, progress=0.0,
+                       message="Stopped during the first epoch: no epoch finished."))
+    assert stopped.controls.progress.description == "stopped" and "%" not in stopped.controls.progress.description
+
+
+def test_a_run_says_how_it_ended_in_whole_words() -> None:
+    from rmlp.runs.train import _end_message
+
+    assert _end_message(True, 0, 40, False) == "Stopped during the first epoch: no epoch finished."
+    assert _end_message(True, 3, 40, False) == "Stopped after 3 of 40 epochs."
+    assert _end_message(False, 16, 40, True).startswith("Finished early after 16 of 40 epochs")
+    assert _end_message(False, 1, 1, False) == "Finished after 1 epoch."

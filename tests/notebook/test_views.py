@@ -66,7 +66,7 @@ def test_problems_are_listed_with_path_message_and_fix() -> None:
     assert "Set it to 1." in table and "blocks[0].width" in table and "bypass_dropout" in table
     card = spec._repr_html_()
     errors = sum(p.severity == "error" for p in problems)
-    assert f"{errors} error(s)" in card and "blocks[0].width" in card
+    assert f"{errors} error{'s' if errors != 1 else ''}" in card and "blocks[0].width" in card
 
 
 def test_an_empty_problem_list_says_so() -> None:
@@ -93,4 +93,4 @@ def test_run_html_lists_scalar_test_metrics(tmp_path: Path) -> None:
                        epochs_run=2, spec=ModelSpec(name="wine_model"), notices=["Input shape set to [13]."])
     html = views.run_html(result)
     assert "wine_model" in html and "0.875" in html and "confusion" not in html
-    assert "2 epoch(s)" in html and "Input shape set to [13]." in html and str(tmp_path) in html
+    assert "2 epochs" in html and "Input shape set to [13]." in html and str(tmp_path) in html
