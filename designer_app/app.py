@@ -42,7 +42,7 @@ def main(pages: list[st.Page] | None = None) -> None:
     jobs.keep_reruns_light()  # here, so every way of starting the app (rmlp app, AppTest) gets it
     state.init()
     page = st.navigation(pages) if pages else navigation()
-    sidebar.draw()
+    sidebar.draw(page.title)
     for kind, text in state.pop_notices():
         getattr(st, kind if kind in ("info", "success", "warning", "error") else "info")(text)
     page.run()

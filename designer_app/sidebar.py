@@ -6,11 +6,11 @@ import streamlit as st
 
 from designer_app import state
 from rmlp.design.summary import machine_memory_bytes
-from rmlp.spec.units import human_bytes, human_count
+from rmlp.spec.units import count, human_bytes, human_count
 
 
-def draw() -> None:
-    """Design status and the training job's progress, in the sidebar."""
+def draw(page: str = "") -> None:
+    """Design status and the training job's progress, in the sidebar (``page``: the title of the page shown)."""
     with st.sidebar:
         spec = state.spec()
         problems = state.problems()
@@ -35,7 +35,7 @@ def draw() -> None:
                       help=f"{figures.total_params:,} in total, {figures.trainable_params:,} trainable. Peak "
                       f"training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} at batch "
                       f"{figures.batch_size}.")
-        _job_status()
+        _job_status(on_train_page=page == "Train")
 
 
 def _data_fit() -> None:
@@ -43,15 +43,26 @@ def _data_fit() -> None:
     fit, loaded = state.data_fit(), state.data()
     if fit is None or loaded is None:
         return
-    st.warning(f"Does not match the data in use ({loaded.name}): Train will change it first. "
-               + " ".join(fit[1]), icon=":material/rule:")
+    changes = [str(c) for c in fit[1]]
+    st.warning(f"Does not match the data in use ({loaded.name}): Train adapts "
+               f"{count(len(changes), 'setting')} first.", icon=":material/rule:")
+    with st.expander("What Train changes"):
+        st.markdown("\n".join(f"- {c}" for c in changes))
 
 
-def _job_status() -> None:
+def _job_status(on_train_page: bool = False) -> None:
+    """The training job's progress; on the Train page, which shows it itself, only a line pointing there.
+
+    Two polling views of one job drift apart (each redraws on its own clock), so the Train page's
+    progress is the only one while it is open.
+    """
     job = state.job()
     if job is None:
         return
     snap = job.snapshot()
+    if on_train_page and snap.active:
+        st.caption("Training: its progress is shown on this page.")
+        return
     every = 2.0 if snap.active else None
 
     @st.fragment(run_every=every)

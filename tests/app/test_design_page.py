@@ -227,8 +227,10 @@ def test_a_preset_kept_as_is_says_it_does_not_match_the_data_and_what_train_chan
     at = widget(at, "button", "Original README example").click().run()
     assert _spec(at).input_shape == [32, 32, 3] and _spec(at).num_outputs == 10
     side = [w.value for w in at.sidebar.warning]
-    assert any("Does not match the data in use (wine.csv)" in w and "Input shape set to [13]" in w
-               and "Output units set to 3" in w for w in side), side
+    assert any("Does not match the data in use (wine.csv)" in w and "settings first" in w for w in side), side
+    assert all(len(w) < 120 for w in side), side  # a line, not a paragraph: the changes are listed below it
+    listed = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Input shape set to [13]" in listed and "Output units set to 3" in listed
     assert any("does not match the data in use" in w.value for w in at.main.warning)
     at = widget(at, "button", "Fit the design to wine.csv").click().run()
     assert _spec(at).input_shape == [13] and _spec(at).num_outputs == 3
