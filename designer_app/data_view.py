@@ -51,8 +51,8 @@ def _not_in_use_note(path: Path) -> None:
     """Say so when the file shown below is not the one in use."""
     loaded = state.data()
     if loaded is not None and Path(loaded.path) != path:
-        st.info(f"Shown below: **{shown_name(path)}**, not the data in use (**{loaded.name}**). Press "
-                "**Use this data** to switch to it.", icon=":material/swap_horiz:")
+        st.info(f"Shown below: **{shown_name(path)}**, not the data in use (**{loaded.name}**).",
+                icon=":material/swap_horiz:")
 
 
 def choose_file() -> Path | None:
@@ -250,13 +250,24 @@ def describe(loaded: LoadedData) -> None:
             st.write(f"from {rng['min']:.4g} to {rng['max']:.4g}, mean {rng['mean']:.4g}")
 
 
+USED = "data_used"  # (name, notices) of the data set the last "Use this data" switched to
+
+
 def use_button(loaded: LoadedData) -> None:
+    """The button, what it will switch from, and (after a click) what it did, right under it."""
     current = state.data()
     same = current is not None and (current.path, current.target, current.task) == (
         loaded.path, loaded.target, loaded.task)
+    if current is not None and not same:
+        st.caption(f"Press **Use this data** to train on {loaded.name} instead of {current.name}.")
     st.button("Use this data", type="primary", icon=":material/done:", on_click=_use, args=(loaded,),
               disabled=same, help="Train on this data. The design's input shape, task, outputs and loss follow "
               "it; a notice says what changed.")
+    used = state.ui(USED)
+    if same and used and used[0] == loaded.name:
+        st.success(f"Using {loaded.name} for training.", icon=":material/check_circle:")
+        for notice in used[1]:
+            st.info(notice, icon=":material/tune:")
 
 
 def _use(loaded: LoadedData) -> None:
@@ -266,6 +277,4 @@ def _use(loaded: LoadedData) -> None:
     spec, notices = spec_for_data(state.spec(), loaded.data)
     if spec != state.spec():
         state.set_spec(spec)
-    state.notify(f"Using {loaded.name} for training.", "success")
-    for notice in notices:
-        state.notify(notice, "info")
+    state.set_ui(USED, (loaded.name, [str(n) for n in notices]))

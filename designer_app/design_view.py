@@ -56,7 +56,24 @@ def preset_bar() -> None:
                                  on_change=_open_json, args=(f"spec_upload{state.rev()}",),
                                  help="Load a design saved as JSON. It replaces the current design.")
                 st.caption("To share a design, copy the address in your browser: it holds the whole design.")
+    _opened()
     fit_status()
+
+
+OPENED = "open_json_result"  # ("success" or "error", text, problem lines) of the last Open JSON
+
+
+def _opened() -> None:
+    """What the last Open JSON did, under the bar (outside the popover), every problem listed; shown once."""
+    result = state.ui(OPENED)
+    if not result:
+        return
+    state.set_ui(OPENED, None)
+    kind, text, lines = result
+    if kind == "success":
+        st.success(text, icon=":material/check_circle:")
+        return
+    st.error(text + "".join(f"\n- {line}" for line in lines), icon=":material/error:")
 
 
 def _preset_titles() -> list[str]:
@@ -131,15 +148,18 @@ def _open_json(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
         return
+    st.session_state[OPEN_KEY] = False  # the result is shown under the bar, where it stays in sight
     try:
         spec = ModelSpec.from_json(upload.getvalue().decode("utf-8", errors="replace"))
     except SpecError as exc:
-        lines = "; ".join(str(p) for p in exc.problems[:5])
-        state.notify(f"'{upload.name}' is not a usable design: {lines}", "error")
+        found = [str(p) for p in exc.problems]
+        lines = found[:10] + ([f"… and {len(found) - 10} more"] if len(found) > 10 else [])
+        state.set_ui(OPENED, ("error", f"'{upload.name}' is not a usable design "
+                              f"({len(found)} problem{'s' if len(found) != 1 else ''}); the current design is kept:",
+                              lines))
         return
     state.set_spec(spec)
-    st.session_state[OPEN_KEY] = False
-    state.notify(f"Design loaded from '{upload.name}'.", "success")
+    state.set_ui(OPENED, ("success", f"Design loaded from '{upload.name}'.", []))
 
 
 # ---------------------------------------------------------------------- sections (stateful tabs)

@@ -134,6 +134,8 @@ def live() -> None:
     def progress() -> None:
         job.touch()
         snap = job.snapshot()
+        if snap.finished and state.take_job_end(snap.id):
+            st.rerun()  # once, before drawing: the results below and the sidebar come from the finished job
         _status_line(snap)
         batch = snap.latest.get("batch")
         history = charts.history_from_events(snap.events)
@@ -150,10 +152,8 @@ def live() -> None:
                 live_x=(batch.epoch - 1 + batch.batch / max(batch.batches, 1)) if running_batch else None,
                 epochs=epochs)
             st.plotly_chart(fig, key="live_curves", config={"displaylogo": False})
-        elif snap.active:
+        elif snap.active and not snap.stop_requested:
             st.caption("Building the model and starting TensorFlow… the first curve appears after the first steps.")
-        if snap.finished and state.take_job_end(snap.id):
-            st.rerun()  # once: the results below and the sidebar are drawn from the finished job
 
     progress()
 

@@ -123,9 +123,16 @@ class TrainConfig(StrictSettings):
         epochs = self.epochs or epochs_for(rows, batch)
         min_epochs = self.min_epochs if self.min_epochs is not None else epochs // 5
         notices = []
-        if self.epochs is None or self.batch_size is None:
+        steps = f"{-(-rows // batch)} step{'s' if -(-rows // batch) != 1 else ''} an epoch"
+        if self.epochs is None and self.batch_size is None:
             notices.append(f"Training sized to the {rows} training rows: {epochs} epochs of batches of {batch} rows "
-                           f"({-(-rows // batch)} steps an epoch).")
+                           f"({steps}).")
+        elif self.epochs is None:
+            notices.append(f"Epochs sized to the {rows} training rows: {epochs} epochs of your batches of {batch} "
+                           f"rows ({steps}).")
+        elif self.batch_size is None:
+            notices.append(f"Batch size sized to the {rows} training rows: batches of {batch} rows ({steps}) for "
+                           f"the {epochs} epochs you set.")
         return self.model_copy(update={"batch_size": batch, "epochs": epochs, "min_epochs": min_epochs}), notices
 
     @property

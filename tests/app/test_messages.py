@@ -50,3 +50,71 @@ def test_the_sidebar_and_the_train_page_never_show_two_different_epochs(app: App
     finally:
         job.stop()
         job.wait(10)
+
+
+def _order(at: AppTest) -> list[tuple[str, str]]:
+    """(type, text) of the page's elements, in the order they are drawn."""
+    from apptest_helpers import walk
+
+    found = []
+    for e in walk(at.main):
+        kind = getattr(e, "type", "")
+        text = getattr(e, "label", None) if kind == "button" else getattr(e, "value", None)
+        if kind in ("button", "success", "info", "caption", "error") and isinstance(text, str):
+            found.append((kind, text))
+    return found
+
+
+def test_use_this_data_says_what_it_did_right_under_the_button_and_only_offers_it_with_the_button(
+        app: AppTest) -> None:
+    from apptest_helpers import widget
+
+    at = widget(open_page(app, "data"), "button", "Use this data").click().run()
+    order = _order(at)
+    button = order.index(("button", "Use this data"))
+    after = [t for _, t in order[button + 1:]]
+    assert "Using wine.csv for training." in after and any("Input shape set to [13]" in t for t in after), order
+    assert not any("Using wine.csv" in t for _, t in order[:button])  # not at the top, out of sight
+    at = widget(at, "selectbox", "Sample data set").select("diabetes.csv").run()
+    order = _order(at)
+    note = next(t for k, t in order if "not the data in use" in t)
+    assert "Press" not in note  # the note above never asks for a button that may not be there
+    button = order.index(("button", "Use this data"))
+    assert order[button - 1] == ("caption", "Press **Use this data** to train on diabetes.csv instead of wine.csv.")
+
+
+def test_open_json_lists_every_problem_under_the_bar_outside_the_popover(app: AppTest) -> None:
+    from apptest_helpers import open_popover
+
+    at = open_popover(app.run(), "open_json_popover")
+    bad = b'{"blocks": "many", "num_outputs": "ten"}'
+    at.get("file_uploader")[0].set_value(("bad.json", bad, "application/json"))
+    at = at.run()
+    assert at.session_state["open_json_popover"] is False  # closed: the message is in sight
+    errors = [e.value for e in at.main.error if "not a usable design" in e.value]
+    assert errors and errors[0].count("\n- ") >= 2, errors
+
+
+def test_the_sizing_notice_names_only_what_was_sized() -> None:
+    from rmlp.runs.config import TrainConfig
+
+    _, notices = TrainConfig(epochs=300).sized(210)
+    assert notices and notices[0].startswith("Batch size sized to the 210 training rows") and "300 epochs you set" in \
+        notices[0]
+    _, notices = TrainConfig(batch_size=32).sized(210)
+    assert notices[0].startswith("Epochs sized to the 210 training rows") and "batches of 32" in notices[0]
+    assert TrainConfig(epochs=300, batch_size=32).sized(210)[1] == []
+
+
+def test_a_training_stopped_before_it_began_says_so_and_nothing_else(app: AppTest) -> None:
+    from apptest_helpers import widget
+
+    at = widget(open_page(app, "data"), "button", "Use this data").click().run()
+    at = open_page(at, "train")
+    at = widget(at, "button", "Start training").click().run()
+    at = widget(at, "button", "Stop").click().run()
+    at = at.run()
+    texts = [t for _, t in _order(at)]
+    assert any("Stopped before training began" in t for t in texts), texts
+    assert not any("Building the model" in t for t in texts), texts
+    at.session_state["rmlp.job"]._thread.join(120)  # the worker lets go of TensorFlow before the test ends
