@@ -151,8 +151,8 @@ def downloads(script: str | None) -> None:
     design, trained = st.columns(2)
     with design:
         st.markdown("**The design**")
-        _download("Python script (.py)", script or "", f"{name}.py", "text/x-python", disabled=script is None,
-                  help="The stand-alone Keras script shown above.")
+        _download("Python script (model.py)", script or "", "model.py", "text/x-python", disabled=script is None,
+                  help="The stand-alone Keras script shown above, named as its own help and the bundle name it.")
         _download("Spec (.json)", spec.to_json(), f"{name}.json", "application/json",
                   help="The design as JSON: open it on the Design page, or use it with `rmlp train SPEC`.")
         dot = to_dot(spec)

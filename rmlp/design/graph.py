@@ -427,7 +427,12 @@ def _draw_blocks_full(g: DotWriter, spec: ModelSpec, parts: _Parts, prev: str) -
     return prev
 
 
-def _main_text(entry: Node, widths: list[int | None]) -> str:
+def _bn(spec: ModelSpec) -> bool:
+    """Whether the main path has batch normalisation after each Dense layer."""
+    return spec.normalization == "batchnorm"
+
+
+def _main_text(entry: Node, widths: list[int | None], bn: bool = True) -> str:
     if not widths:
         stack = "no Dense layers"
     elif len(widths) == 1:
@@ -436,6 +441,8 @@ def _main_text(entry: Node, widths: list[int | None]) -> str:
         stack = f"{len(widths)}×Dense {widths[0]}"
     else:
         stack = f"{len(widths)}×Dense {widths[0]}…{widths[-1]}"
+    if not bn:
+        return f"main: entry Dense {entry.units} → {stack}"
     return f"main: entry Dense {entry.units} → BN → {stack}, each + BN"
 
 
@@ -466,7 +473,7 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
             f"<B>{html_text(title)}</B>  [j={block.layers}, k={block.width}, l={block.decrement}]",
             INVALID_FILL if bad else "#ffffff",
         ),
-        (html_text(_main_text(entry, _units(nodes, "main"))), STYLES["main"].fill),
+        (html_text(_main_text(entry, _units(nodes, "main"), _bn(spec))), STYLES["main"].fill),
     ]
     if spec.residual:
         reg = _reg_label(next(n for n in nodes if n.role == "bypass"))
@@ -479,7 +486,8 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
         rows.append((html_text("⚠ a width is below 1: this block cannot be built"), INVALID_FILL))
     between = _units(parts.gaps.get(index, [])) if count > 1 else []
     if between:
-        rows.append((html_text(f"between each: Dense {between}, each + BN"), STYLES["other"].fill))
+        rows.append((html_text(f"between each: Dense {between}" + (", each + BN" if _bn(spec) else "")),
+                     STYLES["other"].fill))
     cells = "".join(f'<TR><TD ALIGN="LEFT" BGCOLOR="{bg}">{text}</TD></TR>' for text, bg in rows)
     border = INVALID_COLOR if bad else "#555555"
     table = f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="{border}">{cells}</TABLE>>'
@@ -492,8 +500,8 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
             f"({_size_text(nodes[-1].features)} units)." if spec.residual else "no bypass (residual connections off).")
     tooltip = (
         f"{what}: an entry Dense layer of {entry.units} units; a main path of {block.layers} "
-        f"Dense layers shrinking by {block.decrement} units each, every one followed by batch "
-        f"normalisation; {tail}"
+        f"Dense layers shrinking by {block.decrement} units each"
+        f"{', every one followed by batch normalisation' if _bn(spec) else ''}; {tail}"
     )
     node = g.node(table, tooltip, "block", f"blocks[{first}]", html_label=True)
     g.edge(prev, node)
@@ -505,8 +513,9 @@ def _draw_gap_compact(g: DotWriter, gap: int, nodes: list[Node], prev: str) -> s
     layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reg_label(n) for n in nodes)
     node = g.node(
         label("Between blocks", layers),
-        f"Between blocks {gap + 1} and {gap + 2}: Dense layers {_units(nodes)}, each "
-        "followed by batch normalisation; the same layers sit in every gap between two blocks.",
+        f"Between blocks {gap + 1} and {gap + 2}: Dense layers {_units(nodes)}"
+        f"{', each followed by batch normalisation' if any(n.op == 'batchnorm' for n in nodes) else ''}; "
+        "the same layers sit in every gap between two blocks.",
         "other",
         "inter_block_layers",
         invalid=not all(n.valid for n in nodes),
@@ -584,9 +593,9 @@ def _draw_legend(g: DotWriter, spec: ModelSpec, rankdir: str) -> None:
     items: list[tuple[str, tuple[str, ...], str]] = [
         (
             "main",
-            ("Main path", "(Dense + BN)"),
-            "Blue: the main path of a block, a stack of Dense layers that shrink step by step, "
-            "each followed by batch normalisation.",
+            ("Main path", "(Dense + BN)" if _bn(spec) else "(Dense layers)"),
+            "Blue: the main path of a block, a stack of Dense layers that shrink step by step"
+            + (", each followed by batch normalisation." if _bn(spec) else "."),
         ),
         (
             "bypass",

@@ -209,8 +209,9 @@ def _block_comment(spec: ModelSpec, i: int) -> list[str]:
     widths = ", ".join(str(w) for w in b.main_widths())
     bypass = f"Dense {list(b.bypass)} with " if b.bypass else ""
     reg = f"dropout {spec.bypass_dropout:g}" if spec.bypass_regularizer == "dropout" else "batch normalisation"
+    bn = spec.normalization == "batchnorm"
     head = [f"Residual block {i + 1} [{b.layers}, {b.width}, {b.decrement}]: entry Dense({b.width}),",
-            f"main path Dense widths {widths} (each with batch normalisation),"]
+            f"main path Dense widths {widths}{' (each with batch normalisation)' if bn else ''},"]
     if not spec.residual:
         return [*head, "no bypass (residual connections off): the block ends at its main path."]
     return [*head, f"bypass: {bypass}{reg}; the two paths are concatenated."]

@@ -64,7 +64,7 @@ class BlockSpec(_Strict):
     layers: int = setting(
         5, label="Dense layers (j)",
         help="How many Dense layers the main path runs after its entry layer. More layers make the block "
-        "deeper; each one is followed by batch normalisation.",
+        "deeper; each one is followed by the main-path normalisation (batch normalisation unless set to none).",
         low=1, high=50, step=1, search=Search(low=1, high=8),
     )
     width: int = setting(

@@ -21,9 +21,9 @@ def test_the_export_page_shows_the_code_and_offers_the_downloads(app: AppTest) -
     compile(script, "model.py", "exec")
     assert "rmlp" in at.code[1].value  # the snippet
     offered = _downloads(at)
-    for label in ("Python script (.py)", "Spec (.json)", "Graph (.dot)", "Everything (.zip)"):
+    for label in ("Python script (model.py)", "Spec (.json)", "Graph (.dot)", "Everything (.zip)"):
         assert label in offered, offered.keys()
-    assert not offered["Python script (.py)"].disabled
+    assert not offered["Python script (model.py)"].disabled
     assert any("Train this design" in c.value for c in at.caption)
 
 
@@ -45,7 +45,7 @@ def test_an_invalid_design_gets_no_code_but_still_its_spec(app: AppTest) -> None
     at = open_page(at.run(), "export")
     assert any("no code is generated" in e.value for e in at.error)
     offered = _downloads(at)
-    assert offered["Python script (.py)"].disabled and "Spec (.json)" in offered
+    assert offered["Python script (model.py)"].disabled and "Spec (.json)" in offered
 
 
 # ---------------------------------------------------------------------- uploads and the training script

@@ -118,3 +118,21 @@ def test_a_training_stopped_before_it_began_says_so_and_nothing_else(app: AppTes
     assert any("Stopped before training began" in t for t in texts), texts
     assert not any("Building the model" in t for t in texts), texts
     at.session_state["rmlp.job"]._thread.join(120)  # the worker lets go of TensorFlow before the test ends
+
+
+def test_a_design_without_batch_normalisation_is_never_described_with_it() -> None:
+    from rmlp import ModelSpec
+    from rmlp.design.graph import to_dot
+    from rmlp.export import export_python
+
+    plain = ModelSpec(normalization="none")
+    assert "BN" not in to_dot(plain) and "batch normalisation" not in to_dot(plain)
+    assert "each with batch normalisation" not in export_python(plain)
+    with_bn = ModelSpec()
+    assert "Dense + BN" in to_dot(with_bn) and "each with batch normalisation" in export_python(with_bn)
+
+
+def test_the_script_download_is_named_as_its_own_help_says(app: AppTest) -> None:
+    at = open_page(app, "export")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Python script (model.py)" in labels, labels

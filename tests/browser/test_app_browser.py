@@ -112,7 +112,7 @@ def test_design_train_and_export_in_the_browser(server: str, page: Any) -> None:
     _go(page, "Export")
     expect(page.get_by_text("def build_model").first).to_be_visible()
     with page.expect_download() as download:
-        page.get_by_role("button", name="Python script (.py)").click()
+        page.get_by_role("button", name="Python script (model.py)").click()
     script = Path(download.value.path()).read_text(encoding="utf-8")
     assert "import keras" in script and "360" in script
     expect(page.get_by_role("button", name="Trained model (.keras)")).to_be_visible()
