@@ -581,7 +581,8 @@ def _draw_output(g: DotWriter, node: Node) -> str:
     act = node.activation or ""
     return g.node(
         _dense_label(node),
-        f"Output layer: {count(node.units, 'unit')}, one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
+        f"Output layer: {count(node.units, 'unit') if node.units is not None else 'units set by the data'}, "
+        f"one per class or target; {_ACTIVATION_WORDS.get(act, act)}.",
         "output",
         node.path,
         penwidth="1.6",

@@ -204,6 +204,10 @@ def _base_lines(spec: ModelSpec, node: Node, src: str, out: str, constants: list
     return lines
 
 
+def _units_text(units: int | None) -> str:
+    return count(units, "unit") if units is not None else "units set by the data"
+
+
 def _block_comment(spec: ModelSpec, i: int) -> list[str]:
     b = spec.blocks[i]
     widths = ", ".join(str(w) for w in b.main_widths())
@@ -271,7 +275,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
         elif node.op == "rescale":
             st.comments = ["Back to the target's units: the network learns the target at mean 0 and spread 1."]
         elif node.role == "output":
-            st.blank, st.comments = True, [f"Output: {count(node.units, 'unit')}, {node.activation} activation."]
+            st.blank, st.comments = True, [f"Output: {_units_text(node.units)}, {node.activation} activation."]
         elif node.op == "resize":
             st.blank, st.comments = True, ["Base model: images are resized to its input size first."]
         elif node.op == "gray_to_rgb":
