@@ -28,7 +28,7 @@ from rmlp.search.objective import search_metrics
 from rmlp.search.planning import SpaceRow, estimate_cost, format_list_choices, parse_list_choices, space_rows
 from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, SpaceError, default_space
 from rmlp.search.storage import default_storage
-from rmlp.spec.units import count
+from rmlp.spec.units import count, human_seconds
 
 #: Seconds between two redraws of the study while a search runs.
 POLL_S = 2.0
@@ -44,6 +44,19 @@ DEFAULT_ON = (NUM_BLOCKS, "blocks[].layers", "blocks[].width", "blocks[].decreme
 
 def _studies_dir() -> str:
     return os.environ.get(STUDIES_DIR_ENV) or SearchConfig.meta("studies_dir").default
+
+
+def ended_early(snap: Any, done: int, total: int) -> str:
+    """Why a finished search ran fewer trials than planned (the time limit, a stop), or "" when it did not."""
+    if not snap.finished or snap.status == "error" or done >= total:
+        return ""
+    limit = snap.info.get("timeout")
+    if snap.stop_requested or snap.status == "stopped":
+        return f"Stopped by you after {done} of {total} trials; the finished trials stay in the study."
+    if limit is not None and snap.elapsed_s >= float(limit) * 0.95:
+        return (f"The time limit of {human_seconds(float(limit))} ended the search after {done} of {total} trials "
+                "(a trial running at the limit is finished first). Raise or clear the time limit for more.")
+    return f"The search ended after {done} of {total} trials."
 
 
 @dataclass
@@ -251,8 +264,10 @@ class SearchPage:
         timing = snap.result
         if timing is None:
             return
+        limit = self.values.get("timeout")
         cost = estimate_cost(int(self.values["n_trials"]), self.trial_epochs, timing.first_s,
-                             timing.next_s, int(self.values["workers"]), os.cpu_count())
+                             timing.next_s, int(self.values["workers"]), os.cpu_count(),
+                             timeout=float(limit) if limit else None)
         stale = "" if snap.info.get("token") == token else " (measured on an earlier design)"
         st.info(f"One epoch: {timing.first_s:.1f} s first, {timing.next_s:.2f} s after{stale}. {cost.text()}",
                 icon=":material/schedule:")
@@ -287,7 +302,7 @@ class SearchPage:
 
         job = jobs.Job(target, name=f"search {config.study_name}", exclusive=False, coalesce=lambda event: "progress",
                        orphan_after_s=None, info={"storage": config.storage, "study": config.study_name,
-                                                  "n_trials": config.n_trials})
+                                                  "n_trials": config.n_trials, "timeout": config.timeout})
         self.session.job = job.start()
         self.session.view = (config.storage, config.study_name)
 
@@ -332,6 +347,9 @@ class SearchPage:
             text = (f"{progress.done}/{progress.total} trials · best {self.values['metric']} {best} · "
                     f"{progress.pruned} pruned · {sum(progress.rejected.values())} stopped by the caps")
             st.progress(min(progress.done / max(progress.total, 1), 1.0), text=text)
+            reason = ended_early(snap, progress.done, progress.total)
+            if reason:
+                st.info(reason, icon=":material/timer:")
             if progress.running:
                 st.markdown("**Workers running trials now**")
                 st.dataframe(_readable_running(progress.running), hide_index=True)

@@ -70,14 +70,31 @@ class CostEstimate:
     trials: int
     epochs: int
     workers: int
+    #: The search's time limit in seconds (None: none).
+    timeout: float | None = None
+    #: Trials that run at once (workers, at most one per CPU core).
+    parallel: int = 1
+
+    @property
+    def limited(self) -> bool:
+        """Whether the time limit ends the search before all its trials (by this estimate)."""
+        return self.timeout is not None and self.total_seconds > self.timeout
 
     def text(self) -> str:
-        return (f"{self.trials} trials × up to {self.epochs} epochs ≈ {_duration(self.seconds_per_trial)} per "
-                f"trial, about {_duration(self.total_seconds)} with {self.workers} worker(s) (less with pruning).")
+        workers = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+        head = (f"{self.trials} trials × up to {self.epochs} epochs ≈ {_duration(self.seconds_per_trial)} per "
+                f"trial")
+        if self.limited:
+            fits = int(float(self.timeout or 0) // max(self.seconds_per_trial, 1e-9)) * self.parallel
+            return (f"{head}: all of them would take about {_duration(self.total_seconds)} with {workers}, so the "
+                    f"time limit of {_duration(float(self.timeout or 0))} ends the search after about "
+                    f"{min(fits, self.trials)} trials.")
+        limit = f", within the time limit of {_duration(float(self.timeout))}" if self.timeout is not None else ""
+        return f"{head}, about {_duration(self.total_seconds)} with {workers}{limit} (less with pruning)."
 
 
 def estimate_cost(n_trials: int, epochs: int, first_epoch_s: float, epoch_s: float, workers: int = 1,
-                  cpus: int | None = None) -> CostEstimate:
+                  cpus: int | None = None, timeout: float | None = None) -> CostEstimate:
     """Trials × (first epoch, with graph building, + further epochs), shared over the workers.
 
     Workers beyond the number of CPU cores do not run faster, so at most ``cpus`` count.
@@ -85,7 +102,7 @@ def estimate_cost(n_trials: int, epochs: int, first_epoch_s: float, epoch_s: flo
     per_trial = first_epoch_s + max(epochs - 1, 0) * epoch_s
     useful = max(1, min(workers, cpus or workers))
     total = math.ceil(n_trials / useful) * per_trial if n_trials else 0.0
-    return CostEstimate(per_trial, total, n_trials, epochs, workers)
+    return CostEstimate(per_trial, total, n_trials, epochs, workers, timeout, useful)
 
 
 def _duration(seconds: float) -> str:

@@ -136,3 +136,29 @@ def test_the_script_download_is_named_as_its_own_help_says(app: AppTest) -> None
     at = open_page(app, "export")
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Python script (model.py)" in labels, labels
+
+
+def test_the_search_estimate_follows_the_time_limit() -> None:
+    from rmlp.search.planning import estimate_cost
+
+    free = estimate_cost(20, 10, first_epoch_s=3.0, epoch_s=1.3, workers=1, cpus=2)
+    limited = estimate_cost(20, 10, first_epoch_s=3.0, epoch_s=1.3, workers=1, cpus=2, timeout=60)
+    assert "about 5 min with 1 worker " in free.text() and "worker(s)" not in free.text()
+    assert limited.limited and limited.text() != free.text()
+    assert "time limit of 60 s ends the search after about 4 trials" in limited.text()
+    roomy = estimate_cost(2, 10, first_epoch_s=3.0, epoch_s=1.3, workers=1, cpus=2, timeout=600)
+    assert not roomy.limited and "within the time limit of 10 min" in roomy.text()
+
+
+def test_a_search_that_ended_before_its_trials_says_why() -> None:
+    from designer_app.search_view import ended_early
+
+    def snap(status: str, elapsed: float, stop: bool = False, timeout: float | None = 60.0) -> jobs.Snapshot:
+        return jobs.Snapshot(id="s", name="search", status=status, events=(), latest={}, result=None, error="",
+                             traceback="", started_at=0.0, finished_at=elapsed, info={"timeout": timeout},
+                             stop_requested=stop)
+
+    assert ended_early(snap("done", 61.0), 14, 20).startswith("The time limit of 60 s ended the search after 14 of 20")
+    assert ended_early(snap("stopped", 10.0, stop=True), 3, 20).startswith("Stopped by you after 3 of 20 trials")
+    assert ended_early(snap("done", 61.0), 20, 20) == ""
+    assert ended_early(snap("running", 30.0), 5, 20) == ""
