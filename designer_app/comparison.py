@@ -15,18 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from designer_app import jobs
+from designer_app.metric_names import metric_label
 
 #: The twins, in the order they train, and how the page names them.
 VARIANTS = ("residual", "plain")
 TITLES = {"residual": "with the bypass", "plain": "without the bypass"}
-
-#: Readable names of the metrics a run reports (the rest: the key with spaces).
-_LABELS = {"loss": "Loss", "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1 score",
-           "auc": "Area under the ROC curve", "rmse": "Root mean squared error", "mae": "Mean absolute error",
-           "r2": "R² (explained variance)", "mse": "Mean squared error", "val_score": "Validation score"}
-#: Lower is better for these.
-LOWER_IS_BETTER = frozenset({"loss", "rmse", "mae", "mse", "val_score"})
-
 
 @dataclass(frozen=True)
 class Step:
@@ -38,11 +31,6 @@ class Step:
     @property
     def kind(self) -> str:
         return str(getattr(self.event, "kind", ""))
-
-
-def metric_label(name: str) -> str:
-    """A metric's name in words ("rmse" → "Root mean squared error")."""
-    return _LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def _number(value: Any) -> float | None:

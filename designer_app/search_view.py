@@ -20,6 +20,7 @@ import streamlit as st
 
 from designer_app import jobs, page_path, state
 from designer_app.datasets import LoadedData
+from designer_app.metric_names import metric_label
 from designer_app.widgets import field, setting, settings_grid
 from rmlp import ModelSpec
 from rmlp.data import spec_for_data
@@ -166,7 +167,8 @@ class SearchPage:
         """Pin/search toggles next to the Design page's controls; the space, or None with its problems shown."""
         params: dict[str, ParamSpace] = {}
         groups: dict[str, list[SpaceRow]] = {"Blocks": [], "Around the blocks": [], "Training": []}
-        for row in space_rows(self.fitted, self.batch, rows=self.rows):
+        all_rows = space_rows(self.fitted, self.batch, rows=self.rows)
+        for row in all_rows:
             group = "Blocks" if row.block_field or row.path == NUM_BLOCKS else (
                 "Training" if row.path in (BATCH_SIZE, "optimizer.learning_rate") else "Around the blocks")
             groups[group].append(row)
@@ -190,7 +192,9 @@ class SearchPage:
             st.error(f"The space does not work yet: {exc}", icon=":material/error:")
             return None
         searched = space.searched()
-        st.caption(f"Searching {count(len(searched), 'field')}: {', '.join(searched) or 'none yet'}.")
+        labels = {row.path: row.label for row in all_rows}
+        names = [labels.get(path, path) for path in searched]
+        st.caption(f"Searching {count(len(searched), 'field')}: {', '.join(names) or 'none yet'}.")
         return space
 
     # ------------------------------------------------------------------ settings and cost
@@ -201,7 +205,8 @@ class SearchPage:
             self.values["metric"] = SearchConfig.meta("metric").default
         skip = ("metric", BATCH_SIZE, "max_params", "max_memory_mb")
         settings_grid(SearchConfig, self.values, key_prefix="search", disabled=self.running, skip=skip)
-        setting(SearchConfig, "metric", self.values, key_prefix="search", disabled=self.running, options=metrics)
+        setting(SearchConfig, "metric", self.values, key_prefix="search", disabled=self.running, options=metrics,
+                format_func=metric_label)
         with st.expander("Storage (several machines, resuming)"):
             if not self.values.get("study_name"):
                 self.values["study_name"] = f"{self.fitted.name}-{Path(self.loaded.name).stem}".replace(" ", "_")
@@ -344,7 +349,8 @@ class SearchPage:
             st.error(f"The search failed: {snap.error}", icon=":material/error:")
         elif progress is not None:
             best = "—" if progress.best_value is None else f"{progress.best_value:.4g} (trial {progress.best_trial})"
-            text = (f"{progress.done}/{progress.total} trials · best {self.values['metric']} {best} · "
+            metric = metric_label(self.values["metric"]).lower()
+            text = (f"{progress.done}/{progress.total} trials · best {metric} {best} · "
                     f"{progress.pruned} pruned · {sum(progress.rejected.values())} stopped by the caps")
             st.progress(min(progress.done / max(progress.total, 1), 1.0), text=text)
             reason = ended_early(snap, progress.done, progress.total)

@@ -167,7 +167,7 @@ def _float_control(meta: FieldMeta, label: str, value: Any, common: dict[str, An
     lo = None if meta.low_open or lo is None else float(lo)
     hi = None if meta.high_open or hi is None else float(hi)
     lo, hi = _widen(lo, hi, value)
-    fmt = meta.format or ("%.6g" if meta.log else None)
+    fmt = meta.format or ("%.6g" if meta.log else "%g")  # 60, 12053, 0.5: never "60.00"
     return st.number_input(label, min_value=lo, max_value=hi, value=None if value is None else float(value),
                            step=float(step) if step else (None if value is None else max(float(value) / 10, 1e-6)),
                            format=fmt, placeholder=meta.empty if meta.optional else None, **common)

@@ -42,8 +42,13 @@ def metric_names(history: History) -> list[str]:
     return sorted(names, key=lambda n: (n != "loss", n))
 
 
+#: Panel titles that need more than the metric's name.
+_TITLES = {"score": "validation score (lower is better: the error rate, or the loss in regression)",
+           "rmse": "root mean squared error", "mae": "mean absolute error"}
+
+
 def _title(name: str) -> str:
-    return name.replace("_", " ")
+    return _TITLES.get(name, name.replace("_", " "))
 
 
 def curves_figure(history: History, *, baseline: History | None = None,

@@ -162,3 +162,24 @@ def test_a_search_that_ended_before_its_trials_says_why() -> None:
     assert ended_early(snap("stopped", 10.0, stop=True), 3, 20).startswith("Stopped by you after 3 of 20 trials")
     assert ended_early(snap("done", 61.0), 20, 20) == ""
     assert ended_early(snap("running", 30.0), 5, 20) == ""
+
+
+def test_metric_names_read_as_words() -> None:
+    from designer_app.metric_names import metric_label
+
+    assert metric_label("val_score").startswith("Validation score (")
+    assert metric_label("val_top3_accuracy") == "Validation top-3 accuracy"
+    assert metric_label("rmse") == "Root mean squared error" and metric_label("loss") == "Loss"
+
+
+def test_the_search_page_names_fields_in_words_and_numbers_without_trailing_zeros(app: AppTest) -> None:
+    from apptest_helpers import widget
+
+    at = widget(open_page(app, "data"), "button", "Use this data").click().run()
+    at = at.switch_page("../pages/search.py").run()
+    searching = next(c.value for c in at.caption if c.value.startswith("Searching"))
+    assert "Dense layers (j)" in searching and "blocks[]" not in searching and "num_blocks" not in searching
+    cap = widget(at, "number_input", "Training memory cap (MiB)")
+    assert cap.proto.format == "%g"
+    metric = widget(at, "selectbox", "Metric")
+    assert metric.format_func("val_score").startswith("Validation score")
