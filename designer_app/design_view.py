@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -166,7 +167,7 @@ def _open_json(key: str) -> None:
 SECTION_KEY = "design_section"
 DEFAULT_SECTION = "Blocks"
 #: Column widths (pixels) of the blocks table: the four editable columns fit a half-width column at once.
-NUMBER_WIDTH, BYPASS_WIDTH = 72, 96
+NUMBER_WIDTH, BYPASS_WIDTH = 48, 80
 
 
 def sections() -> dict[str, tuple[Callable[[ProblemBoard], None], tuple[str, ...]]]:
@@ -334,7 +335,8 @@ def _inspect_base() -> None:
 # ---------------------------------------------------------------------- the blocks table
 def _main_path_text(block: BlockSpec) -> str:
     widths = block.main_widths()
-    text = " → ".join(str(w) for w in widths[:8]) + (" → …" if len(widths) > 8 else "")
+    shown = widths if len(widths) <= 3 else [widths[0], "…", widths[-1]]  # short enough for a narrow column
+    text = " → ".join(str(w) for w in shown)
     return text + ("  ✗" if widths and min(widths) < 1 else "")
 
 
@@ -381,11 +383,13 @@ def blocks_from_frame(frame: pd.DataFrame, before: list[BlockSpec]) -> tuple[lis
 
 
 def _short_label(label: str) -> str:
-    """'Dense layers (j)' -> 'j: Dense layers' (the symbol first, so a narrow column still says it)."""
+    """'Dense layers (j)' -> 'j', 'Bypass Dense widths' -> 'Bypass': a header that fits its narrow column whole.
+
+    The full names are in each header's help and in the caption under the table.
+    """
     if label.endswith(")") and " (" in label:
-        words, symbol = label[:-1].split(" (", 1)
-        return f"{symbol}: {words}"
-    return label
+        return label[:-1].split(" (", 1)[1]
+    return label.split(" ", 1)[0]
 
 
 def _column(name: str, last: BlockSpec | None = None) -> Any:
@@ -414,12 +418,14 @@ def blocks_table(board: ProblemBoard) -> None:
         width="stretch",
         column_config={name: _column(name, blocks[-1] if blocks else None) for name in BLOCK_COLUMNS} | {
             "main path": st.column_config.TextColumn(
-                "Main-path widths", help="The Dense widths this block's main path gets: k, k − l, k − 2l, … "
+                "Main path", help="The Dense widths this block's main path gets: k, k − l, k − 2l, … "
                 "(✗: a width below 1, the block is invalid).")},
         column_order=(*BLOCK_COLUMNS, "main path"),
         disabled=["main path"],
     )
-    st.caption("A new row (last line of the table) starts as a copy of the last block.")
+    st.caption("j: Dense layers of the main path · k: first width · l: decrement (each layer l units narrower) · "
+               "Bypass: Dense widths on the bypass. A new row (last line of the table) starts as a copy of the "
+               "last block.")
     new_blocks, messages = blocks_from_frame(edited, blocks)
     for message in messages:
         st.error(message, icon=":material/edit_off:")
@@ -610,8 +616,13 @@ def _keep_ui(name: str, key: str) -> None:
 
 
 def explanation() -> None:
+    """The idea in words, true of the current design (batch normalisation only when it has it)."""
+    text = teaching.RESIDUAL_MLP_IDEA
+    if state.spec().normalization != "batchnorm":
+        text = re.sub(r",\s+each with batch normalisation;", " (this design has no batch normalisation there);",
+                      text)
     with st.expander("What is a residual MLP?", expanded=True, icon=":material/school:"):
-        st.markdown(teaching.RESIDUAL_MLP_IDEA)
+        st.markdown(text)
 
 
 def keras_graph() -> None:

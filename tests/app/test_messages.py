@@ -183,3 +183,29 @@ def test_the_search_page_names_fields_in_words_and_numbers_without_trailing_zero
     assert cap.proto.format == "%g"
     metric = widget(at, "selectbox", "Metric")
     assert metric.format_func("val_score").startswith("Validation score")
+
+
+def test_the_design_explainer_mentions_batch_normalisation_only_when_the_design_has_it(app: AppTest) -> None:
+    from rmlp import ModelSpec
+
+    at = open_page(app, "design")
+    assert any("each with batch normalisation" in m.value for m in at.main.markdown)
+    at.session_state["rmlp.spec"] = ModelSpec(normalization="none").to_dict()
+    at.session_state["rmlp.spec_obj"] = ModelSpec(normalization="none")
+    at = at.run()
+    shown = "\n".join(m.value for m in at.main.markdown)
+    assert "What is a residual MLP" not in shown or "each with batch normalisation" not in shown
+    assert "no batch normalisation there" in shown
+
+
+def test_the_blocks_table_headers_and_cells_fit_their_columns(app: AppTest) -> None:
+    import json
+
+    at = open_page(app, "design")
+    columns = json.loads(at.data_editor[0].proto.columns)
+    for name in ("layers", "width", "decrement", "bypass"):
+        label, width = columns[name]["label"], columns[name]["width"]
+        assert 8 * len(label) + 24 <= width, (label, width)  # about 8 px a character, 24 px of padding
+    frame = at.data_editor[0].value
+    assert all(len(text) <= 16 for text in frame["main path"]), list(frame["main path"])
+    assert "j: Dense layers of the main path" in "\n".join(c.value for c in at.main.caption)
