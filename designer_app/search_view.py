@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -380,12 +381,14 @@ class SearchPage:
                 st.caption(str(exc))
             return
         trials = trials_frame(study)
-        st.dataframe(readable_trials(trials), hide_index=True, height=260)
+        st.dataframe(readable_trials(trials), hide_index=True, height=260,
+                     column_config={"Note": st.column_config.TextColumn("Note", width="large")})
         with st.expander("All columns (as stored)", icon=":material/table_view:"):
             st.dataframe(trials, hide_index=True, height=200, key="search_trials_raw")
             st.download_button("Download the trials (.csv)", trials.to_csv(index=False), file_name=f"{name}-trials.csv",
                                mime="text/csv", icon=":material/download:", on_click="ignore")
-        figs = figures(study)
+        params = sorted({name for t in study.trials for name in t.params})
+        figs = {name: readable_figure(fig, self.values["metric"], params) for name, fig in figures(study).items()}
         tabs = [t for t in ("history", "parallel", "importance", "pareto") if t in figs]
         if tabs:
             for tab, fig_name in zip(st.tabs([t.title() for t in tabs]), tabs, strict=True):
@@ -433,6 +436,32 @@ _STATES = {"COMPLETE": "finished", "PRUNED": "pruned", "FAIL": "failed", "RUNNIN
            "WAITING": "waiting"}
 
 
+def readable_figure(fig: Any, metric: str, params: Sequence[str] = ()) -> Any:
+    """An Optuna figure with the parameters and the metric named in words (Block 1, not blocks.0).
+
+    ``params``: the study's parameter names, to restore those Optuna shortened on an axis.
+    """
+    words = metric_label(metric)
+
+    def named(text: str) -> str:
+        if text in (metric, "Objective Value"):
+            return words
+        if text.endswith("...") and text not in params:
+            text = next((p for p in params if p.startswith(text[:-3])), text)
+        return _param_label(text)
+
+    for trace in fig.data:
+        if trace.type == "bar" and trace.y is not None:  # importance: one bar per parameter
+            trace.y = [named(str(v)) for v in trace.y]
+    axis = fig.layout.xaxis
+    if axis.ticktext:  # parallel coordinates: one axis per parameter, the metric first
+        axis.ticktext = [named(str(t)).replace(": ", ":<br>").replace(" (", "<br>(") for t in axis.ticktext]
+    for ax in (fig.layout.xaxis, fig.layout.yaxis):
+        if ax.title is not None and ax.title.text and metric in ax.title.text:
+            ax.title.text = ax.title.text.replace(metric, words)
+    return fig
+
+
 def _param_label(key: str) -> str:
     """A sampled parameter's key in words: 'blocks.0.width' -> 'Block 1: Width (k)'."""
     import re
@@ -469,8 +498,13 @@ def readable_trials(frame: Any) -> Any:
         shown["state"] = shown["state"].map(lambda v: _STATES.get(str(v), str(v).lower()))
     if "note" in shown.columns:
         shown["note"] = shown["note"].fillna("").astype(str)
+    for column in shown.columns:  # an empty text cell is empty, never "None"
+        if shown[column].dtype == object:
+            shown[column] = shown[column].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else v)
     names = {c: TRIAL_COLUMNS.get(c, c) for c in keep} | {c: _param_label(c[2:]) for c in shown.columns
                                                           if str(c).startswith("p:")}
+    if metric is not None:
+        names[metric] = metric_label(str(metric))
     return shown.rename(columns=names)
 
 

@@ -209,3 +209,37 @@ def test_the_blocks_table_headers_and_cells_fit_their_columns(app: AppTest) -> N
     frame = at.data_editor[0].value
     assert all(len(text) <= 16 for text in frame["main path"]), list(frame["main path"])
     assert "j: Dense layers of the main path" in "\n".join(c.value for c in at.main.caption)
+
+
+def test_search_figures_name_parameters_from_block_1_and_the_metric_in_words() -> None:
+    import optuna
+    import optuna.visualization as vis
+
+    from designer_app.search_view import readable_figure
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_int("blocks.0.decrement", 0, 32) / 10 + t.suggest_int("num_blocks", 1, 3)
+                   + t.suggest_float("optimizer.learning_rate", 1e-4, 1e-2, log=True), n_trials=8)
+    importance = readable_figure(vis.plot_param_importances(study, target_name="val_score"), "val_score")
+    names = set(importance.data[0].y)
+    assert "Block 1: Decrement (l)" in names and "Number of blocks" in names and not any("." in n for n in names)
+    params = ["blocks.0.decrement", "num_blocks", "optimizer.learning_rate"]
+    parallel = readable_figure(vis.plot_parallel_coordinate(study, target_name="val_score"), "val_score", params)
+    labels = [str(t).replace("<br>", " ") for t in parallel.layout.xaxis.ticktext]
+    assert labels[0].startswith("Validation score") and "Block 1: Decrement (l)" in labels
+    assert "Learning rate" in labels and not any("blocks." in lbl or "..." in lbl for lbl in labels), labels
+
+
+def test_the_trial_table_shows_words_and_empty_cells_instead_of_none() -> None:
+    import pandas as pd
+
+    from designer_app.search_view import readable_trials
+
+    frame = pd.DataFrame({"trial": [0, 1], "state": ["COMPLETE", "FAIL"], "val_score": [0.1, None],
+                          "note": [None, "the given design does not fit"], "worker": ["a", "b"],
+                          "p:blocks.0.width": [32, None], "p:optimizer.batch_size": [None, "x"]})
+    shown = readable_trials(frame)
+    assert "Validation score (the error rate, ties broken by the loss; the loss for regression)" in shown.columns
+    assert "Block 1: First width (k)" in shown.columns and "worker" not in shown.columns
+    assert "None" not in shown.astype(str).to_string() and list(shown["State"]) == ["finished", "failed"]
