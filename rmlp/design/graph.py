@@ -644,17 +644,31 @@ def _pick_form(spec: ModelSpec, compact: bool | None) -> tuple[bool, list[Node] 
     return _drawn_count(nodes) > COMPACT_MAX_NODES, nodes
 
 
+#: The longest line of the graph's title: a narrow drawing stays wider than its title in any browser font.
+TITLE_LINE = 30
+
+
+def _title_lines(parts: list[str]) -> list[str]:
+    """The title's parts joined with " · " into lines of at most :data:`TITLE_LINE` characters."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= TITLE_LINE:
+            lines[-1] += f" · {part}"
+        else:
+            lines.append(part)
+    return lines
+
+
 def _open_graph(g: DotWriter, spec: ModelSpec, compact: bool, rankdir: str, members: int = 1) -> None:
     """The graph's title line and its node and edge defaults."""
     n_blocks = len(spec.blocks)
-    summary = (
-        f"{n_blocks} residual block{'s' if n_blocks != 1 else ''} · {spec.task} · "
-        f"{spec.num_outputs} output{'s' if spec.num_outputs != 1 else ''}"
-        + (f" · ensemble of {members}" if members > 1 else "") + (" · compact view" if compact else "")
-    )
+    parts = [f"{n_blocks} residual block{'s' if n_blocks != 1 else ''}", str(spec.task),
+             f"{spec.num_outputs} output{'s' if spec.num_outputs != 1 else ''}"]
+    parts += ([f"ensemble of {members}"] if members > 1 else []) + (["compact view"] if compact else [])
+    summary = " · ".join(parts)
     g.lines.append("digraph rmlp {")
     g.emit(
-        f'graph [label={label(spec.name, summary)}, labelloc=t, fontname="{_FONT}", '
+        f'graph [label={label(spec.name, *_title_lines(parts))}, labelloc=t, fontname="{_FONT}", '
         f"fontsize=14, rankdir={rankdir}, nodesep=0.25, ranksep=0.3, "
         f'tooltip={quote(f"Residual MLP {spec.name!r}: {summary}")}, id="name"];'
     )

@@ -94,3 +94,19 @@ def test_run_html_lists_scalar_test_metrics(tmp_path: Path) -> None:
     html = views.run_html(result)
     assert "wine_model" in html and "0.875" in html and "confusion" not in html
     assert "2 epochs" in html and "Input shape set to [13]." in html and str(tmp_path) in html
+
+
+def test_the_graph_title_fits_the_drawing_in_any_browser_font() -> None:
+    import re
+
+    from rmlp.design.graph import to_dot
+    from rmlp.notebook.views import dot_to_svg
+
+    spec = rmlp.ModelSpec(ensemble=5, num_outputs=3, task="multiclass", input_shape=[13])
+    svg = dot_to_svg(to_dot(spec))
+    assert svg is not None
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    title = [t for t in re.findall(r'font-size="14.00">([^<]*)</text>', svg)]
+    assert any("ensemble of 5" in t for t in title), title
+    # 8.5 pt a character: a wide sans-serif fallback (DejaVu Sans) at 14 pt still fits inside the drawing
+    assert all(len(t) * 8.5 <= width for t in title), (title, width)
