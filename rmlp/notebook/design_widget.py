@@ -227,16 +227,18 @@ class Designer:
             for name, control in zip(BLOCK_FIELDS, controls, strict=True):
                 control.tooltip = f"{control.description}: {control.tooltip}"
                 control.description = name  # short column names; the full label and help are the tooltip
-                control.layout = widgets.Layout(width="210px" if name != "layers" else "260px")
-                control.style = {"description_width": "70px"}
+                # a fixed size that never shrinks: a narrow notebook wraps the row instead of cutting labels
+                control.layout = widgets.Layout(width="230px" if name != "layers" else "270px", flex="0 0 auto")
+                control.style = {"description_width": "78px"}
             copy = widgets.Button(description="Duplicate", tooltip=f"Add a copy of block {i + 1} after it",
-                                  layout=widgets.Layout(width="90px"))
+                                  layout=widgets.Layout(width="90px", flex="0 0 auto"))
             drop = widgets.Button(description="Remove", disabled=count <= 1, tooltip=f"Remove block {i + 1}",
-                                  layout=widgets.Layout(width="80px"))
+                                  layout=widgets.Layout(width="80px", flex="0 0 auto"))
             copy.on_click(lambda _b, i=i: self._edit_blocks("duplicate", i))
             drop.on_click(lambda _b, i=i: self._edit_blocks("remove", i))
-            rows.append(widgets.HBox([widgets.HTML(f"<b>Block {i + 1}</b>", layout=widgets.Layout(width="60px")),
-                                      *controls, copy, drop]))
+            head = widgets.HTML(f"<b>Block {i + 1}</b>", layout=widgets.Layout(width="60px", flex="0 0 auto"))
+            rows.append(widgets.HBox([head, *controls, copy, drop],
+                                     layout=widgets.Layout(flex_flow="row wrap", align_items="center")))
             rows.append(widgets.VBox(notes))  # the block's problems, under its row
         add = widgets.Button(description="Add block", icon="plus", tooltip="Add a copy of the last block")
         add.on_click(lambda _b: self._edit_blocks("duplicate", len(self._data["blocks"]) - 1))

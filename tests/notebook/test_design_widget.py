@@ -117,3 +117,14 @@ def test_the_designer_never_imports_tensorflow() -> None:
             "print([m for m in ('tensorflow', 'keras') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_block_row_wraps_in_a_narrow_notebook_instead_of_cutting_its_labels() -> None:
+    d = designer(ModelSpec())
+    row = d._blocks_box.children[0]
+    assert "wrap" in row.layout.flex_flow
+    for child in row.children:
+        assert child.layout.flex == "0 0 auto"  # never squashed to "D", "R" or "decrem…"
+        width = getattr(child, "style", None) and child.style.get_state().get("description_width")
+        if width:
+            assert int(width.rstrip("px")) >= 8 * len(child.description)  # the short name fits whole
