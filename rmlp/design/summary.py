@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from rmlp.design.plan import Node, depth, make_plan
+from rmlp.spec.display import hook
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
 from rmlp.spec.units import human_bytes, human_count
 
@@ -62,9 +63,7 @@ class Summary:
         ]
 
     def _repr_html_(self) -> str:
-        from rmlp.notebook.views import summary_html
-
-        return summary_html(self)
+        return str(hook("summary_html")(self))
 
     @property
     def peak_training_gib(self) -> float:

@@ -390,9 +390,18 @@ class SearchDisplay:
             self._chart.update(plotly_bundle(optuna.visualization.plot_optimization_history(study)), raw=True)
 
 
-def search_live(run: Callable[[Callable[[Any], None], threading.Event], T], stop_event: threading.Event | None,
-                progress: Callable[[Any], None] | None) -> T:
-    """``run(progress, stop_event)`` (a search) with a :class:`SearchDisplay` in the running cell."""
+def search_live(spec: Any, data_source: Any, space: Any = None, config: Any = None, *,
+                progress: Callable[[Any], None] | None = None, stop_event: threading.Event | None = None,
+                **options: Any) -> Any:
+    """:func:`rmlp.search.run_search` with its progress, trial table and a Stop button in the running cell.
+
+    ``options`` are run_search's other keywords (``in_process``, ``n_trials``, ...).
+    """
+    from rmlp.search.runner import run_search
+
+    def run(heard: Callable[[Any], None], stop: threading.Event) -> Any:
+        return run_search(spec, data_source, space, config, progress=heard, stop_event=stop, **options)
+
     if not in_notebook():
         return run(progress or (lambda _p: None), stop_event or threading.Event())
     stop = stop_event or threading.Event()

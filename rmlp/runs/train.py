@@ -44,6 +44,7 @@ from rmlp.runs.folds import member_rows, rows_fitted, uses_folds
 from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, divergence_fix, divergence_message
 from rmlp.runs.provenance import data_record, reload_data, versions
 from rmlp.runs.state import RunState, now
+from rmlp.spec.display import hook
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import SettingsError
 
@@ -72,9 +73,7 @@ class RunResult:
 
     def _ipython_display_(self) -> None:
         """In a notebook: status, test metrics and notices, then the loss and metric curves."""
-        from rmlp.notebook.live import show_run
-
-        show_run(self)
+        hook("show_run")(self)
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -368,9 +367,8 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     running cell; the fit then runs in a worker thread, and the kernel's interrupt stops it cleanly.
     """
     if display:
-        from rmlp.notebook.live import train_live
-
-        return train_live(spec, data, config, listener, stop_event, data_source)
+        result: RunResult = hook("train_live")(spec, data, config, listener, stop_event, data_source)
+        return result
     run: RunDir | None = None
     state = RunState(epochs=(config or TrainConfig()).n_epochs)
     try:

@@ -39,6 +39,7 @@ from rmlp.search.objective import (
 from rmlp.search.sampling import grid_values, spec_params
 from rmlp.search.space import SearchSpace, SpaceError, default_space
 from rmlp.search.storage import STUDY_ATTR, default_storage, load_study, open_storage, quiet_optuna, retry_callback
+from rmlp.spec.display import hook
 from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import ModelSpec
 
@@ -358,11 +359,10 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     """
     config = search_config(config, **settings)
     if display:
-        from rmlp.notebook.live import search_live
-
-        return search_live(lambda progress, stop_event: run_search(
-            spec, data_source, space, config, progress=progress, stop_event=stop_event, in_process=in_process,
-            poll_s=poll_s, on_workers=on_workers), stop_event, progress)
+        found: SearchResult = hook("search_live")(spec, data_source, space, config, progress=progress,
+                                                  stop_event=stop_event, in_process=in_process, poll_s=poll_s,
+                                                  on_workers=on_workers)
+        return found
     data = _load(data_source)
     rows = len(data.x_train)
     config = config.sized(rows)
