@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 from IPython.display import HTML, display
 
+from rmlp.compat import forget_reply_subshell
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
 
@@ -84,13 +85,7 @@ def answer_on_any_subshell(widget: widgets.Widget) -> None:
     (JupyterLab's default since 4.4) have the click handled at once, in the subshell's thread.
     Kernels without subshells have no such route, and nothing changes.
     """
-    comm = getattr(widget, "comm", None)
-    lock = getattr(comm, "_reply_subshell_lock", None)
-    if comm is None or lock is None:
-        return
-    with lock:
-        if hasattr(comm, "_reply_subshell_id"):
-            del comm._reply_subshell_id
+    forget_reply_subshell(getattr(widget, "comm", None))
 
 
 class _StopControls:
