@@ -42,13 +42,12 @@ def metric_names(history: History) -> list[str]:
     return sorted(names, key=lambda n: (n != "loss", n))
 
 
-#: Panel titles that need more than the metric's name.
-_TITLES = {"score": "validation score (lower is better: the error rate, or the loss in regression)",
-           "rmse": "root mean squared error", "mae": "mean absolute error"}
-
-
 def _title(name: str) -> str:
-    return _TITLES.get(name, name.replace("_", " "))
+    """A panel's title: the metric in words, and which way is better when that is not plain."""
+    from rmlp.spec.metrics import direction, display_name
+
+    words = display_name(name)
+    return f"validation {words} (lower is better)" if name == "score" and direction(name) == "minimize" else words
 
 
 def curves_figure(history: History, *, baseline: History | None = None,
