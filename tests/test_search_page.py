@@ -95,8 +95,8 @@ def test_search_settings_are_drawn_from_their_declarations(tmp_path: Path, monke
     at = _widget(at, "selectbox", "Sampler").set_value("random").run()
     assert _widget(at, "number_input", "Random trials first").disabled  # it only applies to TPE
     metric = _widget(at, "selectbox", "Metric")
-    assert "val_accuracy" in metric.options and "val_rmse" not in metric.options  # the task's own metrics
-    assert metric.value == "val_score" and metric.options[0] == "val_score"  # the default, offered first
+    assert "Validation accuracy" in metric.options and "Validation RMSE" not in metric.options  # the task's own
+    assert metric.value == "val_score" and metric.options[0].startswith("Validation score")  # the default, first
     assert "Score ensembles on folds" in labels  # how an ensemble design's trials are scored
 
 
@@ -186,7 +186,7 @@ def test_the_trial_table_has_readable_columns_and_keeps_the_raw_ones_apart(tmp_p
     at = _widget(at, "button", "Show this study").click().run()
     shown = at.dataframe[0].value
     columns = list(shown.columns)
-    assert columns[:3] == ["Trial", "State", "val_loss"], columns
+    assert columns[:3] == ["Trial", "State", "Validation loss"], columns
     assert {"Parameters", "Batch size", "Note", "Block 1: First width (k)"} <= set(columns), columns
     assert not {"retry_of", "worker", "rejected_by"} & set(columns), columns
     assert set(shown["State"]) == {"finished"}
