@@ -16,6 +16,7 @@ from typing import Any
 
 from designer_app import jobs
 from designer_app.metric_names import metric_label
+from rmlp.spec.metrics import metric_facts
 
 #: The twins, in the order they train, and how the page names them.
 VARIANTS = ("residual", "plain")
@@ -40,10 +41,12 @@ def _number(value: Any) -> float | None:
 
 
 def metric_rows(residual: dict[str, Any] | None, plain: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per numeric test metric of either twin: {metric, residual, plain, difference}; no other fields."""
+    """One row per test metric of either twin (the metric table's): {metric, residual, plain, difference}."""
     a, b = dict(residual or {}), dict(plain or {})
     rows = []
     for name in [*a, *(k for k in b if k not in a)]:
+        if metric_facts(name) is None:  # the row count, the split's name, the confusion matrix: not metrics
+            continue
         x, y = _number(a.get(name)), _number(b.get(name))
         if x is None and y is None:
             continue

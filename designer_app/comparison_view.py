@@ -8,7 +8,7 @@ import streamlit as st
 
 from designer_app import comparison, state, training
 from designer_app.datasets import LoadedData
-from designer_app.metric_names import metric_label
+from rmlp.spec.metrics import display_name
 
 #: Seconds between two redraws while the comparison runs (or its stopped worker finishes).
 POLL_S = 1.0
@@ -110,7 +110,7 @@ def _ended(snap: Any) -> None:
             metrics = dict(run.test_metrics or {})
             task = "regression" if "rmse" in metrics else "classification"
             for name, value in training.headline_metrics(metrics, task):
-                st.metric(f"Test {metric_label(name).lower()}", f"{value:.3f}")
+                st.metric(f"Test {display_name(name)}", f"{value:.3f}")
     rows = comparison.metric_rows(residual.test_metrics, plain.test_metrics)
     if rows and len(shown) == 2:
         st.dataframe(rows, hide_index=True, column_config={

@@ -63,7 +63,7 @@ def test_the_comparison_table_shows_metrics_only_and_is_marked_stale_once_the_de
     assert "**With the bypass (as designed)**" in _shown(at)
     table = at.dataframe[0].value
     assert set(table["metric"]) >= {"Accuracy", "Loss"}
-    assert not {"Split", "Confusion matrix", "Class names"} & set(table["metric"])
+    assert not {"Split", "Confusion matrix", "Class names", "N"} & set(table["metric"])
     assert table[["residual", "plain", "difference"]].notna().all().all()
     # another design: the old comparison stays, marked out of date, never "as designed"
     at = open_popover(open_page(at, "design"), "presets_popover")
@@ -74,6 +74,7 @@ def test_the_comparison_table_shows_metrics_only_and_is_marked_stale_once_the_de
 
 def test_metric_rows_keep_numbers_only_in_words() -> None:
     rows = comparison.metric_rows({"loss": 0.5, "accuracy": 0.9, "split": "test", "confusion_matrix": [[1]],
-                                   "class_names": ["a"]}, {"loss": 0.7, "accuracy": 0.8, "split": "test"})
+                                   "class_names": ["a"], "n": 27}, {"loss": 0.7, "accuracy": 0.8, "split": "test",
+                                                                   "n": 27})
     assert [r["metric"] for r in rows] == ["Loss", "Accuracy"]
     assert abs(rows[0]["difference"] - -0.2) < 1e-9
