@@ -29,6 +29,7 @@ from rmlp.search.space import SearchSpace, default_space
 from rmlp.search.storage import load_study, open_storage
 from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import load_spec
+from rmlp.spec.units import count
 
 __all__ = ["register"]
 
@@ -148,8 +149,9 @@ def register(app: typer.Typer) -> None:
         for notice in result.notices:
             _err(f"note: {notice}")
         if result.recovered_trials:
-            _err(f"note: worker(s) died; trial(s) {result.recovered_trials} were failed and queued again "
-                 f"({result.restarted_workers} worker(s) restarted).")
+            trials = ", ".join(str(t) for t in result.recovered_trials)
+            _err(f"note: search workers died; {count(len(result.recovered_trials), 'trial')} ({trials}) were failed "
+                 f"and queued again ({count(result.restarted_workers, 'worker')} restarted).")
         _print_report(result.load_study(), 10)
         url = result.storage
         typer.echo(f"Storage: {url}   study: {result.study_name}")
