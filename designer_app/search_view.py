@@ -487,6 +487,15 @@ def _readable_running(running: list[dict[str, Any]]) -> Any:
     return pd.DataFrame(running).rename(columns=names)
 
 
+def _cell(value: Any) -> Any:
+    """A table cell as shown: "" for a missing value, whole numbers without ".0", others to 4 significant digits."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() else f"{value:.4g}"
+    return value
+
+
 def readable_trials(frame: Any) -> Any:
     """The trials table with readable column names; internal ones (worker, retry_of, rejected_by) left out."""
     metric = next((c for c in frame.columns if c not in TRIAL_COLUMNS and c not in ("rejected_by", "worker",
@@ -498,9 +507,9 @@ def readable_trials(frame: Any) -> Any:
         shown["state"] = shown["state"].map(lambda v: _STATES.get(str(v), str(v).lower()))
     if "note" in shown.columns:
         shown["note"] = shown["note"].fillna("").astype(str)
-    for column in shown.columns:  # an empty text cell is empty, never "None"
-        if shown[column].dtype == object:
-            shown[column] = shown[column].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else v)
+    for column in shown.columns:  # an empty cell is empty, never "None" (a block a trial did not have, say)
+        if shown[column].dtype == object or shown[column].isna().any():
+            shown[column] = shown[column].map(_cell)
     names = {c: TRIAL_COLUMNS.get(c, c) for c in keep} | {c: _param_label(c[2:]) for c in shown.columns
                                                           if str(c).startswith("p:")}
     if metric is not None:

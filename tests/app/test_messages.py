@@ -242,4 +242,6 @@ def test_the_trial_table_shows_words_and_empty_cells_instead_of_none() -> None:
     shown = readable_trials(frame)
     assert any(str(c).startswith("Validation score (") for c in shown.columns), list(shown.columns)
     assert "Block 1: First width (k)" in shown.columns and "worker" not in shown.columns
-    assert "None" not in shown.astype(str).to_string() and list(shown["State"]) == ["finished", "failed"]
+    text = shown.astype(str).to_string()
+    assert "None" not in text and "nan" not in text.lower() and list(shown["State"]) == ["finished", "failed"]
+    assert list(shown["Block 1: First width (k)"]) == ["32", ""]
