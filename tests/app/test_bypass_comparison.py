@@ -78,3 +78,23 @@ def test_metric_rows_keep_numbers_only_in_words() -> None:
                                                                    "n": 27})
     assert [r["metric"] for r in rows] == ["Loss", "Accuracy"]
     assert abs(rows[0]["difference"] - -0.2) < 1e-9
+
+
+def test_a_stop_after_some_epochs_keeps_the_run_with_the_bypass_and_says_so(app: AppTest) -> None:
+    at = _with_preset(app, "small_tabular")
+    at = widget(at, "number_input", "Epochs").set_value(300).run()
+    at = widget(at, "button", "Compare with and without the bypass").click().run()
+    job = at.session_state["rmlp.ablation"]
+    deadline = time.time() + 120
+    while not comparison.epochs_done(job.snapshot().events)["residual"] and time.time() < deadline:
+        time.sleep(0.2)
+    at = at.run()
+    assert "Comparing, run 1 of 2 (with the bypass): epoch" in _shown(at)
+    at = widget(at, "button", "Stop the comparison").click().run()
+    assert job.finished
+    shown = _shown(at)
+    assert "of 300 epochs of the run with the bypass" in shown and "was not started" in shown
+    at = _wait(at, job)
+    shown = _shown(at)
+    assert "its results are below" in shown and "**With the bypass (as designed)**" in shown
+    assert "**Without the bypass (plain twin)**" not in shown and not at.dataframe  # nothing to compare
