@@ -196,6 +196,11 @@ def _status_line(snap: object) -> None:
     if status == "stopped":
         _stopped_line(snap, len(epochs))
         return
+    end = next((e for e in reversed(snap.events) if getattr(e, "kind", "") == "train_end"), None)  # type: ignore[attr-defined]
+    said = str(getattr(end, "message", "") or "")
+    if "early" in said:  # early stopping: say how far it got, so the bar's place and the words agree
+        st.success(f"{said.rstrip('.')} ({_duration(snap.elapsed_s)}).", icon=":material/check_circle:")  # type: ignore[attr-defined]
+        return
     st.success(f"Finished after {_duration(snap.elapsed_s)}.", icon=":material/check_circle:")  # type: ignore[attr-defined]
 
 

@@ -245,3 +245,18 @@ def test_the_trial_table_shows_words_and_empty_cells_instead_of_none() -> None:
     text = shown.astype(str).to_string()
     assert "None" not in text and "nan" not in text.lower() and list(shown["State"]) == ["finished", "failed"]
     assert list(shown["Block 1: First width (k)"]) == ["32", ""]
+
+
+def test_a_run_ended_by_early_stopping_says_so_on_the_train_page(app: AppTest) -> None:
+    def target(listener: jobs.Listener, stop: threading.Event) -> None:
+        listener(TrainEvent("epoch", epoch=1, epochs=40, progress=1 / 40))
+        listener(TrainEvent("train_end", epoch=16, epochs=40, progress=1.0,
+                            message="Finished early after 16 of 40 epochs: the validation score stopped improving."))
+
+    job = jobs.Job(target, name="a test run", info={"epochs": 40}).start()
+    job.wait(10)
+    at = app.run()
+    at.session_state["rmlp.job"] = job
+    at = open_page(at, "train")
+    said = [s.value for s in at.main.success]
+    assert any(s.startswith("Finished early after 16 of 40 epochs") for s in said), said
