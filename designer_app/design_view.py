@@ -146,6 +146,15 @@ def fit_status() -> None:
               key=f"fit_to_data{state.rev()}", help="Make those changes now, so what you see is what Train trains.")
 
 
+def _problem_words(problem: Any) -> str:
+    """A problem of an opened file with its field's label ("Output units: …"), not its path."""
+    try:
+        name = field_meta(problem.path).label
+    except (KeyError, ValueError):
+        name = problem.path
+    return f"{name}: {problem.message} {problem.fix}".strip()
+
+
 def _open_json(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
@@ -154,7 +163,7 @@ def _open_json(key: str) -> None:
     try:
         spec = ModelSpec.from_json(upload.getvalue().decode("utf-8", errors="replace"))
     except SpecError as exc:
-        found = [str(p) for p in exc.problems]
+        found = [_problem_words(p) for p in exc.problems]
         lines = found[:10] + ([f"… and {len(found) - 10} more"] if len(found) > 10 else [])
         state.set_ui(OPENED, ("error", f"'{upload.name}' is not a usable design "
                               f"({len(found)} problem{'s' if len(found) != 1 else ''}); the current design is kept:",

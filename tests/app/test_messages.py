@@ -93,6 +93,7 @@ def test_open_json_lists_every_problem_under_the_bar_outside_the_popover(app: Ap
     assert at.session_state["open_json_popover"] is False  # closed: the message is in sight
     errors = [e.value for e in at.main.error if "not a usable design" in e.value]
     assert errors and errors[0].count("\n- ") >= 2, errors
+    assert "Classes / outputs:" in errors[0] and "num_outputs" not in errors[0]  # the field's label, not its path
 
 
 def test_the_sizing_notice_names_only_what_was_sized() -> None:
