@@ -186,6 +186,12 @@ def test_the_plain_twins_padding_stays_zero_and_the_shared_layers_start_alike() 
     assert not scales[0][:, -1].any() and scales[1].all()  # the residual's quiet start; the plain one's 1s
 
 
+def test_a_setback_is_the_share_of_the_progress_a_rise_undoes() -> None:
+    assert _worst_setback([0.7, 0.5, 0.3, 0.1]) == 0.0
+    assert _worst_setback([0.7, 0.1, 0.4, 0.05]) == pytest.approx(0.5)
+    assert _worst_setback([0.7, 0.6, 1.9, 0.2]) >= 1.0  # a climb like the one the notebook once showed
+
+
 def test_the_learning_rate_warms_up_over_a_tenth_then_eases_off_to_zero() -> None:
     config = ExperimentConfig(epochs=100, learning_rate=0.01)
     rates = [learning_rate_at(config, step) for step in range(100)]
@@ -229,16 +235,24 @@ def test_the_decision_surface_fills_the_axes_it_is_drawn_on() -> None:
 LESSON_DEPTH, LESSON_SLACK = 16, 0.05
 
 
-def _climb(losses: list[float]) -> float:
-    """How far a loss curve ever rises above the lowest value it had reached before."""
-    return max(loss - min(losses[:i + 1]) for i, loss in enumerate(losses))
+def _worst_setback(losses: list[float]) -> float:
+    """The largest share of the progress made so far (start minus lowest loss yet) that a later rise undoes.
+
+    0: the curve never rises; 1: it climbs back to where it started (the mid-run explosion this test rules out).
+    """
+    shares = [0.0]
+    for i, loss in enumerate(losses):
+        low = min(losses[:i + 1])
+        if losses[0] > low:
+            shares.append((loss - low) / (losses[0] - low))
+    return max(shares)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("data_name", [t for t in TOYS if t != "curve"])
 def test_the_lesson_holds_at_the_defaults_on_every_seed(data_name: str) -> None:
     """At depth 16 the residual network is at least as good as the plain one and keeps within 0.05 of its own
-    single-block score; its training loss falls without climbing back mid-run."""
+    single-block score; its training loss falls to a tenth, and no rise on the way undoes a third of its progress."""
     for seed in (0, 1, 2):
         base = ExperimentConfig(data=data_name, seed=seed)
         shallow = run_experiment(base.model_copy(update={"depth": 1}), surfaces=False, record_gradients=False)
@@ -249,7 +263,7 @@ def test_the_lesson_holds_at_the_defaults_on_every_seed(data_name: str) -> None:
         assert res >= plain, (seed, res, plain)
         assert res >= single - LESSON_SLACK, (seed, res, single)
         losses = [s.loss for s in deep.snapshots if s.variant == "residual"]
-        assert _climb(losses) < 0.1 and losses[-1] < 0.1 * losses[0], (seed, losses)
+        assert _worst_setback(losses) < 1 / 3 and losses[-1] < 0.1 * losses[0], (seed, losses)
 
 
 def test_the_export_of_a_spec_without_the_bypass_builds_and_has_no_concatenate() -> None:

@@ -189,15 +189,13 @@ def _snapshots(pair: Any, data: ToyData, epoch: int, seconds: float, grid: np.nd
     from rmlp.learn.twins import losses_of, output
 
     regression = data.task == "regression"
-    n_val = len(data.x_val)
-    extra = [data.x_val] if grid is None else [data.x_val, grid]
-    out = pair.predict(data.x_train, np.concatenate(extra))
+    n_train, n_val = len(data.x_train), len(data.x_val)
+    everything = pair.evaluate(data.x_train, data.x_val if grid is None else np.concatenate([data.x_val, grid]))
+    losses, out = losses_of(everything[:, :n_train], data.y_train, regression), everything[:, n_train:]
     norms = np.zeros((2, 0))
     if record_gradients:
-        losses = pair.loss_and_gradient(data.x_train, data.y_train, regression)
+        pair.loss_and_gradient(data.x_train, data.y_train, regression)
         norms = pair.block_gradient_norms()
-    else:
-        losses = losses_of(pair.predict(data.x_train, data.x_train), data.y_train, regression)
     val_losses = losses_of(out[:, :n_val], data.y_val, regression)
     scores = _scores(out[:, :n_val], data.y_val, regression)
     shots = []

@@ -21,6 +21,7 @@ where the residual sees its bypass, so the padding never gets a gradient and sta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -101,9 +102,21 @@ def _t(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
+@lru_cache(maxsize=16)
 def _ones(n: int) -> np.ndarray:
-    """A row of ``n`` ones: ``_ones(n) @ z`` sums ``z`` over its rows many times faster than ``z.sum(axis=1)``."""
-    return np.ones((1, n), dtype=np.float32)
+    """A row of ``n`` ones (read-only): ``_ones(n) @ z`` sums ``z`` over its rows many times faster than
+    ``z.sum(axis=1)``."""
+    ones = np.ones((1, n), dtype=np.float32)
+    ones.flags.writeable = False
+    return ones
+
+
+@lru_cache(maxsize=16)
+def _means(n: int) -> np.ndarray:
+    """A row of ``n`` times ``1/n`` (read-only): ``_means(n) @ z`` is the mean over the rows."""
+    row = np.full((1, n), 1.0 / n, dtype=np.float32)
+    row.flags.writeable = False
+    return row
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -200,17 +213,21 @@ class Pair:
                  for p in (_part(self.grads, b) for b in range(self.depth))]
         return np.stack(norms, axis=1)
 
+    def evaluate(self, x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Outputs before the activation on the training rows, then on ``x`` (2 × rows × 1), batch statistics
+        from the training rows."""
+        return self.forward(np.concatenate([x_train, x]), len(x_train))[0]
+
     def predict(self, x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Outputs before the activation on ``x`` (2 × rows × 1), batch statistics from the training rows."""
-        out, _ = self.forward(np.concatenate([x_train, x]), len(x_train))
-        return out[:, len(x_train):]
+        return self.evaluate(x_train, x)[:, len(x_train):]
 
 
 def _norm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, n_ref: int) -> tuple[np.ndarray, ...]:
     """Batch normalisation (2 × rows × units) with the first ``n_ref`` rows' statistics: (output, unit, 1/std)."""
-    ones = _ones(n_ref) / n_ref
-    centred = z - ones @ z[:, :n_ref]
-    inv = 1.0 / np.sqrt(ones @ np.square(centred[:, :n_ref]) + BN_EPSILON)
+    means = _means(n_ref)
+    centred = z - means @ z[:, :n_ref]
+    inv = 1.0 / np.sqrt(means @ np.square(centred[:, :n_ref]) + BN_EPSILON)
     unit = centred * inv
     return unit * gamma[:, None] + beta[:, None], unit, inv
 
@@ -221,11 +238,11 @@ def _norm_backward(norm: tuple[np.ndarray, ...], d_y: np.ndarray, gamma: np.ndar
     gradients go into ``d_gamma`` and ``d_beta``."""
     _, unit, inv = norm
     n = d_y.shape[1]
-    ones = _ones(n)
+    ones, means = _ones(n), _means(n)
     d_gamma[...] = (ones @ (d_y * unit))[:, 0]
     d_beta[...] = (ones @ d_y)[:, 0]
     d_unit = d_y * gamma[:, None]
-    return inv * (d_unit - (ones @ d_unit) / n - unit * ((ones @ (d_unit * unit)) / n))
+    return inv * (d_unit - means @ d_unit - unit * (means @ (d_unit * unit)))
 
 
 def _loss(out: np.ndarray, y: np.ndarray, regression: bool) -> tuple[np.ndarray, np.ndarray]:
