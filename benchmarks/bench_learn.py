@@ -58,9 +58,8 @@ def measure(seeds: int, epochs: int | None, depths: list[int] | None, sweep: boo
     for seed in range(seeds):
         out["runs"].append(_one_run(experiment, base.model_copy(update={"seed": seed})))
     if sweep:
-        kwargs = {} if depths is None else {"depths": depths}
         wall, cpu = time.perf_counter(), time.process_time()
-        rows = experiment.depth_sweep(base, **kwargs)
+        rows = experiment.depth_sweep(base) if depths is None else experiment.depth_sweep(base, depths=depths)
         out["sweep"] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "rows": rows}
     return out
 

@@ -200,6 +200,18 @@ def test_the_learning_rate_warms_up_over_a_tenth_then_eases_off_to_zero() -> Non
     assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False)) and rates[-1] < 1e-4
 
 
+def test_an_experiment_runs_its_blas_single_threaded_and_gives_the_threads_back() -> None:
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    before, during = blas_threads(), []
+    run_experiment(ExperimentConfig(**TINY), on_snapshot=lambda _: during.append(blas_threads()))
+    assert during and all(threads <= {1} for threads in during)
+    assert blas_threads() == before
+
+
 def test_an_experiment_needs_no_tensorflow() -> None:
     code = ("import sys; from rmlp.learn.experiment import ExperimentConfig, run_experiment; "
             "run_experiment(ExperimentConfig(depth=2, width=4, epochs=2, snapshot_every=1, samples=40)); "
