@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -101,6 +102,29 @@ def why_bypass() -> None:
 # ====================================================================== the live experiment
 #: Seconds between two redraws of a running experiment.
 POLL_S = 1.0
+_WARMED = threading.Event()
+
+
+def warm_up() -> None:
+    """Once per process, in a background thread: import the experiment's modules and draw one of each of its
+    figures (Plotly builds its validators on first use), so the first picture after Start comes at once."""
+    if _WARMED.is_set():
+        return
+    _WARMED.set()
+
+    def work() -> None:
+        from rmlp.learn.experiment import ExperimentConfig, run_experiment
+
+        config = ExperimentConfig(depth=1, width=2, epochs=1, snapshot_every=1, samples=40)
+        result = run_experiment(config)
+        data = config.toy()
+        for variant in ("residual", "plain"):
+            surface_figure(result.final[variant], data).to_json()
+        loss_figure(result.snapshots).to_json()
+        gradient_figure(result.final).to_json()
+        sweep_figure([], "binary").to_json()
+
+    threading.Thread(target=work, name="rmlp-learn-warm-up", daemon=True).start()
 #: Query parameters of the experiment: ``learn_<field>`` for every ExperimentConfig field.
 QP_PREFIX = "learn_"
 
