@@ -244,6 +244,7 @@ def _run(config: ExperimentConfig, on_snapshot: Callable[[Snapshot], None] | Non
         chunk = min(config.snapshot_every, config.epochs - done)
         for step in range(done, done + chunk):
             pair.step(data.x_train, data.y_train, regression, learning_rate_at(config, step))
+            time.sleep(0)  # hand the interpreter to waiting threads (a web server's) after every step
         done += chunk
         for shot in _snapshots(pair, data, done, time.perf_counter() - start, grid, record_gradients):
             result.snapshots.append(shot)
