@@ -48,6 +48,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "runs":  # rmlp.runs.list(), rmlp.runs.compare(...) after a plain `import rmlp`
+        return importlib.import_module("rmlp.runs")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rmlp' has no attribute {name!r}")
+
+
+# The notebook package registers how run comparisons show themselves (it imports nothing heavy).
+import rmlp.notebook  # noqa: E402,F401

@@ -12,8 +12,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Designer", "LiveTraining", "SearchDisplay", "TrainingJob", "designer", "dot_to_svg", "spec_html",
-           "start_training", "train_live"]
+from rmlp.runs.comparison import Comparison, set_html_renderer
+
+__all__ = ["Designer", "LiveTraining", "SearchDisplay", "TrainingJob", "comparison_html", "designer", "dot_to_svg",
+           "spec_html", "start_training", "train_live"]
 
 _LAZY = {
     "Designer": "rmlp.notebook.design_widget",
@@ -25,7 +27,18 @@ _LAZY = {
     "TrainingJob": "rmlp.notebook.live",
     "dot_to_svg": "rmlp.design.svg",
     "spec_html": "rmlp.notebook.views",
+    "comparison_html": "rmlp.notebook.runs",
 }
+
+
+def _comparison_html(comparison: Comparison) -> str:
+    from rmlp.notebook.runs import comparison_html
+
+    return comparison_html(comparison)
+
+
+# The run comparison (``rmlp.runs.compare``) shows itself through this package's renderer.
+set_html_renderer(_comparison_html)
 
 
 def __getattr__(name: str) -> Any:

@@ -96,7 +96,8 @@ class Comparison:
         """The comparison in words, for a terminal."""
         names = self.names
         width = max(len(n) for n, _, _ in self.metric_rows())
-        out = ["Runs:"] + [f"  [{i + 1}] {n}  ({r.path})" for i, (n, r) in enumerate(zip(names, self.runs))]
+        pairs = enumerate(zip(names, self.runs, strict=True))
+        out = ["Runs:"] + [f"  [{i + 1}] {n}  ({r.path})" for i, (n, r) in pairs]
         out.append("")
         out.append("Metrics" + " " * max(width - 5, 1) + "".join(f"{f'[{i + 1}]':>14}" for i in range(len(names))))
         for name, values, best in self.metric_rows():
