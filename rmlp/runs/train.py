@@ -44,6 +44,7 @@ from rmlp.runs.folds import member_rows, rows_fitted, uses_folds
 from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, divergence_fix, divergence_message
 from rmlp.runs.provenance import data_record, reload_data, versions
 from rmlp.runs.state import RunState, now
+from rmlp.runs.tensorboard import tensorboard_callback
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import SettingsError
 
@@ -169,6 +170,8 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
             monitor=monitor, mode="min", patience=config.patience, start_from_epoch=int(config.min_epochs or 0),
             restore_best_weights=False, initial_best=state.best,
             initial_wait=state.wait, initial_best_epoch=max(state.best_epoch - 1, 0)))
+    if config.tensorboard and (board := tensorboard_callback(run.tensorboard)) is not None:
+        callbacks.append(board)
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
     rows = member_rows(spec, config, data)
