@@ -319,7 +319,8 @@ def find_run(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
     """The run folder ``ref`` names: a folder path, or a unique run name or prefix of one in ``runs_dir``.
 
     A name matches a folder whose name starts with it, with or without the ``YYYYmmdd-HHMMSS-``
-    stamp (``wine`` matches ``20250101-120000-wine``); an exact name always wins. Raises
+    stamp (``wine`` matches ``20250101-120000-wine``); a name that is exactly one run's (with or
+    without its stamp) wins over longer ones (``old`` is not ``older``). Raises
     :class:`RunNotFound` or :class:`AmbiguousRun` (ValueErrors) with the candidates and what to do.
     """
     text = str(ref).strip()
@@ -331,10 +332,13 @@ def find_run(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
     if not text or os.sep in text or (os.altsep and os.altsep in text):
         raise RunNotFound(f"No run folder at {text!r}. Give a run folder, or a run name from `rmlp runs`.")
     folders = _folders(Path(runs_dir))
-    exact = [p for p in folders if p.name == text]
-    if exact:
+    exact = [p for p in folders if p.name == text] or [p for p in folders if _STAMP.sub("", p.name) == text]
+    if len(exact) == 1:
         return exact[0]
-    found = [p for p in folders if p.name.startswith(text) or _STAMP.sub("", p.name).startswith(text)]
+    if exact:
+        found = exact
+    else:
+        found = [p for p in folders if p.name.startswith(text) or _STAMP.sub("", p.name).startswith(text)]
     if len(found) == 1:
         return found[0]
     if not found:
