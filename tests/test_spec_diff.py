@@ -1,4 +1,4 @@
-"""Two specs' differences by field path: every differing field is named, nothing else, and the changes rebuild the second."""
+"""Two specs' differences by field path: every differing field is named, and the changes rebuild the second."""
 
 from __future__ import annotations
 
