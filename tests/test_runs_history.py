@@ -244,3 +244,15 @@ def test_the_history_lists_finished_stopped_and_failed_runs_as_they_ended(tiny_r
     said = [str(c) for c in comparison.design_changes[1]]
     assert "blocks[0].width: 16 → 8" in said and "final_dropout: 0.1 → 0.3" in said
     assert {"seed", "patience"} <= {s.path for s in comparison.settings}
+
+
+def test_runs_write_tensorboard_scalars_only_and_nothing_without_tensorboard(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Path) -> None:
+    from rmlp.runs import tensorboard
+
+    monkeypatch.setattr(tensorboard, "tensorboard_available", lambda: False)
+    assert tensorboard.tensorboard_callback(tmp_path / "tb") is None
+    monkeypatch.setattr(tensorboard, "tensorboard_available", lambda: True)
+    board = tensorboard.tensorboard_callback(tmp_path / "tb")
+    assert type(board).__name__ == "TensorBoard" and board.log_dir == str(tmp_path / "tb")
+    assert board.histogram_freq == 0 and not board.write_graph and board.update_freq == "epoch"
