@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rmlp.runs.folder import RunDir
+from rmlp.spec.metrics import direction
 
 __all__ = [
     "HISTORY_STATUSES", "AmbiguousRun", "RunNotFound", "RunRecord", "RunStatus", "delete_run", "find_run",
@@ -37,8 +38,6 @@ RunStatus = Literal["finished", "stopped", "failed", "running", "interrupted"]
 HISTORY_STATUSES: tuple[str, ...] = ("finished", "stopped", "failed", "running", "interrupted")
 #: The files a record is read from; a change to any of them makes the record be read again.
 _SOURCES = (RunDir.SPEC, RunDir.STATE, RunDir.CONFIG, RunDir.DATA, RunDir.METRICS, RunDir.HISTORY, RunDir.SEARCH)
-#: Metric names (without ``val_``) for which higher is better; every other one (loss, rmse, ...) is lower-better.
-_HIGHER = ("accuracy", "auc", "f1", "precision", "recall", "r2")
 #: A run recorded as running without a process id counts as interrupted after this long without an update.
 STALE_AFTER = _dt.timedelta(hours=6)
 
@@ -52,9 +51,9 @@ class AmbiguousRun(ValueError):
 
 
 def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` (``val_accuracy``, ``loss``, ``test r2`` ...) is better."""
-    name = metric.removeprefix("val_").rsplit(" ", 1)[-1]
-    return name in _HIGHER
+    """Whether a larger value of ``metric`` (``val_accuracy``, ``loss``, ``test r2`` ...) is better
+    (the project's metric table, :func:`rmlp.spec.metrics.direction`; an unknown name is a loss)."""
+    return direction(metric.rsplit(" ", 1)[-1]) == "maximize"
 
 
 @dataclass(frozen=True)
