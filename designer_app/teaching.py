@@ -92,8 +92,9 @@ GRADIENT_HELP = """
 norm), from the first block (left) to the last (right), on a log scale. In the plain network the
 gradient reaches a block only through every block after it, and with batch normalisation after every
 layer each of them makes it larger: its first blocks get gradients tens to thousands of times larger
-than its last ones (most at the start), so its blocks learn at very different speeds. The residual network's line is far flatter:
-the gradient also takes the short way through the entry layers and bypasses. Once the residual network
+than its last ones (most at the start), so its blocks learn at very different speeds. The residual
+network's line is far flatter: the gradient also takes the short way through the entry layers and
+bypasses. Once the residual network
 fits the training points, its gradients shrink towards 0. **Try next:** compare depth 4 and depth 16,
 and watch how far the plain network's line tilts.
 """
