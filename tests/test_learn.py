@@ -117,6 +117,26 @@ def test_a_set_stop_event_stops_the_experiment_within_a_chunk() -> None:
     assert result.stopped and len(seen) == 2 and [s.epoch for s in seen] == [2, 2]  # both twins of the chunk
 
 
+def test_a_stop_takes_effect_after_the_step_in_progress_even_in_one_long_chunk(monkeypatch) -> None:
+    from rmlp.learn import twins
+
+    stop, steps = threading.Event(), []
+    original = twins.Pair.step
+
+    def counting(self, *args):  # noqa: ANN001, ANN202 - the step, counted; the third one asks to stop
+        steps.append(1)
+        if len(steps) == 3:
+            stop.set()
+        return original(self, *args)
+
+    monkeypatch.setattr(twins.Pair, "step", counting)
+    config = ExperimentConfig(**{**TINY, "epochs": 100, "snapshot_every": 100})  # one chunk, as in a sweep
+    result = run_experiment(config, stop_event=stop)
+    assert len(steps) == 3 and result.stopped and result.snapshots == []
+    rows = depth_sweep(config.model_copy(update={"snapshot_every": 10}), depths=(1, 2), stop_event=stop)
+    assert rows == []
+
+
 def test_depth_sweep_gives_a_row_per_depth_and_variant_and_reports_progress() -> None:
     progress: list[float] = []
     rows = depth_sweep(ExperimentConfig(**TINY), depths=(1, 2), on_progress=lambda share, _: progress.append(share))
