@@ -30,6 +30,7 @@ def navigation() -> st.Page:
         _page("design.py", "Design", ":material/schema:", default=True),
         _page("data.py", "Data", ":material/table_chart:"),
         _page("train.py", "Train", ":material/model_training:"),
+        _page("runs.py", "Runs", ":material/history:"),
         _page("search.py", "Search", ":material/travel_explore:"),
         _page("export.py", "Export", ":material/download:"),
         _page("learn.py", "Learn", ":material/school:"),

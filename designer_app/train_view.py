@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import page_path, state, training
+from designer_app import page_path, predict_view, runs_view, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
@@ -308,6 +308,8 @@ def results() -> None:
         st.caption(f"Plain-MLP baseline: {params:,} parameters against the residual MLP's {own:,}, same split "
                    "and settings; its curves are the grey dotted and dashed lines.")
     _page_link(page_path("export.py"), "Export the trained model and code", ":material/download:")
+    runs_view.link(run.run_dir)
+    predict_view.expander(run.run_dir, key="train")
 
 
 # ---------------------------------------------------------------------- with and without the bypass
