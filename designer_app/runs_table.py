@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from rmlp.runs.charts import RUN_COLORS, metric_names
 from rmlp.runs.comparison import Comparison
+from rmlp.runs.folder import safe_name
 from rmlp.runs.history import RunRecord, higher_is_better
 from rmlp.spec.diff import format_value
 
@@ -81,25 +82,41 @@ def matches(record: RunRecord, text: str) -> bool:
     return any(needle in str(v).lower() for v in hay)
 
 
+def _test_metrics(records: Sequence[RunRecord]) -> list[str]:
+    """The test metrics the table shows: accuracy and RMSE (R² next to it), loss only where neither is there."""
+    present = [m for m in TABLE_TEST_METRICS if any(m in r.test_metrics for r in records)]
+    return [m for m in present if m != "loss"] or present
+
+
 def table(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """One row per run, columns named in words; numbers stay numbers (sortable), missing ones empty."""
-    tests = [m for m in TABLE_TEST_METRICS if any(m in r.test_metrics for r in records)]
+    """One row per run, columns named in words; numbers stay numbers (sortable), missing ones empty.
+
+    Narrow enough for a laptop screen: the design column only where a design name differs from its
+    run's (the app names a run after its design), the validation figure named in its column title
+    when every run is ranked by the same one.
+    """
+    tests = _test_metrics(records)
+    ranked = {r.best_metric for r in records if r.best_metric}
+    best = f"Best {words(next(iter(ranked)))}" if len(ranked) == 1 else "Best validation"
+    designs = any(r.design and safe_name(r.design) != r.short_name for r in records)
     rows = []
     for r in records:
-        row: dict[str, Any] = {
-            "Run": r.short_name, "Started": r.started, "Status": status_label(r.status), "Design": r.design,
-            "Data": r.data, "Task": task_label(r.task), "Parameters": r.params,
-            "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
-            "Best validation": r.best_value, "Measured by": words(r.best_metric) if r.best_metric else "",
-        }
+        row: dict[str, Any] = {"Run": r.short_name, "Started": r.started, "Status": status_label(r.status)}
+        if designs:
+            row["Design"] = r.design
+        row.update({"Data": r.data, "Parameters": r.params,
+                    "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
+                    best: r.best_value})
+        if len(ranked) > 1:
+            row["Measured by"] = words(r.best_metric) if r.best_metric else ""
         for m in tests:
             row[f"Test {words(m)}"] = r.test_metrics.get(m)
         row["Time"] = duration(r.wall_s)
         rows.append(row)
-    columns = ["Run", "Started", "Status", "Design", "Data", "Task", "Parameters", "Epochs", "Best validation",
-               "Measured by", *[f"Test {words(m)}" for m in tests], "Time"]
+    columns = ["Run", "Started", "Status", *(["Design"] if designs else []), "Data", "Parameters", "Epochs", best,
+               *(["Measured by"] if len(ranked) > 1 else []), *[f"Test {words(m)}" for m in tests], "Time"]
     frame = pd.DataFrame(rows, columns=columns)
-    for name in ("Parameters", "Best validation", *[f"Test {words(m)}" for m in tests]):
+    for name in ("Parameters", best, *[f"Test {words(m)}" for m in tests]):
         frame[name] = pd.to_numeric(frame[name], errors="coerce")
     frame["Started"] = pd.to_datetime(frame["Started"], errors="coerce")
     return frame

@@ -110,14 +110,11 @@ def _key(shown: Sequence[RunRecord]) -> str:
 _COLUMNS = {
     "Run": st.column_config.TextColumn("Run", help="The run's name (its folder without the date stamp).",
                                        pinned=True),
-    "Started": st.column_config.DatetimeColumn("Started", format="D MMM YYYY, HH:mm"),
+    "Started": st.column_config.DatetimeColumn("Started", format="D MMM, HH:mm"),
     "Status": st.column_config.TextColumn("Status", help="Finished, stopped by you, failed, training now, or "
                                           "interrupted (its process ended; `rmlp resume` continues it)."),
     "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
     "Epochs": st.column_config.TextColumn("Epochs", help="Epochs done of those planned."),
-    "Best validation": st.column_config.NumberColumn(
-        "Best validation", format="%.4f", help="The best value over the epochs of the validation figure the run "
-        "is ranked by (accuracy for a classifier, else loss); see 'Measured by'."),
     "Time": st.column_config.TextColumn("Time", help="From the start to the last update."),
 }
 
@@ -147,7 +144,11 @@ def table(runs: Sequence[RunRecord]) -> list[RunRecord]:
     config = dict(_COLUMNS)
     for column in frame.columns:
         if column.startswith("Test "):
-            config[column] = st.column_config.NumberColumn(column, format="%.4f")
+            config[column] = st.column_config.NumberColumn(column, format="%.4f", help="On the run's test rows.")
+        elif column.startswith("Best "):
+            config[column] = st.column_config.NumberColumn(
+                column, format="%.4f", help="The best value over the epochs of the validation figure a run is "
+                "ranked by: accuracy for a classifier, else loss.")
     event = st.dataframe(frame, key=key, on_select="rerun", selection_mode="multi-row", hide_index=True,
                          selection_default={"selection": {"rows": default}}, column_config=config, placeholder="—",
                          height=min(38 + 35 * len(shown), 420))
@@ -216,29 +217,32 @@ def compare(selected: Sequence[RunRecord]) -> None:
         st.caption("Validation solid, training dotted; one colour per run.")
     st.subheader("Metrics", anchor=False)
     frame, best = rt.metrics_frame(comparison, names)
-    st.dataframe(_styled(frame, best, names), hide_index=True, key="runs_metrics", placeholder="—")
+    st.dataframe(_styled(frame, best, names), hide_index=True, key="runs_metrics", placeholder="—",
+                 height=_height(len(frame)))
     if len(selected) > 1:
         st.caption(f"Best of each row in bold. Validation figures are each run's best epoch; test figures are on "
                    f"its test rows. Differences are counted from {names[0]}.")
         _differences(comparison, names)
 
 
+def _height(rows: int) -> int:
+    """A table's height in pixels that shows all its rows (up to 15) without scrolling."""
+    return 38 + 35 * min(max(rows, 1), 15) + 2
+
+
 def _differences(comparison: Comparison, names: Sequence[str]) -> None:
-    design, settings = st.columns(2, gap="large")
-    with design:
-        st.subheader("Design differences", anchor=False)
-        frame = rt.design_frame(comparison, names)
-        if frame.empty:
-            st.caption("None: every selected run has the same design.")
-        else:
-            st.dataframe(frame, hide_index=True, key="runs_design_diff", placeholder="—")
-    with settings:
-        st.subheader("Training differences", anchor=False)
-        frame = rt.settings_frame(comparison, names)
-        if frame.empty:
-            st.caption("None: the same training settings and data split.")
-        else:
-            st.dataframe(frame, hide_index=True, key="runs_settings_diff", placeholder="—")
+    st.subheader("Design differences", anchor=False)
+    frame = rt.design_frame(comparison, names)
+    if frame.empty:
+        st.caption("None: every selected run has the same design.")
+    else:
+        st.dataframe(frame, hide_index=True, key="runs_design_diff", placeholder="—", height=_height(len(frame)))
+    st.subheader("Training differences", anchor=False)
+    frame = rt.settings_frame(comparison, names)
+    if frame.empty:
+        st.caption("None: the same training settings and data split.")
+    else:
+        st.dataframe(frame, hide_index=True, key="runs_settings_diff", placeholder="—", height=_height(len(frame)))
 
 
 # ---------------------------------------------------------------------- one run
