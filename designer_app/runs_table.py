@@ -237,7 +237,8 @@ def metric_figure(metric: str, histories: Sequence[Mapping[str, Sequence[float]]
                  for v in history.get(key) or []]
             if not any(v is not None for v in y):
                 continue
-            fig.add_trace(go.Scatter(x=(x or list(range(1, len(y) + 1)))[: len(y)], y=y, mode="lines+markers",
+            fig.add_trace(go.Scatter(x=(x or list(range(1, len(y) + 1)))[: len(y)], y=y,
+                                     mode="lines+markers" if len(y) <= 40 else "lines",
                                      name=f"{label} ({part})", line={"color": color, "dash": dash},
                                      marker={"size": 5}, legendgroup=label))
     better = "higher is better" if higher_is_better(metric) else "lower is better"
