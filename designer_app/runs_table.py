@@ -92,19 +92,22 @@ def table(records: Sequence[RunRecord]) -> pd.DataFrame:
     """One row per run, columns named in words; numbers stay numbers (sortable), missing ones empty.
 
     Narrow enough for a laptop screen: the design column only where a design name differs from its
-    run's (the app names a run after its design), the validation figure named in its column title
-    when every run is ranked by the same one.
+    run's (the app names a run after its design), the data column only for runs on several data
+    files, the validation figure named in its column title when every run is ranked by the same one.
     """
     tests = _test_metrics(records)
     ranked = {r.best_metric for r in records if r.best_metric}
     best = f"Best {words(next(iter(ranked)))}" if len(ranked) == 1 else "Best validation"
     designs = any(r.design and safe_name(r.design) != r.short_name for r in records)
+    datas = len({r.data for r in records}) > 1
     rows = []
     for r in records:
         row: dict[str, Any] = {"Run": r.short_name, "Started": r.started, "Status": status_label(r.status)}
         if designs:
             row["Design"] = r.design
-        row.update({"Data": r.data, "Parameters": r.params,
+        if datas:
+            row["Data"] = r.data
+        row.update({"Parameters": r.params,
                     "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
                     best: r.best_value})
         if len(ranked) > 1:
@@ -113,7 +116,8 @@ def table(records: Sequence[RunRecord]) -> pd.DataFrame:
             row[f"Test {words(m)}"] = r.test_metrics.get(m)
         row["Time"] = duration(r.wall_s)
         rows.append(row)
-    columns = ["Run", "Started", "Status", *(["Design"] if designs else []), "Data", "Parameters", "Epochs", best,
+    columns = ["Run", "Started", "Status", *(["Design"] if designs else []), *(["Data"] if datas else []),
+               "Parameters", "Epochs", best,
                *(["Measured by"] if len(ranked) > 1 else []), *[f"Test {words(m)}" for m in tests], "Time"]
     frame = pd.DataFrame(rows, columns=columns)
     for name in ("Parameters", best, *[f"Test {words(m)}" for m in tests]):
@@ -168,8 +172,19 @@ def _get(doc: Mapping[str, Any], path: str) -> Any:
 
 
 def _shown(value: Any) -> str:
-    """A value in a difference table: ``—`` where a run has no such field."""
-    return "—" if value is None else format_value(value)
+    """A value in a difference table, short and in words: ``—`` where a run has no such field, lists of
+    numbers as ``64, 32`` (``none`` when empty), a whole block as ``2 layers, width 64, decrement 16``."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return ", ".join(format_value(v) for v in value) or "none"
+    if isinstance(value, dict):
+        parts = [f"{k.replace('_', ' ')} {_shown(v)}" for k, v in value.items()
+                 if not isinstance(v, (dict, list)) and v is not None]
+        return ", ".join(parts[:4]) + (", …" if len(parts) > 4 else "")
+    return format_value(value)
 
 
 def design_frame(comparison: Comparison, labels: Sequence[str]) -> pd.DataFrame:
@@ -201,20 +216,27 @@ def field_words(path: str) -> str:
     return f"{label} of block {int(block.group(1)) + 1}" if block else label
 
 
+#: Data settings of a run's data.json, in words.
+_DATA_WORDS = {"data.seed": "Split seed", "data.path": "Data file", "data.target": "Target column",
+               "data.task": "Task", "data.kind": "Data kind", "data.load_args.non_finite": "Non-finite numbers",
+               "data.load_args.max_bytes": "Largest data file"}
+
+
 def setting_words(path: str) -> str:
     """A training or data setting path in words (its label in the training settings), else the path."""
     from rmlp.data.split import SplitConfig
     from rmlp.runs.config import TrainConfig
 
-    name = path.removeprefix("data.")
+    if path in _DATA_WORDS:
+        return _DATA_WORDS[path]
+    name = path.removeprefix("data.").removeprefix("load_args.")
     for model in (TrainConfig, SplitConfig):
         if name in model.model_fields:
             try:
                 return str(model.meta(name).label)
             except (KeyError, ValueError, AttributeError):
                 break
-    return {"data.seed": "Split seed", "data.path": "Data file", "data.target": "Target column",
-            "data.task": "Task", "data.kind": "Data kind"}.get(path, capital(name.replace("_", " ").replace(".", ": ")))
+    return capital(name.replace("_", " ").replace(".", ": "))
 
 
 # ---------------------------------------------------------------------- the curves

@@ -52,7 +52,9 @@ def intro(runs: Sequence[RunRecord]) -> None:
         except Exception:  # noqa: BLE001 - a missing page (custom navigation) just drops the link
             pass
         return
-    st.caption(f"{len(runs)} run{'s' if len(runs) != 1 else ''} in `{where}`: the Train page's runs and runs "
+    files = {r.data for r in runs}
+    on = f", all trained on {next(iter(files))}" if len(files) == 1 and runs[0].data else ""
+    st.caption(f"{len(runs)} run{'s' if len(runs) != 1 else ''} in `{where}`{on}: the Train page's runs and runs "
                "made with `rmlp train` in this folder. Tick runs to compare them; click a column title to sort.")
 
 

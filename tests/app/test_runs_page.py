@@ -108,6 +108,7 @@ def test_the_table_lists_every_run_in_words_and_searches_them(runs: Path) -> Non
     assert table["Parameters"].iloc[1] < table["Parameters"].iloc[0]  # the narrow design is smaller
     assert pd.api.types.is_numeric_dtype(table["Best validation accuracy"])  # sorts as numbers
     assert list(table["Design"]) == ["wine long", "wine narrow", "wine wide"]
+    assert "Data" not in table.columns and any("all trained on wine.csv" in c.value for c in at.caption)
     for column in table.columns:  # no code names shown to users
         assert "_" not in column and column[0].isupper(), column
     cells = " ".join(str(v) for v in table.astype(object).to_numpy().ravel())
