@@ -33,6 +33,7 @@ from rmlp.runs.history import (
     read_run,
     runs_frame,
 )
+from rmlp.runs.tensorboard import INSTALL_HINT
 from rmlp.spec.fields import field_table, parse_settings
 
 __all__ = ["register"]
@@ -166,7 +167,11 @@ def _show(path: Path) -> None:
     lines += [f"  {k:<12} {_number(v)}" for k, v in record.test_metrics.items()]
     if record.notices:
         lines += ["", "Notices:"] + [f"  - {n}" for n in record.notices]
-    files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*")
+                   if p.is_file() and RunDir.TENSORBOARD not in p.relative_to(path).parts)
+    board = run.tensorboard
+    lines += ["", f"TensorBoard: tensorboard --logdir {board}" if board.is_dir() else
+              f"TensorBoard: no event files ({INSTALL_HINT} to have new runs write them)."]
     lines += ["", "Files: " + ", ".join(files)]
     if run.model.is_file():
         lines += ["", f"Predict: rmlp predict {record.path} DATA -o predictions.csv",
@@ -185,8 +190,7 @@ def _chosen_for_delete(refs: list[str], runs_dir: Path, older_than: str | None) 
 
 def register(app: typer.Typer) -> None:
     """Add ``rmlp runs ...`` and ``rmlp predict`` to ``app``."""
-    runs = typer.Typer(help="The run history: list, show, compare and delete runs.", no_args_is_help=False,
-                       rich_markup_mode="markdown")
+    runs = typer.Typer(no_args_is_help=False, rich_markup_mode="markdown")
     app.add_typer(runs, name="runs")
 
     @runs.callback(invoke_without_command=True)
@@ -202,8 +206,10 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="table for people; json or csv for scripts.",
                                          **choice(("table", "json", "csv")))] = "table",
     ) -> None:
-        """List the runs, newest first: name, when, design, data, task, parameters, epochs done of planned,
-        status, best validation score, test metrics, wall time.
+        """The run history: list the runs (newest first), or show, compare and delete them.
+
+        One line per run: name, when, design, data, task, parameters, epochs done of planned, status,
+        best validation score, test metrics, wall time.
 
         Status: finished, stopped (Ctrl-C or Stop; resumable), failed, running, or interrupted (recorded as
         running but its process is gone; resumable).
@@ -215,6 +221,8 @@ def register(app: typer.Typer) -> None:
             rmlp runs --data wine --status finished --last 5
 
             rmlp runs --format json > runs.json
+
+            rmlp runs show wine · rmlp runs compare wine-a wine-b · rmlp runs delete --older-than 7d
         """
         if ctx.invoked_subcommand is not None:
             return
@@ -314,8 +322,10 @@ def register(app: typer.Typer) -> None:
         runs_dir: RunsDirOption = _DEFAULT_DIR,
         settings: dict[str, Any] | None = None,
     ) -> None:
-        """Predict with a trained run: its preprocessor on the raw rows, then its model; one row out per row in,
-        in the input order: `prediction` (the label, or the value in target units) and for a classifier one
+        """Predict with a trained run on new rows: a CSV table, or images for an image run.
+
+        The run's preprocessor is applied to the raw rows, then its model; one row out per row in, in the input
+        order: `prediction` (the label, or the value in target units) and for a classifier one
         `p(CLASS)` column per class. Images keep their file names in a `file` column.
 
         Refused (exit 1, nothing written): a missing feature column (named); no rows; text that is no number,

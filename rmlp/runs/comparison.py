@@ -3,13 +3,13 @@
 :func:`compare_runs` reads two or more run folders (their small files, never a model) into a
 :class:`Comparison`. The command line prints it (:meth:`Comparison.lines`), ``--html`` and a
 notebook draw it with the curves of every run overlaid. A notebook shows a comparison through
-the renderer :mod:`rmlp.notebook` registers here (:func:`set_html_renderer`), so this module
-needs nothing above it.
+the renderer :mod:`rmlp.notebook` registers in :mod:`rmlp.spec.display`, so this module needs
+nothing above it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,9 @@ from typing import Any
 from rmlp.runs.folder import RunDir
 from rmlp.runs.history import RunRecord, find_run, higher_is_better, read_run
 from rmlp.spec.diff import FieldChange, diff_documents, format_value, spec_diff
+from rmlp.spec.display import hook
 
-__all__ = ["Comparison", "SettingDifference", "compare_runs", "set_html_renderer"]
-
-_HTML_RENDERER: Callable[[Comparison], str] | None = None
-
-
-def set_html_renderer(renderer: Callable[[Comparison], str] | None) -> None:
-    """Register the function that draws a :class:`Comparison` as HTML in a notebook (None: plain text)."""
-    global _HTML_RENDERER
-    _HTML_RENDERER = renderer
-
+__all__ = ["Comparison", "SettingDifference", "compare_runs"]
 
 @dataclass(frozen=True)
 class SettingDifference:
@@ -118,8 +110,12 @@ class Comparison:
         return out
 
     def _repr_html_(self) -> str | None:
-        """In a notebook: the table, the design differences and the overlaid curves (when rmlp.notebook is there)."""
-        return _HTML_RENDERER(self) if _HTML_RENDERER is not None else None
+        """In a notebook: the table, the design differences and the overlaid curves (rmlp.notebook's renderer)."""
+        try:
+            renderer = hook("comparison_html")
+        except LookupError:  # no notebook extra installed: the plain-text repr
+            return None
+        return str(renderer(self))
 
     def __repr__(self) -> str:
         return "\n".join(self.lines())

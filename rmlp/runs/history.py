@@ -11,7 +11,9 @@ A run's status is its state.json's, except a run recorded as running whose proce
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import json
 import math
 import os
 import re
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rmlp.runs.folder import RunDir
+from rmlp.spec.metrics import direction
 
 __all__ = [
     "HISTORY_STATUSES", "AmbiguousRun", "RunNotFound", "RunRecord", "RunStatus", "delete_run", "find_run",
@@ -35,8 +38,6 @@ RunStatus = Literal["finished", "stopped", "failed", "running", "interrupted"]
 HISTORY_STATUSES: tuple[str, ...] = ("finished", "stopped", "failed", "running", "interrupted")
 #: The files a record is read from; a change to any of them makes the record be read again.
 _SOURCES = (RunDir.SPEC, RunDir.STATE, RunDir.CONFIG, RunDir.DATA, RunDir.METRICS, RunDir.HISTORY, RunDir.SEARCH)
-#: Metric names (without ``val_``) for which higher is better; every other one (loss, rmse, ...) is lower-better.
-_HIGHER = ("accuracy", "auc", "f1", "precision", "recall", "r2")
 #: A run recorded as running without a process id counts as interrupted after this long without an update.
 STALE_AFTER = _dt.timedelta(hours=6)
 
@@ -50,9 +51,9 @@ class AmbiguousRun(ValueError):
 
 
 def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` (``val_accuracy``, ``loss``, ``test r2`` ...) is better."""
-    name = metric.removeprefix("val_").rsplit(" ", 1)[-1]
-    return name in _HIGHER
+    """Whether a larger value of ``metric`` (``val_accuracy``, ``loss``, ``test r2`` ...) is better
+    (the project's metric table, :func:`rmlp.spec.metrics.direction`; an unknown name is a loss)."""
+    return direction(metric.rsplit(" ", 1)[-1]) == "maximize"
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ class RunRecord:
 
 _STAMP = re.compile(r"^\d{8}-\d{6}-")
 _LOCK = threading.Lock()
-_CACHE: dict[Path, tuple[tuple[Any, ...], RunRecord, dict[str, Any]]] = {}
+_CACHE: dict[str, tuple[tuple[Any, ...], RunRecord, dict[str, Any]]] = {}
+#: The history columns a run may be ranked by.
+_RANKED = ("val_accuracy", "val_loss", "loss")
 
 
 # ----------------------------------------------------------------------------- reading one run
@@ -202,43 +205,98 @@ def _final(raw: str) -> RunStatus:
     return "running"
 
 
-def _key(path: Path) -> tuple[Any, ...]:
+def _key(folder: str) -> tuple[Any, ...]:
+    """(modification time, size) of each file a record is read from (None: absent); the first is spec.json."""
     out: list[tuple[int, int] | None] = []
     for name in _SOURCES:
         try:
-            st = os.stat(path / name)
+            st = os.stat(os.path.join(folder, name))
             out.append((st.st_mtime_ns, st.st_size))
         except OSError:
             out.append(None)
     return tuple(out)
 
 
-def _read(run: RunDir) -> tuple[RunRecord, dict[str, Any]]:
+def _json(folder: str, name: str) -> tuple[dict[str, Any], str]:
+    """A run file's JSON object and its text ({} and '' when missing or damaged)."""
+    try:
+        with open(os.path.join(folder, name), encoding="utf-8") as fh:
+            text = fh.read()
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return {}, ""
+    return (data, text) if isinstance(data, dict) else ({}, text)
+
+
+def _columns(folder: str, names: Sequence[str]) -> dict[str, list[float]]:
+    """Only the named columns (and ``epoch``) of a run's history.csv, as floats (NaN where unreadable)."""
+    try:
+        with open(os.path.join(folder, RunDir.HISTORY), newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError:
+        return {}
+    if not rows:
+        return {}
+    index = {name: i for i, name in enumerate(rows[0]) if name in names or name == "epoch"}
+    out: dict[str, list[float]] = {name: [] for name in index}
+    for row in rows[1:]:
+        for name, i in index.items():
+            try:
+                out[name].append(float(row[i]))
+            except (IndexError, ValueError):
+                out[name].append(math.nan)
+    return out
+
+
+_PARAMS: dict[str, int | None] = {}
+
+
+def _read(folder: str) -> tuple[RunRecord, dict[str, Any]]:
     """The record (status 'running' for any unfinished run) and the pid/host of the process that wrote it."""
-    spec = run.read_json(RunDir.SPEC, {}) or {}
-    state = run.read_json(RunDir.STATE, {}) or {}
-    config = run.read_json(RunDir.CONFIG, {}) or {}
-    data = run.read_json(RunDir.DATA, {}) or {}
-    metrics = run.read_json(RunDir.METRICS, {}) or {}
-    spec, state, config, data = (x if isinstance(x, dict) else {} for x in (spec, state, config, data))
+    spec, spec_text = _json(folder, RunDir.SPEC)
+    state, _ = _json(folder, RunDir.STATE)
+    config, _ = _json(folder, RunDir.CONFIG)
+    data, _ = _json(folder, RunDir.DATA)
+    metrics, _ = _json(folder, RunDir.METRICS)
+    name = os.path.basename(folder)
     task = str(data.get("task") or spec.get("task") or "")
-    metric, value, epoch = _best(run.history(), task)
-    started = _time(state.get("started_at")) or _stamp_time(run.name)
+    metric, value, epoch = _best(_columns(folder, _RANKED), task)
+    started = _time(state.get("started_at")) or _stamp_time(name)
     updated = _time(state.get("updated_at"))
     wall = (updated - started).total_seconds() if started and updated and updated >= started else None
     data_path = str(data.get("path") or "")
     raw = str(state.get("status") or "")
+    if spec_text not in _PARAMS:  # many runs share a design: count each one once
+        _PARAMS[spec_text] = _params(spec)
     record = RunRecord(
-        name=run.name, path=run.path, started=started, design=str(spec.get("name") or ""),
-        data=Path(data_path).name if data_path else "", task=task, params=_params(spec),
+        name=name, path=Path(folder), started=started, design=str(spec.get("name") or ""),
+        data=os.path.basename(data_path) if data_path else "", task=task, params=_PARAMS[spec_text],
         epochs_done=_int(state.get("epochs_done")), epochs_planned=_int(config.get("epochs") or state.get("epochs")),
         status=_final(raw), best_metric=metric, best_value=value, best_epoch=epoch, test_metrics=_scalars(metrics),
-        test_split=str(metrics.get("split") or "") if isinstance(metrics, dict) else "", wall_s=wall,
+        test_split=str(metrics.get("split") or ""), wall_s=wall,
         data_path=data_path, target=str(data.get("target") or ""), error=str(state.get("error") or ""),
-        notices=tuple(str(n) for n in state.get("notices") or []), promoted=run.has(RunDir.SEARCH),
-        updated=updated,
+        notices=tuple(str(n) for n in state.get("notices") or []),
+        promoted=os.path.isfile(os.path.join(folder, RunDir.SEARCH)), updated=updated,
     )
     return record, {"status": raw, "pid": state.get("pid"), "host": state.get("host")}
+
+
+def _record(folder: str) -> RunRecord | None:
+    """The (cached) record of a folder; None when it holds no spec.json (no run)."""
+    key = _key(folder)
+    if key[0] is None:
+        return None
+    with _LOCK:
+        hit = _CACHE.get(folder)
+    if hit is not None and hit[0] == key:
+        record, state = hit[1], hit[2]
+    else:
+        record, state = _read(folder)
+        with _LOCK:
+            _CACHE[folder] = (key, record, state)
+    if record.status == "running":
+        record = replace(record, status=_status(state, record.updated))
+    return record
 
 
 def read_run(path: str | Path) -> RunRecord:
@@ -246,33 +304,23 @@ def read_run(path: str | Path) -> RunRecord:
 
     A run recorded as running is checked each time: it is ``interrupted`` once its process is gone.
     """
-    run = RunDir(Path(path))
-    if not run.is_run():
-        raise RunNotFound(f"{str(run.path)!r} is not a run folder: it has no {RunDir.SPEC}.")
-    key = _key(run.path)
-    with _LOCK:
-        hit = _CACHE.get(run.path)
-    if hit is not None and hit[0] == key:
-        record, state = hit[1], hit[2]
-    else:
-        record, state = _read(run)
-        with _LOCK:
-            _CACHE[run.path] = (key, record, state)
-    if record.status == "running":
-        record = replace(record, status=_status(state, record.updated))
+    record = _record(os.fspath(path))
+    if record is None:
+        raise RunNotFound(f"{str(path)!r} is not a run folder: it has no {RunDir.SPEC}.")
     return record
 
 
 # ----------------------------------------------------------------------------- the history
-def _folders(runs_dir: Path) -> list[Path]:
+def _folders(runs_dir: Path) -> list[str]:
+    """The sub-folders of ``runs_dir`` (run folders or not)."""
     try:
-        entries = list(os.scandir(runs_dir))
+        with os.scandir(runs_dir) as entries:
+            return [e.path for e in entries if e.is_dir()]
     except FileNotFoundError:
         return []
     except NotADirectoryError:
         raise ValueError(f"The runs folder {str(runs_dir)!r} is a file, not a folder. Pass the folder that "
                          "holds the run folders (--runs-dir).") from None
-    return [Path(e.path) for e in entries if e.is_dir() and os.path.isfile(os.path.join(e.path, RunDir.SPEC))]
 
 
 def list_runs(runs_dir: str | Path = "runs", *, data: str | None = None, status: str | Iterable[str] | None = None,
@@ -288,12 +336,7 @@ def list_runs(runs_dir: str | Path = "runs", *, data: str | None = None, status:
         raise ValueError(f"Unknown run status {sorted(unknown)}: use one of {', '.join(HISTORY_STATUSES)}.")
     if last is not None and last < 1:
         raise ValueError(f"--last takes a number of runs of at least 1, not {last}.")
-    records = []
-    for path in _folders(Path(runs_dir)):
-        try:
-            records.append(read_run(path))
-        except (OSError, ValueError):  # a folder deleted while being listed
-            continue
+    records = [r for r in map(_record, _folders(Path(runs_dir))) if r is not None]
     if data:
         needle = data.lower()
         records = [r for r in records if needle in r.data.lower() or needle in r.data_path.lower()]
@@ -319,7 +362,8 @@ def find_run(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
     """The run folder ``ref`` names: a folder path, or a unique run name or prefix of one in ``runs_dir``.
 
     A name matches a folder whose name starts with it, with or without the ``YYYYmmdd-HHMMSS-``
-    stamp (``wine`` matches ``20250101-120000-wine``); an exact name always wins. Raises
+    stamp (``wine`` matches ``20250101-120000-wine``); a name that is exactly one run's (with or
+    without its stamp) wins over longer ones (``old`` is not ``older``). Raises
     :class:`RunNotFound` or :class:`AmbiguousRun` (ValueErrors) with the candidates and what to do.
     """
     text = str(ref).strip()
@@ -330,11 +374,14 @@ def find_run(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
         raise RunNotFound(f"{text!r} is a folder but not a run folder: it has no {RunDir.SPEC}.")
     if not text or os.sep in text or (os.altsep and os.altsep in text):
         raise RunNotFound(f"No run folder at {text!r}. Give a run folder, or a run name from `rmlp runs`.")
-    folders = _folders(Path(runs_dir))
-    exact = [p for p in folders if p.name == text]
-    if exact:
+    folders = [Path(f) for f in _folders(Path(runs_dir)) if os.path.isfile(os.path.join(f, RunDir.SPEC))]
+    exact = [p for p in folders if p.name == text] or [p for p in folders if _STAMP.sub("", p.name) == text]
+    if len(exact) == 1:
         return exact[0]
-    found = [p for p in folders if p.name.startswith(text) or _STAMP.sub("", p.name).startswith(text)]
+    if exact:
+        found = exact
+    else:
+        found = [p for p in folders if p.name.startswith(text) or _STAMP.sub("", p.name).startswith(text)]
     if len(found) == 1:
         return found[0]
     if not found:
@@ -367,4 +414,4 @@ def delete_run(path: str | Path) -> None:
                          "then delete it.")
     shutil.rmtree(record.path)
     with _LOCK:
-        _CACHE.pop(record.path, None)
+        _CACHE.pop(os.fspath(record.path), None)
