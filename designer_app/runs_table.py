@@ -20,10 +20,8 @@ from rmlp.runs.comparison import Comparison
 from rmlp.runs.folder import safe_name
 from rmlp.runs.history import RunRecord, higher_is_better
 from rmlp.spec.diff import format_value
+from rmlp.spec.metrics import display_name
 
-#: Metric names written as people write them.
-_WORDS = {"rmse": "RMSE", "mae": "MAE", "mse": "MSE", "r2": "R²", "auc": "AUC", "f1": "F1", "loss": "loss",
-          "accuracy": "accuracy", "precision": "precision", "recall": "recall"}
 _STATUS = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed", "running": "Training",
            "interrupted": "Interrupted"}
 _TASK = {"binary": "Binary classification", "multiclass": "Classification", "regression": "Regression"}
@@ -35,9 +33,7 @@ _NO_CURVE = {"score"}
 
 def words(name: str) -> str:
     """A metric name in words, lower case: ``val_accuracy`` -> ``validation accuracy``, ``rmse`` -> ``RMSE``."""
-    base = name.removeprefix("val_")
-    text = _WORDS.get(base, base.replace("_", " "))
-    return f"validation {text}" if name.startswith("val_") else text
+    return display_name(name)
 
 
 def capital(text: str) -> str:
