@@ -312,8 +312,12 @@ def _open_design(record: RunRecord, name: str) -> bool:
     from rmlp import SpecError, parse_spec
 
     data = RunDir(record.path).read_json(RunDir.SPEC)
+    if not isinstance(data, dict) or not data:
+        st.error(f"The design of {name} cannot be opened: its {RunDir.SPEC} is missing, empty or not JSON.",
+                 icon=":material/error:")
+        return False
     try:
-        spec = parse_spec(data if isinstance(data, dict) else {})
+        spec = parse_spec(data)
     except (SpecError, ValueError) as exc:
         st.error(f"The design of {name} cannot be opened: {exc}", icon=":material/error:")
         return False

@@ -218,6 +218,22 @@ def test_predict_on_the_runs_page_names_extra_columns_and_refuses_missing_ones(r
     assert "'alcohol'" in errors and "'hue'" in errors
     assert not re.search(r"[0-9a-f]{20}", errors)  # never the server's own file name
     assert not [d for d in at.dataframe if "Row" in d.value.columns]
+    # other files a user may upload by mistake: each refused in words, never a traceback
+    for name, content, said in (("empty.csv", b"", "empty"), ("header only.csv", b"alcohol,hue\n", "no data rows"),
+                                ("binary.csv", bytes(range(256)) * 4, "")):
+        at = _predict_upload(at, name, content)
+        assert not at.exception, name
+        assert at.error and said in " ".join(e.value for e in at.error).lower(), (name, [e.value for e in at.error])
+
+
+def test_a_run_whose_design_file_is_damaged_says_so_instead_of_opening(runs: Path) -> None:
+    (next(runs.glob("*-wide")) / "spec.json").write_text("{not json")
+    at = _select(open_page(_app(), "runs"), "wide")
+    before = at.session_state["rmlp.spec"]
+    at = widget(at, "button", "Open its design").click().run()
+    assert not at.exception
+    assert any("cannot be opened" in e.value for e in at.error)
+    assert at.session_state["rmlp.spec"] == before and [t.value for t in at.title] == ["Runs"]
 
 
 def test_the_train_page_links_its_run_and_offers_predictions(runs: Path) -> None:
