@@ -110,8 +110,7 @@ def _key(shown: Sequence[RunRecord]) -> str:
 
 
 _COLUMNS = {
-    "Run": st.column_config.TextColumn("Run", help="The run's name (its folder without the date stamp).",
-                                       pinned=True),
+    "Run": st.column_config.TextColumn("Run", help="The run's name (its folder without the date stamp)."),
     "Started": st.column_config.DatetimeColumn("Started", format="D MMM, HH:mm"),
     "Status": st.column_config.TextColumn("Status", help="Finished, stopped by you, failed, training now, or "
                                           "interrupted (its process ended; `rmlp resume` continues it)."),

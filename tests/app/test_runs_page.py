@@ -264,3 +264,16 @@ def test_an_empty_runs_folder_says_how_to_make_runs(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("RMLP_RUNS_DIR", str(tmp_path / "a file"))
     at = open_page(_app(), "runs")
     assert not at.exception and any("is a file, not a folder" in e.value for e in at.error)
+
+
+def test_export_offers_the_runs_bundle_with_its_trained_model(runs: Path) -> None:
+    import io
+    import zipfile
+
+    from designer_app import runs_view
+
+    at = _select(open_page(_app(), "runs"), "narrow")
+    button = next(d for d in at.get("download_button") if d.label == "Export the bundle (.zip)")
+    assert not button.proto.disabled and button.proto.deferred_file_id  # made when clicked
+    names = zipfile.ZipFile(io.BytesIO(runs_view._bundle(next(runs.glob("*-narrow")))())).namelist()
+    assert {"spec.json", "model.py", "predict.py", "model.keras", "history.csv"} <= set(names), names
