@@ -147,6 +147,7 @@ def test_images_are_predicted_from_a_folder_a_zip_and_an_npz_in_file_order(tmp_p
     buffer = io.BytesIO()
     np.savez(buffer, x=np.full((2, 8, 8), [[[0.0]], [[255.0]]]), y=np.array([0, 1]))
     (tmp_path / "new.npz").write_bytes(buffer.getvalue())
+    assert predict_file(predictor, zipped.read_bytes()).table["file"].tolist() == ["a.png", "b.png", "sub/c.png"]
     result = predict_file(predictor, tmp_path / "new.npz")
     assert result.table["file"].tolist() == ["x[0]", "x[1]"] and result.table["prediction"].tolist() == ["dark",
                                                                                                           "light"]
@@ -156,6 +157,31 @@ def test_images_are_predicted_from_a_folder_a_zip_and_an_npz_in_file_order(tmp_p
         predictor.predict_images(np.zeros((0, 8, 8, 1)))
     with pytest.raises(DataError, match="trained on images"):
         predictor.predict_frame(pd.DataFrame({"a": [1]}))
+
+
+class _TableModel:
+    """A stand-in for a binary classifier: the probability of 'b' is the first encoded input, squashed."""
+
+    input_shape = (None, 4)
+
+    def predict(self, x: np.ndarray, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        return (1 / (1 + np.exp(-x[:, :1]))).astype(np.float32)
+
+
+def test_an_uploaded_table_gets_one_prediction_per_row_in_input_order() -> None:
+    from rmlp.runs.predict import predict_file
+
+    predictor = Predictor(Path("run"), _TableModel(), "binary", ["a", "b"], _prep(), "table", [4])
+    upload = b"colour,size,label\nred,4,a\nblue,-3,b\ngreen,,a\n"
+    result = predict_file(predictor, upload)
+    assert result.table.columns.tolist() == ["prediction", "p(a)", "p(b)"]
+    # size 4 is high, -3 low; the empty cell gets the median, encoded as 0: p(b) = 0.5, a tie goes to the first class
+    assert result.table["prediction"].tolist() == ["b", "a", "a"] and result.table["p(b)"][2] == 0.5
+    np.testing.assert_allclose(result.table["p(a)"] + result.table["p(b)"], 1.0, rtol=1e-6)
+    assert any("target column 'label'" in n for n in result.notices)
+    assert any("'size' has 1 empty cell(s) (row 3)" in n for n in result.notices)
+    with pytest.raises(DataError, match="no data rows"):
+        predict_file(predictor, b"colour,size\n")
 
 
 # ----------------------------------------------------------------------------- a trained run

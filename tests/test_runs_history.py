@@ -256,3 +256,19 @@ def test_runs_write_tensorboard_scalars_only_and_nothing_without_tensorboard(mon
     board = tensorboard.tensorboard_callback(tmp_path / "tb")
     assert type(board).__name__ == "TensorBoard" and board.log_dir == str(tmp_path / "tb")
     assert board.histogram_freq == 0 and not board.write_graph and board.update_freq == "epoch"
+
+
+def test_a_comparison_shows_itself_in_a_notebook_after_a_plain_import_rmlp(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    fake_run(runs, "one", when=T0, history_rows=[{"val_accuracy": 0.8, "val_loss": 0.5}])
+    fake_run(runs, "two", when=T0 + dt.timedelta(minutes=1), seed=2,
+             history_rows=[{"val_accuracy": 0.9, "val_loss": 0.4}])
+    code = ("import sys, rmlp\n"
+            f"c = rmlp.runs.compare('one', 'two', runs_dir={str(runs)!r})\n"
+            "page = c._repr_html_()\n"
+            "print('rmlp.notebook.runs' in sys.modules, 'tensorflow' in sys.modules, 'seed' in page,\n"
+            "      'plotly' in page)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "False", "True", "True"]

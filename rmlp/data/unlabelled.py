@@ -25,7 +25,7 @@ from rmlp.data.images import (
     check_npz,
 )
 from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
-from rmlp.data.reading import read_source
+from rmlp.data.reading import Source, read_source, source_name
 
 __all__ = ["read_images"]
 
@@ -44,7 +44,7 @@ def _files(entries: list[tuple[tuple[str, ...], Callable[[], bytes]]], where: st
     return [(i, name, read) for i, (name, read) in enumerate(images)], len(visible) - len(images)
 
 
-def read_images(path: str | Path, size: tuple[int, int], color_mode: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 max_image_pixels: int = MAX_IMAGE_PIXELS, max_total_pixels: int = MAX_TOTAL_PIXELS,
                 ) -> tuple[np.ndarray, list[str], list[str]]:
     """(images (n, height, width, channels), their names, notices) from a folder, .zip or .npz.
@@ -52,21 +52,22 @@ def read_images(path: str | Path, size: tuple[int, int], color_mode: str, *, max
     Folder and zip images are sorted by path and resized to ``size`` (height, width);
     ``color_mode`` is ``grayscale`` or ``rgb``. A .npz gives its ``x`` (or ``images``, or
     ``x_test``) array as it is, named by position; labels in it are ignored. Unreadable images are
-    skipped and named in a notice.
+    skipped and named in a notice. ``path`` may also be the bytes (or an open file) of a .zip or .npz.
     """
-    path = Path(path)
+    where = source_name(path)
+    folder = Path(path) if isinstance(path, (str, Path)) and Path(path).is_dir() else None
     notes: list[str] = []
-    if path.is_dir():
-        files, ignored = _files(_folder_entries(path, max_bytes), f"the folder {path.name!r}")
+    if folder is not None:
+        files, ignored = _files(_folder_entries(folder, max_bytes), f"the folder {where!r}")
     else:
         raw = read_source(path, max_bytes=max_bytes)
         if not raw.startswith(b"PK"):
-            raise DataError(f"{path.name!r} is neither a folder, a .zip archive nor a .npz file.",
+            raise DataError(f"{where!r} is neither a folder, a .zip archive nor a .npz file.",
                             "Give a folder or .zip of images, or a .npz array of them.")
         try:
             archive = zipfile.ZipFile(io.BytesIO(raw))
         except ZIP_ERRORS as exc:
-            raise DataError(f"{path.name!r} is not a readable zip or .npz file ({exc}).",
+            raise DataError(f"{where!r} is not a readable zip or .npz file ({exc}).",
                             "Zip the images (or np.savez the array) again.") from exc
         with archive:
             members = [i.filename for i in archive.infolist() if not i.is_dir()]
@@ -83,9 +84,9 @@ def read_images(path: str | Path, size: tuple[int, int], color_mode: str, *, max
                     raise DataError(f"The .npz array {key!r} has shape {arrays[key].shape}; images are (n, height, "
                                     "width) or (n, height, width, channels).", "Save the images as one array.")
                 return x, [f"{key}[{i}]" for i in range(len(x))], notes
-            files, ignored = _files(_zip_entries(archive, max_bytes), f"the zip {path.name!r}")
+            files, ignored = _files(_zip_entries(archive, max_bytes), f"the zip {where!r}")
             x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
-    if path.is_dir():
+    if folder is not None:
         x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
     if ignored:
         notes.append(f"Ignored {ignored} file(s) that are not images.")

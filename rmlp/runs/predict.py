@@ -33,6 +33,7 @@ from rmlp.data.errors import DataError
 from rmlp.data.finite import bad_number_mask
 from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
 from rmlp.data.preprocessor import Preprocessor
+from rmlp.data.reading import Source
 from rmlp.runs.folder import RunDir
 
 __all__ = ["FORMULA_STARTS", "Predictions", "Predictor", "check_rows", "escape_formulas", "load_predictor",
@@ -266,25 +267,29 @@ def load_predictor(run_dir: str | Path) -> Predictor:
                      shape, color)
 
 
-def predict_file(predictor: Predictor, path: str | Path, *, non_finite: NonFinitePolicy = "refuse",
+def predict_file(predictor: Predictor, source: Source, *, non_finite: NonFinitePolicy = "refuse",
                  max_bytes: int = DEFAULT_MAX_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS,
                  max_total_pixels: int = MAX_TOTAL_PIXELS) -> Predictions:
-    """Predictions for a CSV table (a table run) or images (an image run: a folder, .zip or .npz)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"No data file or folder at {str(path)!r}.", "Give an existing CSV file, folder, .zip or .npz.")
+    """Predictions for a CSV table (a table run) or images (an image run: a folder, .zip or .npz).
+
+    ``source`` is a path, or the bytes (or an open file) of an upload, read within the same limits
+    as training data.
+    """
+    if isinstance(source, (str, Path)) and not Path(source).exists():
+        raise DataError(f"No data file or folder at {str(source)!r}.",
+                        "Give an existing CSV file, folder, .zip or .npz.")
     if predictor.kind == "table":
         from rmlp.data.reading import read_table_notes
 
-        if path.is_dir():
-            raise DataError(f"{str(path)!r} is a folder; the run was trained on a table.", "Give a CSV file.")
-        frame, notes, _ = read_table_notes(path, max_bytes=max_bytes)
+        if isinstance(source, (str, Path)) and Path(source).is_dir():
+            raise DataError(f"{str(source)!r} is a folder; the run was trained on a table.", "Give a CSV file.")
+        frame, notes, _ = read_table_notes(source, max_bytes=max_bytes)
         result = predictor.predict_frame(frame, non_finite)
         result.notices = [*notes, *result.notices]
         return result
     from rmlp.data.unlabelled import read_images
 
     h, w, c = (predictor.input_shape + [1, 1, 1])[:3]
-    x, names, notes = read_images(path, (h, w), "grayscale" if c == 1 else "rgb", max_bytes=max_bytes,
+    x, names, notes = read_images(source, (h, w), "grayscale" if c == 1 else "rgb", max_bytes=max_bytes,
                                   max_image_pixels=max_image_pixels, max_total_pixels=max_total_pixels)
     return predictor.predict_images(x, names, notes)
