@@ -44,28 +44,21 @@ def _predictor(path: str, stamp: int) -> Any:
 
 
 def _predict(run: RunDir, upload: Any) -> tuple[Any, str]:
-    """(predictions, "") or (None, what went wrong in words) for an uploaded file."""
+    """(predictions, "") or (None, what went wrong in words) for an uploaded file (read from memory)."""
     from rmlp.data import DataError
     from rmlp.runs.predict import predict_file
 
     allowed = datasets.TABLE_SUFFIXES if _kind(run) == "table" else datasets.IMAGE_SUFFIXES
-    try:
-        saved = datasets.save_upload(upload.getvalue(), upload.name, allowed)
-    except ValueError as exc:
-        return None, f"This file cannot be used: {exc}"
-
-    def named(text: str) -> str:  # the name the user uploaded, not our own file name
-        return text.replace(str(saved), upload.name).replace(saved.name, upload.name)
-
+    if Path(upload.name).suffix.lower() not in allowed:
+        return None, f"'{upload.name}' is not one of the kinds this run takes ({', '.join(allowed)})."
     try:
         with st.spinner("Loading the model and predicting…"):
             predictor = _predictor(str(run.path), os.stat(run.model).st_mtime_ns)
-            result = predict_file(predictor, saved)
+            result = predict_file(predictor, upload.getvalue(), max_bytes=datasets.MAX_UPLOAD_BYTES)
     except DataError as exc:
-        return None, named(exc.message) + (f"  \n**Fix:** {named(exc.fix)}" if exc.fix else "")
+        return None, exc.message + (f"  \n**Fix:** {exc.fix}" if exc.fix else "")
     except (ValueError, OSError) as exc:
-        return None, f"This file cannot be used: {named(str(exc))}"
-    result.notices = [named(n) for n in result.notices]
+        return None, f"This file cannot be used: {exc}"
     return result, ""
 
 
@@ -89,7 +82,7 @@ def panel(run_dir: str | Path, key: str) -> None:
         st.caption("Upload images: a .zip of image files (resized to the run's size) or a .npz with an array x.")
     upload = st.file_uploader("Rows to predict" if table else "Images to predict", type=list(_TABLE if table else
                               _IMAGES), key=f"predict_upload:{key}:{run.name}",
-                              help="The file stays in this session's private folder.")
+                              help="The file is read in memory for these predictions and not kept.")
     if upload is None:
         return
     stamp = (str(run.path), upload.file_id, os.stat(run.model).st_mtime_ns)

@@ -50,10 +50,10 @@ def test_predict_from_an_uploaded_csv_on_the_runs_page(runs_server: str, page: A
 
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{runs_server}/runs")
-    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=60_000)
     grid = page.locator('[data-testid="stDataFrame"]').first
-    expect(grid).to_be_visible()
-    expect(page.get_by_text("Tick one or more runs")).to_be_visible()
+    expect(grid).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Tick one or more runs")).to_be_visible(timeout=30_000)
     box = grid.bounding_box()
     for _ in range(5):  # tick the first row (its checkbox at the left); the canvas may still be settling
         page.mouse.click(box["x"] + 18, box["y"] + 52)
@@ -62,11 +62,11 @@ def test_predict_from_an_uploaded_csv_on_the_runs_page(runs_server: str, page: A
             break
         except Exception:  # noqa: BLE001 - Playwright's TimeoutError: click again
             page.wait_for_timeout(500)
-    expect(page.get_by_role("heading", name="Curves of tiny")).to_be_visible()
+    expect(page.get_by_role("heading", name="Curves of tiny")).to_be_visible(timeout=30_000)
     page.get_by_text("Predict on new rows with this run").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     expect(page.get_by_text("Predictions for 5 rows")).to_be_visible(timeout=90_000)
-    expect(page.get_by_text("Ignored 1 column(s) the model does not use: 'note'")).to_be_visible()
+    expect(page.get_by_text("Ignored 1 column(s) the model does not use: 'note'")).to_be_visible(timeout=30_000)
     screenshot(page, "runs-predictions")
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download the predictions (.csv)").click()
