@@ -100,7 +100,8 @@ def panel(run_dir: str | Path, key: str) -> None:
     st.markdown(f"**Predictions for {n:,} row{'s' if n != 1 else ''}** of {upload.name}")
     shown_table = result.table.copy()
     shown_table.insert(0, "Row", range(1, n + 1))
-    config: dict[str, Any] = {"prediction": st.column_config.Column("Prediction")}
+    config: dict[str, Any] = {"prediction": st.column_config.Column("Prediction"),
+                              "file": st.column_config.Column("Image")}
     config.update({c: st.column_config.NumberColumn(f"Probability of {c[2:-1]}", format="%.4f")
                    for c in shown_table.columns if c.startswith("p(") and c.endswith(")")})
     st.dataframe(shown_table, hide_index=True, height=min(400, 38 + 35 * n + 2), key=f"predictions_table:{key}",

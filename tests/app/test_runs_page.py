@@ -277,3 +277,38 @@ def test_export_offers_the_runs_bundle_with_its_trained_model(runs: Path) -> Non
     assert not button.proto.disabled and button.proto.deferred_file_id  # made when clicked
     names = zipfile.ZipFile(io.BytesIO(runs_view._bundle(next(runs.glob("*-narrow")))())).namelist()
     assert {"spec.json", "model.py", "predict.py", "model.keras", "history.csv"} <= set(names), names
+
+
+@pytest.fixture(scope="module")
+def image_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder with one tiny run trained on the digits images (sample_data/digits.npz)."""
+    from rmlp.data.images import load_images
+    from rmlp.runs.config import TrainConfig
+    from rmlp.runs.train import train
+    from rmlp.spec.model import BlockSpec, ModelSpec
+
+    runs = tmp_path_factory.mktemp("images") / "runs"
+    spec = ModelSpec(name="digits tiny", blocks=[BlockSpec(layers=2, width=16, decrement=4)], final_layers=[8])
+    train(spec, load_images(ROOT / "sample_data" / "digits.npz", seed=0),
+          TrainConfig(epochs=1, batch_size=64, runs_dir=str(runs), batch_events_every=0.0, run_name="digits"),
+          data_source={"kind": "images", "path": str(ROOT / "sample_data" / "digits.npz"), "seed": 0})
+    return runs
+
+
+def test_an_image_run_predicts_uploaded_images(image_runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import numpy as np
+
+    monkeypatch.setenv("RMLP_RUNS_DIR", str(image_runs))
+    monkeypatch.chdir(ROOT)
+    at = _select(open_page(_app(), "runs"), "digits")
+    uploader = next(u for u in at.get("file_uploader") if u.label == "Images to predict")
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.load(ROOT / "sample_data" / "digits.npz")["x"][:4])
+    uploader.set_value(("four digits.npz", buffer.getvalue(), "application/octet-stream"))
+    at = at.run()
+    assert not at.exception
+    predictions = _frame(at, "Row")
+    assert len(predictions) == 4 and list(predictions["file"]) == ["x[0]", "x[1]", "x[2]", "x[3]"]
+    assert set(predictions["prediction"].astype(str)) <= {str(i) for i in range(10)}
