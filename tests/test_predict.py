@@ -273,3 +273,38 @@ def test_rmlp_predict_refuses_or_notes_bad_rows_on_the_command_line(penguin_run:
     assert "'Atlantis'" in imputed.output and "'comment'" in imputed.output
     printed = pd.read_csv(io.StringIO(imputed.stdout))
     assert len(printed) == 4 and printed.columns[0] == "prediction"
+
+
+@pytest.mark.slow
+def test_an_image_run_predicts_a_zip_of_images_and_an_npz_as_model_predict_does(tmp_path: Path) -> None:
+    import keras
+
+    from rmlp.data.fit import spec_for_data
+    from rmlp.data.images import load_images
+    from rmlp.runs.config import TrainConfig
+    from rmlp.runs.predict import BATCH_SIZE
+    from rmlp.runs.train import train
+    from rmlp.spec.model import BlockSpec, ModelSpec
+
+    npz = ROOT / "sample_data" / "digits.npz"
+    data = load_images(npz, seed=0)
+    spec = spec_for_data(ModelSpec(name="digits", blocks=[BlockSpec(layers=1, width=16, decrement=0)]), data,
+                         size=False)[0]
+    config = TrainConfig(epochs=1, batch_size=64, runs_dir=str(tmp_path / "runs"), batch_events_every=60.0)
+    run_dir = train(spec, data, config, data_source={"kind": "images", "path": str(npz), "seed": 0}).run_dir
+    out = tmp_path / "digits.csv"
+    done = runner.invoke(app, ["predict", str(run_dir), str(npz), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(out)
+    with np.load(npz) as arrays:
+        x = arrays["x"].astype(np.float32)
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    direct = np.asarray(model.predict(x.reshape((-1, *model.input_shape[1:])), batch_size=BATCH_SIZE, verbose=0))
+    assert len(table) == len(x) and table["file"].iloc[0] == "x[0]"
+    np.testing.assert_array_equal(table[[c for c in table.columns if c.startswith("p(")]].to_numpy(np.float32), direct)
+    zipped = runner.invoke(app, ["predict", str(run_dir), str(ROOT / "sample_data" / "digits_images.zip")])
+    assert zipped.exit_code == 0, zipped.output
+    printed = pd.read_csv(io.StringIO(zipped.stdout))
+    assert len(printed) > 0 and printed["file"].str.endswith(".png").all()
+    table_run = runner.invoke(app, ["predict", str(run_dir), str(PENGUINS)])
+    assert table_run.exit_code == 1 and "Traceback" not in table_run.output

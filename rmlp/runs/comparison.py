@@ -131,7 +131,7 @@ def _cell(value: Any) -> str:
 
 def _winner(metric: str, values: Sequence[Any]) -> int | None:
     numbers = [(v, i) for i, v in enumerate(values) if isinstance(v, (int, float)) and v == v]
-    if len(numbers) < 2:
+    if len(numbers) < 2 or len({v for v, _ in numbers}) == 1:  # nothing to choose between
         return None
     sign = -1 if higher_is_better(metric) else 1
     return min(numbers, key=lambda p: (sign * p[0], p[1]))[1]
