@@ -22,14 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ["compat", "spec", "base", "design", "data", "keras", "runs", "export", "search", "learn", "notebook",
           "cli"]
 #: The app's modules from the bottom up, in tiers; a module may import its own tier and those before it.
-#: Server settings, data sets, jobs, words and styles know no session; the session (``state``) and the
-#: jobs that run experiments keep them; controls and the training job read the session; each page's
-#: view (every ``*_view`` module) draws with all of these; ``app`` is the entry script.
+#: Data sets and jobs know no session; the session (``state``) keeps them; controls and the training job
+#: read the session; each page's view draws with all of these; ``app`` is the entry script.
 APP_ORDER = [
-    {"designer_app", "server", "memo", "jobs", "teaching", "datasets", "metric_names", "style", "runs_table"},
-    {"state", "experiment_job", "comparison"},
+    {"designer_app", "jobs", "teaching", "datasets"},
+    {"state", "experiment_job"},
     {"widgets", "training", "sidebar"},
-    {"*_view"},
+    {"data_view", "design_view", "train_view", "search_view", "learn_view", "export_view"},
     {"app"},
 ]
 #: ``rmlp.base`` holds both the pure facts the design path reads and the Keras-side loaders; only
@@ -78,7 +77,6 @@ def _rank(module: str) -> Rank | None:
         return (0, LAYERS.index(parts[1])) if len(parts) > 1 and parts[1] in LAYERS else None
     if parts[0] == "designer_app":
         own = parts[1] if len(parts) > 1 else "designer_app"
-        own = "*_view" if own.endswith("_view") else own
         return 1, next((i for i, tier in enumerate(APP_ORDER) if own in tier), None)
     if parts[0] == "pages":
         return 2, 0
