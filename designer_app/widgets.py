@@ -118,7 +118,7 @@ def _read(meta: FieldMeta, raw: Any) -> Any:
     return raw
 
 
-def _widen(lo: float | None, hi: float | None, value: Any) -> tuple[float | None, float | None]:
+def _widen(lo: float | None, hi: float | None, value: Any) -> tuple[Any, Any]:
     """Bounds that include the current value (an invalid value must still show; validation names it)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if lo is not None and value < lo:
@@ -161,15 +161,14 @@ def _float_control(meta: FieldMeta, label: str, value: Any, common: dict[str, An
     if lo is not None and hi is not None and step and not meta.log and value is not None:
         if meta.high_open:
             hi = round(hi - step, 10)
-        low, high = _widen(lo, hi, value)
-        return st.slider(label, min_value=float(low or 0.0), max_value=float(high or 0.0), value=float(value),
-                         step=float(step), **common)
+        lo, hi = _widen(lo, hi, value)
+        return st.slider(label, min_value=float(lo), max_value=float(hi), value=float(value), step=float(step),
+                         **common)
     lo = None if meta.low_open or lo is None else float(lo)
     hi = None if meta.high_open or hi is None else float(hi)
     lo, hi = _widen(lo, hi, value)
     fmt = meta.format or ("%.6g" if meta.log else None)
-    bounds: dict[str, Any] = {"min_value": lo, "max_value": hi, "value": None if value is None else float(value)}
-    return st.number_input(label, **bounds,
+    return st.number_input(label, min_value=lo, max_value=hi, value=None if value is None else float(value),
                            step=float(step) if step else (None if value is None else max(float(value) / 10, 1e-6)),
                            format=fmt, placeholder=meta.empty if meta.optional else None, **common)
 
