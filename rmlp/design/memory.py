@@ -108,7 +108,8 @@ class MemoryVerdict:
         """The verdict in one sentence, the same in the app, the command line and training."""
         if not self.fits:
             return self.message()
-        needs = f"The design needs about {gib(self.needed)} of memory to train at batch size {self.batch_size}"
+        needs = (f"The design needs about {gib(self.needed)} of memory to train at batch size {self.batch_size}, "
+                 "TensorFlow's fixed overhead included")
         if not self.available:
             return needs + "."
         if self.level == "warning":
