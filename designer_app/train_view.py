@@ -85,7 +85,8 @@ def controls(loaded: LoadedData | None) -> None:
                   on_click=_start, help="Train the current design on the chosen data in the background. You can "
                   "switch pages or reload; the run goes on.", width="stretch")
     with stop:
-        st.button("Stop", icon=":material/stop:", disabled=not active or snap.stop_requested, on_click=_stop,
+        st.button("Stop", icon=":material/stop:", disabled=not active or snap is None or snap.stop_requested,
+                  on_click=_stop,
                   width="stretch", help="Stop after the current batch; what was learned so far is kept and "
                   "evaluated. Before the first batch, the run ends at once and nothing is kept.")
 
@@ -138,7 +139,7 @@ def live() -> None:
         job.touch()
         snap = job.snapshot()
         _status_line(snap)
-        batch = snap.latest.get("batch")
+        batch: Any = snap.latest.get("batch")  # a TrainEvent; drawn only while running_batch
         history = charts.history_from_events(snap.events)
         baseline = charts.history_from_events(snap.events, "baseline_epoch")
         done = len(history["epoch"])
