@@ -45,7 +45,12 @@ def _deferred(module: str, name: str) -> Callable[..., Any]:
     """A renderer that imports its module (and ipywidgets, where it needs them) only when called."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+        try:
+            found = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(f"Showing this live needs {exc.name}, part of rmlp's notebook extra: "
+                                      "pip install 'rmlp[notebook]'.", name=exc.name) from None
+        return getattr(found, name)(*args, **kwargs)
 
     return call
 
