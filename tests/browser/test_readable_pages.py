@@ -15,8 +15,8 @@ from browser_helpers import ROOT, app_command, free_port, screenshot, serving, s
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: The pages by their link in the navigation, and the start of their title.
-PAGES = {"Design": "Design", "Data": "Data", "Train": "Train", "Search": "Search", "Export": "Export",
-         "Learn": "Learn"}
+PAGES = {"Design": "Design", "Data": "Data", "Train": "Train", "Runs": "Runs", "Search": "Search",
+         "Export": "Export", "Learn": "Learn"}
 
 #: Visible text boxes whose text must fit: widget labels, buttons, tabs, metric labels, expander titles, headers.
 _CUT_OFF = """() => {
