@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -39,17 +40,32 @@ def serving(command: list[str], port: int, cwd: Path, env: dict[str, str], log: 
     """Run a server command until the block ends; yields its base URL once ``ready`` (default: Streamlit's
     health check) returns."""
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # its own process group: the server and whatever it started (Streamlit under `rmlp app`) stop together
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
             (ready or wait_healthy)(url, process)
             yield url
         finally:
-            process.terminate()
+            _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's group, then SIGKILL to what is left of it after 15 s."""
+    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        deadline = time.time() + wait
+        while time.time() < deadline:
             try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, 0)  # anyone left in the group?
+            except ProcessLookupError:
+                process.wait(5)
+                return
+            process.poll()
+            time.sleep(0.2)
+    process.wait(5)
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
