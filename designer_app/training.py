@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,11 @@ from rmlp import ModelSpec
 
 #: Where the app's run folders go (tests point this at a temporary folder).
 RUNS_DIR_ENV = "RMLP_RUNS_DIR"
+
+
+def runs_dir() -> Path:
+    """The folder of the app's run folders."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
 
 
 def make_config(settings: dict[str, Any]) -> Any:

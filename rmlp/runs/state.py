@@ -7,7 +7,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["starting", "running", "finished", "stopped", "failed"]
+#: "interrupted": the process training it ended without a word (a killed server); resume it.
+Status = Literal["starting", "running", "finished", "stopped", "failed", "interrupted"]
 
 __all__ = ["RunState", "Status", "now"]
 
@@ -44,9 +45,19 @@ class RunState:
     error: str = ""
     notices: list[str] = field(default_factory=list)
     last_logs: dict[str, float] = field(default_factory=dict)
+    #: The machine and process training it (a server started later tells a dead one's runs by these).
+    host: str = ""
+    pid: int = 0
 
     def touch(self) -> None:
         self.updated_at = now()
+
+    def claim(self) -> None:
+        """Record this machine and process as the one training the run."""
+        import os
+        import socket
+
+        self.host, self.pid = socket.gethostname(), os.getpid()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -387,6 +387,7 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
             return _not_begun(None, state, spec, config, notices, listener)
         run = RunDir.create(config.runs_dir, config.run_name or spec.name)
         state.status, state.started_at, state.notices = "running", now(), notices
+        state.claim()
         state.touch()
         run.write_json(RunDir.STATE, state.to_dict())
         spec.save(run.file(RunDir.SPEC))
@@ -535,6 +536,7 @@ def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = No
         run.truncate_history(done)
         run.write_text(RunDir.CONFIG, config.to_json() + "\n")
         state.status, state.epochs, state.epochs_done, state.error = "running", config.n_epochs, done, ""
+        state.claim()
         state.checkpoint_epoch = done
         if state.best_epoch > done:
             state.best, state.best_epoch, state.wait = None, 0, 0  # epochs after the checkpoint are trained again

@@ -1,0 +1,201 @@
+"""What the app's server promises: who gets in, what a visitor may use, and tidying up after a dead server.
+
+* :func:`gate` asks for the shared password or token ``rmlp app`` set (``RMLP_APP_PASSWORD``; compared
+  with :func:`hmac.compare_digest`, never read from the URL) before any page runs;
+* :func:`limits` are the operator's :class:`rmlp.spec.server.ServerLimits`;
+* :func:`browser_key` names the browser a session runs in (a reload is a new session of the same
+  browser), from the cookie Streamlit sets for its XSRF check, hashed with a secret of this process;
+* :func:`on_start` runs once per server process: run folders a dead server left "running" are marked
+  "interrupted" (with the command that resumes them) and upload folders no live server owns are removed.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import threading
+import time
+from functools import cache
+from pathlib import Path
+
+import streamlit as st
+
+from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_PASSWORD, ServerLimits
+
+_AUTH = "rmlp.auth"  # bool: this session gave the password
+#: Hashed browser keys that gave the password (a reload in the same browser is let in again).
+_SIGNED_IN: set[str] = set()
+_SECRET = secrets.token_bytes(32)
+#: Seconds a wrong password costs (slows guessing down).
+WRONG_PASSWORD_DELAY_S = 1.0
+
+
+@cache
+def limits() -> ServerLimits:
+    """The server's limits (from ``rmlp app``'s options; the defaults otherwise)."""
+    return ServerLimits.from_env()
+
+
+def allowed_storage() -> tuple[str, ...]:
+    """The storage URLs the operator allowed with ``rmlp app --allow-storage`` (besides the studies folder)."""
+    return tuple(u.strip() for u in os.environ.get(ENV_ALLOW_STORAGE, "").splitlines() if u.strip())
+
+
+def host_name() -> str:
+    return socket.gethostname()
+
+
+# ---------------------------------------------------------------------- who is this
+def _xsrf_token(cookie: str) -> bytes | None:
+    """The token inside Tornado's XSRF cookie (``2|mask|masked token|time``: the same for every page load)."""
+    parts = cookie.split("|")
+    if len(parts) != 4 or parts[0] != "2":
+        return None
+    try:
+        mask, masked = binascii.unhexlify(parts[1]), binascii.unhexlify(parts[2])
+    except (binascii.Error, ValueError):
+        return None
+    if not mask or not masked:
+        return None
+    return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+
+
+def browser_key() -> str:
+    """A name for this browser, the same across reloads ("" when unknown, e.g. in tests without a browser)."""
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf", "")
+    except Exception:  # noqa: BLE001 - no request behind this session (AppTest)
+        return ""
+    token = _xsrf_token(str(cookie)) if cookie else None
+    if not token:
+        return ""
+    return hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------- the password gate
+def password() -> str:
+    return os.environ.get(ENV_PASSWORD, "")
+
+
+def signed_in() -> bool:
+    """Whether this session may use the app (always when the server has no password)."""
+    if not password() or st.session_state.get(_AUTH):
+        return True
+    key = browser_key()
+    if key and key in _SIGNED_IN:
+        st.session_state[_AUTH] = True
+        return True
+    return False
+
+
+def check_password(given: str) -> bool:
+    """Compare ``given`` with the server's password in constant time; a wrong one costs a second."""
+    ok = hmac.compare_digest(given.encode("utf-8"), password().encode("utf-8"))
+    if ok:
+        st.session_state[_AUTH] = True
+        key = browser_key()
+        if key:
+            _SIGNED_IN.add(key)
+    else:
+        time.sleep(WRONG_PASSWORD_DELAY_S)
+    return ok
+
+
+def sign_in_page() -> None:
+    """The one page a visitor without the password sees."""
+    st.title("Residual MLP designer")
+    st.write("This server asks for a password. Whoever runs it has it (or the token `rmlp app` printed).")
+    with st.form("rmlp-sign-in"):
+        given = st.text_input("Password or token", type="password")
+        sent = st.form_submit_button("Sign in", type="primary")
+    if sent:
+        if check_password(given):
+            st.rerun()
+        st.error("That password is not right.", icon=":material/lock:")
+
+
+def gate() -> bool:
+    """True when the session may see the app; else the sign-in page is the only page (and is drawn)."""
+    if signed_in():
+        return True
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/lock:")]).run()
+    return False
+
+
+# ---------------------------------------------------------------------- once per server process
+_STARTED = threading.Event()
+_START_LOCK = threading.Lock()
+OWNER_FILE = ".owner"
+
+
+def owner_record() -> str:
+    """What an upload folder of this process records as its owner: host and process id."""
+    return json.dumps({"host": host_name(), "pid": os.getpid()})
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def owner_alive(folder: Path) -> bool:
+    """Whether the server that made ``folder`` (its ``.owner`` record) still runs; unknown counts as alive."""
+    try:
+        owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    if not isinstance(owner, dict) or owner.get("host") != host_name():
+        return True
+    pid = owner.get("pid")
+    return not isinstance(pid, int) or pid == os.getpid() or _process_alive(pid)
+
+
+def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
+    """Mark the runs under ``runs_dir`` left "running" by a server process that is gone; the runs marked."""
+    from rmlp.runs.folder import RunDir
+    from rmlp.runs.state import RunState
+
+    marked = []
+    for folder in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
+        run = RunDir(folder)
+        try:
+            state = RunState.from_dict(run.read_json(RunDir.STATE))
+        except (OSError, ValueError, TypeError):
+            continue
+        if state.status not in ("starting", "running") or state.host not in ("", host_name()):
+            continue
+        if state.pid == os.getpid() or (state.pid and _process_alive(state.pid)):
+            continue
+        state.status = "interrupted"
+        state.error = (f"The server stopped while this run was training (after {state.epochs_done} of "
+                       f"{state.epochs} epochs). Resume it with: rmlp resume {folder}")
+        state.touch()
+        run.write_json(RunDir.STATE, state.to_dict())
+        marked.append(folder)
+    return marked
+
+
+def on_start() -> None:
+    """Once per server process: mark runs a dead server left running, remove orphaned upload folders."""
+    if _STARTED.is_set():
+        return
+    with _START_LOCK:
+        if _STARTED.is_set():
+            return
+        from designer_app import datasets, training
+
+        try:
+            mark_interrupted_runs(training.runs_dir())
+            datasets.sweep_uploads(orphans=True)
+        finally:
+            _STARTED.set()
