@@ -258,6 +258,31 @@ def _find_upload(name: str) -> Path:
     raise ValueError("the data set of the link is no longer on this server; upload it again")
 
 
+_BASE_NAME = re.compile(r"^[0-9a-f]{20}\.keras$")
+
+
+def own_base_model(path: str) -> str | None:
+    """The base-model path a design of this session may hold: a shipped sample's, one of this session's
+    uploads, or this session's copy of another session's upload (found by content hash); None for any
+    other path, whether a file is there or not (nothing about other files is revealed)."""
+    from rmlp.data.samples import BASE_MODEL
+
+    given = Path(os.path.abspath(path))
+    if given.parent == sample_dir() and given.name == BASE_MODEL:
+        return str(given)
+    if not _BASE_NAME.match(given.name):
+        return None
+    own = upload_dir()
+    if given.parent == own:
+        return str(given)
+    if given.parent.parent == upload_root() and _SESSION_NAME.match(given.parent.name):
+        try:
+            return str(_find_upload(given.name))
+        except (ValueError, OSError):
+            return None
+    return None
+
+
 def _adopt(source: Path) -> Path:
     """An upload of another session as a file of this session's own folder (a link, or else a copy)."""
     own = upload_dir()

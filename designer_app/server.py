@@ -77,6 +77,16 @@ def browser_key() -> str:
     return hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:32]
 
 
+def session_scope() -> str:
+    """A short name for this browser (else this session) that keeps one visitor's studies from another's."""
+    key = browser_key()
+    if not key:
+        from designer_app import state
+
+        key = hashlib.sha256(state.upload_token().encode("ascii")).hexdigest()
+    return key[:10]
+
+
 # ---------------------------------------------------------------------- the password gate
 def password() -> str:
     return os.environ.get(ENV_PASSWORD, "")
@@ -125,6 +135,28 @@ def gate() -> bool:
         return True
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/lock:")]).run()
     return False
+
+
+# ---------------------------------------------------------------------- the end of a session
+def _session_gone(session_id: str) -> None:
+    """Streamlit ended a session: its running jobs get the grace period, then stop."""
+    from designer_app import jobs
+
+    jobs.session_ended(session_id, limits().job_grace_min * 60)
+
+
+@st.cache_resource(scope="session", on_release=_session_gone, show_spinner=False)
+def _session_mark(session_id: str) -> str:
+    return session_id
+
+
+def watch_session() -> None:
+    """Have Streamlit tell :func:`_session_gone` when this session ends."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None:
+        _session_mark(ctx.session_id)
 
 
 # ---------------------------------------------------------------------- once per server process

@@ -16,7 +16,7 @@ def draw() -> None:
         problems = state.problems()
         n_err = sum(p.severity == "error" for p in problems)
         n_warn = len(problems) - n_err
-        name = f"**{spec.name}** ({len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''})"
+        name = f"**{plain_text(spec.name)}** ({len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''})"
         if n_err:
             st.error(f"{name}: {n_err} error{'s' if n_err != 1 else ''}, fix before training",
                      icon=":material/error:")
@@ -36,6 +36,15 @@ def draw() -> None:
                       f"training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} at batch "
                       f"{figures.batch_size}.")
         _job_status()
+
+
+#: ASCII punctuation: each may start Markdown syntax, and CommonMark reads any of them escaped as itself.
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def plain_text(text: str) -> str:
+    """``text`` for a Markdown string, shown as written: no links, emphasis, HTML or lists come of it."""
+    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in text.replace("\n", " "))
 
 
 def _data_fit() -> None:
