@@ -176,13 +176,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _end_with_parent() -> None:
+    """In the child, before Streamlit starts: on Linux, have the kernel send it SIGTERM should this process
+    die without passing a signal on (SIGKILL); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
     """Run ``command`` as a child, pass SIGTERM, SIGINT and SIGHUP on to it, and wait for it to end.
 
     The child's exit status (a signal's number as 128 + n) is returned; the child never outlives this process
     because of a signal sent to it.
     """
-    child = subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and Streamlit
+    child = subprocess.Popen(command, env=env, preexec_fn=_end_with_parent)  # noqa: S603, PLW1509
     forwarded = [s for s in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None]
 
     def forward(signum: int, frame: Any) -> None:
