@@ -24,6 +24,10 @@ def _page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
     return st.Page(PAGES / file, title=title, icon=icon, **kwargs)
 
 
+#: The addresses of the pages besides the default one (the file names' stems).
+URL_PATHS = ("data", "train", "search", "export", "learn")
+
+
 def navigation() -> st.Page:
     """The pages, in the order the sidebar lists them."""
     return st.navigation([
@@ -41,7 +45,7 @@ def main(pages: list[st.Page] | None = None) -> None:
     st.set_page_config(page_title="Residual MLP designer", page_icon=":material/hub:", layout="wide")
     jobs.keep_reruns_light()  # here, so every way of starting the app (rmlp app, AppTest) gets it
     server.on_start()
-    if not server.gate():  # a server with a password: nothing else runs before it was given
+    if not server.gate(URL_PATHS):  # a server with a password: nothing else runs before it was given
         return
     server.watch_session()
     state.init()

@@ -129,11 +129,14 @@ def sign_in_page() -> None:
         st.error("That password is not right.", icon=":material/lock:")
 
 
-def gate() -> bool:
-    """True when the session may see the app; else the sign-in page is the only page (and is drawn)."""
+def gate(url_paths: tuple[str, ...] = ()) -> bool:
+    """True when the session may see the app; else the sign-in page is drawn, at every page's address
+    (``url_paths``), so a link to any page asks for the password and then opens that page."""
     if signed_in():
         return True
-    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/lock:")]).run()
+    pages = [st.Page(sign_in_page, title="Sign in", icon=":material/lock:", default=True)]
+    pages += [st.Page(sign_in_page, title="Sign in", icon=":material/lock:", url_path=p) for p in url_paths]
+    st.navigation(pages, position="hidden").run()
     return False
 
 
