@@ -151,7 +151,7 @@ def kind_of(path: Path) -> str:
     return "table" if path.suffix.lower() in TABLE_SUFFIXES else "images"
 
 
-def table_limits() -> dict[str, int]:
+def table_limits() -> dict[str, Any]:
     """The reader's limits on this server: bytes, columns, rows and cells (each named in a refusal)."""
     limits = server.limits()
     return {"max_bytes": int(limits.upload_mb * 2**20), "max_columns": limits.max_columns,

@@ -56,7 +56,7 @@ class ByteCache:
             if found is not None:
                 found[2].add(owner)
                 self._items.move_to_end(key)
-                return found[0]  # type: ignore[no-any-return]
+                return found[0]
         value = make()
         size = self._sizer(value)
         with self._lock:

@@ -30,7 +30,8 @@ from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_PASSWORD, ServerLimits
 _AUTH = "rmlp.auth"  # bool: this session gave the password
 #: Hashed browser keys that gave the password (a reload in the same browser is let in again).
 _SIGNED_IN: set[str] = set()
-_SECRET = secrets.token_bytes(32)
+#: The file that keeps the secret browser keys are made with, so they outlive a server restart.
+SECRET_FILE = ".browser-key-secret"
 #: Seconds a wrong password costs (slows guessing down).
 WRONG_PASSWORD_DELAY_S = 1.0
 
@@ -74,7 +75,29 @@ def browser_key() -> str:
     token = _xsrf_token(str(cookie)) if cookie else None
     if not token:
         return ""
-    return hmac.new(_SECRET, token, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(_secret(), token, hashlib.sha256).hexdigest()[:32]
+
+
+@cache
+def _secret() -> bytes:
+    """32 random bytes kept (readable by this user only) beside the upload folders; made on first use."""
+    from designer_app import datasets
+
+    path = datasets.upload_root().parent / SECRET_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        data = path.read_bytes()
+        if len(data) >= 32:
+            return data[:32]
+        return secrets.token_bytes(32)  # damaged: keys of this process only
+    except OSError:
+        return secrets.token_bytes(32)
+    data = secrets.token_bytes(32)
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    return data
 
 
 def session_scope() -> str:
@@ -218,6 +241,52 @@ def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
         run.write_json(RunDir.STATE, state.to_dict())
         marked.append(folder)
     return marked
+
+
+#: The file a run folder of the app gets, naming the browser that started the training (a hashed key).
+RUN_OWNER_FILE = "app-owner.json"
+
+
+def claim_run(runs_dir: Path, browser: str) -> Path | None:
+    """Write ``browser`` into the run folder this process is training now (the newest one "running" here)."""
+    from rmlp.runs.folder import RunDir
+    from rmlp.runs.state import RunState
+
+    if not browser or not runs_dir.is_dir():
+        return None
+    mine = []
+    for folder in runs_dir.glob("*"):
+        try:
+            state = RunState.from_dict(RunDir(folder).read_json(RunDir.STATE))
+        except (OSError, ValueError, TypeError):
+            continue
+        if state.status == "running" and state.pid == os.getpid() and state.host == host_name():
+            mine.append((state.started_at, folder))
+    if not mine:
+        return None
+    folder = max(mine)[1]
+    (folder / RUN_OWNER_FILE).write_text(json.dumps({"browser": browser}), encoding="utf-8")
+    return folder
+
+
+def interrupted_runs_of(runs_dir: Path, browser: str) -> list[tuple[Path, str]]:
+    """Runs of ``browser`` a dead server left interrupted and that it was not told about yet: (folder, what
+    happened); each is marked told."""
+    from rmlp.runs.folder import RunDir
+    from rmlp.runs.state import RunState
+
+    found = []
+    for owner_file in runs_dir.glob(f"*/{RUN_OWNER_FILE}") if browser and runs_dir.is_dir() else []:
+        try:
+            owner = json.loads(owner_file.read_text(encoding="utf-8"))
+            state = RunState.from_dict(RunDir(owner_file.parent).read_json(RunDir.STATE))
+        except (OSError, ValueError, TypeError):
+            continue
+        if owner.get("browser") != browser or owner.get("told") or state.status != "interrupted":
+            continue
+        owner_file.write_text(json.dumps({**owner, "told": True}), encoding="utf-8")
+        found.append((owner_file.parent, state.error))
+    return found
 
 
 def on_start() -> None:

@@ -162,6 +162,11 @@ def _reclaim_jobs() -> None:
         reason = found.snapshot().stop_reason if found is not None else ""
         if reason:
             notify(f"Your {found.name}: {reason}", "warning")  # type: ignore[union-attr]
+    if job is None and key:
+        from designer_app import training
+
+        for folder, what in server.interrupted_runs_of(training.runs_dir(), key):
+            notify(f"Your training in {folder.name} was interrupted: {what}", "warning")
 
 
 def _start_on_sample(file: str) -> None:

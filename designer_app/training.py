@@ -54,8 +54,21 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
     the job again also gets them back.
     """
 
+    from designer_app import server
+
+    browser = server.browser_key()
+
     def target(listener: jobs.Listener, stop_event: threading.Event) -> RunInfo:
-        return run(spec, loaded, config, listener, stop_event)
+        claimed = False
+
+        def tell(event: Any) -> None:
+            nonlocal claimed
+            if not claimed and getattr(event, "kind", None) == "train_begin":
+                claimed = True  # the run folder exists now: name its browser, for a server that outlives this one
+                server.claim_run(runs_dir(), browser)
+            listener(event)
+
+        return run(spec, loaded, config, tell if browser else listener, stop_event)
 
     info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name, "baseline": config.baseline,
             "loaded": loaded, "settings": dict(settings or {})}

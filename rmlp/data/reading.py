@@ -206,15 +206,14 @@ def read_table_notes(
     raw = read_source(source, max_bytes=max_bytes)
     if not raw.strip():
         raise DataError("The file is empty.", "Choose a CSV file with a header row and data rows.")
-    shape = {"max_columns": max_columns, "max_rows": max_rows, "max_cells": max_cells,
-             **({"raise_hint": raise_hint} if raise_hint else {})}
+    hint = raise_hint or RAISE_SHAPE
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if not utf16:
-        check_shape(raw, **shape)  # before decoding: no copy of a huge header is made
+    if not utf16:  # before decoding: no copy of a huge header is made
+        check_shape(raw, max_columns=max_columns, max_rows=max_rows, max_cells=max_cells, raise_hint=hint)
     text = decode_text(raw)
     del raw
     if utf16:
-        check_shape(text, **shape)
+        check_shape(text, max_columns=max_columns, max_rows=max_rows, max_cells=max_cells, raise_hint=hint)
     sep, decimal = _sniff(text)
     options: dict[str, Any] = {"skipinitialspace": True, "na_values": EXTRA_NA_VALUES}
     used: dict[str, Any] = {"sep": sep, "decimal": decimal}

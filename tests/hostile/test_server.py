@@ -553,3 +553,50 @@ def test_a_design_name_is_shown_as_written_not_as_a_link(app: AppTest) -> None:
     at = app.run()
     status = next(e.value for e in [*at.sidebar.success, *at.sidebar.warning, *at.sidebar.error])
     assert "](http" not in status and "\\[click me\\]\\(http\\:" in status and "\\*\\*bold\\*\\*" in status
+
+
+def test_a_returning_visitor_is_told_that_a_dead_server_interrupted_their_training(
+        app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from designer_app import server
+
+    runs = tmp_path / "runs"
+    run = runs / "tiny-2026-12-07"
+    run.mkdir(parents=True)
+    state = {"status": "running", "epochs_done": 2, "epochs": 5, "host": server.host_name(), "pid": os.getpid(),
+             "started_at": "2026-12-07T12:00:00"}
+    (run / "state.json").write_text(json.dumps(state))
+    assert server.claim_run(runs, "browser-a") == run  # the app names the browser of the run it trains
+    (run / "state.json").write_text(json.dumps({**state, "pid": _dead_pid()}))  # that server was killed
+    assert server.mark_interrupted_runs(runs) == [run]
+    monkeypatch.setattr(server, "browser_key", lambda: "browser-b")
+    stranger = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not any("interrupted" in w.value for w in stranger.warning)
+    monkeypatch.setattr(server, "browser_key", lambda: "browser-a")
+    at = app.run()
+    told = [w.value for w in at.warning if "interrupted" in w.value]
+    assert told and f"rmlp resume {run}" in told[0] and "after 2 of 5 epochs" in told[0]
+    again = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not any("interrupted" in w.value for w in again.warning)  # told once
+
+
+def test_tests_keep_their_own_upload_folder() -> None:
+    """A test that sweeps uploads must never reach the folder a running app server uses."""
+    from designer_app import datasets
+
+    real = Path(tempfile.gettempdir()) / "rmlp-designer" / "uploads"
+    assert datasets.upload_root() != real
+    assert datasets.upload_root().name.startswith("rmlp-test-uploads-")
+
+
+def test_a_session_s_cached_tables_go_when_it_ends(app: AppTest) -> None:
+    from streamlit.runtime.caching import clear_session_resource_cache
+
+    from designer_app import datasets
+
+    at = open_page(app, "data")
+    at = widget(at, "button", "Use this data").click().run()
+    owner = at.session_state["rmlp.uploads"]
+    held = [key for key, (_, _, owners) in datasets.CACHE._items.items() if owner in owners]  # noqa: SLF001
+    assert held, "the table and the loaded data set are cached for the session"
+    clear_session_resource_cache("test session id")  # Streamlit ends the session (every AppTest has this id)
+    assert not any(owner in owners for _, _, owners in datasets.CACHE._items.values())  # noqa: SLF001
