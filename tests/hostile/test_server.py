@@ -105,13 +105,15 @@ class _App:
         command = [sys.executable, "-m", "rmlp.cli", "app", "--headless", "--port", str(self.port), *args,
                    "--", "--server.fileWatcherType", "none"]
         self._out = self.log.open("w")
+        self.children: list[int] = []
         self.process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=self._out, stderr=subprocess.STDOUT)
 
     def wait_serving(self, host: str = "127.0.0.1") -> None:
         wait_healthy(f"http://{host}:{self.port}", self.process)
+        self.children = _children(self.process.pid)  # killed in teardown even if they outlive their parent
 
     def stop(self) -> None:
-        for pid in [*_children(self.process.pid), self.process.pid]:
+        for pid in {*self.children, *_children(self.process.pid), self.process.pid}:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
