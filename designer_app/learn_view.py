@@ -217,7 +217,8 @@ def _experiment_status(snap: Any) -> None:
             f"Training both networks: epoch {done}/{config.epochs}" if latest else "Starting TensorFlow…")
         st.progress(min(done / max(config.epochs, 1), 1.0), text=words)
     else:
-        how = "Stopped by you" if snap.status == "stopped" else "Finished"
+        how = ("Finished" if snap.status != "stopped" else
+               snap.stop_reason.removesuffix(".") if snap.stop_reason else "Stopped by you")
         scores = ", ".join(f"{NAMES[v]}: {_score_words(s, snap.info['data'].task)}" for v, s in latest.items())
         st.success(f"{how} after {snap.elapsed_s:.0f} s. Validation {scores}.", icon=":material/check_circle:")
 
@@ -320,7 +321,8 @@ def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
             st.progress(min(max(fraction, 0.0), 1.0), text=f"Sweep: {text}" + (" (stopping…)" if snap.stop_requested
                                                                                 else ""))
         elif snap.status == "stopped":
-            st.info("Sweep cancelled; the depths finished so far are shown.", icon=":material/cancel:")
+            st.info(f"{snap.stop_reason or 'Sweep cancelled.'} The depths finished so far are shown.",
+                    icon=":material/cancel:")
         if isinstance(snap.result, list) and snap.result:
             st.plotly_chart(sweep_figure(snap.result, _task(snap.info["config"])), key="learn_sweep_chart",
                             config={"displaylogo": False})

@@ -85,6 +85,8 @@ def _job_status() -> None:
             st.rerun()  # the job just ended: redraw everything once
         elif current.finished:
             words = {"done": "finished", "stopped": "stopped early by you"}.get(current.status, current.status)
+            if current.stop_reason:
+                words = "stopped by the server (its tab was closed)"
             st.caption(f"Last training: {words}")
 
     status()

@@ -602,3 +602,14 @@ def test_a_session_s_cached_tables_go_when_it_ends(app: AppTest) -> None:
     assert held, "the table and the loaded data set are cached for the session"
     clear_session_resource_cache("test session id")  # Streamlit ends the session (every AppTest has this id)
     assert not any(owner in owners for _, _, owners in datasets.CACHE._items.values())  # noqa: SLF001
+
+
+def test_a_wide_upload_is_refused_on_the_data_page_with_the_limit_named(app: AppTest) -> None:
+    header = ",".join(f"c{i}" for i in range(20_000)) + "\n"
+    at = widget(open_page(app, "data"), "button_group", "Where from").set_value("upload").run()
+    at.get("file_uploader")[0].set_value(("wide.csv", (header + header.replace("c", "1")).encode(), "text/csv"))
+    at = at.run()
+    assert not at.exception
+    said = " ".join(e.value for e in at.error)
+    assert "20,000 columns" in said and "limit of 10,000 columns" in said and "--max-columns" in said, said
+    assert "rmlp.data" not in at.session_state or at.session_state["rmlp.data"] is None
