@@ -195,7 +195,8 @@ def run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
     The child's exit status (a signal's number as 128 + n) is returned; the child never outlives this process
     because of a signal sent to it.
     """
-    child = subprocess.Popen(command, env=env, preexec_fn=_end_with_parent)  # noqa: S603, PLW1509
+    extra: dict[str, Any] = {"preexec_fn": _end_with_parent} if os.name == "posix" else {}
+    child = subprocess.Popen(command, env=env, **extra)  # noqa: S603 - our own interpreter and Streamlit
     forwarded = [s for s in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None]
 
     def forward(signum: int, frame: Any) -> None:

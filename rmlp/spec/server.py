@@ -58,7 +58,7 @@ class ServerLimits(StrictSettings):
         help="Most pixels decoded in all for one image set (in millions).",
     )
     session_jobs: int = setting(
-        2, label="Jobs per session", low=1, high=64,
+        3, label="Jobs per session", low=1, high=64,
         help="Most trainings, searches and experiments one session may run at the same time.",
     )
     server_jobs: int = setting(

@@ -439,6 +439,24 @@ def test_jobs_beyond_the_server_limit_do_not_start(monkeypatch: pytest.MonkeyPat
         first.wait(10)
 
 
+def test_a_session_runs_at_most_its_share_of_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from designer_app import jobs
+
+    _limits(monkeypatch, session_jobs=1, server_jobs=1000)
+    gate = threading.Event()
+    monkeypatch.setattr(jobs, "_session_names", lambda: ("session-x", ""))
+    first = jobs.Job(lambda listener, stop: gate.wait(30), exclusive=False).start()
+    second = jobs.Job(lambda listener, stop: "ran", exclusive=False).start()
+    monkeypatch.setattr(jobs, "_session_names", lambda: ("session-y", ""))
+    other = jobs.Job(lambda listener, stop: "ran", exclusive=False).start()
+    try:
+        assert second.snapshot().status == "error" and "rmlp app --session-jobs" in second.snapshot().error
+        assert other.wait(10) and other.snapshot().status == "done"  # another session is not held back
+    finally:
+        gate.set()
+        first.wait(10)
+
+
 # ====================================================================== to each visitor
 def test_with_a_password_only_the_sign_in_page_runs(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RMLP_APP_PASSWORD", "correct horse")
