@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run designer_app/app.py` puts only designer_app/ on the path
@@ -20,24 +21,27 @@ import streamlit as st  # noqa: E402
 from designer_app import PAGES, jobs, server, sidebar, state  # noqa: E402
 
 
-def _page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
+def _page(file: str, title: str, icon: str, **kwargs: Any) -> st.Page:
     return st.Page(PAGES / file, title=title, icon=icon, **kwargs)
 
 
-#: The addresses of the pages besides the default one (the file names' stems).
-URL_PATHS = ("data", "train", "search", "export", "learn")
+#: The pages, in the order the sidebar lists them: (script, title, icon); the first is the default.
+PAGE_LIST = (
+    ("design.py", "Design", ":material/schema:"),
+    ("data.py", "Data", ":material/table_chart:"),
+    ("train.py", "Train", ":material/model_training:"),
+    ("runs.py", "Runs", ":material/history:"),
+    ("search.py", "Search", ":material/travel_explore:"),
+    ("export.py", "Export", ":material/download:"),
+    ("learn.py", "Learn", ":material/school:"),
+)
+#: The addresses of the pages besides the default one (the scripts' stems): the sign-in page answers at each.
+URL_PATHS = tuple(Path(file).stem for file, _, _ in PAGE_LIST[1:])
 
 
 def navigation() -> st.Page:
     """The pages, in the order the sidebar lists them."""
-    return st.navigation([
-        _page("design.py", "Design", ":material/schema:", default=True),
-        _page("data.py", "Data", ":material/table_chart:"),
-        _page("train.py", "Train", ":material/model_training:"),
-        _page("search.py", "Search", ":material/travel_explore:"),
-        _page("export.py", "Export", ":material/download:"),
-        _page("learn.py", "Learn", ":material/school:"),
-    ])
+    return st.navigation([_page(file, title, icon, default=i == 0) for i, (file, title, icon) in enumerate(PAGE_LIST)])
 
 
 def main(pages: list[st.Page] | None = None) -> None:

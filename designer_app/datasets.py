@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -40,6 +41,7 @@ IMAGE_SUFFIXES = (".zip", ".npz")
 #: closes or reloads.
 UPLOAD_GRACE_S = 3600.0
 _ENDED = ".ended"
+_UPLOADS = "rmlp.uploads"  # session key, str: the name (random hex) of this session's private upload folder
 
 
 def upload_root() -> Path:
@@ -97,9 +99,14 @@ def _session_token() -> str:
 
     if get_script_run_ctx(suppress_warning=True) is None:
         return _PROCESS_TOKEN
-    from designer_app import state
+    return upload_token()
 
-    return state.upload_token()
+
+def upload_token() -> str:
+    """The name of this session's private upload folder: 20 random hex digits, made once per session."""
+    if _UPLOADS not in st.session_state:
+        st.session_state[_UPLOADS] = secrets.token_hex(10)
+    return str(st.session_state[_UPLOADS])
 
 
 #: The upload folder name used outside a running app (a script, a test): one per process.
@@ -149,6 +156,11 @@ def save_upload(raw: bytes, original_name: str, allowed: tuple[str, ...]) -> Pat
 def kind_of(path: Path) -> str:
     """'table' for CSV-like files, 'images' for zip/npz."""
     return "table" if path.suffix.lower() in TABLE_SUFFIXES else "images"
+
+
+def max_upload_bytes() -> int:
+    """The largest file a visitor may upload or load on this server (``rmlp app --upload-mb``)."""
+    return int(server.limits().upload_mb * 2**20)
 
 
 def table_limits() -> dict[str, Any]:
@@ -212,7 +224,8 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
     """Load a table or an image set; raises :class:`rmlp.data.DataError` with a plain message."""
     from rmlp.data import load_images, load_table
 
-    common = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
+    common: dict[str, Any] = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
+    data: Any
     limits = server.limits()
     if kind == "table":
         data = load_table(str(path), target, non_finite=non_finite, **common,  # type: ignore[arg-type]
@@ -307,7 +320,7 @@ def _adopt(source: Path) -> Path:
     return target
 
 
-def from_description(info: dict[str, object]) -> LoadedData:
+def from_description(info: dict[str, Any]) -> LoadedData:
     """Load the data set a :func:`describe` dict names; ValueError when it is not one we know.
 
     Only shipped samples (by name) and uploads on this server (by content hash, never a folder or a

@@ -21,7 +21,8 @@ from designer_app.widgets import ProblemBoard, field, help_text, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
 from rmlp.data.samples import BASE_MODEL, sample_dir, starting_base_model
-from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, machine_memory_bytes, summarize
+from rmlp.design.memory import design_bytes, memory_verdict
+from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, summarize
 from rmlp.spec.fields import format_int_list, parse_int_list
 from rmlp.spec.sections import BLOCK_FIELDS, DESIGN_SECTIONS, section
 from rmlp.spec.units import human_bytes, human_count
@@ -196,7 +197,7 @@ def base_model(board: ProblemBoard) -> None:
     spec = state.spec()
     current = "none" if spec.base_model is None else spec.base_model.source
     mode = st.segmented_control(
-        "Source", list(_BASE_MODES), default=current, format_func=_BASE_MODES.get, required=True,
+        "Source", list(_BASE_MODES), default=current, format_func=lambda key: _BASE_MODES[key], required=True,
         key=f"base_mode{state.rev()}", help=field_meta("base_model").help
         + "\n\nNone: a stand-alone residual MLP. keras.applications: a known image network. "
         "My .keras file: your own model, checked for unsafe layers before it is loaded.")
@@ -478,15 +479,11 @@ def figures() -> None:
         st.info(figures, icon=":material/info:")
         return
     _metrics(figures)
-    memory = machine_memory_bytes()
-    peak = figures.peak_training_bytes
-    if memory and peak > memory:
-        st.error(f"Training needs about {human_bytes(peak)} at batch size {figures.batch_size}, more than this "
-                 f"machine's {human_bytes(memory)}. Use a smaller batch, narrower blocks or a pooling cut.",
-                 icon=":material/memory:")
-    elif memory and peak > 0.5 * memory:
-        st.warning(f"Training needs about {human_bytes(peak)}, over half of this machine's "
-                   f"{human_bytes(memory)}.", icon=":material/memory:")
+    verdict = memory_verdict(state.spec(), figures.batch_size, dtype=figures.dtype)
+    if verdict is not None and verdict.level == "error":
+        st.error(f"{verdict.words()} {verdict.fix()}", icon=":material/memory:")
+    elif verdict is not None and verdict.level == "warning":
+        st.warning(verdict.words(), icon=":material/memory:")
 
 
 def _metrics(figures: Summary) -> None:
@@ -505,11 +502,6 @@ def _metrics(figures: Summary) -> None:
     )
     st.markdown(figures_html(cells), unsafe_allow_html=True)
     st.caption(memory_breakdown(figures))
-
-
-def design_bytes(figures: Summary) -> int:
-    """What the design adds to training memory: weights, gradients and optimizer state, activations."""
-    return max(int(figures.peak_training_bytes) - FRAMEWORK_OVERHEAD_BYTES, 0)
 
 
 def memory_breakdown(figures: Summary) -> str:
@@ -576,7 +568,7 @@ def _graph_controls() -> tuple[str | None, str | None]:
         "for deep designs. Auto: compact above 8 blocks.")
     rankdir = st.segmented_control(
         "Direction", ["TB", "LR"], default=state.ui("graph_dir", "TB"), required=True,
-        format_func={"TB": "↓ down", "LR": "→ across"}.get, key=f"graph_dir{state.rev()}",
+        format_func=lambda key: {"TB": "↓ down", "LR": "→ across"}[key], key=f"graph_dir{state.rev()}",
         on_change=_keep_ui, args=("graph_dir", f"graph_dir{state.rev()}"),
         help="Which way the layers flow in the drawing.")
     return layout, rankdir

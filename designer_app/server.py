@@ -104,9 +104,9 @@ def session_scope() -> str:
     """A short name for this browser (else this session) that keeps one visitor's studies from another's."""
     key = browser_key()
     if not key:
-        from designer_app import state
+        from designer_app import datasets
 
-        key = hashlib.sha256(state.upload_token().encode("ascii")).hexdigest()
+        key = hashlib.sha256(datasets.upload_token().encode("ascii")).hexdigest()
     return key[:10]
 
 
@@ -221,7 +221,7 @@ def owner_alive(folder: Path) -> bool:
 def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
     """Mark the runs under ``runs_dir`` left "running" by a server process that is gone; the runs marked."""
     from rmlp.runs.folder import RunDir
-    from rmlp.runs.state import RunState
+    from rmlp.runs.state import RunState, now
 
     marked = []
     for folder in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
@@ -237,7 +237,7 @@ def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
         state.status = "interrupted"
         state.error = (f"The server stopped while this run was training (after {state.epochs_done} of "
                        f"{state.epochs} epochs). Resume it with: rmlp resume {folder}")
-        state.touch()
+        state.updated_at = now()  # not touch(): the process that trained it stays recorded
         run.write_json(RunDir.STATE, state.to_dict())
         marked.append(folder)
     return marked

@@ -11,11 +11,13 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import page_path, state, training
+from designer_app import page_path, predict_view, runs_view, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
+from rmlp.design.memory import design_bytes, memory_verdict
 from rmlp.runs import charts
+from rmlp.spec.metrics import direction, task_of_metrics
 from rmlp.spec.units import human_bytes
 
 #: Seconds between two redraws of the live curves while a job runs.
@@ -67,8 +69,9 @@ def settings(disabled: bool) -> None:
     figures = state.summary(batch)
     if not isinstance(figures, str):
         sized = "" if values.get("batch_size") else " (sized to the data)"
-        st.caption(f"Estimated peak training memory at batch {batch}{sized}: "
-                   f"{human_bytes(figures.peak_training_bytes)}.")
+        verdict = memory_verdict(state.spec(), batch, dtype=figures.dtype)
+        st.caption(f"Training memory at batch {batch}{sized}: {human_bytes(design_bytes(figures))}. "
+                   + (verdict.words() if verdict is not None else ""))
 
 
 def controls(loaded: LoadedData | None) -> None:
@@ -82,7 +85,8 @@ def controls(loaded: LoadedData | None) -> None:
                   on_click=_start, help="Train the current design on the chosen data in the background. You can "
                   "switch pages or reload; the run goes on.", width="stretch")
     with stop:
-        st.button("Stop", icon=":material/stop:", disabled=not active or snap.stop_requested, on_click=_stop,
+        st.button("Stop", icon=":material/stop:", disabled=not active or snap is None or snap.stop_requested,
+                  on_click=_stop,
                   width="stretch", help="Stop after the current batch; what was learned so far is kept and "
                   "evaluated. Before the first batch, the run ends at once and nothing is kept.")
 
@@ -135,7 +139,7 @@ def live() -> None:
         job.touch()
         snap = job.snapshot()
         _status_line(snap)
-        batch = snap.latest.get("batch")
+        batch: Any = snap.latest.get("batch")  # a TrainEvent; drawn only while running_batch
         history = charts.history_from_events(snap.events)
         baseline = charts.history_from_events(snap.events, "baseline_epoch")
         done = len(history["epoch"])
@@ -285,7 +289,7 @@ def results() -> None:
             if isinstance(other, (int, float)) and not isinstance(other, bool):
                 delta = f"{value - float(other):+.3f} vs plain MLP"
             col.metric(f"{split} {name}", f"{value:.3f}", delta=delta,
-                       delta_color="inverse" if name in ("loss", "rmse", "mae") else "normal")
+                       delta_color="inverse" if direction(name) == "minimize" else "normal")
     left, right = st.columns(2)
     with left:
         st.markdown("**Training curves**")
@@ -312,6 +316,8 @@ def results() -> None:
         st.caption(f"Plain-MLP baseline: {params:,} parameters against the residual MLP's {own:,}, same split "
                    "and settings; its curves are the grey dotted and dashed lines.")
     _page_link(page_path("export.py"), "Export the trained model and code", ":material/download:")
+    runs_view.link(run.run_dir)
+    predict_view.expander(run.run_dir, key="train")
 
 
 # ---------------------------------------------------------------------- with and without the bypass
@@ -366,7 +372,7 @@ def _comparison_results(result: object) -> None:
             st.markdown(f"**{title}**")
             metrics = dict(run.test_metrics or {})
             split = str(metrics.get("split", split))
-            task = "regression" if "rmse" in metrics else "classification"
+            task = task_of_metrics(metrics)
             for name, value in training.headline_metrics(metrics, task):
                 st.metric(f"{split} {name}", f"{value:.3f}")
     st.dataframe(result.table(), hide_index=True)  # type: ignore[attr-defined]

@@ -17,14 +17,20 @@ from designer_app import jobs
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
+from rmlp.spec.metrics import evaluated_metrics
 
 #: Where the app's run folders go (tests point this at a temporary folder).
 RUNS_DIR_ENV = "RMLP_RUNS_DIR"
 
 
+def runs_folder(settings: dict[str, Any] | None = None) -> str:
+    """The folder the app's runs go to (and the Runs page lists): $RMLP_RUNS_DIR, else the setting, else ``runs``."""
+    return os.environ.get(RUNS_DIR_ENV) or (settings or {}).get("runs_dir") or "runs"
+
+
 def runs_dir() -> Path:
-    """The folder of the app's run folders."""
-    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
+    """The server's own run folder ($RMLP_RUNS_DIR, else ``runs``): where start-up looks for interrupted runs."""
+    return Path(runs_folder())
 
 
 def make_config(settings: dict[str, Any]) -> Any:
@@ -33,7 +39,7 @@ def make_config(settings: dict[str, Any]) -> Any:
     from rmlp.spec.fields import parse_settings
 
     values = {k: settings[k] for k in TrainConfig.model_fields if k in settings}
-    values["runs_dir"] = os.environ.get(RUNS_DIR_ENV) or settings.get("runs_dir") or "runs"
+    values["runs_dir"] = runs_folder(settings)
     return parse_settings(TrainConfig, values)
 
 
@@ -115,8 +121,7 @@ def _regression_pairs(model: Any, data: Any) -> tuple[list[float], list[float]]:
 
 def headline_metrics(metrics: dict[str, Any], task: str) -> list[tuple[str, float]]:
     """The test metrics worth a big number, in a sensible order."""
-    keys = ("rmse", "mae", "r2", "loss") if task == "regression" else (
-        "accuracy", "precision", "recall", "f1", "auc", "loss")
+    keys = (*evaluated_metrics(task), "loss")
     out = []
     for key in keys:
         value = metrics.get(key)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rmlp.design.summary import Summary, summarize
 from rmlp.design.validate import is_valid, validate
+from rmlp.spec.display import set_loader as _set_display_loader
 from rmlp.spec.edit import field_meta, get_path, set_path
 from rmlp.spec.model import (
     SPEC_VERSION,
@@ -47,7 +48,17 @@ __all__ = [
 ]
 
 
+def _load_notebook() -> None:
+    """Import the notebook package, which registers how designs, runs and searches show themselves."""
+    import rmlp.notebook  # noqa: F401
+
+
+_set_display_loader(_load_notebook)
+
+
 def __getattr__(name: str) -> Any:
+    if name == "runs":  # rmlp.runs.list(), rmlp.runs.compare(...) after a plain `import rmlp`
+        return importlib.import_module("rmlp.runs")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rmlp' has no attribute {name!r}")
