@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # `streamlit run designer_app/app.py` puts only d
 
 import streamlit as st  # noqa: E402
 
-from designer_app import PAGES, jobs, server, sidebar, state  # noqa: E402
+from designer_app import PAGES, jobs, lifecycle, server, sidebar, state  # noqa: E402
 
 
 def _page(file: str, title: str, icon: str, **kwargs: Any) -> st.Page:
@@ -48,10 +48,10 @@ def main(pages: list[st.Page] | None = None) -> None:
     """The app: page config, session from the URL, navigation (``pages`` overrides it), sidebar."""
     st.set_page_config(page_title="Residual MLP designer", page_icon=":material/hub:", layout="wide")
     jobs.keep_reruns_light()  # here, so every way of starting the app (rmlp app, AppTest) gets it
-    server.on_start()
+    lifecycle.on_start()
     if not server.gate(URL_PATHS):  # a server with a password: nothing else runs before it was given
         return
-    server.watch_session()
+    lifecycle.watch_session()
     state.init()
     page = st.navigation(pages) if pages else navigation()
     sidebar.draw()

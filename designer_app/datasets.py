@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +25,11 @@ import streamlit as st
 
 from designer_app import server
 from designer_app.memo import ByteCache
+from designer_app.server import UPLOADS_DIR_ENV, upload_root  # noqa: F401 - re-exported: where uploads go
 from rmlp.data.samples import sample, sample_dir
 from rmlp.data.split import SPLIT
 from rmlp.spec.units import human_bytes
 
-#: The folder of every session's upload folder, when not the default under the system's temporary folder.
-UPLOADS_DIR_ENV = "RMLP_UPLOADS_DIR"
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".zip", ".npz")
 
@@ -42,12 +40,6 @@ IMAGE_SUFFIXES = (".zip", ".npz")
 UPLOAD_GRACE_S = 3600.0
 _ENDED = ".ended"
 _UPLOADS = "rmlp.uploads"  # session key, str: the name (random hex) of this session's private upload folder
-
-
-def upload_root() -> Path:
-    """The folder that holds every session's upload folder."""
-    given = os.environ.get(UPLOADS_DIR_ENV)
-    return Path(given) if given else Path(tempfile.gettempdir()) / "rmlp-designer" / "uploads"
 
 
 def sweep_uploads(grace_s: float | None = None, *, orphans: bool = False) -> list[Path]:

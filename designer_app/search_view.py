@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import jobs, page_path, server, state
+from designer_app import jobs, lifecycle, page_path, server, state
 from designer_app.datasets import LoadedData
 from designer_app.widgets import field, setting, settings_grid
 from rmlp import ModelSpec
@@ -282,7 +282,7 @@ class SearchPage:
             if typed not in server.allowed_storage():
                 raise ValueError(STORAGE_REFUSED)
             return typed, str(values["study_name"])
-        name = f"{values['study_name']}-{server.session_scope()}"
+        name = f"{values['study_name']}-{lifecycle.session_scope()}"
         return default_storage(name, int(values["workers"]), _studies_dir()), name
 
     def start(self, space: SearchSpace) -> None:

@@ -5,8 +5,11 @@
 * :func:`limits` are the operator's :class:`rmlp.spec.server.ServerLimits`;
 * :func:`browser_key` names the browser a session runs in (a reload is a new session of the same
   browser), from the cookie Streamlit sets for its XSRF check, hashed with a secret of this process;
-* :func:`on_start` runs once per server process: run folders a dead server left "running" are marked
-  "interrupted" (with the command that resumes them) and upload folders no live server owns are removed.
+* :func:`mark_interrupted_runs` marks run folders a dead server left "running" as "interrupted" (with the
+  command that resumes them); :func:`owner_alive` tells the upload folders no live server owns.
+
+It imports no other module of the app (they all may use it); :mod:`designer_app.lifecycle` runs the
+start-up tidying and follows sessions to their end.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import os
 import secrets
 import socket
-import threading
+import tempfile
 import time
 from functools import cache
 from pathlib import Path
@@ -51,6 +54,23 @@ def host_name() -> str:
     return socket.gethostname()
 
 
+#: The folder of every session's upload folder, when not the default under the system's temporary folder.
+UPLOADS_DIR_ENV = "RMLP_UPLOADS_DIR"
+#: Where the app's run folders go (tests point this at a temporary folder).
+RUNS_DIR_ENV = "RMLP_RUNS_DIR"
+
+
+def upload_root() -> Path:
+    """The folder that holds every session's upload folder."""
+    given = os.environ.get(UPLOADS_DIR_ENV)
+    return Path(given) if given else Path(tempfile.gettempdir()) / "rmlp-designer" / "uploads"
+
+
+def runs_dir() -> Path:
+    """The server's own run folder ($RMLP_RUNS_DIR, else ``runs``): where start-up looks for interrupted runs."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
+
+
 # ---------------------------------------------------------------------- who is this
 def _xsrf_token(cookie: str) -> bytes | None:
     """The token inside Tornado's XSRF cookie (``2|mask|masked token|time``: the same for every page load)."""
@@ -81,9 +101,7 @@ def browser_key() -> str:
 @cache
 def _secret() -> bytes:
     """32 random bytes kept (readable by this user only) beside the upload folders; made on first use."""
-    from designer_app import datasets
-
-    path = datasets.upload_root().parent / SECRET_FILE
+    path = upload_root().parent / SECRET_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -98,16 +116,6 @@ def _secret() -> bytes:
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     return data
-
-
-def session_scope() -> str:
-    """A short name for this browser (else this session) that keeps one visitor's studies from another's."""
-    key = browser_key()
-    if not key:
-        from designer_app import datasets
-
-        key = hashlib.sha256(datasets.upload_token().encode("ascii")).hexdigest()
-    return key[:10]
 
 
 # ---------------------------------------------------------------------- the password gate
@@ -163,31 +171,7 @@ def gate(url_paths: tuple[str, ...] = ()) -> bool:
     return False
 
 
-# ---------------------------------------------------------------------- the end of a session
-def _session_gone(session_id: str) -> None:
-    """Streamlit ended a session: its running jobs get the grace period, then stop."""
-    from designer_app import jobs
-
-    jobs.session_ended(session_id, limits().job_grace_min * 60)
-
-
-@st.cache_resource(scope="session", on_release=_session_gone, show_spinner=False)
-def _session_mark(session_id: str) -> str:
-    return session_id
-
-
-def watch_session() -> None:
-    """Have Streamlit tell :func:`_session_gone` when this session ends."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is not None:
-        _session_mark(ctx.session_id)
-
-
 # ---------------------------------------------------------------------- once per server process
-_STARTED = threading.Event()
-_START_LOCK = threading.Lock()
 OWNER_FILE = ".owner"
 
 
@@ -287,19 +271,3 @@ def interrupted_runs_of(runs_dir: Path, browser: str) -> list[tuple[Path, str]]:
         owner_file.write_text(json.dumps({**owner, "told": True}), encoding="utf-8")
         found.append((owner_file.parent, state.error))
     return found
-
-
-def on_start() -> None:
-    """Once per server process: mark runs a dead server left running, remove orphaned upload folders."""
-    if _STARTED.is_set():
-        return
-    with _START_LOCK:
-        if _STARTED.is_set():
-            return
-        from designer_app import datasets, training
-
-        try:
-            mark_interrupted_runs(training.runs_dir())
-            datasets.sweep_uploads(orphans=True)
-        finally:
-            _STARTED.set()

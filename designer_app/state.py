@@ -163,9 +163,7 @@ def _reclaim_jobs() -> None:
         if reason:
             notify(f"Your {found.name}: {reason}", "warning")  # type: ignore[union-attr]
     if job is None and key:
-        from designer_app import training
-
-        for folder, what in server.interrupted_runs_of(training.runs_dir(), key):
+        for folder, what in server.interrupted_runs_of(server.runs_dir(), key):
             notify(f"Your training in {folder.name} was interrupted: {what}", "warning")
 
 

@@ -13,24 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from designer_app import jobs
+from designer_app import jobs, server
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
 from rmlp.spec.metrics import evaluated_metrics
 
 #: Where the app's run folders go (tests point this at a temporary folder).
-RUNS_DIR_ENV = "RMLP_RUNS_DIR"
+RUNS_DIR_ENV = server.RUNS_DIR_ENV
 
 
 def runs_folder(settings: dict[str, Any] | None = None) -> str:
     """The folder the app's runs go to (and the Runs page lists): $RMLP_RUNS_DIR, else the setting, else ``runs``."""
     return os.environ.get(RUNS_DIR_ENV) or (settings or {}).get("runs_dir") or "runs"
-
-
-def runs_dir() -> Path:
-    """The server's own run folder ($RMLP_RUNS_DIR, else ``runs``): where start-up looks for interrupted runs."""
-    return Path(runs_folder())
 
 
 def make_config(settings: dict[str, Any]) -> Any:
@@ -60,8 +55,6 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
     the job again also gets them back.
     """
 
-    from designer_app import server
-
     browser = server.browser_key()
 
     def target(listener: jobs.Listener, stop_event: threading.Event) -> RunInfo:
@@ -71,7 +64,7 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
             nonlocal claimed
             if not claimed and getattr(event, "kind", None) == "train_begin":
                 claimed = True  # the run folder exists now: name its browser, for a server that outlives this one
-                server.claim_run(runs_dir(), browser)
+                server.claim_run(Path(runs_folder()), browser)
             listener(event)
 
         return run(spec, loaded, config, tell if browser else listener, stop_event)
