@@ -115,14 +115,18 @@ def test_links_carry_designs_and_copies_and_studies_stay_apart(guarded_server: t
 
     # both type the same study name and look at it: two studies, in the server's studies folder
     shown = []
-    for page in (owner, visitor):
+    for expected, page in enumerate((owner, visitor), start=1):
         _go(page, "Search")
         page.get_by_text("Storage (several machines, resuming)").click()
         name = page.get_by_role("textbox", name="Study name")
         name.fill("class-study")
         name.press("Enter")
         page.get_by_role("button", name="Show this study").click()
-        page.wait_for_timeout(1500)
+        for _ in range(60):  # the study file appears when the page has opened it (a busy machine is slow)
+            if len(list(studies.glob("class-study*"))) >= expected:
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)
         shown.append(sorted(p.name for p in studies.glob("class-study*")))
     # each look opened its own study file: the visitor's is not the owner's
     assert len(shown[0]) == 1 and len(shown[1]) == 2, shown
