@@ -18,24 +18,30 @@ if str(ROOT) not in sys.path:  # `streamlit run designer_app/app.py` puts only d
 
 import streamlit as st  # noqa: E402
 
-from designer_app import PAGES, jobs, sidebar, state, style  # noqa: E402
+from designer_app import PAGES, jobs, lifecycle, server, sidebar, state, style  # noqa: E402
 
 
 def _page(file: str, title: str, icon: str, **kwargs: Any) -> st.Page:
     return st.Page(PAGES / file, title=title, icon=icon, **kwargs)
 
 
+#: The pages, in the order the sidebar lists them: (script, title, icon); the first is the default.
+PAGE_LIST = (
+    ("design.py", "Design", ":material/schema:"),
+    ("data.py", "Data", ":material/table_chart:"),
+    ("train.py", "Train", ":material/model_training:"),
+    ("runs.py", "Runs", ":material/history:"),
+    ("search.py", "Search", ":material/travel_explore:"),
+    ("export.py", "Export", ":material/download:"),
+    ("learn.py", "Learn", ":material/school:"),
+)
+#: The addresses of the pages besides the default one (the scripts' stems): the sign-in page answers at each.
+URL_PATHS = tuple(Path(file).stem for file, _, _ in PAGE_LIST[1:])
+
+
 def navigation() -> st.Page:
     """The pages, in the order the sidebar lists them."""
-    return st.navigation([
-        _page("design.py", "Design", ":material/schema:", default=True),
-        _page("data.py", "Data", ":material/table_chart:"),
-        _page("train.py", "Train", ":material/model_training:"),
-        _page("runs.py", "Runs", ":material/history:"),
-        _page("search.py", "Search", ":material/travel_explore:"),
-        _page("export.py", "Export", ":material/download:"),
-        _page("learn.py", "Learn", ":material/school:"),
-    ])
+    return st.navigation([_page(file, title, icon, default=i == 0) for i, (file, title, icon) in enumerate(PAGE_LIST)])
 
 
 def main(pages: list[st.Page] | None = None) -> None:
@@ -43,6 +49,10 @@ def main(pages: list[st.Page] | None = None) -> None:
     st.set_page_config(page_title="Residual MLP designer", page_icon=":material/hub:", layout="wide")
     style.apply()
     jobs.keep_reruns_light()  # here, so every way of starting the app (rmlp app, AppTest) gets it
+    lifecycle.on_start()
+    if not server.gate(URL_PATHS):  # a server with a password: nothing else runs before it was given
+        return
+    lifecycle.watch_session()
     state.init()
     page = st.navigation(pages) if pages else navigation()
     sidebar.draw(page.title)

@@ -189,11 +189,17 @@ def shown_name(path: Path) -> str:
     return path.name
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the data…")
 def _load_cached(path: str, mtime: float, kind: str, target: str, task: str | None, val_size: float,
                  test_size: float, seed: int, name: str, non_finite: str) -> LoadedData:
-    return datasets.load(Path(path), kind=kind, target=target, task=task, val_size=val_size, test_size=test_size,
-                         seed=seed, name=name, non_finite=non_finite)
+    """The data set, kept within the server's cache budget (released when the session ends)."""
+    key = ("loaded", path, mtime, kind, target, task, val_size, test_size, seed, name, non_finite)
+
+    def make() -> LoadedData:
+        with st.spinner("Loading the data…"):
+            return datasets.load(Path(path), kind=kind, target=target, task=task, val_size=val_size,
+                                 test_size=test_size, seed=seed, name=name, non_finite=non_finite)
+
+    return datasets.CACHE.get(key, make, datasets.session_owner())
 
 
 def load(path: Path, target: str = "", task: str | None = None, non_finite: str = "refuse") -> LoadedData | None:

@@ -271,13 +271,11 @@ def _set_base_mode(mode: str) -> None:
 def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
     from pathlib import Path
 
-    from rmlp.base.safety import MAX_FILE_BYTES, check_keras_file
-
     upload_key = f"base_upload{state.rev()}"
     st.file_uploader(
         "Upload a .keras base model", type=["keras"], key=upload_key, on_change=_take_base_upload,
         args=(upload_key,),
-        help=f"A Keras 3 model saved with model.save('name.keras'), at most {human_bytes(MAX_FILE_BYTES)}. "
+        help=f"A Keras 3 model saved with model.save('name.keras'), at most {human_bytes(_base_limit())}. "
         "Its config is checked against an allow-list of built-in layers (no Lambda, no custom code) "
         "before Keras loads it with safe_mode=True.")
     path = Path(bm.path) if bm.path else None
@@ -288,7 +286,7 @@ def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
     two_columns(board, ("base_model.input_size",), ("base_model.trainable_layers",))
     if path is None or not path.is_file():
         return
-    problems = check_keras_file(path)
+    problems = _checked_base(path)
     for problem in problems:
         st.error(f"{problem.message}  \n**Fix:** {problem.fix}", icon=":material/gpp_bad:")
     if problems:
@@ -304,9 +302,23 @@ def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
                    f"{info.default_size[0]}×{info.default_size[1]}×{info.input_channels}.")
 
 
-def _take_base_upload(key: str) -> None:
+def _base_limit() -> int:
+    """The largest .keras base model this server accepts (bytes)."""
+    from designer_app import server
+
+    return int(server.limits().base_model_mb * 2**20)
+
+
+def _checked_base(path: Any) -> list[Any]:
+    """The safety check of a base-model file within this server's size limit (remembered by content hash)."""
+    from designer_app import server
     from rmlp.base.safety import check_keras_file
 
+    hint = f"ask whoever runs the server to raise it ({server.limits().raise_hint('base_model_mb')})"
+    return check_keras_file(path, _base_limit(), raise_hint=hint)
+
+
+def _take_base_upload(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
         return
@@ -315,7 +327,7 @@ def _take_base_upload(key: str) -> None:
     except ValueError as exc:
         state.notify(str(exc), "error")
         return
-    problems = check_keras_file(path)
+    problems = _checked_base(path)
     if problems:
         state.notify("The uploaded model was refused: " + " ".join(p.message for p in problems), "error")
         return

@@ -5,10 +5,14 @@ Streamlit: it only calls ``listener(event)``, which appends the event to the job
 The page reads a consistent :meth:`Job.snapshot` on every rerun (a fragment polls it), and asks
 it to stop by setting the ``threading.Event`` the target watches.
 
-Jobs live in a process-wide registry by id, so a browser reload (a new Streamlit session) finds
-its job again from the id kept in the URL; a job nobody has looked at for ``orphan_after_s``
-seconds is asked to stop. Jobs marked ``exclusive`` (everything that trains with TensorFlow)
-take one process-wide lock: a second one waits in the ``queued`` state until the first ends.
+Jobs live in a process-wide registry by id. Each belongs to the session that started it (``owner``)
+and to its browser (``browser``, see :func:`designer_app.server.browser_key`): a reload in the same
+browser (a new Streamlit session) takes its job back with :func:`reclaim`; no id ever goes in a URL.
+When a session ends, its running jobs get :func:`session_ended`'s grace period, then stop with a
+reason the returning user is shown; a job nobody has looked at for ``orphan_after_s`` seconds is
+asked to stop. :meth:`Job.start` refuses a job beyond the server's limits per session and in all.
+Jobs marked ``exclusive`` (everything that trains with TensorFlow) take one process-wide lock: a
+second one waits in the ``queued`` state until the first ends.
 
 Stop takes effect at once before a job has begun its work (``begun``, e.g. the first training
 batch): the job ends as stopped "before it began" while its thread lets go at its next check,
@@ -65,6 +69,8 @@ class Snapshot:
     stop_requested: bool = False
     #: Stopped before the work began (nothing was trained or kept).
     ended_before_start: bool = False
+    #: Why it was stopped when not by its user (e.g. its tab was closed past the grace period).
+    stop_reason: str = ""
 
     @property
     def finished(self) -> bool:
@@ -124,23 +130,41 @@ class Job:
         self._finished_at: float | None = None
         self._last_seen = time.time()
         self._thread: threading.Thread | None = None
+        self._stop_reason = ""
+        #: The session that runs it and the browser it runs in (set by :meth:`start` inside the app).
+        self.owner = ""
+        self.browser = ""
 
     # ------------------------------------------------------------------ control
     def start(self) -> Job:
-        """Start the worker thread (once) and register the job; returns the job."""
+        """Start the worker thread (once) and register the job; returns the job.
+
+        Beyond the server's limits on running jobs (per session, in all) the job ends at once as an
+        error that names the limit, and nothing runs.
+        """
         with self._lock:
             if self._thread is not None:
                 return self
             self._thread = threading.Thread(target=self._run, name=f"rmlp-{self.name}-{self.id}", daemon=True)
+        self.owner, self.browser = _session_names()
+        refused = _over_limit(self.owner)
         register(self)
+        if refused:
+            with self._lock:
+                self._status, self._error, self._finished_at = "error", refused, time.time()
+            self._done.set()
+            return self
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "") -> None:
         """Ask the target to stop (it finishes the current step and keeps what it did).
 
-        A job that has not begun its work ends here and now, as stopped before it began.
+        A job that has not begun its work ends here and now, as stopped before it began. ``reason``
+        says why when the user did not ask for it.
         """
+        if reason and not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
         with self._lock:
             if self._begun or self._status in FINISHED:
@@ -179,6 +203,7 @@ class Job:
                 traceback=self._traceback, started_at=self._started_at, finished_at=self._finished_at,
                 queued_behind=_lock_holder.get("name", "") if self._status == "queued" else "",
                 info=dict(self.info), stop_requested=self._stop.is_set(), ended_before_start=self._abandoned,
+                stop_reason=self._stop_reason,
             )
 
     # ------------------------------------------------------------------ worker side
@@ -249,6 +274,72 @@ def find(job_id: str | None) -> Job | None:
         return None
     with _REGISTRY_LOCK:
         return _REGISTRY.get(str(job_id))
+
+
+def _session_names() -> tuple[str, str]:
+    """(session id, browser key) of the Streamlit session running now; ("", "") outside one."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:  # pragma: no cover - the app always has Streamlit
+        return "", ""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return "", ""
+    from designer_app import server
+
+    return ctx.session_id, server.browser_key()
+
+
+def active(owner: str | None = None) -> list[Job]:
+    """Jobs that have not finished (of the session ``owner`` only, when given)."""
+    with _REGISTRY_LOCK:
+        return [j for j in _REGISTRY.values() if not j._done.is_set() and (owner is None or j.owner == owner)]
+
+
+def _over_limit(owner: str) -> str:
+    """Why one more job may not start now ("" when it may): the server's limits on running jobs."""
+    from designer_app import server
+
+    limits = server.limits()
+    if owner and len(active(owner)) >= limits.session_jobs:
+        return (f"This session already runs {limits.session_jobs} job(s), the most one session may run at a time; "
+                f"stop one or wait for it to end ({limits.raise_hint('session_jobs')}).")
+    if len(active()) >= limits.server_jobs:
+        return (f"The server already runs {limits.server_jobs} jobs, the most it runs at a time; try again when "
+                f"one has ended ({limits.raise_hint('server_jobs')}).")
+    return ""
+
+
+def reclaim(browser: str, owner: str, name_prefix: str = "training") -> Job | None:
+    """The latest job of ``browser`` whose name starts with ``name_prefix``, now owned by the session ``owner``."""
+    if not browser:
+        return None
+    with _REGISTRY_LOCK:
+        mine = [j for j in _REGISTRY.values() if j.browser == browser and j.name.startswith(name_prefix)]
+    if not mine:
+        return None
+    job = max(mine, key=lambda j: j._started_at or j._finished_at or 0.0)
+    job.owner = owner
+    job.touch()
+    return job
+
+
+def session_ended(owner: str, grace_s: float) -> list[Job]:
+    """The session ``owner`` ended: each of its running jobs stops after ``grace_s`` seconds unless a new
+    session took it back by then; the jobs given the grace period."""
+    waiting = active(owner) if owner else []
+    minutes = f"{grace_s / 60:g} minute{'s' if grace_s != 60 else ''}"
+
+    def expire(job: Job) -> None:
+        if job.owner == owner and not job.finished:
+            job.stop(reason=f"Stopped by the server: its browser tab was closed for more than {minutes} "
+                     "(what it did so far is kept).")
+
+    for job in waiting:
+        timer = threading.Timer(grace_s, expire, args=(job,))
+        timer.daemon = True
+        timer.start()
+    return waiting
 
 
 def training_busy() -> str:

@@ -269,7 +269,8 @@ def _experiment_status(snap: Any) -> None:
             f"Training both networks: epoch {done}/{config.epochs}" if latest else "Starting…")
         st.progress(min(done / max(config.epochs, 1), 1.0), text=words)
     else:
-        how = "Stopped by you" if snap.status == "stopped" else "Finished"
+        how = ("Finished" if snap.status != "stopped" else
+               snap.stop_reason.removesuffix(".") if snap.stop_reason else "Stopped by you")
         scores = ", ".join(f"{NAMES[v]}: {_score_words(s, snap.info['data'].task)}" for v, s in latest.items())
         st.success(f"{how} after {snap.elapsed_s:.0f} s. Validation {scores}.", icon=":material/check_circle:")
 
@@ -383,7 +384,8 @@ def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
             st.progress(min(max(fraction, 0.0), 1.0), text=f"Sweep: {text}" + (" (stopping…)" if snap.stop_requested
                                                                                 else ""))
         elif snap.status == "stopped":
-            st.info("Sweep cancelled; the depths finished so far are shown.", icon=":material/cancel:")
+            st.info(f"{snap.stop_reason} The depths finished so far are shown." if snap.stop_reason else
+                    "Sweep cancelled; the depths finished so far are shown.", icon=":material/cancel:")
         elif snap.status == "done":
             st.success(f"Sweep finished in {snap.elapsed_s:.0f} s.", icon=":material/check_circle:")
         if isinstance(snap.result, list) and snap.result:

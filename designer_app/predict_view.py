@@ -54,7 +54,7 @@ def _predict(run: RunDir, upload: Any) -> tuple[Any, str]:
     try:
         with st.spinner("Loading the model and predicting…"):
             predictor = _predictor(str(run.path), os.stat(run.model).st_mtime_ns)
-            result = predict_file(predictor, upload.getvalue(), max_bytes=datasets.MAX_UPLOAD_BYTES)
+            result = predict_file(predictor, upload.getvalue(), max_bytes=datasets.max_upload_bytes())
     except DataError as exc:
         return None, exc.message + (f"  \n**Fix:** {exc.fix}" if exc.fix else "")
     except (ValueError, OSError) as exc:

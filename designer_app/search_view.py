@@ -19,7 +19,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import jobs, page_path, state
+from designer_app import jobs, lifecycle, page_path, server, state
 from designer_app.datasets import LoadedData
 from designer_app.metric_names import metric_label
 from designer_app.widgets import field, setting, settings_grid
@@ -42,6 +42,11 @@ STUDIES_DIR_ENV = "RMLP_STUDIES_DIR"
 BATCH_CHOICES = [2**k for k in range(3, 11)]
 #: The fields a new session searches.
 DEFAULT_ON = (NUM_BLOCKS, "blocks[].layers", "blocks[].width", "blocks[].decrement", "optimizer.learning_rate")
+
+
+#: Why a storage URL typed on the Search page is not used.
+STORAGE_REFUSED = ("This server keeps studies in its own studies folder. Leave the storage URL empty, or ask "
+                   "whoever runs the server to allow that storage (rmlp app --allow-storage URL).")
 
 
 def _studies_dir() -> str:
@@ -286,16 +291,27 @@ class SearchPage:
         values = {k: v for k, v in self.values.items() if k in SearchConfig.model_fields}
         return parse_settings(SearchConfig, {**values, "studies_dir": _studies_dir()})
 
-    def storage_url(self) -> str:
+    def where(self) -> tuple[str, str]:
+        """(storage URL, study name) of this session's study; ValueError for storage the server does not allow.
+
+        In the server's studies folder the name carries this session's scope (two visitors who type the
+        same name get two studies); a storage URL the operator allowed keeps the name as typed (shared).
+        """
         values = self.values
-        return (values.get("storage") or "").strip() or default_storage(values["study_name"], int(values["workers"]),
-                                                                        _studies_dir())
+        typed = (values.get("storage") or "").strip()
+        if typed:
+            if typed not in server.allowed_storage():
+                raise ValueError(STORAGE_REFUSED)
+            return typed, str(values["study_name"])
+        name = f"{values['study_name']}-{lifecycle.session_scope()}"
+        return default_storage(name, int(values["workers"]), _studies_dir()), name
 
     def start(self, space: SearchSpace) -> None:
         from rmlp.search.runner import run_search
 
         try:
-            config = self.config().model_copy(update={"storage": self.storage_url()})
+            storage, name = self.where()
+            config = self.config().model_copy(update={"storage": storage, "study_name": name})
         except ValueError as exc:
             state.notify(f"These search settings do not work: {exc}", "error")
             return
@@ -317,7 +333,10 @@ class SearchPage:
             self.session.job.stop()
 
     def show_study(self) -> None:
-        self.session.view = (self.storage_url(), self.values["study_name"])
+        try:
+            self.session.view = self.where()
+        except ValueError as exc:
+            state.notify(str(exc), "error")
 
     def actions(self, space: SearchSpace | None) -> None:
         """Start, Stop, and show a study others are running."""

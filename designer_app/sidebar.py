@@ -16,7 +16,7 @@ def draw(page: str = "") -> None:
         problems = state.problems()
         n_err = sum(p.severity == "error" for p in problems)
         n_warn = len(problems) - n_err
-        name = f"**{spec.name}** ({len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''})"
+        name = f"**{plain_text(spec.name)}** ({len(spec.blocks)} block{'s' if len(spec.blocks) != 1 else ''})"
         if n_err:
             st.error(f"{name}: {n_err} error{'s' if n_err != 1 else ''}, fix before training",
                      icon=":material/error:")
@@ -35,6 +35,15 @@ def draw(page: str = "") -> None:
                       f"memory ≈ {human_bytes(design_bytes(figures))} at batch {figures.batch_size}. "
                       + (verdict.words() if verdict is not None else ""))
         _job_status(on_train_page=page == "Train")
+
+
+#: ASCII punctuation: each may start Markdown syntax, and CommonMark reads any of them escaped as itself.
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def plain_text(text: str) -> str:
+    """``text`` for a Markdown string, shown as written: no links, emphasis, HTML or lists come of it."""
+    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in text.replace("\n", " "))
 
 
 def _data_fit() -> None:
@@ -86,6 +95,8 @@ def _job_status(on_train_page: bool = False) -> None:
             st.rerun()  # the job just ended: redraw everything once
         elif current.finished:
             words = {"done": "finished", "stopped": "stopped early by you"}.get(current.status, current.status)
+            if current.stop_reason:
+                words = "stopped by the server (its tab was closed)"
             st.caption(f"Last training: {words}")
 
     status()

@@ -10,8 +10,10 @@ What a session holds:
 * one-shot notices for the next page shown, and per-field input errors (unparsable text).
 
 The design also lives in the URL (``?spec=``, base64url of zlib-compressed JSON) and so does the
-training job's id (``?job=``): a browser refresh or a shared link restores the design, and a
-reload finds a running training again.
+data set in use (``?data=``: a sample's name or an upload's content hash): a browser refresh or a
+shared link restores them. A link carries nothing else: no job id (a reload in the same browser finds
+its jobs through :func:`designer_app.jobs.reclaim`) and no path (a base model's path is kept only
+inside this session's upload folder or the sample folder, see :func:`designer_app.datasets.own_base_model`).
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ _ABLATION = "rmlp.ablation"  # designer_app.jobs.Job | None: the Train page's wi
 
 #: Query-parameter names.
 QP_SPEC = "spec"
-QP_JOB = "job"
-QP_COMPARE = "compare"  # the Train page's with/without-bypass comparison job, found again after a reload
 QP_DATA = "data"
+#: What a visitor is told when a design names a base-model file outside their session and the samples
+#: (the same words whether that file exists or not).
+BASE_PATH_LEFT_OUT = ("The design's base-model file is not one of this session's uploads or the shipped samples, "
+                      "so it was left out. Upload the .keras file on the Design page.")
 
 #: Largest decompressed design accepted from a link (a 200-block design is about 40 kB).
 MAX_SPEC_BYTES = 1_000_000
@@ -126,21 +130,44 @@ def init() -> None:
                 notify(f"The design in the link could not be read: {exc}. Starting from the default design.",
                        "warning")
         _store(spec or default_spec())
-        job = jobs.find(st.query_params.get(QP_JOB))
-        if job is not None:  # a reload: take the job back, with the data and settings it was started with
-            ss[_JOB] = job
-            if job.info.get("loaded") is not None:
-                ss[_DATA] = job.info["loaded"]
-            if job.info.get("settings"):
-                ss[_TRAIN] = dict(job.info["settings"])
-        compare = jobs.find(st.query_params.get(QP_COMPARE))
-        if compare is not None:
-            ss[_ABLATION] = compare
+        _reclaim_jobs()
         if ss.get(_DATA) is None and st.query_params.get(QP_DATA):
             _restore_data(st.query_params[QP_DATA])
         elif ss.get(_DATA) is None and not token and os.environ.get(ENV_START_SAMPLE):
             _start_on_sample(os.environ[ENV_START_SAMPLE])
     sync_url()
+
+
+def _reclaim_jobs() -> None:
+    """A reload in the same browser takes back its training (with its data and settings) and its search."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from designer_app import server
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    key, owner = server.browser_key(), ctx.session_id if ctx is not None else ""
+    ss = st.session_state
+    job = jobs.reclaim(key, owner, "training")
+    if job is not None:
+        ss[_JOB] = job
+        if job.info.get("loaded") is not None:
+            ss[_DATA] = job.info["loaded"]
+        if job.info.get("settings"):
+            ss[_TRAIN] = dict(job.info["settings"])
+    compare = jobs.reclaim(key, owner, "bypass comparison")
+    if compare is not None:  # the Train page's with/without-bypass comparison, found again after a reload
+        ss[_ABLATION] = compare
+    search = jobs.reclaim(key, owner, "search ")
+    if search is not None:
+        search_session().job = search
+        search_session().view = (search.info.get("storage", ""), search.info.get("study", ""))
+    for found in (job, search):
+        reason = found.snapshot().stop_reason if found is not None else ""
+        if reason:
+            notify(f"Your {found.name}: {reason}", "warning")  # type: ignore[union-attr]
+    if job is None and key:
+        for folder, what in server.interrupted_runs_of(server.runs_dir(), key):
+            notify(f"Your training in {folder.name} was interrupted: {what}", "warning")
 
 
 def _start_on_sample(file: str) -> None:
@@ -173,13 +200,10 @@ def _restore_data(token: str) -> None:
 
 
 def sync_url() -> None:
-    """Write the design (and the job id) into the URL when they changed."""
+    """Write the design (and the data set in use) into the URL when they changed."""
     token = encode_spec(spec())
     if st.query_params.get(QP_SPEC) != token:
         st.query_params[QP_SPEC] = token
-    current = job()
-    if current is not None and st.query_params.get(QP_JOB) != current.id:
-        st.query_params[QP_JOB] = current.id
     loaded = data()
     if loaded is not None:
         described = datasets.describe(loaded)
@@ -189,7 +213,23 @@ def sync_url() -> None:
 
 
 # ---------------------------------------------------------------------- the design
+def _own_base_model(new: ModelSpec) -> ModelSpec:
+    """``new`` with a base-model path outside this session's uploads and the samples left out (and a notice)."""
+    bm = new.base_model
+    if bm is None or not bm.path:
+        return new
+    from designer_app import datasets
+
+    kept = datasets.own_base_model(bm.path)
+    if kept == bm.path:
+        return new
+    if kept is None:
+        notify(BASE_PATH_LEFT_OUT, "warning")
+    return new.copy_with(base_model=bm.model_dump() | {"path": kept or ""})
+
+
 def _store(new: ModelSpec) -> None:
+    new = _own_base_model(new)
     st.session_state[_SPEC] = new.to_dict()
     st.session_state[_SPEC_OBJ] = new
 
@@ -435,10 +475,6 @@ def set_job(new: jobs.Job | None) -> None:
     st.session_state[_JOB] = new
     st.session_state.pop(_SEEN_END, None)
     st.session_state[_RUN] = None
-    if new is not None:
-        st.query_params[QP_JOB] = new.id
-    elif QP_JOB in st.query_params:
-        del st.query_params[QP_JOB]
 
 
 def take_job_end(job_id: str) -> bool:
@@ -542,7 +578,3 @@ def ablation_job() -> jobs.Job | None:
 
 def set_ablation_job(new: jobs.Job | None) -> None:
     st.session_state[_ABLATION] = new
-    if new is not None:
-        st.query_params[QP_COMPARE] = new.id
-    elif QP_COMPARE in st.query_params:
-        del st.query_params[QP_COMPARE]

@@ -207,6 +207,10 @@ def _status_line(snap: object) -> None:
 
 def _stopped_line(snap: object, done: int) -> None:
     """What a stop left: nothing (before the first batch), or the epochs done, kept and evaluated."""
+    reason = getattr(snap, "stop_reason", "")
+    if reason:  # not by the user: say who stopped it and why
+        st.warning(f"{reason} {done} epoch{'s' if done != 1 else ''} finished.", icon=":material/timer_off:")
+        return
     if snap.ended_before_start:  # type: ignore[attr-defined]
         st.info("Stopped before training began: nothing was trained or kept.", icon=":material/stop_circle:")
         return

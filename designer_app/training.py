@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from designer_app import jobs
+from designer_app import jobs, server
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
 from rmlp.spec.metrics import evaluated_metrics
 
 #: Where the app's run folders go (tests point this at a temporary folder).
-RUNS_DIR_ENV = "RMLP_RUNS_DIR"
+RUNS_DIR_ENV = server.RUNS_DIR_ENV
 
 
 def runs_folder(settings: dict[str, Any] | None = None) -> str:
@@ -54,8 +55,19 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
     the job again also gets them back.
     """
 
+    browser = server.browser_key()
+
     def target(listener: jobs.Listener, stop_event: threading.Event) -> RunInfo:
-        return run(spec, loaded, config, listener, stop_event)
+        claimed = False
+
+        def tell(event: Any) -> None:
+            nonlocal claimed
+            if not claimed and getattr(event, "kind", None) == "train_begin":
+                claimed = True  # the run folder exists now: name its browser, for a server that outlives this one
+                server.claim_run(Path(runs_folder()), browser)
+            listener(event)
+
+        return run(spec, loaded, config, tell if browser else listener, stop_event)
 
     info = {"epochs": config.epochs, "data": loaded.name, "spec": spec.name, "baseline": config.baseline,
             "loaded": loaded, "settings": dict(settings or {})}

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 EVIL = '"); import os; os.system("x") #'
 EVIL_NAME = "it's \"quoted\" '''\"\"\"\n import os"
-SCRIPT_MODULES = {"keras", "numpy", "pandas", "json", "sys", "pathlib", "argparse"}
+SCRIPT_MODULES = {"keras", "numpy", "pandas", "json", "sys", "pathlib", "argparse", "csv", "re"}
 
 
 def _imports(code: str) -> set[str]:

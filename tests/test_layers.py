@@ -25,8 +25,8 @@ LAYERS = ["compat", "spec", "base", "design", "data", "keras", "runs", "export",
 #: Data sets and jobs know no session; the session (``state``) keeps them; controls and the training job
 #: read the session; each page's view draws with all of these; ``app`` is the entry script.
 APP_ORDER = [
-    {"designer_app", "jobs", "teaching", "datasets", "runs_table", "metric_names", "style"},
-    {"state", "experiment_job", "comparison"},
+    {"designer_app", "server", "memo", "jobs", "teaching", "datasets", "runs_table", "metric_names", "style"},
+    {"state", "experiment_job", "comparison", "lifecycle"},
     {"widgets", "training", "sidebar", "predict_view"},
     {"data_view", "design_view", "train_view", "search_view", "learn_view", "export_view", "runs_view",
      "comparison_view"},

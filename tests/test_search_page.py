@@ -28,6 +28,7 @@ def _widget(at: AppTest, kind: str, label: str, index: int = 0) -> Any:
 def _search_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("RMLP_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("RMLP_STUDIES_DIR", str(tmp_path / "studies"))
+    monkeypatch.setenv("RMLP_APP_ALLOW_STORAGE", f"sqlite:///{tmp_path / 'made.db'}")  # as rmlp app --allow-storage
     monkeypatch.chdir(ROOT)
     at = AppTest.from_file(str(APP), default_timeout=90)
     at.query_params["spec"] = encode_spec(SMALL)

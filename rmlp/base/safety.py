@@ -1,18 +1,21 @@
 """Is a ``.keras`` file safe to load? Its ``config.json`` read as plain JSON against an allow-list.
 
 An uploaded ``.keras`` file is code: :func:`check_keras_file` refuses anything outside an
-allow-list of built-in Keras classes before Keras ever sees the file (no Keras needed here).
+allow-list of built-in Keras classes before Keras ever sees the file (no Keras needed here). It reads
+the archive's declared sizes, ``config.json`` and the weights file's HDF5 metadata in place (nothing
+is unpacked to disk), refuses members packed far tighter than model weights ever are (a zip bomb),
+and remembers its answer by the file's content hash, so a design checked on every edit costs one read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +104,10 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_UNPACKED_BYTES = 2 * 1024 * 1024 * 1024
+#: A member larger than this that unpacks to more than :data:`MAX_PACKING_RATIO` times its packed size
+#: is refused: weights are numbers that hardly compress, a zip bomb is zeros.
+PACKING_CHECK_BYTES = 16 * 1024 * 1024
+MAX_PACKING_RATIO = 20
 #: Deepest nesting of lists and objects accepted in config.json (a Keras model nests a few dozen levels).
 MAX_CONFIG_DEPTH = 200
 #: The weights inside a .keras file, and the HDF5 features that make a weights file read other files.
@@ -195,9 +202,37 @@ def _object_problem(obj: dict[str, Any], where: str) -> Problem | None:
     )
 
 
-def check_keras_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[Problem]:
-    """Problems that stop a .keras file from being loaded; empty when it passes (no Keras needed)."""
+def check_keras_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES,
+                     raise_hint: str = "") -> list[Problem]:
+    """Problems that stop a .keras file from being loaded; empty when it passes (no Keras needed).
+
+    The answer is remembered by the file's content hash (and name and limit). ``raise_hint`` says how to
+    raise the size limit, for refusals because of it.
+    """
     p = Path(path)
+    if str(path) and p.is_file() and p.suffix.lower() == ".keras":
+        size = p.stat().st_size
+        if size <= max_bytes:
+            return list(_checked(_content_hash(p), str(p), max_bytes, raise_hint))
+    return _check(p, str(path), max_bytes, raise_hint)
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _checked(digest: str, path: str, max_bytes: int, raise_hint: str) -> tuple[Problem, ...]:
+    return tuple(_check(Path(path), path, max_bytes, raise_hint))
+
+
+def _check(p: Path, given: str, max_bytes: int, raise_hint: str) -> list[Problem]:
+    path = given
+    bigger = raise_hint or "cut it before saving"
     if not str(path):
         return [file_problem("No base model file is given.", fix="Choose a .keras file.")]
     if not p.is_file():
@@ -209,17 +244,26 @@ def check_keras_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[
     if size > max_bytes:
         return [file_problem(
             f"'{p.name}' is {human_bytes(size)}; the limit is {human_bytes(max_bytes)}.",
-            fix="Use a smaller base model, or cut it before saving.",
+            fix=f"Use a smaller base model, or {bigger}.",
         )]
     if not zipfile.is_zipfile(p):
         return [file_problem(f"'{p.name}' is not a Keras 3 .keras file (it is not a zip archive).",
                          fix="Save the model with model.save('name.keras') and use that file.")]
     try:
         with zipfile.ZipFile(p) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-            if unpacked > max(MAX_UNPACKED_BYTES, 4 * max_bytes):
-                return [file_problem(f"'{p.name}' unpacks to {unpacked / 2**30:.1f} GB, far more than a "
-                                 "base model needs.", fix="Use another file.")]
+            members = archive.infolist()
+            unpacked = sum(member.file_size for member in members)
+            if unpacked > 4 * max_bytes:
+                return [file_problem(f"'{p.name}' unpacks to {human_bytes(unpacked)}, more than four times the "
+                                     f"{human_bytes(max_bytes)} size limit.", fix=f"Use another file, or {bigger}.")]
+            for member in members:
+                if (member.file_size > PACKING_CHECK_BYTES
+                        and member.file_size > MAX_PACKING_RATIO * max(member.compress_size, 1)):
+                    return [file_problem(
+                        f"The member '{member.filename[:100]}' of '{p.name}' unpacks to "
+                        f"{human_bytes(member.file_size)} from {human_bytes(member.compress_size)}; model files "
+                        "are never packed that tightly, so it is refused.",
+                        fix="Save the model again with model.save('name.keras').")]
             try:
                 info = archive.getinfo("config.json")
             except KeyError:
@@ -304,14 +348,11 @@ def _weights_problems(path: Path) -> list[Problem]:
     with zipfile.ZipFile(path) as archive:
         if WEIGHTS_MEMBER not in archive.namelist():
             return []
-        with tempfile.TemporaryDirectory(prefix="rmlp-check-") as tmp:
-            target = Path(tmp) / "weights.h5"
-            with archive.open(WEIGHTS_MEMBER) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
+        with archive.open(WEIGHTS_MEMBER) as member:  # read in place: h5py reads the metadata it needs
             try:
-                with h5py.File(target, "r") as handle:
+                with h5py.File(member, "r") as handle:
                     reasons = _h5_refusals(handle)
-            except (OSError, ValueError, RuntimeError):  # not HDF5 at all: Keras's loading says so
+            except (OSError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error):  # not HDF5: Keras says so
                 return []
     return [file_problem(f"The weights inside '{path.name}' would make Keras read other files: {reason}; it is "
                          "refused for safety.", fix="Save the model again with model.save('name.keras'), so "

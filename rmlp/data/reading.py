@@ -17,12 +17,12 @@ from typing import IO, Any
 import pandas as pd
 
 from rmlp.data.errors import DataError
-from rmlp.data.limits import DEFAULT_MAX_BYTES, RAISE_SIZE
+from rmlp.data.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_CELLS, DEFAULT_MAX_COLUMNS, RAISE_SHAPE, RAISE_SIZE
 from rmlp.spec.units import human_bytes
 
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]
 
-__all__ = ["DEFAULT_MAX_BYTES", "EXTRA_NA_VALUES", "Source", "decode_text", "read_source", "read_table",
+__all__ = ["DEFAULT_MAX_BYTES", "EXTRA_NA_VALUES", "Source", "check_shape", "decode_text", "read_source", "read_table",
            "read_table_notes", "source_name", "unique_names"]
 
 #: Extra markers read as a missing value (besides pandas' own: "", NA, N/A, NaN, null, ...).
@@ -113,9 +113,38 @@ def decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="rmlp-latin1-fallback").removeprefix("\ufeff")
 
 
+#: Characters of a CSV text the delimiter is guessed from (the first lines, at most this many).
+SNIFF_CHARS = 65_536
+_DELIMITERS = ",;\t|"
+
+
+def check_shape(data: bytes | str, *, max_columns: int = DEFAULT_MAX_COLUMNS, max_rows: int | None = None,
+                max_cells: int = DEFAULT_MAX_CELLS, raise_hint: str = RAISE_SHAPE) -> tuple[int, int]:
+    """Columns (from the header row) and data rows (line breaks) of a CSV file, both upper bounds, counted
+    without parsing; :class:`DataError` naming the limit when a table passes ``max_columns``, ``max_rows``
+    or ``max_cells``. Nothing per column is made, so a header of millions of columns is refused in a moment."""
+    newline = "\n" if isinstance(data, str) else b"\n"
+    end = data.find(newline)  # type: ignore[arg-type]
+    header = data[: end if end >= 0 else len(data)]
+    marks = _DELIMITERS if isinstance(data, str) else _DELIMITERS.encode()
+    columns = 1 + max(header.count(marks[i : i + 1]) for i in range(len(marks)))  # type: ignore[arg-type]
+    lines = data.count(newline) + (0 if data.endswith(newline) else 1)  # type: ignore[arg-type]
+    rows = max(lines - 1, 0)
+    if columns > max_columns:
+        raise DataError(f"The table has {columns:,} columns in its header row, more than the limit of "
+                        f"{max_columns:,} columns.", f"Keep the columns the model needs, or {raise_hint}.")
+    if max_rows is not None and rows > max_rows:
+        raise DataError(f"The table has up to {rows:,} data rows, more than the limit of {max_rows:,} rows.",
+                        f"Use a sample of the rows, or {raise_hint}.")
+    if rows * columns > max_cells:
+        raise DataError(f"The table has up to {rows:,} rows × {columns:,} columns = {rows * columns:,} cells, more "
+                        f"than the limit of {max_cells:,} cells.", f"Use fewer rows or columns, or {raise_hint}.")
+    return columns, rows
+
+
 def _sniff(text: str) -> tuple[str, str]:
     """The delimiter and decimal mark of a CSV text (from its first lines)."""
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(text[:SNIFF_CHARS].splitlines()[:50])
     try:
         sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
@@ -170,13 +199,21 @@ def _header(text: str, **options: Any) -> list[str] | None:
 
 
 def read_table_notes(
-    source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES
+    source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_rows: int | None = None, max_cells: int = DEFAULT_MAX_CELLS, raise_hint: str = "",
 ) -> tuple[pd.DataFrame, list[str], dict[str, list[str]]]:
     """:func:`read_table`, with its notices and the repeated column names (each with its columns' new names)."""
     raw = read_source(source, max_bytes=max_bytes)
     if not raw.strip():
         raise DataError("The file is empty.", "Choose a CSV file with a header row and data rows.")
+    hint = raise_hint or RAISE_SHAPE
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not utf16:  # before decoding: no copy of a huge header is made
+        check_shape(raw, max_columns=max_columns, max_rows=max_rows, max_cells=max_cells, raise_hint=hint)
     text = decode_text(raw)
+    del raw
+    if utf16:
+        check_shape(text, max_columns=max_columns, max_rows=max_rows, max_cells=max_cells, raise_hint=hint)
     sep, decimal = _sniff(text)
     options: dict[str, Any] = {"skipinitialspace": True, "na_values": EXTRA_NA_VALUES}
     used: dict[str, Any] = {"sep": sep, "decimal": decimal}
@@ -209,9 +246,13 @@ def read_table_notes(
     return frame, notes, groups
 
 
-def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+def read_table(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, max_columns: int = DEFAULT_MAX_COLUMNS,
+               max_rows: int | None = None, max_cells: int = DEFAULT_MAX_CELLS, raise_hint: str = "") -> pd.DataFrame:
     """Read a CSV (delimiter and encoding detected) into a DataFrame; raises :class:`DataError`.
 
     Column names are stripped; repeated names are made unique (``a``, ``a.1``: see :func:`read_table_notes`).
+    The columns (from the header row) and the cells are checked against their limits before anything
+    is parsed (:func:`check_shape`).
     """
-    return read_table_notes(source, max_bytes=max_bytes)[0]
+    return read_table_notes(source, max_bytes=max_bytes, max_columns=max_columns, max_rows=max_rows,
+                            max_cells=max_cells, raise_hint=raise_hint)[0]

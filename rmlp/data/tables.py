@@ -19,7 +19,7 @@ import pandas as pd
 from rmlp.data.columns import _as_numbers, _column_kind, _fit_target, _numbers_or_junk, _target_codes, encode_target
 from rmlp.data.errors import DataError
 from rmlp.data.finite import check_encoded, non_finite_features, non_finite_target, source_of_features
-from rmlp.data.limits import NonFinite
+from rmlp.data.limits import DEFAULT_MAX_CELLS, DEFAULT_MAX_COLUMNS, NonFinite
 from rmlp.data.preprocessor import ENCODING, EncodingConfig, NumericScaling, Preprocessor
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, duplicate_notice, read_table_notes, source_name, unique_names
 from rmlp.data.split import SPLIT, SplitData, check_split_rows, split_indices
@@ -118,6 +118,10 @@ def load_table(
     *,
     task: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_rows: int | None = None,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    raise_hint: str = "",
     test_size: float = SPLIT.test_size,
     val_size: float = SPLIT.val_size,
     seed: int = 0,
@@ -148,7 +152,8 @@ def load_table(
         frame.columns, repeated = unique_names(list(frame.columns))
         warnings.extend([duplicate_notice(repeated, list(frame.columns))] if repeated else [])
     else:
-        frame, notes, repeated = read_table_notes(path_or_buffer, max_bytes=max_bytes)
+        frame, notes, repeated = read_table_notes(path_or_buffer, max_bytes=max_bytes, max_columns=max_columns,
+                                                  max_rows=max_rows, max_cells=max_cells, raise_hint=raise_hint)
         warnings.extend(notes)
     if str(target).strip() in repeated:
         cols = repeated[str(target).strip()]
@@ -227,6 +232,8 @@ def load_table(
         load_args={"kind": "table", "path": str(Path(path_or_buffer).resolve()), "target": target, "task": task,
                    "seed": seed, "val_size": val_size, "test_size": test_size, **encoding.model_dump(),
                    **({"non_finite": non_finite} if non_finite != "refuse" else {}),
-                   **({"max_bytes": max_bytes} if max_bytes != DEFAULT_MAX_BYTES else {})}
+                   **({"max_bytes": max_bytes} if max_bytes != DEFAULT_MAX_BYTES else {}),
+                   **({"max_columns": max_columns} if max_columns != DEFAULT_MAX_COLUMNS else {}),
+                   **({"max_cells": max_cells} if max_cells != DEFAULT_MAX_CELLS else {})}
         if isinstance(path_or_buffer, (str, Path)) else {},
     )

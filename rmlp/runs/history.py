@@ -198,8 +198,9 @@ def _status(state: Mapping[str, Any], updated: _dt.datetime | None) -> RunStatus
 
 
 def _final(raw: str) -> RunStatus:
-    """A finished, stopped or failed state as it is; any other ('starting', 'running') is 'running' for now."""
-    for status in ("finished", "stopped", "failed"):
+    """A finished, stopped, failed or interrupted state as it is (a server marks the runs a dead one left
+    running as interrupted); any other ('starting', 'running') is 'running' for now."""
+    for status in ("finished", "stopped", "failed", "interrupted"):
         if raw == status:
             return status
     return "running"

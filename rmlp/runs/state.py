@@ -9,7 +9,8 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["starting", "running", "finished", "stopped", "failed"]
+#: "interrupted": the process training it ended without a word (a killed server); resume it.
+Status = Literal["starting", "running", "finished", "stopped", "failed", "interrupted"]
 
 __all__ = ["RunState", "Status", "now"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from apptest_helpers import APP, open_page, open_popover, widget
 from streamlit.testing.v1 import AppTest
 
@@ -31,7 +32,11 @@ def _wait(at: AppTest, job: object, timeout: float = 240) -> AppTest:
     return at.run()
 
 
-def test_stop_ends_a_deep_comparison_at_once_says_what_was_kept_and_a_reload_shows_it(app: AppTest) -> None:
+def test_stop_ends_a_deep_comparison_at_once_says_what_was_kept_and_a_reload_shows_it(
+        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from designer_app import server
+
+    monkeypatch.setattr(server, "browser_key", lambda: "one-browser")  # a browser's cookie, in the app
     at = _with_preset(app, "deep_14")
     at = widget(at, "button", "Compare with and without the bypass").click().run()
     job = at.session_state["rmlp.ablation"]
@@ -45,10 +50,10 @@ def test_stop_ends_a_deep_comparison_at_once_says_what_was_kept_and_a_reload_sho
     assert "Comparing" not in shown and not [b for b in at.button if b.label == "Stop the comparison"]
     assert "before the first epoch of the run with the bypass finished" in shown
     assert "nothing to compare" in shown
-    # a reload (a new session with the link) shows what happened
-    reloaded = AppTest.from_file(str(APP), default_timeout=60)
-    reloaded.query_params["compare"] = job.id
-    reloaded = open_page(reloaded, "train")
+    # a reload (a new session of the same browser; the address carries no job) shows what happened
+    assert "compare" not in at.query_params and job.id not in str(dict(at.query_params))
+    reloaded = open_page(AppTest.from_file(str(APP), default_timeout=60), "train")
+    assert reloaded.session_state["rmlp.ablation"] is job
     assert "before the first epoch of the run with the bypass finished" in _shown(reloaded)
     _wait(reloaded, job)  # the worker lets go in the background; nothing it sends changes what was said
     assert "before the first epoch of the run with the bypass finished" in _shown(reloaded.run())

@@ -73,7 +73,7 @@ def test_training_runs_in_the_background_and_shows_its_curves(app: AppTest) -> N
     at = widget(at, "button", "Start training").click().run()
     job = at.session_state["rmlp.job"]
     assert job.status in ("queued", "running", "done")
-    assert at.query_params["job"] in (job.id, [job.id])
+    assert "job" not in at.query_params  # the job is the session's own: no id in the address
     # switching pages does not touch the job
     at = open_page(at, "design")
     at = open_page(at, "train")
@@ -94,12 +94,20 @@ def test_training_runs_in_the_background_and_shows_its_curves(app: AppTest) -> N
 
 
 @pytest.mark.slow
-def test_two_sessions_never_mix_their_curves_and_a_reload_finds_the_job(app: AppTest) -> None:
+def test_two_sessions_never_mix_their_curves_and_a_reload_finds_the_job(app: AppTest,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from designer_app import server
+
+    browser = {"key": "browser-a"}  # the browser each session runs in (a browser's cookie, in the app)
+    monkeypatch.setattr(server, "browser_key", lambda: browser["key"])
     first = open_page(_use_wine_with_a_tiny_design(app), "train")
+    browser["key"] = "browser-b"
     second = open_page(_use_wine_with_a_tiny_design(AppTest.from_file(str(APP), default_timeout=60)), "train")
     first = widget(first, "number_input", "Epochs").set_value(2).run()
     second = widget(second, "number_input", "Epochs").set_value(3).run()
+    browser["key"] = "browser-a"
     first = widget(first, "button", "Start training").click().run()
+    browser["key"] = "browser-b"
     second = widget(second, "button", "Start training").click().run()
     a, b = first.session_state["rmlp.job"], second.session_state["rmlp.job"]
     assert a is not b
@@ -107,11 +115,13 @@ def test_two_sessions_never_mix_their_curves_and_a_reload_finds_the_job(app: App
     second = _wait_for_the_job(second)
     assert len(_curve(first)["training@x"]) == 2
     assert len(_curve(second)["training@x"]) == 3
-    # a reload is a new session: the job id in the URL finds the run again
-    reloaded = AppTest.from_file(str(APP), default_timeout=60)
-    reloaded.query_params["job"] = b.id
-    reloaded = open_page(reloaded, "train")
+    # a reload is a new session of the same browser: it finds that browser's run again, and only that
+    reloaded = open_page(AppTest.from_file(str(APP), default_timeout=60), "train")
+    assert reloaded.session_state["rmlp.job"] is b
     assert len(_curve(reloaded)["training@x"]) == 3
+    browser["key"] = "browser-c"  # another browser, given the same address, finds no job
+    stranger = open_page(AppTest.from_file(str(APP), default_timeout=60), "train")
+    assert "rmlp.job" not in stranger.session_state or stranger.session_state["rmlp.job"] is None
 
 
 def test_a_failing_job_shows_its_message_and_the_page_stays_usable(app: AppTest) -> None:
