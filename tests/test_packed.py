@@ -123,7 +123,8 @@ def test_a_packed_ensemble_with_the_embedding_reloads_without_rmlp_and_passes_th
     path = tmp_path / "model.keras"
     model.save(path)
     assert check_keras_file(path) == []
-    classes = {layer["class_name"] for layer in json.loads(zipfile.ZipFile(path).read("config.json"))["config"]["layers"]}
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    classes = {layer["class_name"] for layer in config["config"]["layers"]}
     assert {"EinsumDense", "RepeatVector", "Sin", "Cos"} <= classes
     x = np.random.default_rng(1).normal(size=(4, 6)).astype("float32")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -143,9 +143,9 @@ def _layer_call(node: Node, var: dict[str, str]) -> str:
     if defined is not None:
         if defined.is_op:
             return f"keras.{defined.func}"
-        kwargs = {k: Code(call(f"keras.initializers.{v.name}", **v.config)) if isinstance(v, Initializer) else v
-                  for k, v in defined.kwargs.items()}
-        return call(defined.func, *defined.args, **kwargs)
+        written = {k: Code(call(f"keras.initializers.{v.name}", **v.config)) if isinstance(v, Initializer) else v
+                   for k, v in defined.kwargs.items()}
+        return call(defined.func, *defined.args, **written)
     if node.op == "dense":
         kwargs: dict[str, Any] = {"activation": node.activation}
         if node.initializer:

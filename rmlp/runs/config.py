@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from rmlp.design.sizing import batch_size_for, epochs_for
+from rmlp.design.sizing import SINGLE, Budget, batch_size_for
 from rmlp.spec.fields import Search, StrictSettings, When, setting
 from rmlp.spec.problems import Problem
 
@@ -117,10 +117,10 @@ class TrainConfig(StrictSettings):
                                  "Turn one of them off.", False))
         return found
 
-    def sized(self, rows: int) -> tuple[TrainConfig, list[str]]:
-        """A copy with the settings left empty sized to ``rows`` training rows, and a notice saying how."""
-        batch = self.batch_size or batch_size_for(rows)
-        epochs = self.epochs or epochs_for(rows, batch)
+    def sized(self, rows: int, budget: Budget = SINGLE) -> tuple[TrainConfig, list[str]]:
+        """A copy with the settings left empty sized to ``rows`` training rows (by ``budget``), and a notice."""
+        batch = self.batch_size or budget.batch_size(rows)
+        epochs = self.epochs or budget.epochs(rows, batch)
         min_epochs = self.min_epochs if self.min_epochs is not None else epochs // 5
         notices = []
         if self.epochs is None or self.batch_size is None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.data.fit import spec_for_data
+from rmlp.design.sizing import budget_for
 from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, gpu_present, strategy_scope
@@ -153,7 +154,8 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     state.monitor = monitor
     guard = cb.RunGuard(stop_event)
     events = cb.EventCallback(listener, stop_event, batch_events_every=config.batch_events_every,
-                              initial_epoch=initial_epoch, begin_message=begin_message, guard=guard)
+                              initial_epoch=initial_epoch, begin_message=begin_message, guard=guard,
+                              first_score_epoch=_first_score_epoch(config, initial_epoch))
     disk_best, disk_best_epoch = state.best_checkpoint or (None, 0)
     checkpoints = cb.Checkpoints(run.checkpoints, monitor, budget=config.checkpoint_budget,
                                  restore_best=config.restore_best, best=disk_best,
@@ -175,6 +177,22 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     feed.fit(model, rows.x, rows.y, batch_size=config.n_batch, sample_weight=rows.weight, validation=rows.validation,
              seed=config.seed + initial_epoch, epochs=config.n_epochs, initial_epoch=initial_epoch, callbacks=callbacks)
     return _Fitted(events, checkpoints, guard)
+
+
+def _finished_message(state: RunState, done: int, config: TrainConfig) -> str:
+    """What ended the run: all planned epochs, or early stopping (and which epoch's model is kept)."""
+    kept = f"; the model of epoch {state.model_epoch} is kept" if state.model_epoch else ""
+    if state.stopped_early:
+        return (f"Early stopping ended training after {done} of {config.n_epochs} epochs (no better validation "
+                f"score for {config.patience} epochs){kept}: the final model is ready.")
+    return f"Finished after {done} epoch(s){kept}."
+
+
+def _first_score_epoch(config: TrainConfig, initial_epoch: int) -> int:
+    """The epoch whose validation score is announced as the first one: the 3rd (1st to 5th in short runs)."""
+    if initial_epoch > 0:
+        return 0
+    return min(3, max(config.n_epochs // 10, 1))
 
 
 def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int, split: str | None) -> dict[str, Any]:
@@ -275,7 +293,7 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
     emit(listener, TrainEvent(
         "stopped" if stopped else "train_end", epoch=done, epochs=config.n_epochs, logs=numeric, elapsed_s=elapsed,
         eta_s=0.0, progress=1.0 if not stopped else done / max(config.n_epochs, 1),
-        message=f"Stopped after {done} epoch(s)." if stopped else f"Finished after {done} epoch(s)."))
+        message=f"Stopped after {done} epoch(s)." if stopped else _finished_message(state, done, config)))
     return RunResult(run_dir=run.path, model=model, history=run.history(), test_metrics=metrics, stopped=stopped,
                      baseline=baseline, epochs_run=done - epochs_before, status=state.status, spec=spec,
                      config=config, notices=notices)
@@ -335,7 +353,7 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Any,
     spec, fit_notices = spec_for_data(spec, data)
     notices = [str(n) for n in fit_notices]
     rows = rows_fitted(spec, config, data) if _has_rows(data, "train") else 0
-    config, size_notices = config.sized(rows)
+    config, size_notices = config.sized(rows, budget_for(spec.ensemble, spec.ensemble_layout))
     notices += size_notices
     if uses_folds(spec, config, data):
         k = spec.ensemble
