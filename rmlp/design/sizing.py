@@ -28,7 +28,8 @@ MIN_BATCH, MAX_BATCH = 16, 256
 @dataclass(frozen=True)
 class Budget:
     """How a run is sized to its rows: batches of about ``rows / share`` rows (a power of two within
-    ``min_batch``…``max_batch``) and epochs for about ``target_steps`` steps (``min_epochs``…``max_epochs``)."""
+    ``min_batch``…``max_batch``) and epochs for about ``target_steps`` steps (``min_epochs``…``max_epochs``);
+    early stopping waits for the first ``1 / wait_divisor`` of the epochs."""
 
     share: int
     target_steps: int
@@ -36,6 +37,11 @@ class Budget:
     max_epochs: int
     min_batch: int
     max_batch: int
+    wait_divisor: int = 5
+
+    def wait(self, epochs: int) -> int:
+        """Epochs trained before early stopping may stop."""
+        return int(epochs) // self.wait_divisor
 
     def batch_size(self, rows: int) -> int:
         batch = 2 ** round(math.log2(max(int(rows) / self.share, 1)))
@@ -49,9 +55,11 @@ class Budget:
 #: One network, or members computed layer by layer apart: many small batches.
 SINGLE = Budget(16, TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS, MIN_BATCH, MAX_BATCH)
 #: A packed ensemble: every step trains all members at once, for 800 steps in 20 to 50 epochs (each epoch
-#: also pays for a validation pass and its callbacks, which on small tables cost more than its steps);
-#: measured in ``benchmarks/bench_quality.py`` against the separate members' longer budget.
-PACKED = Budget(16, 800, 20, 50, MIN_BATCH, MAX_BATCH)
+#: also pays for a validation pass and its callbacks, which on small tables cost more than its steps).
+#: Early stopping waits for half of them: a run this short reaches the low learning rates of the end of its
+#: cosine schedule, where the best epochs are, only if it is not stopped in its first half.
+#: Measured in ``benchmarks/bench_quality.py`` against the separate members' longer budget.
+PACKED = Budget(16, 800, 20, 50, MIN_BATCH, MAX_BATCH, wait_divisor=2)
 
 
 def budget_for(members: int, layout: str) -> Budget:

@@ -39,9 +39,9 @@ class TrainConfig(StrictSettings):
     )
     min_epochs: int | None = setting(
         None, label="Minimum epochs",
-        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs), so a run whose "
+        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs, half for a packed ensemble), so a run whose "
         "validation score is noisy at first is not cut off while the learning rate warms up.",
-        low=0, high=100000, step=1, when=(When("early_stopping", (True,)),), empty="a fifth of the epochs",
+        low=0, high=100000, step=1, when=(When("early_stopping", (True,)),), empty="a fifth (packed ensemble: half) of the epochs",
     )
     restore_best: bool = setting(
         True, label="Keep the best epoch",
@@ -121,7 +121,7 @@ class TrainConfig(StrictSettings):
         """A copy with the settings left empty sized to ``rows`` training rows (by ``budget``), and a notice."""
         batch = self.batch_size or budget.batch_size(rows)
         epochs = self.epochs or budget.epochs(rows, batch)
-        min_epochs = self.min_epochs if self.min_epochs is not None else epochs // 5
+        min_epochs = self.min_epochs if self.min_epochs is not None else budget.wait(epochs)
         notices = []
         if self.epochs is None or self.batch_size is None:
             notices.append(f"Training sized to the {rows} training rows: {epochs} epochs of batches of {batch} rows "
