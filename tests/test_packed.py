@@ -146,3 +146,35 @@ def test_the_exported_code_builds_the_packed_ensemble_with_the_embedding():
     exec(compile(code, "<model>", "exec"), namespace)
     model = namespace["build_model"]()
     assert model.count_params() == rmlp.summarize(spec).total_params
+
+
+# ----------------------------------------------------------------------------- anytime feedback
+def test_the_first_score_names_the_epoch_the_time_and_the_validation_figure():
+    from rmlp.runs.callbacks import first_score_message
+
+    text = first_score_message(3, 4.2, {"loss": 0.9, "val_accuracy": 0.93, "val_loss": 0.3})
+    assert text.startswith("First score after 3 epochs (4 s): validation accuracy 0.93")
+    assert "validation RMSE 2.5" in first_score_message(1, 0.0, {"val_rmse": 2.5, "val_loss": 6.25})
+    assert first_score_message(2, 1.0, {"loss": 0.5}) == ""  # no validation rows: nothing to announce
+
+
+def test_a_run_announces_its_first_score_early_and_says_how_it_ended(tmp_path):
+    from rmlp.data import load_table
+    from rmlp.data.samples import sample_dir
+    from rmlp.runs.config import TrainConfig
+    from rmlp.runs.train import train
+
+    path = sample_dir() / "wine.csv"
+    if not path.is_file():
+        pytest.skip("sample_data/wine.csv is not there")
+    data = load_table(path, "target", seed=0)
+    events: list = []
+    spec = _spec(input_shape=list(data.input_shape), ensemble=2, embedding="periodic")
+    result = train(spec, data, TrainConfig(epochs=4, runs_dir=str(tmp_path), batch_events_every=60.0),
+                   listener=events.append)
+    first = [e for e in events if e.kind == "epoch" and e.message.startswith("First score")]
+    # the 3rd epoch of a run of 30 or more; a tenth of the way into a shorter one, at least the 1st
+    assert [e.epoch for e in first] == [1] and "validation accuracy" in first[0].message
+    end = next(e for e in events if e.kind == "train_end")
+    assert "Finished after 4 epoch(s)" in end.message and "is kept" in end.message
+    assert result.test_metrics["accuracy"] > 0

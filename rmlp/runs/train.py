@@ -189,7 +189,8 @@ def _finished_message(state: RunState, done: int, config: TrainConfig) -> str:
 
 
 def _first_score_epoch(config: TrainConfig, initial_epoch: int) -> int:
-    """The epoch whose validation score is announced as the first one: the 3rd (1st to 5th in short runs)."""
+    """The epoch whose validation score is announced as the first one: the 3rd, or a tenth of the way into a
+    run of fewer than 30 epochs (at least the 1st); none when a run resumes."""
     if initial_epoch > 0:
         return 0
     return min(3, max(config.n_epochs // 10, 1))
