@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -36,6 +37,7 @@ IMAGE_SUFFIXES = (".zip", ".npz")
 #: closes or reloads.
 UPLOAD_GRACE_S = 3600.0
 _ENDED = ".ended"
+_UPLOADS = "rmlp.uploads"  # session key, str: the name (random hex) of this session's private upload folder
 
 
 def upload_root() -> Path:
@@ -81,9 +83,14 @@ def _session_token() -> str:
 
     if get_script_run_ctx(suppress_warning=True) is None:
         return _PROCESS_TOKEN
-    from designer_app import state
+    return upload_token()
 
-    return state.upload_token()
+
+def upload_token() -> str:
+    """The name of this session's private upload folder: 20 random hex digits, made once per session."""
+    if _UPLOADS not in st.session_state:
+        st.session_state[_UPLOADS] = secrets.token_hex(10)
+    return str(st.session_state[_UPLOADS])
 
 
 #: The upload folder name used outside a running app (a script, a test): one per process.

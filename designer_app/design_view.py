@@ -21,7 +21,8 @@ from designer_app.widgets import ProblemBoard, field, help_text, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
 from rmlp.data.samples import BASE_MODEL, sample_dir, starting_base_model
-from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, machine_memory_bytes, summarize
+from rmlp.design.memory import design_bytes, memory_verdict
+from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, summarize
 from rmlp.spec.fields import format_int_list, parse_int_list
 from rmlp.spec.sections import BLOCK_FIELDS, DESIGN_SECTIONS, section
 from rmlp.spec.units import human_bytes, human_count
@@ -466,15 +467,11 @@ def figures() -> None:
         st.info(figures, icon=":material/info:")
         return
     _metrics(figures)
-    memory = machine_memory_bytes()
-    peak = figures.peak_training_bytes
-    if memory and peak > memory:
-        st.error(f"Training needs about {human_bytes(peak)} at batch size {figures.batch_size}, more than this "
-                 f"machine's {human_bytes(memory)}. Use a smaller batch, narrower blocks or a pooling cut.",
-                 icon=":material/memory:")
-    elif memory and peak > 0.5 * memory:
-        st.warning(f"Training needs about {human_bytes(peak)}, over half of this machine's "
-                   f"{human_bytes(memory)}.", icon=":material/memory:")
+    verdict = memory_verdict(state.spec(), figures.batch_size, dtype=figures.dtype)
+    if verdict is not None and verdict.level == "error":
+        st.error(f"{verdict.words()} {verdict.fix()}", icon=":material/memory:")
+    elif verdict is not None and verdict.level == "warning":
+        st.warning(verdict.words(), icon=":material/memory:")
 
 
 def _metrics(figures: Summary) -> None:
@@ -493,11 +490,6 @@ def _metrics(figures: Summary) -> None:
     )
     st.markdown(figures_html(cells), unsafe_allow_html=True)
     st.caption(memory_breakdown(figures))
-
-
-def design_bytes(figures: Summary) -> int:
-    """What the design adds to training memory: weights, gradients and optimizer state, activations."""
-    return max(int(figures.peak_training_bytes) - FRAMEWORK_OVERHEAD_BYTES, 0)
 
 
 def memory_breakdown(figures: Summary) -> str:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmlp.compat import replace_after_run_cleanup
+
 Listener = Callable[[Any], None]
 Target = Callable[[Listener, threading.Event], Any]
 
@@ -294,12 +296,10 @@ def keep_reruns_light() -> None:
     own Keras session); :func:`freeze_heap` keeps the collections that remain short.
     """
     from streamlit import config
-    from streamlit.runtime.scriptrunner import script_runner
 
     if config.get_option("runner.postScriptGC"):
         config.set_option("runner.postScriptGC", False, where_defined="designer_app.jobs")
-    if getattr(script_runner, "_clean_problem_modules", None) is not _close_figures:
-        script_runner._clean_problem_modules = _close_figures  # type: ignore[attr-defined]  # noqa: SLF001
+    replace_after_run_cleanup(_close_figures)  # on a Streamlit it was not written for: Streamlit's own
 
 
 _FROZEN = threading.Event()

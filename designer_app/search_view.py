@@ -28,6 +28,7 @@ from rmlp.search.objective import search_metrics
 from rmlp.search.planning import SpaceRow, estimate_cost, format_list_choices, parse_list_choices, space_rows
 from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, SpaceError, default_space
 from rmlp.search.storage import default_storage
+from rmlp.spec.metrics import display_name
 
 #: Seconds between two redraws of the study while a search runs.
 POLL_S = 2.0
@@ -328,7 +329,7 @@ class SearchPage:
             st.error(f"The search failed: {snap.error}", icon=":material/error:")
         elif progress is not None:
             best = "—" if progress.best_value is None else f"{progress.best_value:.4g} (trial {progress.best_trial})"
-            text = (f"{progress.done}/{progress.total} trials · best {self.values['metric']} {best} · "
+            text = (f"{progress.done}/{progress.total} trials · best {display_name(self.values['metric'])} {best} · "
                     f"{progress.pruned} pruned · {sum(progress.rejected.values())} stopped by the caps")
             st.progress(min(progress.done / max(progress.total, 1), 1.0), text=text)
             if progress.running:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from designer_app import state
-from rmlp.design.summary import machine_memory_bytes
+from rmlp.design.memory import design_bytes, memory_verdict
 from rmlp.spec.units import human_bytes, human_count
 
 
@@ -29,12 +29,11 @@ def draw() -> None:
         if isinstance(figures, str):
             st.caption(figures)
         else:
-            memory = machine_memory_bytes()
-            note = f" of {human_bytes(memory)}" if memory else ""
+            verdict = memory_verdict(spec, figures.batch_size, dtype=figures.dtype)
             st.metric("Parameters", human_count(figures.total_params),
-                      help=f"{figures.total_params:,} in total, {figures.trainable_params:,} trainable. Peak "
-                      f"training memory ≈ {human_bytes(figures.peak_training_bytes)}{note} at batch "
-                      f"{figures.batch_size}.")
+                      help=f"{figures.total_params:,} in total, {figures.trainable_params:,} trainable. Training "
+                      f"memory ≈ {human_bytes(design_bytes(figures))} at batch {figures.batch_size}. "
+                      + (verdict.words() if verdict is not None else ""))
         _job_status()
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import jobs
+from designer_app import datasets, jobs
 from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
 from rmlp.data.samples import sample
 from rmlp.design.plan import PlanError
@@ -51,7 +51,7 @@ _SEEN_END = "rmlp.seen_end"  # id of the job whose end already triggered a full 
 _UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch size for memory, ...)
 _SEARCH = "rmlp.search"  # SearchSession: the Search page's settings, space entries, jobs and shown study
 _FIT = "rmlp.fit"  # (design JSON, data in use, result of data_fit()): the fit to the data, cached
-_UPLOADS = "rmlp.uploads"  # str: the name (random hex) of this session's private upload folder
+# "rmlp.uploads" (str, the name of this session's private upload folder) belongs to datasets.py
 _LEARN = "rmlp.learn"  # LearnSession: the Learn page's experiment settings and jobs
 _ABLATION = "rmlp.ablation"  # designer_app.jobs.Job | None: the Train page's with/without-bypass comparison
 
@@ -141,7 +141,6 @@ def init() -> None:
 
 def _start_on_sample(file: str) -> None:
     """A new session without a link starts on a shipped sample, with the design fitted to it."""
-    from designer_app import datasets
     from rmlp.data import spec_for_data
 
     chosen = sample(file)
@@ -159,8 +158,6 @@ def _start_on_sample(file: str) -> None:
 
 
 def _restore_data(token: str) -> None:
-    from designer_app import datasets
-
     try:
         info = _decode_json(token)
         if not isinstance(info, dict):
@@ -181,8 +178,6 @@ def sync_url() -> None:
         st.query_params[QP_JOB] = current.id
     loaded = data()
     if loaded is not None:
-        from designer_app import datasets
-
         described = datasets.describe(loaded)
         token = _encode_json(described) if described else None
         if token and st.query_params.get(QP_DATA) != token:
@@ -425,15 +420,6 @@ def train_settings() -> dict[str, Any]:
 
 def set_train_setting(name: str, value: Any) -> None:
     train_settings()[name] = value
-
-
-def upload_token() -> str:
-    """The name of this session's private upload folder: 20 random hex digits, made once per session."""
-    if _UPLOADS not in st.session_state:
-        import secrets
-
-        st.session_state[_UPLOADS] = secrets.token_hex(10)
-    return str(st.session_state[_UPLOADS])
 
 
 def job() -> jobs.Job | None:

@@ -15,7 +15,9 @@ from designer_app import page_path, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
+from rmlp.design.memory import design_bytes, memory_verdict
 from rmlp.runs import charts
+from rmlp.spec.metrics import direction, task_of_metrics
 from rmlp.spec.units import human_bytes
 
 #: Seconds between two redraws of the live curves while a job runs.
@@ -67,8 +69,9 @@ def settings(disabled: bool) -> None:
     figures = state.summary(batch)
     if not isinstance(figures, str):
         sized = "" if values.get("batch_size") else " (sized to the data)"
-        st.caption(f"Estimated peak training memory at batch {batch}{sized}: "
-                   f"{human_bytes(figures.peak_training_bytes)}.")
+        verdict = memory_verdict(state.spec(), batch, dtype=figures.dtype)
+        st.caption(f"Training memory at batch {batch}{sized}: {human_bytes(design_bytes(figures))}. "
+                   + (verdict.words() if verdict is not None else ""))
 
 
 def controls(loaded: LoadedData | None) -> None:
@@ -289,7 +292,7 @@ def results() -> None:
             if isinstance(other, (int, float)) and not isinstance(other, bool):
                 delta = f"{value - float(other):+.3f} vs plain MLP"
             col.metric(f"{split} {name}", f"{value:.3f}", delta=delta,
-                       delta_color="inverse" if name in ("loss", "rmse", "mae") else "normal")
+                       delta_color="inverse" if direction(name) == "minimize" else "normal")
     left, right = st.columns(2)
     with left:
         st.markdown("**Training curves**")
@@ -370,7 +373,7 @@ def _comparison_results(result: object) -> None:
             st.markdown(f"**{title}**")
             metrics = dict(run.test_metrics or {})
             split = str(metrics.get("split", split))
-            task = "regression" if "rmse" in metrics else "classification"
+            task = task_of_metrics(metrics)
             for name, value in training.headline_metrics(metrics, task):
                 st.metric(f"{split} {name}", f"{value:.3f}")
     st.dataframe(result.table(), hide_index=True)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from designer_app import jobs
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from rmlp import ModelSpec
+from rmlp.spec.metrics import evaluated_metrics
 
 #: Where the app's run folders go (tests point this at a temporary folder).
 RUNS_DIR_ENV = "RMLP_RUNS_DIR"
@@ -96,8 +97,7 @@ def _regression_pairs(model: Any, data: Any) -> tuple[list[float], list[float]]:
 
 def headline_metrics(metrics: dict[str, Any], task: str) -> list[tuple[str, float]]:
     """The test metrics worth a big number, in a sensible order."""
-    keys = ("rmse", "mae", "r2", "loss") if task == "regression" else (
-        "accuracy", "precision", "recall", "f1", "auc", "loss")
+    keys = (*evaluated_metrics(task), "loss")
     out = []
     for key in keys:
         value = metrics.get(key)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rmlp.design.summary import Summary, summarize
 from rmlp.design.validate import is_valid, validate
+from rmlp.spec.display import set_loader as _set_display_loader
 from rmlp.spec.edit import field_meta, get_path, set_path
 from rmlp.spec.model import (
     SPEC_VERSION,
@@ -45,6 +46,14 @@ __all__ = [
     "SpecError", "Summary", "field_meta", "get_path", "is_valid", "load_spec", "parse_spec", "save_spec",
     "set_path", "summarize", "validate", *sorted(_LAZY),
 ]
+
+
+def _load_notebook() -> None:
+    """Import the notebook package, which registers how designs, runs and searches show themselves."""
+    import rmlp.notebook  # noqa: F401
+
+
+_set_display_loader(_load_notebook)
 
 
 def __getattr__(name: str) -> Any:

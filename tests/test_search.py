@@ -32,7 +32,7 @@ from rmlp.search import (
     sample_spec,
     span,
 )
-from rmlp.search.config import SearchConfig
+from rmlp.search.config import DataSource, SearchConfig
 from rmlp.search.objective import make_objective
 from rmlp.search.sampling import grid_values
 from rmlp.search.space import is_searchable
@@ -602,11 +602,17 @@ def test_search_settings_reach_the_sampler_and_pruner() -> None:
     assert SearchConfig(two_objectives=True).directions() == ["minimize", "minimize"]
 
 
-def test_run_search_refuses_settings_that_do_not_fit_before_any_work(tmp_path: Path) -> None:
+def test_run_search_refuses_settings_that_do_not_fit_before_any_work(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from rmlp.search.runner import run_search
     from rmlp.spec.problems import SettingsError
 
+    monkeypatch.chdir(tmp_path)  # the default storage's folder, studies/, is relative to the working folder
     with pytest.raises(SettingsError) as exc:
-        run_search(tabular_spec(), None, n_trials=0, workers=0, colour="red")
+        run_search(tabular_spec(), DataSource(str(WINE), "target"), n_trials=0, workers=0, colour="red")
     assert {"n_trials", "workers", "colour"} <= {p.path for p in exc.value.problems}
-    assert not (tmp_path / "studies").exists()
+    assert not any(tmp_path.iterdir())  # no storage, study or data was made
+    from rmlp.search.storage import default_storage, open_storage
+
+    open_storage(default_storage("wine"), heartbeat=False)  # what the search would have opened: it lands here
+    assert (tmp_path / "studies" / "wine.db").is_file()

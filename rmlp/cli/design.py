@@ -17,7 +17,8 @@ from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, choice, settings_options
 from rmlp.data.limits import LoadConfig
 from rmlp.design.graph import to_dot
-from rmlp.design.summary import DEFAULT_BATCH_SIZE, DTYPE_BYTES, machine_memory_bytes, summarize
+from rmlp.design.memory import memory_verdict
+from rmlp.design.summary import DEFAULT_BATCH_SIZE, DTYPE_BYTES, summarize
 from rmlp.design.validate import validate as run_validate
 from rmlp.export import graph_svg
 from rmlp.keras.build import build_model
@@ -56,6 +57,13 @@ def _write_text(text: str, out: Path | None) -> None:
     _err(f"Wrote {out}")
 
 
+def _say_memory(spec: ModelSpec, batch_size: int, dtype: str = "float32") -> None:
+    """The memory verdict (the same as the app's and training's), as a line; a warning when it is tight."""
+    verdict = memory_verdict(spec, batch_size, dtype=dtype)
+    if verdict is not None:
+        typer.echo(("Warning: " if verdict.level != "ok" else "Memory: ") + verdict.words())
+
+
 def register(app: typer.Typer) -> None:
     """Add the design commands to ``app``."""
 
@@ -75,8 +83,10 @@ def register(app: typer.Typer) -> None:
 
             rmlp validate spec.yaml --json
         """
+        loaded: ModelSpec | None = None
         try:
-            problems: list[Problem] = run_validate(load_spec(spec))
+            loaded = load_spec(spec)
+            problems: list[Problem] = run_validate(loaded)
         except SpecError as exc:  # unreadable or ill-typed: these are the problems
             problems = exc.problems
         errors = [p for p in problems if p.severity == "error"]
@@ -90,6 +100,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{spec}: {len(errors)} error(s), {warnings} warning(s).")
         if errors:
             raise typer.Exit(1)
+        if loaded is not None and not as_json:
+            _say_memory(loaded, DEFAULT_BATCH_SIZE)
 
 
     @app.command()
@@ -121,17 +133,15 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(s.to_dict(), indent=2))
             return
-        machine = machine_memory_bytes()
         rows = [
             ("Model", loaded.name),
             ("Task", f"{loaded.task}, {loaded.num_outputs} output(s)"),
-            *s.rows(machine),
+            *s.rows(),
         ]
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             typer.echo(f"{key:<{width}}  {value}")
-        if machine and s.peak_training_bytes > machine:
-            typer.echo("Warning: training this design may need more memory than this machine has.")
+        _say_memory(loaded, batch_size, dtype_name)
 
 
     @app.command()

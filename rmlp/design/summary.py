@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from rmlp.design.plan import DENSE_OPS, FUNCTION_OPS, Node, depth, make_plan
+from rmlp.spec.display import hook
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
 from rmlp.spec.units import human_bytes, human_count
 
@@ -43,10 +44,16 @@ class Summary:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def rows(self, machine_bytes: int = 0) -> list[tuple[str, str]]:
+    @property
+    def design_training_bytes(self) -> int:
+        """"Training memory": what the design adds (weights, gradients, optimizer state, activations),
+        without TensorFlow's fixed overhead; :attr:`peak_training_bytes` has it on top."""
+        return max(int(self.peak_training_bytes) - FRAMEWORK_OVERHEAD_BYTES, 0)
+
+    def rows(self) -> list[tuple[str, str]]:
         """The figures in words, one (label, value) pair each: what `rmlp summary` and a notebook show."""
-        memory = human_bytes(self.peak_training_bytes) + (
-            f" of {human_bytes(machine_bytes)} on this machine" if machine_bytes else "")
+        memory = (f"{human_bytes(self.design_training_bytes)} (peak about {human_bytes(self.peak_training_bytes)} "
+                  "with TensorFlow's fixed overhead)")
         return [
             ("Parameters", f"{self.total_params:,} ({human_count(self.total_params)})"),
             ("Trainable", f"{self.trainable_params:,}"),
@@ -62,9 +69,7 @@ class Summary:
         ]
 
     def _repr_html_(self) -> str:
-        from rmlp.notebook.views import summary_html
-
-        return summary_html(self)
+        return str(hook("summary_html")(self))
 
     @property
     def peak_training_gib(self) -> float:

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-CLASSIFICATION_KEYS = ("accuracy", "precision", "recall", "f1", "auc", "confusion_matrix", "class_names")
-REGRESSION_KEYS = ("rmse", "mae", "r2")
+from rmlp.spec.metrics import evaluated_metrics
+
+CLASSIFICATION_KEYS = (*evaluated_metrics("classification"), "confusion_matrix", "class_names")
+REGRESSION_KEYS = evaluated_metrics("regression")
 
 
 def _num(value: Any) -> float | None:

@@ -13,13 +13,15 @@ bit for bit, and the exported training script (plain Keras) reproduces a run exa
 
 Only the object's update methods change, not its class or configuration: a saved model records a
 plain Keras Adam/AdamW and reloads without rmlp. Anything else (another optimizer, AMSGrad, a
-distribution strategy, another backend) is left as Keras made it.
+distribution strategy, another backend, a Keras version the swap was not written for: see
+:mod:`rmlp.compat`) is left as Keras made it.
 """
 
 from __future__ import annotations
 
-import types
 from typing import Any
+
+from rmlp.compat import patch_optimizer_step
 
 __all__ = ["fuse_adam"]
 
@@ -97,8 +99,5 @@ def _clip_gradients(self: Any, grads: list[Any]) -> list[Any]:
 def fuse_adam(optimizer: Any) -> Any:
     """``optimizer`` with fused Adam/AdamW updates where that is safe (see the module); the same object."""
     if _fusable(optimizer):
-        optimizer._backend_update_step = types.MethodType(_update_step, optimizer)
-        optimizer._apply_weight_decay = types.MethodType(_weight_decay, optimizer)
-        optimizer._plain_clip_gradients = optimizer._clip_gradients
-        optimizer._clip_gradients = types.MethodType(_clip_gradients, optimizer)
+        patch_optimizer_step(optimizer, _update_step, _weight_decay, _clip_gradients)
     return optimizer

@@ -1,13 +1,16 @@
 """The metrics each task logs, as one table: built as Keras objects, written as code, listed by name.
 
-Pure data at import (Keras is imported inside :func:`make_metrics` only), so the search and the
-exporter read the names and classes without TensorFlow.
+Which way each is better and its name in words are in :mod:`rmlp.spec.metrics`. Pure data at
+import (Keras is imported inside :func:`make_metrics` only), so the search and the exporter read
+the names and classes without TensorFlow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from rmlp.spec.metrics import MetricFacts, metric_facts
 
 Flavour = Literal["rmlp", "original"]
 
@@ -21,6 +24,14 @@ class MetricDef:
     name: str
     cls: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def facts(self) -> MetricFacts:
+        """Its row of the metric table: which way is better, its name in words."""
+        found = metric_facts(self.name)
+        if found is None:
+            raise LookupError(f"The metric {self.name!r} has no row in rmlp.spec.metrics.METRICS.")
+        return found
 
 
 def metric_defs(task: str, num_outputs: int, flavour: Flavour = "rmlp") -> list[MetricDef]:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 from IPython.display import HTML, display
 
+from rmlp.compat import forget_reply_subshell
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
 
@@ -84,13 +85,7 @@ def answer_on_any_subshell(widget: widgets.Widget) -> None:
     (JupyterLab's default since 4.4) have the click handled at once, in the subshell's thread.
     Kernels without subshells have no such route, and nothing changes.
     """
-    comm = getattr(widget, "comm", None)
-    lock = getattr(comm, "_reply_subshell_lock", None)
-    if comm is None or lock is None:
-        return
-    with lock:
-        if hasattr(comm, "_reply_subshell_id"):
-            del comm._reply_subshell_id
+    forget_reply_subshell(getattr(widget, "comm", None))
 
 
 class _StopControls:
@@ -390,9 +385,18 @@ class SearchDisplay:
             self._chart.update(plotly_bundle(optuna.visualization.plot_optimization_history(study)), raw=True)
 
 
-def search_live(run: Callable[[Callable[[Any], None], threading.Event], T], stop_event: threading.Event | None,
-                progress: Callable[[Any], None] | None) -> T:
-    """``run(progress, stop_event)`` (a search) with a :class:`SearchDisplay` in the running cell."""
+def search_live(spec: Any, data_source: Any, space: Any = None, config: Any = None, *,
+                progress: Callable[[Any], None] | None = None, stop_event: threading.Event | None = None,
+                **options: Any) -> Any:
+    """:func:`rmlp.search.run_search` with its progress, trial table and a Stop button in the running cell.
+
+    ``options`` are run_search's other keywords (``in_process``, ``n_trials``, ...).
+    """
+    from rmlp.search.runner import run_search
+
+    def run(heard: Callable[[Any], None], stop: threading.Event) -> Any:
+        return run_search(spec, data_source, space, config, progress=heard, stop_event=stop, **options)
+
     if not in_notebook():
         return run(progress or (lambda _p: None), stop_event or threading.Event())
     stop = stop_event or threading.Event()

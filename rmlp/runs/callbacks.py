@@ -237,7 +237,10 @@ class ValidationScore(keras.callbacks.Callback):
 class HistoryCSV(keras.callbacks.Callback):
     """Appends one row per epoch to a CSV file (``epoch`` from 1) and flushes it at once.
 
-    On resume the existing header is kept, so the columns stay aligned.
+    On resume the existing header is kept, so the columns stay aligned. Keras's
+    ``CSVLogger(append=True)`` does not do this job: it counts epochs from 0, takes its columns from
+    the first epoch it sees rather than the file's header (a resumed run that logs another column
+    would shift every value after it), and writes the epoch a stop or a NaN cut short.
     """
 
     def __init__(self, path: str | Path, guard: RunGuard | None = None) -> None:

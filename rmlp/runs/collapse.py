@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from rmlp.spec.metrics import better, direction
+
 __all__ = ["ConstantGuess", "collapse_notice", "constant_guess"]
 
 
@@ -15,12 +17,14 @@ __all__ = ["ConstantGuess", "collapse_notice", "constant_guess"]
 class ConstantGuess:
     """The best answer that ignores the inputs, and its score on the rows it was scored on."""
 
-    metric: str  # "accuracy" (higher is better) or "rmse" (lower is better)
+    metric: str  # "accuracy" or "rmse": its direction is the metric table's
     score: float
     what: str
 
     def beaten_by(self, value: float) -> bool:
-        return value < self.score * (1 - 1e-9) if self.metric == "rmse" else value > self.score + 1e-9
+        """Whether ``value`` is better than the guess by more than rounding."""
+        bar = self.score * (1 - 1e-9) if direction(self.metric) == "minimize" else self.score + 1e-9
+        return better(self.metric, value, bar)
 
 
 def _labels(y: Any, task: str) -> np.ndarray:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import shutil
 import threading
 import time
@@ -44,7 +43,9 @@ from rmlp.runs.folder import RunDir, check_runs_dir
 from rmlp.runs.folds import member_rows, rows_fitted, uses_folds
 from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, divergence_fix, divergence_message
 from rmlp.runs.provenance import data_record, reload_data, versions
+from rmlp.runs.recipe import make_recipe
 from rmlp.runs.state import RunState, now
+from rmlp.spec.display import hook
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import SettingsError
 
@@ -73,9 +74,7 @@ class RunResult:
 
     def _ipython_display_(self) -> None:
         """In a notebook: status, test metrics and notices, then the loss and metric curves."""
-        from rmlp.notebook.live import show_run
-
-        show_run(self)
+        hook("show_run")(self)
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -84,31 +83,10 @@ def _has_rows(data: Any, split: str) -> bool:
     return x is not None and len(x) > 0
 
 
-def _monitor(data: Any, spec: ModelSpec, config: TrainConfig) -> str:
-    """What early stopping and the best checkpoint watch (lower is better)."""
-    from rmlp.runs.callbacks import ValidationScore
-
-    if not _has_rows(data, "val") and not uses_folds(spec, config, data):
-        return "loss"
-    if config.monitor == "score" and spec.task != "regression":
-        return ValidationScore.NAME
-    return "val_loss"
-
-
 def _seed(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(int(seed))
-
-
-def _learning_rate(spec: ModelSpec, config: TrainConfig, data: Any) -> Any:
-    """The learning rate to compile with: the spec's number, or a schedule over the planned steps."""
-    if config.lr_schedule == "constant":
-        return None
-    from rmlp.keras.optimizers import cosine_schedule
-
-    steps = max(config.n_epochs, 1) * math.ceil(rows_fitted(spec, config, data) / config.n_batch)
-    return cosine_schedule(spec.optimizer.learning_rate, steps, config.warmup)
 
 
 def _validation(data: Any) -> tuple[Any, Any] | None:
@@ -145,13 +123,12 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
          listener: Listener | None, stop_event: threading.Event | None, initial_epoch: int,
          begin_message: str = "") -> _Fitted:
     """model.fit with the run's callbacks."""
-    import keras
 
     from rmlp.keras import feed
     from rmlp.runs import callbacks as cb
 
-    monitor = _monitor(data, spec, config)
-    state.monitor = monitor
+    recipe = make_recipe(spec, config, data)
+    monitor = state.monitor = recipe.monitor
     guard = cb.RunGuard(stop_event)
     events = cb.EventCallback(listener, stop_event, batch_events_every=config.batch_events_every,
                               initial_epoch=initial_epoch, begin_message=begin_message, guard=guard,
@@ -163,19 +140,13 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     # Order matters: the guard's verdict (a NaN loss, an epoch cut short) comes first; the learning
     # rate is logged after it changes; the checkpoint epoch is known before the history row and
     # state.json are written.
-    callbacks: list[Any] = [guard, cb.ValidationScore()]
-    if config.reduce_lr:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3, mode="min"))
-    if config.early_stopping:
-        callbacks.append(cb.ResumableEarlyStopping(
-            monitor=monitor, mode="min", patience=config.patience, start_from_epoch=int(config.min_epochs or 0),
-            restore_best_weights=False, initial_best=state.best,
-            initial_wait=state.wait, initial_best_epoch=max(state.best_epoch - 1, 0)))
+    callbacks: list[Any] = [guard, cb.ValidationScore(), *recipe.plateau(), *recipe.stopping(run_state=state)]
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
     rows = member_rows(spec, config, data)
-    feed.fit(model, rows.x, rows.y, batch_size=config.n_batch, sample_weight=rows.weight, validation=rows.validation,
-             seed=config.seed + initial_epoch, epochs=config.n_epochs, initial_epoch=initial_epoch, callbacks=callbacks)
+    feed.fit(model, rows.x, rows.y, batch_size=recipe.batch_size, sample_weight=rows.weight,
+             validation=rows.validation, seed=recipe.seed + initial_epoch, epochs=recipe.epochs,
+             initial_epoch=initial_epoch, callbacks=callbacks)
     return _Fitted(events, checkpoints, guard)
 
 
@@ -217,29 +188,20 @@ def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int, split
 def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir, residual_params: int,
                     listener: Listener | None, stop_event: threading.Event | None) -> dict[str, Any]:
     """Train the plain-MLP baseline on the same split and settings; its figures for baseline.json."""
-    import keras
 
     from rmlp.keras import feed
     from rmlp.keras.baseline import baseline_plan, build_baseline
     from rmlp.runs.callbacks import EventCallback, ValidationScore
 
     plan = baseline_plan(spec)
-    _seed(config.seed)
+    recipe = make_recipe(spec, config, data)
+    _seed(recipe.seed)
     with strategy_scope(config.multi_gpu):
-        model = build_baseline(spec, plan, learning_rate=_learning_rate(spec, config, data))
-    monitor = _monitor(data, spec, config)
+        model = build_baseline(spec, plan, learning_rate=recipe.rate())
     events = EventCallback(listener, stop_event, epoch_kind="baseline_epoch", emit_begin=False)
-    callbacks: list[Any] = [ValidationScore()]
-    if config.reduce_lr:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=3, mode="min"))
-    if config.early_stopping or config.restore_best:
-        patience = config.patience if config.early_stopping else config.n_epochs + 1
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, mode="min", patience=patience, restore_best_weights=config.restore_best,
-            start_from_epoch=int(config.min_epochs or 0) if config.early_stopping else 0))
-    callbacks.append(events)
-    hist = feed.fit(model, data.x_train, data.y_train, batch_size=config.n_batch, validation=_validation(data),
-                    seed=config.seed, epochs=config.n_epochs, callbacks=callbacks)
+    callbacks: list[Any] = [ValidationScore(), *recipe.plateau(), *recipe.stopping(keep_best_weights=True), events]
+    hist = feed.fit(model, data.x_train, data.y_train, batch_size=recipe.batch_size, validation=_validation(data),
+                    seed=recipe.seed, epochs=recipe.epochs, callbacks=callbacks)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     out = {
         "params": int(model.count_params()),
@@ -387,9 +349,8 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
     running cell; the fit then runs in a worker thread, and the kernel's interrupt stops it cleanly.
     """
     if display:
-        from rmlp.notebook.live import train_live
-
-        return train_live(spec, data, config, listener, stop_event, data_source)
+        result: RunResult = hook("train_live")(spec, data, config, listener, stop_event, data_source)
+        return result
     run: RunDir | None = None
     state = RunState(epochs=(config or TrainConfig()).n_epochs)
     try:
@@ -418,7 +379,7 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
         _seed(config.seed)
         with strategy_scope(config.multi_gpu):
             model = compile_model(members_model(build_uncompiled(spec)), spec,
-                                  learning_rate=_learning_rate(spec, config, data))
+                                  learning_rate=make_recipe(spec, config, data).rate())
         if _stop_asked(stop_event):
             return _not_begun(run, state, spec, config, notices, listener)
         fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=0)
@@ -570,7 +531,7 @@ def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = No
             except Exception as exc:  # noqa: BLE001 - a checkpoint Keras cannot read is the user's to fix
                 raise ValueError(f"The checkpoint {point.path} cannot be loaded ({type(exc).__name__}: {exc}). "
                                  "Train the run again (rmlp train ...).") from None
-        if extra_epochs is not None and (schedule := _learning_rate(spec, config, data)) is not None:
+        if extra_epochs is not None and (schedule := make_recipe(spec, config, data).rate()) is not None:
             model.optimizer.learning_rate = schedule  # else the added epochs train at the old plan's end, near 0
             notices.append(f"The learning-rate schedule ({config.lr_schedule}) now spans all {config.n_epochs} "
                            f"planned epochs; it goes on from where epoch {done} is on that longer schedule.")

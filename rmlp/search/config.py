@@ -13,16 +13,14 @@ from rmlp.design.sizing import batch_size_for, trial_epochs_for
 from rmlp.runs.config import TrainConfig
 from rmlp.search.space import SearchSpace
 from rmlp.spec.fields import StrictSettings, When, reuse, setting
+from rmlp.spec.metrics import Goal, direction
 
 Sampler = Literal["tpe", "random", "grid"]
 Pruner = Literal["median", "hyperband", "none"]
 Direction = Literal["auto", "minimize", "maximize"]
-Goal = Literal["minimize", "maximize"]
 
 #: The folder of the default storage.
 STUDIES_DIR = "studies"
-#: Metrics where larger is better (used to guess a direction).
-_MAXIMIZE_HINTS = ("acc", "auc", "precision", "recall", "f1", "r2")
 
 __all__ = ["STUDIES_DIR", "DataSource", "Direction", "Pruner", "Sampler", "SearchConfig", "SearchError",
            "guess_direction"]
@@ -54,9 +52,8 @@ class DataSource:
 
 
 def guess_direction(metric: str) -> Goal:
-    """'maximize' for accuracy-like metrics, else 'minimize'."""
-    name = metric.lower().removeprefix("val_")
-    return "maximize" if any(h in name for h in _MAXIMIZE_HINTS) else "minimize"
+    """'maximize' for accuracy-like metrics, else 'minimize' (the metric table's direction)."""
+    return direction(metric)
 
 
 class SearchConfig(StrictSettings):

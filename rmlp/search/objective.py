@@ -31,9 +31,10 @@ from typing import Any
 
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
 from rmlp.keras.metrics import metric_names
-from rmlp.runs.config import TRAINING
+from rmlp.runs.config import TrainConfig
 from rmlp.runs.folds import member_rows, uses_folds
 from rmlp.runs.limits import available_memory_bytes, divergence_fix, divergence_message, gib, memory_check
+from rmlp.runs.recipe import make_recipe
 from rmlp.search.config import SearchConfig
 from rmlp.search.sampling import sample_spec
 from rmlp.search.space import SearchSpace
@@ -150,6 +151,14 @@ def _trial_callback(trial: Any, config: SearchConfig, stop_event: Any, trial_spe
     return TrialCallback()
 
 
+def trial_training(config: SearchConfig, batch_size: int) -> TrainConfig:
+    """The training settings of a trial: the search's epochs, batch, stopping and folds; a run's defaults
+    (schedule, warm-up, ...) for the rest, so a new training setting reaches trials by its default."""
+    return TrainConfig(epochs=config.n_epochs, batch_size=int(batch_size), early_stopping=config.early_stopping,
+                       patience=config.patience, min_epochs=0, restore_best=False,
+                       ensemble_folds=config.ensemble_folds, seed=int(config.seed))
+
+
 def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config: SearchConfig,
                 stop_event: Any = None) -> float:
     """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
@@ -158,7 +167,6 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     from rmlp.keras import feed
     from rmlp.keras.build import build_uncompiled, compile_model, members_model
     from rmlp.keras.fused import fuse_adam
-    from rmlp.keras.optimizers import cosine_schedule
     from rmlp.keras.quick import quick_graphs, quick_variables, reset_keras
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes between trials
@@ -171,27 +179,24 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     if spec.ensemble > 1 and not uses_folds(spec, config, data):
         spec = spec.copy_with(ensemble=1)
     rows = member_rows(spec, config, data)
-    trial.set_user_attr("folds", int(spec.ensemble) if rows.weight is not None else 1)
-    epochs = config.n_epochs
-    steps = epochs * -(-len(rows.x) // int(batch_size))
-    # A fresh model (and base model) every trial, trained on the recipe's warm-up and cosine schedule,
+    recipe = make_recipe(spec, trial_training(config, batch_size), data, monitor=config.metric,
+                         goal=config.resolved_direction())
+    trial.set_user_attr("folds", recipe.folds)
+    # A fresh model (and base model) every trial, trained on a run's recipe (warm-up and cosine schedule),
     # compiled with only the metrics the search reads: each extra metric lengthens the graph tracing.
     with quick_variables():
         model = compile_model(members_model(build_uncompiled(spec)), spec, metrics=trial_metrics(spec, config.metric),
-                              learning_rate=cosine_schedule(spec.optimizer.learning_rate, steps, TRAINING.warmup))
+                              learning_rate=recipe.rate())
         # Adam's update as one kernel per weight: the same steps, a third less graph to trace. (Training
         # runs keep Keras's own update, so the exported training script reproduces them bit for bit.)
         fuse_adam(model.optimizer)
     callback = _trial_callback(trial, config, stop_event, spec)
-    mode = "max" if config.resolved_direction() == "maximize" else "min"
-    callbacks: list[Any] = [callback]
-    if config.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=config.metric, mode=mode, patience=config.patience))
+    callbacks: list[Any] = [callback, *recipe.plateau(), *recipe.stopping()]
     fit_start = time.perf_counter()
     try:
         with quick_graphs():
-            feed.fit(model, rows.x, rows.y, batch_size=batch_size, sample_weight=rows.weight,
-                     validation=rows.validation, seed=int(config.seed), epochs=epochs, callbacks=callbacks)
+            feed.fit(model, rows.x, rows.y, batch_size=recipe.batch_size, sample_weight=rows.weight,
+                     validation=rows.validation, seed=recipe.seed, epochs=recipe.epochs, callbacks=callbacks)
     finally:  # a pruned trial stops inside fit: its time there counts too
         trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_start, 3))
     if callback.stopped:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmlp.compat import fail_stale_trials, fail_trial, study_storage
 from rmlp.data.fit import spec_for_data
 from rmlp.search.config import DataSource, SearchConfig, SearchError
 from rmlp.search.objective import (
@@ -39,6 +40,7 @@ from rmlp.search.objective import (
 from rmlp.search.sampling import grid_values, spec_params
 from rmlp.search.space import SearchSpace, SpaceError, default_space
 from rmlp.search.storage import STUDY_ATTR, default_storage, load_study, open_storage, quiet_optuna, retry_callback
+from rmlp.spec.display import hook
 from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import ModelSpec
 
@@ -172,24 +174,23 @@ class SearchResult:
 # ----------------------------------------------------------------------------- lost trials
 def recover_lost_trials(study: Any, workers: set[str], retry: bool = True) -> list[int]:
     """Fail the RUNNING trials of dead ``workers`` (``host:pid``) and queue a retry of each; their numbers."""
-    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    storage = study._storage
+    if study_storage(study) is None:  # an Optuna rmlp.compat was not written for: its heartbeat check
+        fail_stale_trials(study)
+        return []
     done = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if t.user_attrs.get("worker") not in workers:
             continue
-        try:
-            if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
-                continue
-        except UpdateFinishedTrialError:
+        failed = fail_trial(study, t)
+        if failed is None:
             continue  # another worker's heartbeat check got there first (and queued the retry)
         done.append(t.number)
         if retry:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                retry_callback()(study, storage.get_trial(t._trial_id))
+                retry_callback()(study, failed)
     return done
 
 
@@ -358,11 +359,10 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
     """
     config = search_config(config, **settings)
     if display:
-        from rmlp.notebook.live import search_live
-
-        return search_live(lambda progress, stop_event: run_search(
-            spec, data_source, space, config, progress=progress, stop_event=stop_event, in_process=in_process,
-            poll_s=poll_s, on_workers=on_workers), stop_event, progress)
+        found: SearchResult = hook("search_live")(spec, data_source, space, config, progress=progress,
+                                                  stop_event=stop_event, in_process=in_process, poll_s=poll_s,
+                                                  on_workers=on_workers)
+        return found
     data = _load(data_source)
     rows = len(data.x_train)
     config = config.sized(rows)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rmlp.spec.display import hook
 from rmlp.spec.fields import SETTINGS_CONFIG, Search, When, setting
 from rmlp.spec.io import dump_document, parse_document, parse_model, read_document, refuse_unknown_version
 from rmlp.spec.problems import SpecError
@@ -359,9 +360,7 @@ class ModelSpec(_Strict):
     # ----------------------------------------------------------------- serialisation
     def _repr_html_(self) -> str:
         """In a notebook: the graph, the figures and the problems of this design in one view."""
-        from rmlp.notebook.views import spec_html
-
-        return spec_html(self)
+        return str(hook("spec_html")(self))
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

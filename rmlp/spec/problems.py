@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from rmlp.spec.display import hook
+
 Severity = Literal["error", "warning"]
 
 __all__ = ["Problem", "ProblemList", "ProblemsError", "Severity", "SettingsError", "SpecError", "errors",
@@ -50,9 +52,7 @@ class ProblemList(list[Problem]):
     """A list of problems that a notebook shows as a table (path, severity, what, fix)."""
 
     def _repr_html_(self) -> str:
-        from rmlp.notebook.views import problems_html
-
-        return problems_html(self)
+        return str(hook("problems_html")(self))
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
