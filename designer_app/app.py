@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run designer_app/app.py` puts only designer_app/ on the path
@@ -20,7 +21,7 @@ import streamlit as st  # noqa: E402
 from designer_app import PAGES, jobs, sidebar, state  # noqa: E402
 
 
-def _page(file: str, title: str, icon: str, **kwargs: object) -> st.Page:
+def _page(file: str, title: str, icon: str, **kwargs: Any) -> st.Page:
     return st.Page(PAGES / file, title=title, icon=icon, **kwargs)
 
 
@@ -30,6 +31,7 @@ def navigation() -> st.Page:
         _page("design.py", "Design", ":material/schema:", default=True),
         _page("data.py", "Data", ":material/table_chart:"),
         _page("train.py", "Train", ":material/model_training:"),
+        _page("runs.py", "Runs", ":material/history:"),
         _page("search.py", "Search", ":material/travel_explore:"),
         _page("export.py", "Export", ":material/download:"),
         _page("learn.py", "Learn", ":material/school:"),

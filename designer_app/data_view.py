@@ -69,7 +69,7 @@ def choose_file() -> Path | None:
 
 def _chosen_file() -> Path | None:
     source = st.segmented_control("Where from", list(_SOURCES), default=state.ui("data_source", "sample"),
-                                  format_func=_SOURCES.get, required=True, key="data_source",
+                                  format_func=lambda key: _SOURCES[key], required=True, key="data_source",
                                   on_change=_keep, args=("data_source",),
                                   help="The shipped sample data sets work offline; or upload a CSV table, a .zip "
                                   "of images in one folder per class, or a .npz of arrays (x, y).")
@@ -81,10 +81,15 @@ def _chosen_file() -> Path | None:
         return None
     current = state.ui("data_sample", options[0])
     choice = st.selectbox("Sample data set", options, index=options.index(current) if current in options else 0,
-                          format_func=lambda f: sample(f).title if sample(f) else f,
+                          format_func=_sample_title,
                           key="data_sample", on_change=_keep, args=("data_sample",),
                           help="Small classic data sets bundled with scikit-learn (see sample_data/README.md).")
-    return sample_dir() / choice
+    return None if choice is None else sample_dir() / choice
+
+
+def _sample_title(file: str) -> str:
+    found = sample(file)
+    return found.title if found else file
 
 
 def _keep(key: str) -> None:

@@ -181,7 +181,8 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
     """Load a table or an image set; raises :class:`rmlp.data.DataError` with a plain message."""
     from rmlp.data import load_images, load_table
 
-    common = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
+    common: dict[str, Any] = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
+    data: Any
     if kind == "table":
         data = load_table(str(path), target, non_finite=non_finite, **common)  # type: ignore[arg-type]
     else:
@@ -229,7 +230,7 @@ def _adopt(source: Path) -> Path:
     return target
 
 
-def from_description(info: dict[str, object]) -> LoadedData:
+def from_description(info: dict[str, Any]) -> LoadedData:
     """Load the data set a :func:`describe` dict names; ValueError when it is not one we know.
 
     Only shipped samples and uploads in a session folder of this server can be named (by the

@@ -197,7 +197,7 @@ def base_model(board: ProblemBoard) -> None:
     spec = state.spec()
     current = "none" if spec.base_model is None else spec.base_model.source
     mode = st.segmented_control(
-        "Source", list(_BASE_MODES), default=current, format_func=_BASE_MODES.get, required=True,
+        "Source", list(_BASE_MODES), default=current, format_func=lambda key: _BASE_MODES[key], required=True,
         key=f"base_mode{state.rev()}", help=field_meta("base_model").help
         + "\n\nNone: a stand-alone residual MLP. keras.applications: a known image network. "
         "My .keras file: your own model, checked for unsafe layers before it is loaded.")
@@ -556,7 +556,7 @@ def _graph_controls() -> tuple[str | None, str | None]:
         "for deep designs. Auto: compact above 8 blocks.")
     rankdir = st.segmented_control(
         "Direction", ["TB", "LR"], default=state.ui("graph_dir", "TB"), required=True,
-        format_func={"TB": "↓ down", "LR": "→ across"}.get, key=f"graph_dir{state.rev()}",
+        format_func=lambda key: {"TB": "↓ down", "LR": "→ across"}[key], key=f"graph_dir{state.rev()}",
         on_change=_keep_ui, args=("graph_dir", f"graph_dir{state.rev()}"),
         help="Which way the layers flow in the drawing.")
     return layout, rankdir

@@ -1,14 +1,16 @@
 """The Learn page's experiments as background jobs: the live twin run and the depth sweep.
 
-The targets run in the job's worker thread and touch Keras only there (through :mod:`rmlp.learn`);
-the live run's events are :class:`rmlp.learn.experiment.Snapshot` objects, the sweep's a coalesced
-``("progress", fraction, text)``. Finished sweeps are kept per process, keyed on their settings, so
-a second visit (any session) shows them at once.
+The targets run in the job's worker thread; they train in NumPy (:mod:`rmlp.learn.twins`), so they need no
+TensorFlow and do not wait for a training on another page (they are not exclusive). The live run's events are
+:class:`rmlp.learn.experiment.Snapshot` objects, the sweep's a coalesced ``("progress", fraction, text)``.
+Finished sweeps are kept per process, keyed on their settings, with the time they ended, so a second visit (any
+session) shows them at once and says when they were run.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +19,7 @@ from designer_app import jobs
 #: The depths of the sweep (blocks).
 SWEEP_DEPTHS: tuple[int, ...] = (1, 2, 4, 8, 12, 16)
 
-_SWEEPS: dict[str, list[dict[str, Any]]] = {}
+_SWEEPS: dict[str, tuple[list[dict[str, Any]], float]] = {}
 _SWEEPS_LOCK = threading.Lock()
 
 
@@ -50,11 +52,10 @@ def start_experiment(config: Any, data: Any) -> jobs.Job:
     from rmlp.learn.experiment import run_experiment
 
     def target(listener: jobs.Listener, stop_event: threading.Event) -> Any:
-        _warm_up(stop_event)
-        return run_experiment(config, on_snapshot=listener, stop_event=stop_event)
+        return run_experiment(config, on_snapshot=listener, stop_event=stop_event, data=data)
 
     info = {"config": config, "data": data, "kind": "experiment"}
-    return jobs.Job(target, name="Learn experiment", info=info, begun=_is_snapshot).start()
+    return jobs.Job(target, name="Learn experiment", info=info, begun=_is_snapshot, exclusive=False).start()
 
 
 def sweep_key(config: Any, depths: Sequence[int] | None = None) -> str:
@@ -64,11 +65,12 @@ def sweep_key(config: Any, depths: Sequence[int] | None = None) -> str:
     return repr((sorted(settings.items()), tuple(depths)))
 
 
-def cached_sweep(config: Any, depths: Sequence[int] | None = None) -> list[dict[str, Any]] | None:
-    """The rows of a finished sweep with these settings, if this process ran one."""
+def cached_sweep(config: Any, depths: Sequence[int] | None = None) -> tuple[list[dict[str, Any]], float] | None:
+    """The rows of a finished sweep with these settings and when it ended (``time.time()``), if this process ran
+    one."""
     with _SWEEPS_LOCK:
-        rows = _SWEEPS.get(sweep_key(config, depths))
-    return None if rows is None else list(rows)
+        kept = _SWEEPS.get(sweep_key(config, depths))
+    return None if kept is None else (list(kept[0]), kept[1])
 
 
 def start_sweep(config: Any, depths: Sequence[int] | None = None) -> jobs.Job:
@@ -79,17 +81,16 @@ def start_sweep(config: Any, depths: Sequence[int] | None = None) -> jobs.Job:
     key = sweep_key(config, depths)
 
     def target(listener: jobs.Listener, stop_event: threading.Event) -> list[dict[str, Any]]:
-        _warm_up(stop_event)
         listener(("progress", 0.0, "Starting…"))
         rows = depth_sweep(config, depths, on_progress=lambda f, t: listener(("progress", float(f), str(t))),
                            stop_event=stop_event)
         if not stop_event.is_set():
             with _SWEEPS_LOCK:
-                _SWEEPS[key] = list(rows)
+                _SWEEPS[key] = (list(rows), time.time())
         return rows
 
-    info = {"config": config, "depths": tuple(depths), "kind": "sweep"}
-    return jobs.Job(target, name="Learn depth sweep", info=info, coalesce=_coalesce).start()
+    info = {"config": config, "depths": tuple(depths), "kind": "sweep", "key": key}
+    return jobs.Job(target, name="Learn depth sweep", info=info, coalesce=_coalesce, exclusive=False).start()
 
 
 def latest_by_variant(events: Sequence[Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -187,6 +187,6 @@ def downloads(script: str | None) -> None:
 
 
 def _download(label: str, data: Any, file_name: str, mime: str, *, help: str, disabled: bool = False,
-              type: str = "secondary") -> None:
+              type: Literal["primary", "secondary", "tertiary"] = "secondary") -> None:
     st.download_button(label, data, file_name=file_name, mime=mime, help=help, disabled=disabled, on_click="ignore",
                        icon=":material/download:", type=type, key=f"dl:{file_name}", width="stretch")

@@ -259,7 +259,7 @@ def training_busy() -> str:
 def _said(exc: BaseException) -> str:
     """The error as a user reads it: a problem in plain words as it is, anything else with its type."""
     problem = getattr(exc, "problem", None)
-    if problem is not None and getattr(problem, "message", ""):
+    if problem is not None and getattr(problem, "message", None):
         return f"{problem.message} {problem.fix}".strip()
     return f"{type(exc).__name__}: {exc}"
 

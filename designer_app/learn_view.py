@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import streamlit as st
@@ -100,6 +102,29 @@ def why_bypass() -> None:
 # ====================================================================== the live experiment
 #: Seconds between two redraws of a running experiment.
 POLL_S = 1.0
+_WARMED = threading.Event()
+
+
+def warm_up() -> None:
+    """Once per process, in a background thread: import the experiment's modules and draw one of each of its
+    figures (Plotly builds its validators on first use), so the first picture after Start comes at once."""
+    if _WARMED.is_set():
+        return
+    _WARMED.set()
+
+    def work() -> None:
+        from rmlp.learn.experiment import ExperimentConfig, run_experiment
+
+        config = ExperimentConfig(depth=1, width=2, epochs=1, snapshot_every=1, samples=40)
+        result = run_experiment(config)
+        data = config.toy()
+        for variant in ("residual", "plain"):
+            surface_figure(result.final[variant], data).to_json()
+        loss_figure(result.snapshots).to_json()
+        gradient_figure(result.final).to_json()
+        sweep_figure([], "binary").to_json()
+
+    threading.Thread(target=work, name="rmlp-learn-warm-up", daemon=True).start()
 #: Query parameters of the experiment: ``learn_<field>`` for every ExperimentConfig field.
 QP_PREFIX = "learn_"
 
@@ -165,19 +190,46 @@ def experiment_controls(session: state.LearnSession) -> None:
     """The experiment's settings (drawn from ExperimentConfig), Start, Stop and Reset."""
     running = _active(session.job) or _active(session.sweep)
     settings_grid(_config_model(), session.settings, key_prefix=f"learn{session.rev}:", disabled=running)
-    start, stop, reset, _ = st.columns([1, 1, 1, 3])
-    with start:
+    with st.container(horizontal=True):  # buttons as wide as their labels: never cut to "Start experi…"
         st.button("Start experiment", type="primary", icon=":material/play_arrow:", disabled=running,
-                  on_click=_start, args=(session,), width="stretch",
+                  on_click=_start, args=(session,), width="content",
                   help="Train both networks side by side in the background. You can switch pages; it goes on.")
-    with stop:
-        st.button("Stop", key="learn_stop", icon=":material/stop:", width="stretch",
+        st.button("Stop", key="learn_stop", icon=":material/stop:", width="content",
                   disabled=not _active(session.job) or session.job.stop_requested,  # type: ignore[union-attr]
                   on_click=lambda: session.job.stop() if session.job else None,
                   help="Stop both networks after the current few epochs; what they learned stays on show.")
-    with reset:
-        st.button("Reset", key="learn_reset", icon=":material/restart_alt:", disabled=running, width="stretch",
+        st.button("Reset", key="learn_reset", icon=":material/restart_alt:", disabled=running, width="content",
                   on_click=_reset, args=(session,), help="Every experiment setting back to its default.")
+
+
+def _current(session: state.LearnSession) -> Any:
+    """The config of the controls as they stand, or None if a value does not fit."""
+    try:
+        return experiment_job.make_config(session.settings)
+    except ValueError:
+        return None
+
+
+def changed_settings(shown: Any, current: Any, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Each setting in which two experiment configs differ, as "label shown value → current value"."""
+    model = _config_model()
+    if current is None:
+        return []
+    words = []
+    for name in model.model_fields:
+        old, new = getattr(shown, name), getattr(current, name)
+        if name not in ignore and old != new:
+            words.append(f"{model.meta(name).label.lower()} {_value(old)} → {_value(new)}")
+    return words
+
+
+def _value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _stale_marker(what: str, changes: list[str], action: str) -> None:
+    st.warning(f"{what} from other settings than the controls now show ({'; '.join(changes)}). Press **{action}** "
+               "to run the current ones.", icon=":material/history:")
 
 
 def _config_or_error(session: state.LearnSession) -> Any:
@@ -214,7 +266,7 @@ def _experiment_status(snap: Any) -> None:
         st.error(f"The experiment failed: {snap.error}", icon=":material/error:")
     elif snap.active:
         words = "Stopping…" if snap.stop_requested else (
-            f"Training both networks: epoch {done}/{config.epochs}" if latest else "Starting TensorFlow…")
+            f"Training both networks: epoch {done}/{config.epochs}" if latest else "Starting…")
         st.progress(min(done / max(config.epochs, 1), 1.0), text=words)
     else:
         how = "Stopped by you" if snap.status == "stopped" else "Finished"
@@ -233,6 +285,9 @@ def live_experiment(session: state.LearnSession) -> None:
     def draw() -> None:
         job.touch()
         snap = job.snapshot()
+        changes = changed_settings(snap.info["config"], _current(session))
+        if changes:
+            _stale_marker("These charts are", changes, "Start experiment")
         _experiment_status(snap)
         data = snap.info["data"]
         latest = experiment_job.latest_by_variant(snap.events)
@@ -263,36 +318,42 @@ def live_experiment(session: state.LearnSession) -> None:
 
 # ---------------------------------------------------------------------- the depth sweep
 def depth_sweep(session: state.LearnSession) -> None:
-    """Final validation score against depth for both variants: run, cancel, or shown from the cache."""
-    from rmlp.spec.problems import SettingsError
-
+    """Final validation score against depth for both variants: run, cancel, or shown from a sweep kept earlier."""
     st.subheader("Depth sweep", anchor=False)
     st.markdown(teaching.SWEEP_HELP)
-    try:
-        config = experiment_job.make_config(session.settings)
-    except (SettingsError, ValueError):
+    config = _current(session)
+    if config is None:
         st.caption("Fix the settings above to run the sweep.")
         return
     depths = experiment_job.SWEEP_DEPTHS
     sweep = session.sweep
     running = _active(sweep) or _active(session.job)
-    run, cancel, _ = st.columns([1, 1, 4])
-    with run:
+    with st.container(horizontal=True):
         st.button("Run the depth sweep", key="learn_sweep", icon=":material/stacked_line_chart:", disabled=running,
-                  on_click=_start_sweep, args=(session,), width="stretch",
+                  on_click=_start_sweep, args=(session,), width="content",
                   help=f"Train both networks at depths {', '.join(map(str, depths))} with the settings above.")
-    with cancel:
-        st.button("Cancel sweep", key="learn_sweep_cancel", icon=":material/cancel:", width="stretch",
+        st.button("Cancel sweep", key="learn_sweep_cancel", icon=":material/cancel:", width="content",
                   disabled=not _active(sweep) or sweep.stop_requested,  # type: ignore[union-attr]
                   on_click=lambda: session.sweep.stop() if session.sweep else None)
-    cached = experiment_job.cached_sweep(config, depths)
-    if sweep is None or (cached is not None and not _active(sweep)):
-        if cached is not None:
-            st.caption("From an earlier sweep with these settings (kept, so it shows at once).")
-            st.plotly_chart(sweep_figure(cached, _task(config)), key="learn_sweep_chart",
-                            config={"displaylogo": False})
+    key = experiment_job.sweep_key(config, depths)
+    mine = sweep is not None and sweep.info.get("key") == key
+    cached = None if mine or _active(sweep) else experiment_job.cached_sweep(config, depths)
+    if cached is not None:
+        rows, ended = cached
+        st.caption(f"From a sweep with these settings run {_ago(time.time() - ended)} (kept while the app runs, so "
+                   "it shows at once).")
+        st.plotly_chart(sweep_figure(rows, _task(config)), key="learn_sweep_chart", config={"displaylogo": False})
         return
-    _sweep_progress(session, sweep)
+    if sweep is not None:
+        _sweep_progress(session, sweep)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return "less than a minute ago"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    return f"{seconds // 3600:.0f} h ago"
 
 
 def _task(config: Any) -> str:
@@ -303,8 +364,7 @@ def _start_sweep(session: state.LearnSession) -> None:
     config = _config_or_error(session)
     if config is None or _active(session.job) or _active(session.sweep):
         return
-    if experiment_job.cached_sweep(config) is None:
-        session.sweep = experiment_job.start_sweep(config)
+    session.sweep = experiment_job.start_sweep(config, experiment_job.SWEEP_DEPTHS)
 
 
 def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
@@ -313,6 +373,9 @@ def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
         sweep.touch()
         snap = sweep.snapshot()
         progress = snap.latest.get("progress")
+        changes = changed_settings(snap.info["config"], _current(session), ignore=("depth", "snapshot_every"))
+        if changes:
+            _stale_marker("This sweep is", changes, "Run the depth sweep")
         if snap.status == "error":
             st.error(f"The sweep failed: {snap.error}", icon=":material/error:")
         elif snap.active:
@@ -321,6 +384,8 @@ def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
                                                                                 else ""))
         elif snap.status == "stopped":
             st.info("Sweep cancelled; the depths finished so far are shown.", icon=":material/cancel:")
+        elif snap.status == "done":
+            st.success(f"Sweep finished in {snap.elapsed_s:.0f} s.", icon=":material/check_circle:")
         if isinstance(snap.result, list) and snap.result:
             st.plotly_chart(sweep_figure(snap.result, _task(snap.info["config"])), key="learn_sweep_chart",
                             config={"displaylogo": False})

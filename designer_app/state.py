@@ -179,9 +179,9 @@ def sync_url() -> None:
     loaded = data()
     if loaded is not None:
         described = datasets.describe(loaded)
-        token = _encode_json(described) if described else None
-        if token and st.query_params.get(QP_DATA) != token:
-            st.query_params[QP_DATA] = token
+        data_token = _encode_json(described) if described else None
+        if data_token and st.query_params.get(QP_DATA) != data_token:
+            st.query_params[QP_DATA] = data_token
 
 
 # ---------------------------------------------------------------------- the design

@@ -49,39 +49,59 @@ FIGURE_HELP = {
 EXPERIMENT_INTRO = """
 **See it, don't take it on trust.** Below, the *same* network is trained twice on a small toy data
 set: once **with** the bypass around every block (residual) and once **without** it (plain MLP: the
-same Dense layers, the same widths, the same depth, the same seed and batches). Both sides learn at
-the same time and are redrawn every few epochs.
+same Dense layers and batch normalisation, the same widths, depth, seed and data). Both learn at the
+same time and are redrawn every few epochs. With the settings as they open (16 blocks, two classes of
+points on two spirals), the residual network learns the spirals and the plain one does not.
+"""
+
+SETUP_HELP = """
+- **Every step sees all the training points** (full batch), so the curves show the networks, not the
+  luck of a mini-batch. Batch normalisation then always uses the statistics of the whole training
+  set, when learning and when predicting.
+- **The learning rate** rises from 0 over the first tenth of the epochs and eases off to 0 by the
+  last one (Adam, the same for both networks), so neither network is thrown about at the start.
+- **The residual network starts quiet:** the scale of each block's last batch normalisation starts at
+  0, so at first every main path adds nothing and the signal takes the short way, through the entry
+  layers and bypasses; the main paths grow in as they learn. Residual networks are commonly started
+  this way. The plain network cannot be (its only way through is its main paths), so it starts as
+  Keras would, every scale at 1.
+- **This is the original design:** the bypass forks *after* each block's entry layer, so even the
+  short way passes one Dense layer per block. A 16-block residual network is, at its shortest, a
+  16-layer MLP; the plain twin is a 32-layer one.
 """
 
 SURFACE_HELP = """
 **What to look for.** The colour is what each network predicts at every point of the plane; the dots
-are the training points. A network that learns draws a boundary that follows the dots (for the curve:
-a line through them). With many blocks the plain side often stays a flat, single colour for a long
-time: it is stuck. **Try next:** set the depth to 2, start again; then 16.
+are the training points. At 16 blocks the residual network's border follows the spirals within the
+first hundred epochs; the plain network's stays rough and misses whole arms, although it has the same
+layers. **Try next:** set the depth to 1 and start again: both do about equally well. Then try 4 and 8,
+and see where the plain network starts to fall behind.
 """
 
 LOSS_HELP = """
 **What to look for.** Solid lines are the training loss, dashed ones the validation loss (points the
-networks never train on). Lower is better. If the plain network's line stays flat while the residual
-one falls, depth is hurting the plain network. **Try next:** raise the noise: when the validation
-line turns up while the training line keeps falling, the network memorises the noise (overfitting).
+networks never train on); lower is better, and 0.69 is what guessing scores. At 16 blocks the residual
+network's training loss falls steadily to almost 0 (a small blip once it is already low is Adam
+overshooting); the plain network's falls much later and more slowly. **Try next:** raise the noise:
+when a validation line turns up while its training line keeps falling, that network is memorising the
+noise (overfitting).
 """
 
 GRADIENT_HELP = """
 **What to look for.** How strongly each block's weights are pushed in one training step (the gradient
-norm), from the first block (left) to the last (right), on a log scale. Without the bypass the
-gradient has to pass back through every later block, and each one rescales it, so the blocks learn
-at very different speeds. In these networks (batch normalisation after every Dense layer) the plain
-twin's first blocks usually get gradients many times larger than its last ones: the line rises to
-the left and training jumps about; in networks without normalisation it falls instead and the first
-blocks barely move. Either way the steps are uneven. With the bypass the gradient also takes the
-short way around, so the line stays flatter and every block learns at a similar pace.
-**Try next:** compare depth 4 and depth 16, and watch how far the two lines drift apart.
+norm), from the first block (left) to the last (right), on a log scale. In the plain network the
+gradient reaches a block only through every block after it, and with batch normalisation after every
+layer each of them makes it larger: its first blocks get gradients tens to thousands of times larger
+than its last ones (most at the start), so its blocks learn at very different speeds. The residual
+network's line is far flatter: the gradient also takes the short way through the entry layers and
+bypasses. Once the residual network
+fits the training points, its gradients shrink towards 0. **Try next:** compare depth 4 and depth 16,
+and watch how far the plain network's line tilts.
 """
 
 SWEEP_HELP = """
-**What to look for.** The final validation score of both networks for depths from 1 block to many,
-everything else unchanged. A deeper plain network often gets *worse*, although it could in principle
-do everything a shallower one does; the residual network keeps up or improves, because a block can
-learn to pass its input on unchanged. **Try next:** run the sweep again with a lower learning rate.
+**What to look for.** The final validation score of both networks for 1 to 16 blocks, everything else
+unchanged. A deeper plain network does *worse*, although it could in principle do everything a
+shallower one does; the residual network keeps its score as it grows, because each block's entry
+output reaches the next block unchanged. **Try next:** run the sweep on other data sets and seeds.
 """

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import page_path, state, training
+from designer_app import page_path, predict_view, runs_view, state, training
 from designer_app.datasets import LoadedData
 from designer_app.state import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
@@ -85,7 +85,8 @@ def controls(loaded: LoadedData | None) -> None:
                   on_click=_start, help="Train the current design on the chosen data in the background. You can "
                   "switch pages or reload; the run goes on.", width="stretch")
     with stop:
-        st.button("Stop", icon=":material/stop:", disabled=not active or snap.stop_requested, on_click=_stop,
+        st.button("Stop", icon=":material/stop:", disabled=not active or snap is None or snap.stop_requested,
+                  on_click=_stop,
                   width="stretch", help="Stop after the current batch; what was learned so far is kept and "
                   "evaluated. Before the first batch, the run ends at once and nothing is kept.")
 
@@ -138,7 +139,7 @@ def live() -> None:
         job.touch()
         snap = job.snapshot()
         _status_line(snap)
-        batch = snap.latest.get("batch")
+        batch: Any = snap.latest.get("batch")  # a TrainEvent; drawn only while running_batch
         history = charts.history_from_events(snap.events)
         baseline = charts.history_from_events(snap.events, "baseline_epoch")
         done = len(history["epoch"])
@@ -319,6 +320,8 @@ def results() -> None:
         st.caption(f"Plain-MLP baseline: {params:,} parameters against the residual MLP's {own:,}, same split "
                    "and settings; its curves are the grey dotted and dashed lines.")
     _page_link(page_path("export.py"), "Export the trained model and code", ":material/download:")
+    runs_view.link(run.run_dir)
+    predict_view.expander(run.run_dir, key="train")
 
 
 # ---------------------------------------------------------------------- with and without the bypass

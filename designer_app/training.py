@@ -22,13 +22,18 @@ from rmlp.spec.metrics import evaluated_metrics
 RUNS_DIR_ENV = "RMLP_RUNS_DIR"
 
 
+def runs_folder(settings: dict[str, Any] | None = None) -> str:
+    """The folder the app's runs go to (and the Runs page lists): $RMLP_RUNS_DIR, else the setting, else ``runs``."""
+    return os.environ.get(RUNS_DIR_ENV) or (settings or {}).get("runs_dir") or "runs"
+
+
 def make_config(settings: dict[str, Any]) -> Any:
     """The :class:`rmlp.runs.config.TrainConfig` for the page's settings (SettingsError when one does not fit)."""
     from rmlp.runs.config import TrainConfig
     from rmlp.spec.fields import parse_settings
 
     values = {k: settings[k] for k in TrainConfig.model_fields if k in settings}
-    values["runs_dir"] = os.environ.get(RUNS_DIR_ENV) or settings.get("runs_dir") or "runs"
+    values["runs_dir"] = runs_folder(settings)
     return parse_settings(TrainConfig, values)
 
 

@@ -118,7 +118,7 @@ def _read(meta: FieldMeta, raw: Any) -> Any:
     return raw
 
 
-def _widen(lo: float | None, hi: float | None, value: Any) -> tuple[float | None, float | None]:
+def _widen(lo: float | None, hi: float | None, value: Any) -> tuple[Any, Any]:
     """Bounds that include the current value (an invalid value must still show; validation names it)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if lo is not None and value < lo:

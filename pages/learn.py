@@ -10,6 +10,9 @@ from designer_app import state, teaching
 st.title("Learn: the residual MLP")
 st.header("What the bypass does: an experiment", anchor=False)
 st.markdown(teaching.EXPERIMENT_INTRO)
+with st.expander("How this experiment is set up, and why", icon=":material/science:"):
+    st.markdown(teaching.SETUP_HELP)
+view.warm_up()  # the experiment's modules and figures, in the background while the page is read
 session = state.learn_session()
 view.read_url(session)
 with st.container(border=True):

@@ -57,6 +57,8 @@ _set_display_loader(_load_notebook)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "runs":  # rmlp.runs.list(), rmlp.runs.compare(...) after a plain `import rmlp`
+        return importlib.import_module("rmlp.runs")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'rmlp' has no attribute {name!r}")

@@ -17,3 +17,49 @@ SAMPLE_DATA = ROOT / "sample_data"
 @pytest.fixture
 def sample_data() -> Path:
     return SAMPLE_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Run folders of really trained tiny runs on wine.csv, in one runs folder: two finished ones that
+    differ in design and seed ('alpha', 'beta'), one stopped after its first epoch and one that failed
+    after training (its evaluation raised)."""
+    import threading
+
+    import rmlp.runs.train as train_module
+    from rmlp.data import load_table
+    from rmlp.data.fit import spec_for_data
+    from rmlp.runs.config import TrainConfig
+    from rmlp.spec.model import BlockSpec, ModelSpec
+
+    runs_dir = tmp_path_factory.mktemp("history") / "runs"
+    data = load_table(SAMPLE_DATA / "wine.csv", "target", seed=0)
+    base = spec_for_data(ModelSpec(name="tiny", blocks=[BlockSpec(layers=2, width=16, decrement=4)],
+                                   final_layers=[8], final_dropout=0.1), data, size=False)[0]
+    source = {"kind": "table", "path": str(SAMPLE_DATA / "wine.csv"), "target": "target", "seed": 0}
+
+    def config(name: str, **more: object) -> TrainConfig:
+        return TrainConfig(epochs=3, batch_size=32, runs_dir=str(runs_dir), run_name=name, batch_events_every=60.0,
+                           **more)
+
+    out = {"alpha": train_module.train(base, data, config("alpha"), data_source=source).run_dir}
+    beta = base.copy_with(blocks=[BlockSpec(layers=2, width=8, decrement=4)], final_dropout=0.3)
+    out["beta"] = train_module.train(beta, data, config("beta", seed=1, patience=5), data_source=source).run_dir
+    stop = threading.Event()
+
+    def stop_after_first_epoch(event: object) -> None:
+        if getattr(event, "kind", "") == "epoch":
+            stop.set()
+
+    out["stopped"] = train_module.train(base, data, config("stopped"), listener=stop_after_first_epoch,
+                                        stop_event=stop, data_source=source).run_dir
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("evaluation failed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train_module, "_finish", broken)
+        with pytest.raises(RuntimeError):
+            train_module.train(base, data, config("failed"), data_source=source)
+    out["failed"] = next(p for p in runs_dir.iterdir() if p.name.endswith("-failed"))
+    return out

@@ -18,7 +18,8 @@ from rmlp.spec.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-COMMANDS = ["validate", "summary", "graph", "export", "init", "train", "resume", "inspect-base", "app", "samples"]
+COMMANDS = ["validate", "summary", "graph", "export", "init", "train", "resume", "inspect-base", "app", "samples",
+            "runs", "predict"]
 
 runner = CliRunner()
 

@@ -40,3 +40,12 @@ def test_a_registered_hook_is_what_display_true_calls(monkeypatch: pytest.Monkey
     display.register("train_live", lambda *args: heard.append(args) or "drawn")
     assert train("spec", "data", display=True) == "drawn"  # type: ignore[arg-type]
     assert heard == [("spec", "data", None, None, None, None)]
+
+
+def test_a_missing_notebook_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rmlp.notebook  # noqa: F401 - registers the deferred renderers
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if ipywidgets were not installed
+    monkeypatch.delitem(sys.modules, "rmlp.notebook.live", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"notebook extra: pip install 'rmlp\[notebook\]'"):
+        display.hook("search_live")(None, None)

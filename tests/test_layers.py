@@ -25,10 +25,10 @@ LAYERS = ["compat", "spec", "base", "design", "data", "keras", "runs", "export",
 #: Data sets and jobs know no session; the session (``state``) keeps them; controls and the training job
 #: read the session; each page's view draws with all of these; ``app`` is the entry script.
 APP_ORDER = [
-    {"designer_app", "jobs", "teaching", "datasets"},
+    {"designer_app", "jobs", "teaching", "datasets", "runs_table"},
     {"state", "experiment_job"},
-    {"widgets", "training", "sidebar"},
-    {"data_view", "design_view", "train_view", "search_view", "learn_view", "export_view"},
+    {"widgets", "training", "sidebar", "predict_view"},
+    {"data_view", "design_view", "train_view", "search_view", "learn_view", "export_view", "runs_view"},
     {"app"},
 ]
 #: ``rmlp.base`` holds both the pure facts the design path reads and the Keras-side loaders; only

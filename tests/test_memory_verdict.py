@@ -24,8 +24,10 @@ def test_available_memory_counts_a_containers_cgroup_limit(tmp_path: Path, monke
     (tmp_path / "current").write_text("268435456\n")  # 256 MiB of it used
     monkeypatch.setattr(memory, "CGROUP_LIMITS", ((str(tmp_path / "max"), str(tmp_path / "current")),))
     assert memory.available_memory_bytes() <= 768 * 2**20
+    assert memory.memory_limit_bytes() <= 2**30
     (tmp_path / "max").write_text("max\n")  # cgroup v2 without a limit: the machine's free memory
     assert memory.available_memory_bytes() > 0
+    assert memory.memory_limit_bytes() == memory.machine_memory_bytes()
 
 
 @pytest.mark.parametrize(("share", "level"), [(0.3, "ok"), (0.7, "warning"), (1.5, "error")])

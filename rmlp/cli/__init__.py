@@ -17,7 +17,7 @@ import os
 
 import typer
 
-from rmlp.cli import design, learn, search, start, training
+from rmlp.cli import design, learn, runs, search, start, training
 
 __all__ = ["app", "main"]
 
@@ -35,7 +35,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-for group in (design, training, learn, search, start):
+for group in (design, training, runs, learn, search, start):
     group.register(app)
 
 

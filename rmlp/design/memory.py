@@ -16,7 +16,8 @@ from typing import Literal
 from rmlp.design.summary import Summary, machine_memory_bytes, summarize
 from rmlp.spec.model import ModelSpec
 
-__all__ = ["CGROUP_LIMITS", "MemoryVerdict", "available_memory_bytes", "design_bytes", "gib", "memory_verdict"]
+__all__ = ["CGROUP_LIMITS", "MemoryVerdict", "available_memory_bytes", "design_bytes", "gib", "memory_limit_bytes",
+           "memory_verdict"]
 
 #: cgroup files (v2, then v1) that limit this process's memory, and what it uses of it.
 CGROUP_LIMITS = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
@@ -66,6 +67,17 @@ def available_memory_bytes() -> int:
     return min(found) if found else machine_memory_bytes()
 
 
+def memory_limit_bytes() -> int:
+    """All the memory this process may use: the machine's, or its container's cgroup limit when smaller."""
+    found = [v for v in (machine_memory_bytes(),) if v]
+    for limit_file, _ in CGROUP_LIMITS:
+        limit = _read_int(limit_file)
+        if limit is not None and limit < NO_LIMIT:
+            found.append(limit)
+            break
+    return min(found) if found else 0
+
+
 def design_bytes(figures: Summary) -> int:
     """"Training memory": what the design adds (weights, gradients and optimizer state, activations)."""
     return figures.design_training_bytes
@@ -96,7 +108,8 @@ class MemoryVerdict:
         """The verdict in one sentence, the same in the app, the command line and training."""
         if not self.fits:
             return self.message()
-        needs = f"The design needs about {gib(self.needed)} of memory to train at batch size {self.batch_size}"
+        needs = (f"The design needs about {gib(self.needed)} of memory to train at batch size {self.batch_size}, "
+                 "TensorFlow's fixed overhead included")
         if not self.available:
             return needs + "."
         if self.level == "warning":

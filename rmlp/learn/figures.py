@@ -33,6 +33,7 @@ def surface_figure(snapshot: Any, data: Any) -> Any:
         fig.add_trace(go.Scatter(x=np.asarray(xs).tolist(), y=surface.ravel().tolist(), mode="lines", name="prediction",
                                  line={"color": COLORS[snapshot.variant], "width": 3}))
         fig.update_layout(xaxis_title="x", yaxis_title="y")
+        fig.update_xaxes(range=[float(xs[0]), float(xs[-1])])
     else:
         xs, ys = plane(data, size=int(surface.shape[0]))
         fig.add_trace(go.Heatmap(x=np.asarray(xs).tolist(), y=np.asarray(ys).tolist(), z=surface.tolist(), zmin=0.0,
@@ -41,7 +42,9 @@ def surface_figure(snapshot: Any, data: Any) -> Any:
         fig.add_trace(go.Scatter(x=x[:, 0].tolist(), y=x[:, 1].tolist(), mode="markers", name="training points",
                                  marker={"color": y.tolist(), "colorscale": [[0, "#b2182b"], [1, "#2166ac"]], "size": 6,
                                          "line": {"color": "white", "width": 0.5}}))
-        fig.update_layout(yaxis={"scaleanchor": "x"})
+        # the axes span exactly the surface's grid; "domain" shrinks the plot, not the range, to keep x and y alike
+        fig.update_layout(xaxis={"range": [float(xs[0]), float(xs[-1])], "constrain": "domain"},
+                          yaxis={"range": [float(ys[0]), float(ys[-1])], "scaleanchor": "x", "constrain": "domain"})
     fig.update_layout(title={"text": f"{NAMES[snapshot.variant]}, epoch {snapshot.epoch}"}, height=380,
                       showlegend=False, margin={"l": 30, "r": 10, "t": 40, "b": 30}, uirevision=snapshot.variant)
     return fig
@@ -79,7 +82,9 @@ def gradient_figure(latest: Mapping[str, Any]) -> Any:
         norms = [max(float(g), 1e-12) for g in snap.grad_norms]
         fig.add_trace(go.Scatter(x=list(range(1, len(norms) + 1)), y=norms, mode="lines+markers",
                                  name=NAMES[variant], line={"color": COLORS[variant]}))
-    fig.update_layout(xaxis_title="block (1 = next to the input)", yaxis_title="gradient norm", yaxis_type="log",
+    # one tick per power of ten, written out (0.01, 0.1, 1, 10), not Plotly's "5, 2, 1, 5, 2"
+    fig.update_layout(xaxis_title="block (1 = next to the input)", yaxis_title="gradient norm",
+                      yaxis={"type": "log", "dtick": 1, "tickformat": "~g", "minor": {"showgrid": False}},
                       xaxis={"dtick": 1}, height=360, margin={"l": 40, "r": 10, "t": 30, "b": 40},
                       title={"text": f"after epoch {epoch}" if epoch else ""}, uirevision="grads",
                       legend={"orientation": "h", "y": -0.25})

@@ -17,8 +17,8 @@ from typing import Any
 
 from rmlp.spec import display
 
-__all__ = ["Designer", "LiveTraining", "SearchDisplay", "TrainingJob", "designer", "dot_to_svg", "spec_html",
-           "search_live", "start_training", "train_live"]
+__all__ = ["Designer", "LiveTraining", "SearchDisplay", "TrainingJob", "comparison_html", "designer", "dot_to_svg",
+           "search_live", "spec_html", "start_training", "train_live"]
 
 _LAZY = {
     "Designer": "rmlp.notebook.design_widget",
@@ -31,6 +31,7 @@ _LAZY = {
     "TrainingJob": "rmlp.notebook.live",
     "dot_to_svg": "rmlp.design.svg",
     "spec_html": "rmlp.notebook.views",
+    "comparison_html": "rmlp.notebook.runs",
 }
 
 
@@ -44,7 +45,12 @@ def _deferred(module: str, name: str) -> Callable[..., Any]:
     """A renderer that imports its module (and ipywidgets, where it needs them) only when called."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+        try:
+            found = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(f"Showing this live needs {exc.name}, part of rmlp's notebook extra: "
+                                      "pip install 'rmlp[notebook]'.", name=exc.name) from None
+        return getattr(found, name)(*args, **kwargs)
 
     return call
 
@@ -57,6 +63,7 @@ _HOOKS: dict[display.HookName, tuple[str, str]] = {
     "show_run": ("rmlp.notebook.live", "show_run"),
     "train_live": ("rmlp.notebook.live", "train_live"),
     "search_live": ("rmlp.notebook.live", "search_live"),
+    "comparison_html": ("rmlp.notebook.runs", "comparison_html"),
 }
 for _name, (_module, _function) in _HOOKS.items():
     display.register(_name, _deferred(_module, _function))

@@ -121,3 +121,34 @@ def predicted_figure(actual: Sequence[float], predicted: Sequence[float]) -> go.
     fig.update_layout(xaxis_title="actual", yaxis_title="predicted", height=380,
                       margin={"l": 40, "r": 10, "t": 30, "b": 40})
     return fig
+
+
+#: Colours of runs drawn together (Plotly's qualitative palette, as in a run table).
+RUN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+              "#17becf")
+
+
+def runs_figure(histories: Mapping[str, History]) -> go.Figure:
+    """The curves of several runs overlaid: one panel per metric (loss first), one colour per run,
+    validation solid and training dotted. ``histories`` maps a run's name to its history columns."""
+    merged: dict[str, Sequence[float]] = {}
+    for history in histories.values():
+        merged.update(history)
+    names = metric_names(merged) or ["loss"]
+    cols = 2 if len(names) > 1 else 1
+    rows = math.ceil(len(names) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_title(n) for n in names],
+                        horizontal_spacing=0.08, vertical_spacing=0.22 / max(rows, 1) + 0.06)
+    for r, (run, history) in enumerate(histories.items()):
+        color = RUN_COLORS[r % len(RUN_COLORS)]
+        x = list(history.get("epoch") or range(1, len(history.get("loss", [])) + 1))
+        for i, name in enumerate(names):
+            row, col = i // cols + 1, i % cols + 1
+            _line(fig, x, history.get(f"val_{name}"), f"{run} (validation)", color, "solid", row, col, i == 0)
+            _line(fig, x, history.get(name), f"{run} (training)", color, "dot", row, col, i == 0)
+    for i in range(len(names)):
+        fig.update_xaxes(title_text="epoch" if i // cols + 1 == rows else None, row=i // cols + 1, col=i % cols + 1)
+    fig.update_layout(height=260 * rows + 60 + 22 * len(histories), margin={"l": 40, "r": 10, "t": 40, "b": 90},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.3 / rows, "x": 0},
+                      hovermode="x unified")
+    return fig

@@ -86,6 +86,12 @@ class TrainConfig(StrictSettings):
         help="Also train a plain MLP with about the same parameter count on the same split, to see what the "
         "residual bypasses buy.",
     )
+    tensorboard: bool = setting(
+        True, label="TensorBoard event files",
+        help="Write the scalars of every epoch as TensorBoard event files into the run folder (tensorboard/), so "
+        "`tensorboard --logdir runs/` shows every run by name. Needs the tensorboard package (pip install "
+        "tensorboard); without it none are written.", group="advanced",
+    )
     runs_dir: str = setting("runs", label="Runs folder", help="Folder in which each run gets its own folder.",
                             hidden=True)
     run_name: str = setting("", label="Run name", help="Name of the run folder (empty: the model name).",

@@ -4,6 +4,7 @@
 
     spec.json  train_config.json  data.json  versions.json  state.json  preprocessor.json
     history.csv  checkpoints/best.keras  checkpoints/last.keras  model.keras  metrics.json
+    tensorboard/ (event files, when TensorBoard is installed)
     baseline.json (with a baseline)  search.json and bundle.zip (a promoted search trial)
 
 Everything that reads or writes a run (training, resume, export, the command line, the app) goes
@@ -109,6 +110,8 @@ class RunDir:
     CHECKPOINTS = "checkpoints"
     BEST = "best.keras"
     LAST = "last.keras"
+    #: TensorBoard event files (``train/`` and ``validation/`` inside it), when TensorBoard is installed.
+    TENSORBOARD = "tensorboard"
     #: Files a bundle copies from a run as they are, with what each one holds.
     RECORDS = {HISTORY: "per-epoch training history", METRICS: "final metrics",
                CONFIG: "the training settings", VERSIONS: "library versions"}
@@ -156,6 +159,10 @@ class RunDir:
     @property
     def model(self) -> Path:
         return self.path / self.MODEL
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / self.TENSORBOARD
 
     @property
     def history_file(self) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,9 +46,14 @@ class RunState:
     error: str = ""
     notices: list[str] = field(default_factory=list)
     last_logs: dict[str, float] = field(default_factory=dict)
+    #: The process (and machine) that last wrote the state: a run left 'running' by a process that is
+    #: gone was interrupted.
+    pid: int = 0
+    host: str = ""
 
     def touch(self) -> None:
         self.updated_at = now()
+        self.pid, self.host = os.getpid(), socket.gethostname()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -45,6 +45,7 @@ from rmlp.runs.limits import TrainingDiverged, TrainingError, check_memory, dive
 from rmlp.runs.provenance import data_record, reload_data, versions
 from rmlp.runs.recipe import make_recipe
 from rmlp.runs.state import RunState, now
+from rmlp.runs.tensorboard import tensorboard_callback
 from rmlp.spec.display import hook
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import SettingsError
@@ -141,6 +142,8 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     # rate is logged after it changes; the checkpoint epoch is known before the history row and
     # state.json are written.
     callbacks: list[Any] = [guard, cb.ValidationScore(), *recipe.plateau(), *recipe.stopping(run_state=state)]
+    if config.tensorboard and (board := tensorboard_callback(run.tensorboard)) is not None:
+        callbacks.append(board)
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
     rows = member_rows(spec, config, data)

@@ -139,6 +139,12 @@ class SearchConfig(StrictSettings):
         help="A new study's first trial is the design itself, so the search never ends worse than it started.",
         group="advanced",
     )
+    tensorboard_dir: str = setting(
+        "", label="TensorBoard folder for trials",
+        help="Empty: trials write no TensorBoard files. A folder: each trial writes its scalars per epoch into "
+        "FOLDER/trial-N, so `tensorboard --logdir FOLDER` shows the trials side by side (needs the tensorboard "
+        "package).", group="advanced",
+    )
     throttle_s: float = setting(0.0, label="Pause after each epoch (s)", help="Slows trials down (demos, tests).",
                                 low=0.0, hidden=True, cli=None)
 

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
@@ -192,6 +193,11 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
         fuse_adam(model.optimizer)
     callback = _trial_callback(trial, config, stop_event, spec)
     callbacks: list[Any] = [callback, *recipe.plateau(), *recipe.stopping()]
+    if config.tensorboard_dir:
+        from rmlp.runs.tensorboard import tensorboard_callback
+
+        board = tensorboard_callback(Path(config.tensorboard_dir) / f"trial-{getattr(trial, 'number', 0)}")
+        callbacks += [board] if board is not None else []
     fit_start = time.perf_counter()
     try:
         with quick_graphs():

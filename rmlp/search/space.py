@@ -21,8 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from rmlp.design.memory import memory_limit_bytes
 from rmlp.design.sizing import WIDE_FROM_ROWS
-from rmlp.design.summary import DEFAULT_BATCH_SIZE, machine_memory_bytes
+from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.design.validate import largest_decrement, validate
 from rmlp.runs.config import TrainConfig
 from rmlp.spec.edit import field_meta, spec_fields
@@ -435,7 +436,7 @@ def default_space(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE, rows: i
 
     Every field with a search hint is searched, its range widened to include the spec's own
     value(s); every other field keeps the spec's value. The number of blocks, the batch size and
-    caps (5 M parameters, half this machine's memory) are included. With ``rows`` (training rows)
+    caps (5 M parameters, half the memory this process may use) are included. With ``rows`` (training rows)
     a small table gets the narrower ranges of :func:`small_table_ranges`, still widened to include
     the spec's own values.
     """
@@ -443,7 +444,7 @@ def default_space(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE, rows: i
     narrow = small_table_ranges(rows, batch_size) if rows is not None else {}
     params = {meta.pattern: _include(narrow[meta.pattern], current) if meta.pattern in narrow
               else _around(meta, current) for meta, current in entries}
-    memory = machine_memory_bytes()
+    memory = memory_limit_bytes()
     return SearchSpace(params=params, max_params=DEFAULT_MAX_PARAMS,
                        max_memory_mb=round(memory * DEFAULT_MEMORY_SHARE / 2**20) if memory else None)
 

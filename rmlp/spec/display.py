@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 #: What a renderer is registered for: HTML of a spec, problems or summary; a run's display; live
-#: training (``train(display=True)``) and live search (``run_search(display=True)``).
-HookName = Literal["spec_html", "problems_html", "summary_html", "show_run", "train_live", "search_live"]
+#: training (``train(display=True)``) and live search (``run_search(display=True)``); a comparison of runs.
+HookName = Literal["spec_html", "problems_html", "summary_html", "show_run", "train_live", "search_live",
+                   "comparison_html"]
 
 _HOOKS: dict[str, Callable[..., Any]] = {}
 _loader: Callable[[], None] | None = None

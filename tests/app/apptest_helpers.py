@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "designer_app" / "app.py"
-PAGES = {name: f"../pages/{name}.py" for name in ("design", "data", "train", "export", "learn")}
+PAGES = {name: f"../pages/{name}.py" for name in ("design", "data", "train", "runs", "export", "learn")}
 
 
 def open_page(at: AppTest, name: str) -> AppTest:

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from apptest_helpers import APP, charts, dot_of, open_page, widget
+from apptest_helpers import APP, charts, container_of, dot_of, open_page, widget
 from streamlit.testing.v1 import AppTest
 
 from rmlp import ModelSpec
@@ -28,7 +28,7 @@ def test_the_learn_page_draws_and_counts_an_example_block(app: AppTest) -> None:
 # ---------------------------------------------------------------------- the live experiment
 #: A tiny experiment: a few seconds of CPU.
 TINY = {"learn_samples": "120", "learn_epochs": "10", "learn_depth": "3", "learn_width": "8",
-        "learn_snapshot_every": "5", "learn_batch_size": "32"}
+        "learn_snapshot_every": "5"}
 
 
 def _open_with(app: AppTest, params: dict[str, str]) -> AppTest:
@@ -81,7 +81,7 @@ def test_every_experiment_setting_is_a_control_and_lives_in_the_url(app: AppTest
 
 @pytest.mark.slow
 def test_the_experiment_trains_both_twins_in_the_background_and_draws_them(app: AppTest) -> None:
-    at = _open_with(app, TINY)
+    at = _open_with(app, {**TINY, "learn_epochs": "1500", "learn_snapshot_every": "100"})  # a few seconds
     at = widget(at, "button", "Start experiment").click().run()
     session = at.session_state["rmlp.learn"]
     job = session.job
@@ -137,11 +137,50 @@ def test_the_depth_sweep_shows_progress_and_a_second_visit_is_instant(app: AppTe
     assert sweep.status == "done", sweep.snapshot().error
     chart = _figures(at)["learn_sweep_chart"]
     assert [t["x"] for t in chart["data"]] == [[1, 3], [1, 3]]
-    # a new session with the same settings: the chart is there at once, with no job
+    # the sweep just run is not passed off as one kept from earlier
+    assert any("Sweep finished" in s.value for s in at.success)
+    assert not [c.value for c in at.caption if "From a sweep" in c.value]
+    # a new session with the same settings: the chart is there at once, with no job, and says where it is from
     again = AppTest.from_file(str(APP), default_timeout=60)
     at2 = _open_with(again, {**TINY, "learn_epochs": "5"})
     assert at2.session_state["rmlp.learn"].sweep is None
     assert "learn_sweep_chart" in _figures(at2)
+    assert any("From a sweep with these settings run less than a minute ago" in c.value for c in at2.caption)
+    # other settings: the sweep on show is marked as theirs, not these
+    at = widget(at, "number_input", "Units per layer").set_value(6).run()
+    marks = [w.value for w in at.warning if "This sweep is from other settings" in w.value]
+    assert marks and "units per layer 8 → 6" in marks[0]
+
+
+@pytest.mark.slow
+def test_charts_of_other_settings_carry_a_stale_marker(app: AppTest) -> None:
+    at = _open_with(app, TINY)
+    at = widget(at, "button", "Start experiment").click().run()
+    job = at.session_state["rmlp.learn"].job
+    at = _wait(at, job)
+    assert not [w.value for w in at.warning if "other settings" in w.value]  # they match the controls
+    at = widget(at, "number_input", "Blocks (depth)").set_value(4).run()
+    marks = [w.value for w in at.warning if "These charts are from other settings" in w.value]
+    assert marks and "blocks (depth) 3 → 4" in marks[0] and "Start experiment" in marks[0]
+    assert "learn_surface_residual" in _figures(at)  # still shown, marked
+    at = widget(at, "number_input", "Blocks (depth)").set_value(3).run()
+    assert not [w.value for w in at.warning if "other settings" in w.value]
+
+
+def test_the_buttons_sit_in_rows_that_wrap_instead_of_narrow_columns(app: AppTest) -> None:
+    """Each button is as wide as its label (no "Start experi…"): a wrapping row, not a fixed share of the page."""
+    at = open_page(app, "learn")
+    for key in ("learn_stop", "learn_reset", "learn_sweep", "learn_sweep_cancel"):
+        row = container_of(at, lambda c, key=key: getattr(c, "key", None) == key).proto
+        assert row.flex_container.direction == row.flex_container.HORIZONTAL and row.flex_container.wrap, key
+    start = container_of(at, lambda c: getattr(c, "label", None) == "Start experiment").proto
+    assert start.flex_container.wrap
+
+
+def test_the_setup_of_the_experiment_is_explained(app: AppTest) -> None:
+    at = open_page(app, "learn")
+    text = " ".join(m.value for m in at.markdown)
+    assert "starts quiet" in text and "full batch" in text and "forks *after* each block's entry layer" in text
 
 
 # ---------------------------------------------------------------------- the Train page's comparison

@@ -23,8 +23,8 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, app_command, free_port, ser
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Each page (its address) and the title it shows.
-PAGES = {"": "Design a residual MLP", "data": "Data", "train": "Train", "search": "Search for a better design",
-         "export": "Export", "learn": "Learn: the residual MLP"}
+PAGES = {"": "Design a residual MLP", "data": "Data", "train": "Train", "runs": "Runs",
+         "search": "Search for a better design", "export": "Export", "learn": "Learn: the residual MLP"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.packaging]
 
@@ -85,7 +85,7 @@ def test_the_installed_app_serves_every_page(installed: tuple[Path, Path]) -> No
             page.goto(f"{url}/{path}")
             page.get_by_role("heading", name=title, exact=True).wait_for()
             nav = page.get_by_test_id("stSidebarNav")
-            for label in ("Design", "Data", "Train", "Search", "Export", "Learn"):
+            for label in ("Design", "Data", "Train", "Runs", "Search", "Export", "Learn"):
                 assert nav.get_by_text(label, exact=True).count() == 1, (path, label)
             exceptions = page.get_by_test_id("stException")
             assert exceptions.count() == 0, (path, exceptions.first.inner_text())
