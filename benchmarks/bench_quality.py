@@ -4,7 +4,10 @@ For each table and each seeded split (train / validation / test, from :func:`rml
 
 * **default**: ``spec_for_data(ModelSpec(), data)`` trained by :func:`rmlp.train` with the default
   :class:`~rmlp.runs.config.TrainConfig`: exactly what ``rmlp train`` without options and the app's
-  Train button do (below 10,000 training rows an ensemble of five networks on folds);
+  Train button do (below 10,000 training rows a packed ensemble of five networks on folds, with the
+  periodic embedding on mostly numeric tables, sized to the packed budget);
+* **previous default**: the default before packed ensembles: the same design with its members as
+  separate towers, no embedding, and the longer single-network budget;
 * **single network**: the same design with one member (``ensemble=1``);
 * **ensemble K**: the same design with ``--ensemble K`` members (off by default: the default is one);
 * **searched**: :func:`rmlp.search.run_search` for ``--search-budget`` seconds (60 by default), the best
@@ -13,7 +16,10 @@ For each table and each seeded split (train / validation / test, from :func:`rml
   trained with the same settings on the training rows;
 * **constant**: the majority class or the mean of the training target (the floor a model must clear);
 * **HistGradientBoosting** and a **linear** model (LogisticRegression / Ridge) from scikit-learn,
-  trained on training + validation.
+  trained on training + validation; **CatBoost** and **LightGBM** with their defaults when installed
+  (``pip install '.[bench]'``; the column is left out otherwise).
+
+Wall time is also given per column as a ratio to the previous default's.
 
 Scores are on the test split: accuracy for classification, RMSE in target units for regression.
 Prints a markdown table (mean ± std over the seeds) and the wall time of each column; no assertions.
@@ -23,6 +29,7 @@ Prints a markdown table (mean ± std over the seeds) and the wall time of each c
     python benchmarks/bench_quality.py --seeds 1 --search-budget 300
     python benchmarks/bench_quality.py --seeds 1 --first-seed 1 --search-budget 300  # the next split only
     python benchmarks/bench_quality.py --search-budget 0 --ensemble 10  # no search; a 10-member ensemble too
+    python benchmarks/bench_quality.py --fast --seeds 1   # default, previous default and the other models only
 """
 
 from __future__ import annotations
@@ -44,8 +51,10 @@ from rmlp import ModelSpec  # noqa: E402
 from rmlp.data import load_table, read_table, spec_for_data, suggest_target  # noqa: E402
 from rmlp.data.samples import SAMPLES, sample_dir  # noqa: E402
 
-COLUMNS = ("default", "single network", "ensemble", "searched", "plain MLP", "constant", "HistGradientBoosting",
-           "linear")
+COLUMNS = ("default", "previous default", "single network", "ensemble", "searched", "plain MLP", "constant",
+           "HistGradientBoosting", "CatBoost", "LightGBM", "linear")
+#: The column wall times are compared with.
+REFERENCE = "previous default"
 
 
 @dataclass
@@ -111,10 +120,11 @@ def sklearn_scores(data: Any, seed: int) -> dict[str, tuple[float, float]]:
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     out: dict[str, tuple[float, float]] = {}
+    boosters = _boosters(data.task, seed)
     if data.task == "regression":
         out["constant"] = (score(data, np.full((len(data.x_test), 1), data.y_train.mean())), 0.0)
         for name, model in (("HistGradientBoosting", HistGradientBoostingRegressor(random_state=seed)),
-                            ("linear", Ridge())):
+                            *boosters, ("linear", Ridge())):
             start = time.perf_counter()
             pred = model.fit(x, y[:, 0]).predict(data.x_test).reshape(-1, 1)
             out[name] = (score(data, pred), time.perf_counter() - start)
@@ -124,11 +134,32 @@ def sklearn_scores(data: Any, seed: int) -> dict[str, tuple[float, float]]:
     constant = np.tile(counts / counts.sum(), (len(data.x_test), 1))
     out["constant"] = (score(data, constant[:, 1:] if data.task == "binary" else constant), 0.0)
     for name, model in (("HistGradientBoosting", HistGradientBoostingClassifier(random_state=seed)),
-                        ("linear", LogisticRegression(max_iter=5000))):
+                        *boosters, ("linear", LogisticRegression(max_iter=5000))):
         start = time.perf_counter()
         pred = model.fit(x, codes).predict_proba(data.x_test)
         out[name] = (score(data, pred[:, 1:] if data.task == "binary" else pred), time.perf_counter() - start)
     return out
+
+
+def _boosters(task: str, seed: int) -> list[tuple[str, Any]]:
+    """CatBoost and LightGBM with their defaults, those that are installed (``pip install '.[bench]'``)."""
+    found: list[tuple[str, Any]] = []
+    regression = task == "regression"
+    try:
+        import catboost
+
+        cls = catboost.CatBoostRegressor if regression else catboost.CatBoostClassifier
+        found.append(("CatBoost", cls(random_seed=seed, verbose=False, thread_count=2, allow_writing_files=False)))
+    except ImportError:
+        pass
+    try:
+        import lightgbm
+
+        cls = lightgbm.LGBMRegressor if regression else lightgbm.LGBMClassifier
+        found.append(("LightGBM", cls(random_state=seed, verbose=-1, n_jobs=2)))
+    except ImportError:
+        pass
+    return found
 
 
 def searched_score(data: Any, seed: int, budget_s: float, work: Path) -> float:
@@ -143,23 +174,36 @@ def searched_score(data: Any, seed: int, budget_s: float, work: Path) -> float:
     return _metric(train_default(best, data, seed, work / "runs", batch_size=batch).metrics, data.task)
 
 
+def warm_up(work: Path) -> None:
+    """One short run before anything is timed, so that no column pays for loading TensorFlow."""
+    from rmlp import TrainConfig, train
+
+    data = load_table(sample_dir() / "wine.csv", "target", seed=0)
+    spec, _ = spec_for_data(ModelSpec(), data)
+    train(spec.copy_with(ensemble=1), data, TrainConfig(epochs=1, runs_dir=str(work / "warm-up"),
+                                                        batch_events_every=60.0))
+
+
 def run_table(path: Path, target: str, seeds: list[int], args: argparse.Namespace, work: Path) -> Table:
     table = Table(path.stem)
     for seed in seeds:
         data = load_table(path, target, seed=seed)
         table.task = data.task
         spec, _ = spec_for_data(ModelSpec(), data)
-        done = train_default(spec, data, seed, work / "runs", baseline=True)
+        done = train_default(spec, data, seed, work / "runs", baseline=not args.fast)
         table.add("default", _metric(done.metrics, data.task), done.seconds)
+        previous = train_default(spec.copy_with(ensemble_layout="separate", embedding="none"), data, seed,
+                                 work / "runs")
+        table.add("previous default", _metric(previous.metrics, data.task), previous.seconds)
         if done.baseline is not None:
             table.add("plain MLP", _metric(done.baseline, data.task), done.baseline_seconds)
-        if spec.ensemble > 1:
+        if spec.ensemble > 1 and not args.fast:
             single = train_default(spec.copy_with(ensemble=1), data, seed, work / "runs")
             table.add("single network", _metric(single.metrics, data.task), single.seconds)
-        if args.ensemble > 1 and args.ensemble != spec.ensemble:
+        if args.ensemble > 1 and args.ensemble != spec.ensemble and not args.fast:
             members = train_default(spec.copy_with(ensemble=args.ensemble), data, seed, work / "runs")
             table.add("ensemble", _metric(members.metrics, data.task), members.seconds)
-        if args.search_budget:
+        if args.search_budget and not args.fast:
             start = time.perf_counter()
             table.add("searched", searched_score(data, seed, args.search_budget, work), time.perf_counter() - start)
         for name, (value, secs) in sklearn_scores(data, seed).items():
@@ -200,6 +244,23 @@ def _verdict(tables: list[Table]) -> list[str]:
             + ", ".join(f"{c} on {k}/{n}" for c, k in above.items()) + "."]
 
 
+def _time_ratios(tables: list[Table], columns: list[str]) -> list[str]:
+    """Wall time per column as a ratio to the previous default's, per table and over all tables."""
+    if not any(REFERENCE in t.seconds for t in tables):
+        return []
+    out = [f"\nWall time as a ratio to the {REFERENCE} (per split, mean over the splits):\n",
+           "| table | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for t in tables:
+        ref = statistics.mean(t.seconds[REFERENCE])
+        out.append(f"| {t.name} | " + " | ".join(
+            f"{statistics.mean(t.seconds[c]) / ref:.2f}" if c in t.seconds and ref > 0 else "" for c in columns) + " |")
+    total = sum(s for t in tables for s in t.seconds.get(REFERENCE, []))
+    out.append("| all tables | " + " | ".join(
+        f"{sum(s for t in tables for s in t.seconds.get(c, [])) / total:.2f}" if total > 0 else "" for c in columns)
+        + " |")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tables", nargs="*", help="CSV files, each FILE or FILE:TARGET (default: the sample tables)")
@@ -210,6 +271,8 @@ def main() -> None:
                         "none; the default design is already an ensemble below 10,000 rows).")
     parser.add_argument("--search-budget", type=float, default=60.0, help="Seconds of search per split (default "
                         "60; the closing figures used 300; 0: no search).")
+    parser.add_argument("--fast", action="store_true", help="Only the default, the previous default and the models "
+                        "outside rmlp (no single network, plain MLP, extra ensemble or search).")
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -224,6 +287,7 @@ def main() -> None:
     tables = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     with tempfile.TemporaryDirectory(prefix="rmlp-bench-quality-") as tmp:
+        warm_up(Path(tmp))
         for path, target in chosen:
             print(f"{path.stem} (target {target!r})...", flush=True)
             tables.append(run_table(path, target, seeds, args, Path(tmp)))
@@ -238,6 +302,8 @@ def main() -> None:
               + " |")
     print("\nMean seconds per split: " + ", ".join(
         f"{c} {statistics.mean(s for t in tables for s in t.seconds.get(c, [0.0])):.1f}" for c in columns))
+    for line in _time_ratios(tables, columns):
+        print(line)
     for line in _verdict(tables):
         print(line)
 

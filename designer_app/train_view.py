@@ -193,6 +193,7 @@ def _status_line(snap: object) -> None:
         if snap.info.get("baseline"):  # type: ignore[attr-defined]
             text += " (then the plain-MLP baseline)"
         st.progress(min(max(float(last.progress), 0.0), 1.0), text=text)
+        _first_score(epochs)
         return
     if status == "stopped":
         _stopped_line(snap, len(epochs))
@@ -203,6 +204,13 @@ def _status_line(snap: object) -> None:
         st.success(f"{said.rstrip('.')} ({_duration(snap.elapsed_s)}).", icon=":material/check_circle:")  # type: ignore[attr-defined]
         return
     st.success(f"Finished after {_duration(snap.elapsed_s)}.", icon=":material/check_circle:")  # type: ignore[attr-defined]
+
+
+def _first_score(epochs: list) -> None:
+    """The first validation score of the run, as soon as the epoch that carries it has ended."""
+    first = next((e.message for e in epochs if str(getattr(e, "message", "")).startswith("First score")), "")
+    if first:
+        st.caption(first)
 
 
 def _stopped_line(snap: object, done: int) -> None:

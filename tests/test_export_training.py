@@ -199,20 +199,24 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
     """
     from rmlp.runs.train import train
 
-    # (table, settings, ensemble members): the last two train their members on folds of the pooled
-    # rows, one with the batch size and so the learning-rate schedule sized to those rows.
-    cases = [("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3), 1),
-             ("breast_cancer", TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"), 1),
-             ("diabetes", TrainConfig(epochs=4, batch_size=32, seed=2, lr_schedule="constant", reduce_lr=True), 1),
-             ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4), 3),
-             ("diabetes", TrainConfig(epochs=3, seed=5), 2)]
+    # (table, settings, design changes): the last four train ensemble members on folds of the pooled
+    # rows, packed (one with the batch size and so the learning-rate schedule sized to those rows by the
+    # packed budget, one with the periodic embedding) or as separate towers.
+    cases = [("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3), {}),
+             ("breast_cancer", TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"), {}),
+             ("diabetes", TrainConfig(epochs=4, batch_size=32, seed=2, lr_schedule="constant", reduce_lr=True), {}),
+             ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4), {"ensemble": 3}),
+             ("diabetes", TrainConfig(epochs=3, seed=5), {"ensemble": 2, "embedding": "periodic"}),
+             ("wine", TrainConfig(epochs=3, batch_size=32, seed=6), {"ensemble": 2, "ensemble_layout": "separate"}),
+             ("breast_cancer", TrainConfig(epochs=2, seed=7), {"embedding": "periodic", "embedding_frequencies": 4})]
     jobs, expected = [], {}
-    for i, (name, config, members) in enumerate(cases):
+    for i, (name, config, changes) in enumerate(cases):
+        members = changes.get("ensemble", 1)
         csv, target = CASES[name]
         local = tmp_path / csv
         shutil.copyfile(_sample(name), local)
         data = load_table(local, target, seed=config.seed)
-        spec = _tiny(data).copy_with(ensemble=members)
+        spec = _tiny(data).copy_with(**changes)
         config = config.model_copy(update={"runs_dir": str(tmp_path / "runs"), "batch_events_every": 60.0})
         result = train(spec, data, config)
         assert result.spec == spec  # the design was already fitted to the data

@@ -106,7 +106,10 @@ def test_a_run_on_folds_says_so_is_scored_on_test_rows_and_resumes(tmp_path):
     result = train(_spec(), data, config)
     pooled = len(data.x_train) + len(data.x_val)
     assert any(f"the {pooled} training and validation rows are split into 3 folds" in n for n in result.notices)
-    assert result.config is not None and result.config.batch_size == 16  # sized to the pooled rows
+    from rmlp.design.sizing import budget_for
+
+    budget = budget_for(_spec().ensemble, _spec().ensemble_layout)
+    assert result.config is not None and result.config.batch_size == budget.batch_size(pooled)  # the pooled rows
     assert result.test_metrics["split"] == "test" and result.test_metrics["n"] == len(data.x_test)
     assert "val_accuracy" in result.history and "val_score" in result.history
     more = resume(result.run_dir, extra_epochs=1)

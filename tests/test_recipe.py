@@ -50,11 +50,14 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     assert sized.optimizer.name == "adamw" and sized.optimizer.weight_decay > 0
     assert sized.label_smoothing > 0 and len(sized.blocks) == 2
     assert any("Design sized to" in n and "original_readme" in n for n in notices)
-    # five members of about 5·10^4 weights each for ~120 rows: together fewer than the original's one network
+    # five packed members of about 7·10^4 weights each for ~120 rows: together fewer than the original's one network
     assert sized.ensemble == sizing.MEMBERS and any(f"{sizing.MEMBERS} such networks averaged" in n for n in notices)
+    assert sized.ensemble_layout == "packed"
+    # wine's 13 columns are all numbers: the periodic embedding, and the notice says why
+    assert sized.embedding == "periodic" and any("periodic embedding" in n and "13 of 13" in n for n in notices)
     original_params = summarize(ModelSpec(input_shape=[13], num_outputs=3)).total_params
-    assert summarize(sized.copy_with(ensemble=1)).total_params < original_params / 10
-    assert summarize(sized).total_params < original_params / 2
+    assert summarize(sized.copy_with(ensemble=1)).total_params < original_params / 8
+    assert summarize(sized).total_params < original_params * 0.6
     mine = ModelSpec(blocks=[{"layers": 3, "width": 32, "decrement": 8}])
     kept, notices = spec_for_data(mine, data)
     assert kept.blocks == mine.blocks and kept.optimizer == mine.optimizer
@@ -111,13 +114,16 @@ def test_a_regression_target_is_standardised_in_the_spec() -> None:
 # ----------------------------------------------------------------------------- ensembles on the design path
 def test_an_ensemble_plans_k_members_and_their_average() -> None:
     one = ModelSpec(input_shape=[6], num_outputs=3, blocks=[{"layers": 2, "width": 16, "decrement": 4}])
-    three = one.copy_with(ensemble=3)
+    three = one.copy_with(ensemble=3, ensemble_layout="separate")
     nodes = make_plan(three)
     assert nodes[-1].name == AVERAGE and nodes[-1].shape == (3,)
     stack = next(n for n in nodes if n.name == MEMBERS)
     assert stack.shape == (3, 3) and len(stack.inputs) == 3
     assert summarize(three).total_params == 3 * summarize(one).total_params
     assert len({n.name for n in nodes}) == len(nodes)
+    packed = make_plan(three.copy_with(ensemble_layout="packed"))  # the same members, one layer for all of them
+    assert packed[-1].name == AVERAGE and packed[-2].shape == (3, 3)
+    assert summarize(three.copy_with(ensemble_layout="packed")).total_params == summarize(three).total_params
 
 
 def test_the_graph_draws_one_member_and_says_how_many() -> None:

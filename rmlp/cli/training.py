@@ -75,6 +75,8 @@ class Progress:
                                  logs=shown if kind == "epoch" or shown else "")
             if kind == "epoch":
                 self.progress.console.print(f"epoch {event.epoch}/{event.epochs}  {shown}")
+                if event.message.startswith("First score"):
+                    self.progress.console.print(event.message)
         elif kind == "baseline_epoch":
             self.progress.update(self.task, description=f"baseline epoch {event.epoch}/{event.epochs}", logs=shown)
         elif kind in ("train_end", "stopped"):

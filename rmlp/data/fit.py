@@ -25,6 +25,14 @@ def target_scale(data: Data) -> dict[str, float] | None:
     return {"mean": round(float(y.mean()), 6), "std": round(std, 6) if std > 1e-12 else 1.0}
 
 
+def _numeric_columns(data: Data) -> int | None:
+    """Encoded numeric columns of a table (None when not known: every feature counts as a number)."""
+    columns = getattr(getattr(data, "preprocessor", None), "columns", None)
+    if not isinstance(columns, list):
+        return None
+    return sum(1 for col in columns if isinstance(col, dict) and col.get("kind") == "numeric")
+
+
 def _classes_text(names: list[Any]) -> str:
     shown = ", ".join(str(n) for n in names[:6])
     return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
@@ -65,7 +73,7 @@ def spec_for_data(spec: ModelSpec, data: Data, size: bool | None = None) -> tupl
     if size is None:
         size = isinstance(data, TabularData) and is_undesigned(spec)
     if size:
-        fields, why = design_for(len(data.y_train), int(np.prod(shape)), task != "regression")
+        fields, why = design_for(len(data.y_train), int(np.prod(shape)), task != "regression", _numeric_columns(data))
         if any(spec.to_dict().get(k) != v for k, v in fields.items()):
             changes.update(fields)
             notices.append(why)

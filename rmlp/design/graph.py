@@ -32,7 +32,7 @@ from rmlp.design.dot import (
     label,
     quote,
 )
-from rmlp.design.plan import Node, make_plan
+from rmlp.design.plan import DENSE_OPS, Node, make_plan
 from rmlp.spec.model import BlockSpec, ModelSpec
 from rmlp.spec.units import count
 
@@ -163,7 +163,8 @@ def _size_text(size: int | None) -> str:
 
 
 def _dense_label(node: Node) -> str:
-    return label(f"Dense {node.units}", node.activation)
+    members = node.extra.get("members", 1)
+    return label(f"Dense {node.units}" + (f" ×{members}" if members > 1 else ""), node.activation)
 
 
 def _reg_label(node: Node) -> str:
@@ -272,7 +273,33 @@ def _draw_flatten(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     )
 
 
+def _draw_embedding(g: DotWriter, spec: ModelSpec, node: Node) -> str:
+    """The periodic embedding as one node (its frequencies, sine and cosine, and per-feature linear layer)."""
+    n, d = spec.embedding_frequencies, spec.embedding_dim
+    return g.node(
+        label("Periodic embedding", f"{n} frequencies → {d} per feature"),
+        f"Every feature becomes {d} values of its own: the feature times {n} learned frequencies, the sine "
+        "and cosine of each, then a linear layer per feature with ReLU (the 'PLR' embedding). It lets the "
+        "network follow sharp thresholds of single columns.",
+        "other",
+        node.path,
+    )
+
+
+def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
+    members = node.extra["members"]
+    return g.node(
+        label(f"×{members} members", "packed"),
+        f"A packed ensemble: the features go to {members} members at once; every Dense layer below (marked "
+        f"×{members}) holds each member's own weights and computes all of them in one EinsumDense.",
+        "other",
+        node.path,
+    )
+
+
 _FRONT: dict[str, Callable[[DotWriter, ModelSpec, Node], str]] = {
+    "periodic": _draw_embedding,
+    "repeat": _draw_members,
     "input": _draw_input,
     "gray_to_rgb": _draw_gray,
     "resize": _draw_resize,
@@ -286,6 +313,8 @@ def _draw_front(g: DotWriter, spec: ModelSpec, nodes: list[Node]) -> str:
     """Input, grayscale conversion, base model and flatten, in a row; returns the last node."""
     last = ""
     for node in nodes:
+        if node.extra.get("embed") and node.op != "periodic":
+            continue  # the embedding is drawn as one node
         name = _FRONT[node.op](g, spec, node)
         if last:
             g.edge(last, name)
@@ -311,7 +340,7 @@ def _draw_chain(
     """
     dense = 0
     for node in nodes:
-        if node.op == "dense":
+        if node.op in DENSE_OPS:
             tip = dense_tip(dense, node)
             name = g.node(_dense_label(node), tip, role, node.path, invalid=not node.valid, group=group)
             dense += 1
@@ -454,7 +483,7 @@ def _bypass_text(widths: list[int | None], reg: str) -> str:
 
 def _units(nodes: list[Node], role: str | None = None) -> list[int | None]:
     """Widths of the Dense layers among ``nodes`` (those with ``role`` only, if given)."""
-    return [n.units for n in nodes if n.op == "dense" and role in (None, n.role)]
+    return [n.units for n in nodes if n.op in DENSE_OPS and role in (None, n.role)]
 
 
 def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple[int, int], index: int,
@@ -510,7 +539,7 @@ def _draw_group_compact(g: DotWriter, spec: ModelSpec, parts: _Parts, run: tuple
 
 def _draw_gap_compact(g: DotWriter, gap: int, nodes: list[Node], prev: str) -> str:
     """All between-block layers of one gap (after block ``gap``) as a single node."""
-    layers = " → ".join(f"Dense {n.units}" if n.op == "dense" else _reg_label(n) for n in nodes)
+    layers = " → ".join(f"Dense {n.units}" if n.op in DENSE_OPS else _reg_label(n) for n in nodes)
     node = g.node(
         label("Between blocks", layers),
         f"Between blocks {gap + 1} and {gap + 2}: Dense layers {_units(nodes)}"
@@ -547,18 +576,20 @@ def _draw_head(g: DotWriter, nodes: list[Node], prev: str) -> str:
 
     final = [n for n in nodes if n.role == "final"]
     prev = _draw_chain(g, final, prev, tip, "after a final Dense layer")
-    for node in (n for n in nodes if n.role == "output"):
+    for node in (n for n in nodes if n.role == "output" and n.op != "average"):
         prev_node, prev = prev, _draw_output(g, node)
         g.edge(prev_node, prev)
     return prev
 
 
-def _draw_ensemble(g: DotWriter, members: int, prev: str) -> None:
+def _draw_ensemble(g: DotWriter, members: int, prev: str, packed: bool = False) -> None:
     """The mean over the ensemble's members (the drawing shows one member; all have its layers)."""
+    where = ("every Dense layer holds all members' weights (×" + str(members) + ") and computes them at once"
+             if packed else f"everything after the input exists {members} times")
     node = g.node(
         label("Average", f"of {members} members"),
-        f"An ensemble: everything after the input exists {members} times, "
-        "each copy with its own initial weights and trained on its own loss; the prediction is the average of "
+        f"An ensemble: {where}, "
+        "each member with its own initial weights and trained on its own loss; the prediction is the average of "
         "their outputs (a built-in GlobalAveragePooling1D over the stacked members).",
         "output",
         "ensemble",
@@ -689,7 +720,10 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
         spec = ModelSpec.model_validate(spec)
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
-    members, spec = spec.ensemble, spec.model_copy(update={"ensemble": 1})  # one member is drawn
+    members = spec.ensemble
+    packed = members > 1 and spec.ensemble_layout == "packed"
+    if not packed:  # one member is drawn
+        spec = spec.model_copy(update={"ensemble": 1})
     compact, nodes = _pick_form(spec, compact)
     g = DotWriter()
     _open_graph(g, spec, compact, rankdir, members)
@@ -702,7 +736,7 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
         prev = _draw_blocks_full(g, spec, parts, _draw_front(g, spec, parts.front))
     prev = _draw_head(g, parts.head, prev)
     if members > 1:
-        _draw_ensemble(g, members, prev)
+        _draw_ensemble(g, members, prev, packed)
     _draw_legend(g, spec, rankdir)
     g.lines.append("}")
     return "\n".join(g.lines) + "\n"

@@ -31,7 +31,10 @@ class Node:
 
     name: str
     #: input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout, concat,
-    #: rescale, stack (members side by side on a new axis), average (their mean over that axis)
+    #: rescale, stack (members side by side on a new axis), average (their mean over that axis);
+    #: packed ensembles: repeat (the features once per member), packed_dense (all members' Dense layers
+    #: as one EinsumDense); the periodic embedding: periodic (features times learned frequencies), sin,
+    #: cos, feature_dense (a linear layer per feature). See :mod:`rmlp.keras.layer_defs`.
     op: str
     inputs: list[str]
     shape: tuple[int, ...]  # output shape of one example; UNKNOWN (``()``) when not known, see above
@@ -65,7 +68,13 @@ class Node:
     @property
     def valid(self) -> bool:
         """False for a Dense layer with fewer than 1 unit, which cannot be built."""
-        return self.op != "dense" or (self.units is not None and self.units >= 1)
+        return self.op not in DENSE_OPS or (self.units is not None and self.units >= 1)
+
+
+#: Ops that are Dense layers (one network's, or all packed members' at once).
+DENSE_OPS = frozenset({"dense", "packed_dense"})
+#: Ops that are ``keras.ops`` functions rather than layers (a Keras model does not list them as layers).
+FUNCTION_OPS = frozenset({"sin", "cos"})
 
 
 class PlanError(ValueError):
@@ -118,6 +127,8 @@ class _Planner:
         self.nodes: list[Node] = []
         self.prefix = ""
         self.member: int | None = None
+        #: Members computed side by side in every layer from here on (a packed ensemble); 1 otherwise.
+        self.packed = 1
 
     def add(self, node: Node) -> Node:
         if self.prefix:  # inputs already carry their final names: they come from nodes added before
@@ -137,11 +148,13 @@ class _Planner:
             fan_in, width, lead = src.shape[-1], units, math.prod(src.shape[:-1])
             if not self.strict:  # an invalid width counts as nothing
                 fan_in, width, lead = max(fan_in, 0), max(width, 0), max(lead, 0)
-            params = (fan_in + 1) * width
+            params = (fan_in + 1) * width * self.packed  # a packed layer holds every member's kernel and bias
             flops = 2 * fan_in * width * lead
-        return self.add(Node(name, "dense", [src.name], (*src.shape[:-1], units), path, role, block, units=units,
+        op, extra = ("packed_dense", {"members": self.packed}) if self.packed > 1 else ("dense", {})
+        shape = (*src.shape[:-1], units) if src.shape or self.packed == 1 else (self.packed, units)
+        return self.add(Node(name, op, [src.name], shape, path, role, block, units=units,
                              activation=activation or self.spec.activation, initializer=initializer,
-                             params=params, trainable_params=params, flops=flops))
+                             params=params, trainable_params=params, flops=flops, extra=extra))
 
     def norm(self, name: str, src: Node, *, path: str, role: str, block: int | None = None) -> Node:
         """The spec's main-path normalisation after ``src`` (``src`` itself when it is 'none')."""
@@ -152,6 +165,10 @@ class _Planner:
     def regulariser(self, name: str, src: Node, kind: str, rate: float, *, path: str, role: str,
                     block: int | None = None) -> Node:
         if kind == "batchnorm":
+            if self.packed > 1 and len(src.shape) > 1:  # statistics and scales per member: members × units
+                flat = self.add(Node(f"{name}_flat", "reshape", [src.name], (math.prod(src.shape),), path, role, block))
+                bn = self.regulariser(name, flat, kind, rate, path=path, role=role, block=block)
+                return self.add(Node(f"{name}_members", "reshape", [bn.name], src.shape, path, role, block))
             c, elements = (src.shape[-1], math.prod(src.shape)) if src.shape else (0, 0)
             if not self.strict:
                 c, elements = max(c, 0), max(elements, 0)
@@ -174,7 +191,32 @@ def _front(p: _Planner, info: BaseInfo | None) -> Node:
     if spec.flatten:
         shape = (math.prod(x.shape),) if x.known else UNKNOWN
         x = p.add(Node("flatten", "flatten", [x.name], shape, "flatten", "input"))
+        if spec.embedding == "periodic":
+            x = _periodic_embedding(p, x)
     return x
+
+
+def _periodic_embedding(p: _Planner, x: Node) -> Node:
+    """PLR: each feature times n learned frequencies, their sine and cosine, a linear layer of its own
+    with ReLU, flattened to features × width values. Unknown features: the nodes without shapes."""
+    spec, n, d = p.spec, p.spec.embedding_frequencies, p.spec.embedding_dim
+    f = x.shape[0] if x.known else 0
+    known = x.known and f > 0
+    extra = {"embed": True, "scale": spec.embedding_scale}
+
+    def shape(*dims: int) -> tuple[int, ...]:
+        return dims if known else UNKNOWN
+
+    freq = p.add(Node("embed_frequencies", "periodic", [x.name], shape(f, n), "embedding", "input",
+                      params=f * n, trainable_params=f * n, flops=f * n, extra=extra))
+    sin = p.add(Node("embed_sin", "sin", [freq.name], freq.shape, "embedding", "input", extra=extra))
+    cos = p.add(Node("embed_cos", "cos", [freq.name], freq.shape, "embedding", "input", extra=extra))
+    both = p.add(Node("embed_periodic", "concat", [sin.name, cos.name], shape(f, 2 * n), "embedding", "input",
+                      extra=extra))
+    params = f * (2 * n + 1) * d
+    lin = p.add(Node("embed_linear", "feature_dense", [both.name], shape(f, d), "embedding", "input", units=d,
+                     activation="relu", params=params, trainable_params=params, flops=2 * f * 2 * n * d, extra=extra))
+    return p.add(Node("embed_flatten", "flatten", [lin.name], shape(f * d), "embedding", "input", extra=extra))
 
 
 def _base(p: _Planner, x: Node, info: BaseInfo | None) -> Node:
@@ -281,6 +323,18 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = T
     if spec.ensemble <= 1:
         _rescale(p, _network(p, x))
         return p.nodes
+    if spec.ensemble_layout == "packed":
+        # A packed ensemble: the features repeated once per member, every layer all members' at once, so
+        # the output already holds the members' outputs side by side (members × outputs).
+        shape = (spec.ensemble, *x.shape) if x.known else UNKNOWN
+        x = p.add(Node("members_repeat", "repeat", [x.name], shape, "ensemble", "input",
+                       extra={"members": spec.ensemble}))
+        p.packed = spec.ensemble
+        stack = _rescale(p, _network(p, x))
+        p.packed = 1
+        p.add(Node(AVERAGE, "average", [stack.name], stack.shape[1:], "ensemble", "output",
+                   extra={"members": spec.ensemble}))
+        return p.nodes
     # An ensemble: K copies of the network after the shared front, each output as one row of a
     # (K, outputs) stack that training fits member by member, and the stack's mean as the prediction.
     rows = []
@@ -302,5 +356,5 @@ def depth(nodes: list[Node]) -> int:
     longest: dict[str, int] = {}
     for node in nodes:
         before = max((longest[n] for n in node.inputs), default=0)
-        longest[node.name] = before + (1 if node.op in ("dense", "base") else 0)
+        longest[node.name] = before + (1 if node.op in DENSE_OPS or node.op == "base" else 0)
     return longest[nodes[-1].name]

@@ -13,9 +13,11 @@ read by :func:`rmlp.data.fit.spec_for_data`, :class:`rmlp.runs.config.TrainConfi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["batch_size_for", "design_for", "epochs_for", "members_for", "trial_epochs_for"]
+__all__ = ["PACKED", "SINGLE", "Budget", "batch_size_for", "budget_for", "design_for", "embedding_for", "epochs_for",
+           "members_for", "trial_epochs_for"]
 
 #: Steps a training run aims for (epochs × batches per epoch), within the epoch bounds below.
 TARGET_STEPS = 2000
@@ -23,16 +25,56 @@ MIN_EPOCHS, MAX_EPOCHS = 40, 300
 MIN_BATCH, MAX_BATCH = 16, 256
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How a run is sized to its rows: batches of about ``rows / share`` rows (a power of two within
+    ``min_batch``…``max_batch``) and epochs for about ``target_steps`` steps (``min_epochs``…``max_epochs``);
+    early stopping waits for the first ``1 / wait_divisor`` of the epochs."""
+
+    share: int
+    target_steps: int
+    min_epochs: int
+    max_epochs: int
+    min_batch: int
+    max_batch: int
+    wait_divisor: int = 5
+
+    def wait(self, epochs: int) -> int:
+        """Epochs trained before early stopping may stop."""
+        return int(epochs) // self.wait_divisor
+
+    def batch_size(self, rows: int) -> int:
+        batch = 2 ** round(math.log2(max(int(rows) / self.share, 1)))
+        return min(max(batch, self.min_batch), self.max_batch)
+
+    def epochs(self, rows: int, batch_size: int) -> int:
+        batches = math.ceil(max(int(rows), 1) / max(int(batch_size), 1))
+        return min(max(round(self.target_steps / batches), self.min_epochs), self.max_epochs)
+
+
+#: One network, or members computed layer by layer apart: many small batches.
+SINGLE = Budget(16, TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS, MIN_BATCH, MAX_BATCH)
+#: A packed ensemble: every step trains all members at once, for 800 steps in 20 to 50 epochs (each epoch
+#: also pays for a validation pass and its callbacks, which on small tables cost more than its steps).
+#: Early stopping waits for half of them: a run this short reaches the low learning rates of the end of its
+#: cosine schedule, where the best epochs are, only if it is not stopped in its first half.
+#: Measured in ``benchmarks/bench_quality.py`` against the separate members' longer budget.
+PACKED = Budget(16, 800, 20, 50, MIN_BATCH, MAX_BATCH, wait_divisor=2)
+
+
+def budget_for(members: int, layout: str) -> Budget:
+    """:data:`PACKED` for a packed ensemble (more than one member), else :data:`SINGLE`."""
+    return PACKED if members > 1 and layout == "packed" else SINGLE
+
+
 def batch_size_for(rows: int) -> int:
     """About a sixteenth of the training rows, as a power of two from 16 to 256."""
-    batch = 2 ** round(math.log2(max(int(rows) / 16, 1)))
-    return min(max(batch, MIN_BATCH), MAX_BATCH)
+    return SINGLE.batch_size(rows)
 
 
 def epochs_for(rows: int, batch_size: int) -> int:
     """Epochs that give about :data:`TARGET_STEPS` steps with batches of ``batch_size``, within 40…300."""
-    batches = math.ceil(max(int(rows), 1) / max(int(batch_size), 1))
-    return min(max(round(TARGET_STEPS / batches), MIN_EPOCHS), MAX_EPOCHS)
+    return SINGLE.epochs(rows, batch_size)
 
 
 def trial_epochs_for(rows: int, batch_size: int) -> int:
@@ -45,7 +87,34 @@ def trial_epochs_for(rows: int, batch_size: int) -> int:
 
 #: The spec fields :func:`design_for` proposes; a spec whose values all equal the defaults is "not designed yet".
 SIZED_FIELDS = ("blocks", "normalization", "bypass_regularizer", "bypass_dropout", "inter_block_layers", "final_layers",
-                "final_dropout", "activation", "optimizer", "label_smoothing", "ensemble")
+                "final_dropout", "activation", "optimizer", "label_smoothing", "ensemble", "ensemble_layout",
+                "embedding")
+
+#: The periodic embedding is proposed when numbers are at least this share of the encoded features ...
+EMBED_NUMERIC_SHARE = 0.5
+#: ... and the embedded features (features × 8 values) stay at most this wide.
+EMBED_MAX_WIDTH = 2048
+
+
+def embedding_for(features: int, numeric: int) -> tuple[str, str]:
+    """The embedding a sized design proposes for ``features`` encoded columns of which ``numeric`` are numbers,
+    and why, in words.
+
+    Periodic ("PLR") when numbers are at least half the columns (it embeds numbers; one-hot columns gain
+    nothing from it) and the embedded width (8 values per feature) stays within :data:`EMBED_MAX_WIDTH`, so the
+    first layer stays as cheap as on the raw table's scale; else none. Rows do not enter: the embedding adds
+    a few hundred weights per feature, little beside the blocks at any row count.
+    """
+    width = 8 * features
+    if numeric < 1 or numeric < EMBED_NUMERIC_SHARE * features:
+        return "none", (f"no feature embedding ({numeric} of {features} columns are numbers; the periodic embedding "
+                        "is for tables of mostly numeric columns)")
+    if width > EMBED_MAX_WIDTH:
+        return "none", (f"no feature embedding ({features} columns would embed to {width:,} values, more than "
+                        f"{EMBED_MAX_WIDTH:,})")
+    return "periodic", (f"a periodic embedding of each feature ({numeric} of {features} columns are numbers: learned "
+                        "frequencies, sine and cosine, a linear layer with ReLU per feature, which lets the network "
+                        "follow sharp thresholds of single columns as trees do)")
 
 #: Rows from which the wider design is proposed.
 WIDE_FROM_ROWS = 1000
@@ -64,7 +133,8 @@ def members_for(rows: int) -> int:
     return MEMBERS if int(rows) < SINGLE_FROM_ROWS else 1
 
 
-def design_for(rows: int, features: int, classification: bool) -> tuple[dict[str, Any], str]:
+def design_for(rows: int, features: int, classification: bool,
+               numeric: int | None = None) -> tuple[dict[str, Any], str]:
     """Spec fields of a residual MLP sized to a table, and a sentence saying what and why.
 
     Two blocks, the second half as wide as the first: 128 units below 1,000 training rows, else
@@ -73,10 +143,12 @@ def design_for(rows: int, features: int, classification: bool) -> tuple[dict[str
     over-fitting small tables by regularisation (dropout 0.1, AdamW weight decay 0.02, label
     smoothing 0.1 for classes) rather than by being made tiny, and trained with GELU and a
     learning rate of 0.002 (warmed up, then cosine-decayed).
-    Below :data:`SINGLE_FROM_ROWS` rows it is an ensemble of :data:`MEMBERS` such networks.
+    Below :data:`SINGLE_FROM_ROWS` rows it is a packed ensemble of :data:`MEMBERS` such networks; the
+    features are embedded as :func:`embedding_for` says (``numeric``: the numeric columns, None: all).
     """
     width = 128 if rows < WIDE_FROM_ROWS else 256
     members = members_for(rows)
+    embedding, embed_why = embedding_for(features, features if numeric is None else numeric)
     fields: dict[str, Any] = {
         "blocks": [{"layers": 2, "width": width, "decrement": width // 4, "bypass": []},
                    {"layers": 2, "width": width // 2, "decrement": width // 8, "bypass": []}],
@@ -90,14 +162,17 @@ def design_for(rows: int, features: int, classification: bool) -> tuple[dict[str
         "optimizer": {"name": "adamw", "learning_rate": 2e-3, "clipnorm": 1.0, "weight_decay": 0.02},
         "label_smoothing": 0.1 if classification else 0.0,
         "ensemble": members,
+        "ensemble_layout": "packed",
+        "embedding": embedding,
     }
     size = "fewer" if rows < WIDE_FROM_ROWS else "at least"
     why = (f"Design sized to {rows} training rows of {features} features ({size} than {WIDE_FROM_ROWS:,} rows): two "
            f"residual blocks of {width} and {width // 2} units with GELU, no batch normalisation (batches of a few "
            "dozen rows make its statistics noisy), dropout 0.1 and AdamW (learning rate "
            f"0.002, weight decay 0.02){', label smoothing 0.1' if classification else ''}. "
-           + (f"{members} such networks averaged, steadier than one on a table this small (by default each trains "
-              "on all labelled rows but its own fold, which validates it; 1 ensemble member trains about 3 times "
-              "faster). " if members > 1 else "")
+           + f"Features: {embed_why}. "
+           + (f"{members} such networks averaged, steadier than one on a table this small, packed so that each layer "
+              "computes all members at once (by default each trains on all labelled rows but its own fold, which "
+              "validates it). " if members > 1 else "")
            + "The original design (one block of 5 × 400 units) is the 'original_readme' preset.")
     return fields, why

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from rmlp.design.plan import Node, depth, make_plan
+from rmlp.design.plan import DENSE_OPS, FUNCTION_OPS, Node, depth, make_plan
 from rmlp.spec.display import hook
 from rmlp.spec.model import OPTIMIZERS, ModelSpec
 from rmlp.spec.units import human_bytes, human_count
@@ -25,7 +25,7 @@ class Summary:
     total_params: int
     trainable_params: int
     non_trainable_params: int
-    layers: int  # layers of the Keras model, the base model counting as one
+    layers: int  # layers of the Keras model, the base model counting as one (keras.ops calls are not layers)
     dense_layers: int
     depth: int  # weight layers on the longest input-to-output path (base model as one)
     blocks: int
@@ -105,8 +105,8 @@ def summarize(spec: ModelSpec, batch_size: int = DEFAULT_BATCH_SIZE, dtype: str 
         total_params=total,
         trainable_params=trainable,
         non_trainable_params=total - trainable,
-        layers=len(nodes),
-        dense_layers=sum(n.op == "dense" for n in nodes),
+        layers=sum(n.op not in FUNCTION_OPS for n in nodes),
+        dense_layers=sum(n.op in DENSE_OPS for n in nodes),
         depth=depth(nodes),
         blocks=len(spec.blocks),
         flops=flops,

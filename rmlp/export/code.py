@@ -18,6 +18,7 @@ from rmlp.base.preprocess import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
 from rmlp.design.plan import Node, make_plan
 from rmlp.design.summary import summarize
 from rmlp.keras.build import base_info_for, check_buildable, keras_model_name
+from rmlp.keras.layer_defs import Initializer, layer_call
 from rmlp.keras.losses import loss_def
 from rmlp.keras.metrics import metric_defs
 from rmlp.keras.optimizers import optimizer_kwargs
@@ -101,11 +102,15 @@ _RESERVED = {"keras", "layers", "model", "base_model", "layer", "np", "pd", "jso
 _ROLE_VARS = {"input": "x", "base": "x", "entry": "entry", "main": "main", "bypass": "bypass",
               "merge": "x", "inter": "x", "final": "x", "head": "x", "output": "outputs"}
 
+#: Ops whose output is read beside another's (the embedding's sines and cosines), so each has its own name.
+_OP_VARS = {"sin": "sines", "cos": "cosines"}
+
 
 def _variables(nodes: list[Node]) -> dict[str, str]:
     """The tensor variable of each node: readable role names (x, entry, main, bypass) when every
     input is still held by its variable when it is used, else one variable per layer."""
-    names = {n.name: ("inputs" if n.op == "input" else _ROLE_VARS.get(n.role, "x")) for n in nodes}
+    names = {n.name: ("inputs" if n.op == "input" else _OP_VARS.get(n.op) or _ROLE_VARS.get(n.role, "x"))
+             for n in nodes}
     holding: dict[str, str] = {}
     ok = True
     for node in nodes:
@@ -134,6 +139,13 @@ def comment(text: str) -> str:
 def _layer_call(node: Node, var: dict[str, str]) -> str:
     """``layers.X(...)`` for a plain plan node (everything but input, preprocess and base)."""
     name = node.name
+    defined = layer_call(node)  # packed ensembles and the periodic embedding: as the builder makes them
+    if defined is not None:
+        if defined.is_op:
+            return f"keras.{defined.func}"
+        written = {k: Code(call(f"keras.initializers.{v.name}", **v.config)) if isinstance(v, Initializer) else v
+                   for k, v in defined.kwargs.items()}
+        return call(defined.func, *defined.args, **written)
     if node.op == "dense":
         kwargs: dict[str, Any] = {"activation": node.activation}
         if node.initializer:
@@ -268,6 +280,15 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
             reg = ("dropout " + f"{spec.final_dropout:g}" if spec.final_regularizer == "dropout"
                    else "batch normalisation")
             st.blank, st.comments = True, [f"Final Dense layers, each followed by {reg}."]
+        elif node.op == "repeat":
+            st.blank, st.comments = True, [
+                f"A packed ensemble of {spec.ensemble} members: the features once per member, then every layer "
+                "below computes all members at once (an EinsumDense over the member axis, its own weights per "
+                "member)."]
+        elif node.op == "periodic":
+            st.blank, st.comments = True, [
+                "Periodic embedding of every feature: learned frequencies, their sine and cosine, and a linear "
+                "layer of its own per feature with ReLU."]
         elif node.op == "stack":
             st.blank, st.comments = True, ["The members' outputs side by side (training fits each on its own loss)."]
         elif node.op == "average":

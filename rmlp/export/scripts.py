@@ -35,6 +35,8 @@ def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None,
     """
     config = training or TRAINING
     data = model_code_data(spec, info)
+    built = check_buildable(spec)
+    budget = sizing.budget_for(built.ensemble, built.ensemble_layout)
     if include_training:
         if not target:
             target = (preprocessor or {}).get("target", {}).get("name")
@@ -63,8 +65,9 @@ def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None,
             monitor=lit(config.monitor),
             ensemble_folds=lit(config.ensemble_folds),
             seed=lit(config.seed),
-            target_steps=sizing.TARGET_STEPS, min_epochs=sizing.MIN_EPOCHS, max_epochs=sizing.MAX_EPOCHS,
-            min_batch=sizing.MIN_BATCH, max_batch=sizing.MAX_BATCH,
+            target_steps=budget.target_steps, min_epochs=budget.min_epochs, max_epochs=budget.max_epochs,
+            min_batch=budget.min_batch, max_batch=budget.max_batch, batch_share=budget.share,
+            wait_divisor=budget.wait_divisor,
             preprocessor=f"json.loads({raw_json(preprocessor)})" if preprocessor is not None else "None",
             preprocessor_embedded=preprocessor is not None,
             robust_scaling=lit(ENCODING.numeric_scaling == "robust"),

@@ -48,6 +48,11 @@ def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
     import keras
     from keras import layers
 
+    from rmlp.keras.layer_defs import layer_call
+
+    defined = layer_call(node)  # packed ensembles and the periodic embedding: one definition, see there
+    if defined is not None:
+        return defined.make()
     if node.op == "dense":
         kwargs = {"kernel_initializer": node.initializer} if node.initializer else {}
         return layers.Dense(node.units, activation=node.activation, name=node.name, **kwargs)

@@ -50,9 +50,12 @@ class EventCallback(keras.callbacks.Callback):
 
     def __init__(self, listener: Listener | None = None, stop_event: threading.Event | None = None, *,
                  batch_events_every: float = 0.5, initial_epoch: int = 0, epoch_kind: EventKind = "epoch",
-                 emit_begin: bool = True, begin_message: str = "", guard: RunGuard | None = None) -> None:
+                 emit_begin: bool = True, begin_message: str = "", guard: RunGuard | None = None,
+                 first_score_epoch: int = 0) -> None:
         super().__init__()
         self.begin_message = begin_message
+        #: The epoch (from 1) whose event carries the first validation score as a message; 0: none.
+        self.first_score_epoch = first_score_epoch
         self.guard = guard
         self.listener = listener
         self.stop_event = stop_event
@@ -128,6 +131,8 @@ class EventCallback(keras.callbacks.Callback):
         self._time_epoch()
         elapsed, eta, progress = self._progress(epoch + 1)
         message = "stopped during this epoch" if self.stopped else ""
+        if not message and epoch + 1 == self.first_score_epoch:
+            message = first_score_message(epoch + 1, elapsed, logs)
         emit(self.listener, TrainEvent(
             self.epoch_kind, epoch=epoch + 1, epochs=self._epochs, batch=self._steps, batches=self._steps,
             logs=float_logs(logs), elapsed_s=elapsed, eta_s=eta, progress=progress, message=message))
@@ -143,6 +148,21 @@ class EventCallback(keras.callbacks.Callback):
             per_batch = (self._last_batch_end - self._first_batch_end) / (self._batches_done - 1)
             self._steady_first = per_batch * (self._steps or self._batches_done)
         self._epoch_s.append(now - self._epoch_t0)
+
+
+def first_score_message(epoch: int, elapsed_s: float, logs: dict | None) -> str:
+    """'First score after 3 epochs (4 s): validation accuracy 0.93' from an epoch's logs ("" without one)."""
+    logs = logs or {}
+    for key, words in (("val_accuracy", "validation accuracy"), ("val_rmse", "validation RMSE"),
+                       ("val_loss", "validation loss")):
+        value = logs.get(key)
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        return (f"First score after {epoch} epoch{'s' if epoch != 1 else ''} ({elapsed_s:.0f} s): {words} "
+                f"{number:.4g}; training goes on and keeps the best epoch.")
+    return ""
 
 
 class RunGuard(keras.callbacks.Callback):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from rmlp.design.sizing import batch_size_for, epochs_for
+from rmlp.design.sizing import SINGLE, Budget, batch_size_for
 from rmlp.spec.fields import Search, StrictSettings, When, setting
 from rmlp.spec.problems import Problem
 
@@ -39,9 +39,11 @@ class TrainConfig(StrictSettings):
     )
     min_epochs: int | None = setting(
         None, label="Minimum epochs",
-        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs), so a run whose "
-        "validation score is noisy at first is not cut off while the learning rate warms up.",
-        low=0, high=100000, step=1, when=(When("early_stopping", (True,)),), empty="a fifth of the epochs",
+        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs, half for a packed "
+        "ensemble), so a run whose validation score is noisy at first is not cut off while the learning rate "
+        "warms up.",
+        low=0, high=100000, step=1, when=(When("early_stopping", (True,)),),
+        empty="a fifth (packed ensemble: half) of the epochs",
     )
     restore_best: bool = setting(
         True, label="Keep the best epoch",
@@ -123,11 +125,11 @@ class TrainConfig(StrictSettings):
                                  "Turn one of them off.", False))
         return found
 
-    def sized(self, rows: int) -> tuple[TrainConfig, list[str]]:
-        """A copy with the settings left empty sized to ``rows`` training rows, and a notice saying how."""
-        batch = self.batch_size or batch_size_for(rows)
-        epochs = self.epochs or epochs_for(rows, batch)
-        min_epochs = self.min_epochs if self.min_epochs is not None else epochs // 5
+    def sized(self, rows: int, budget: Budget = SINGLE) -> tuple[TrainConfig, list[str]]:
+        """A copy with the settings left empty sized to ``rows`` training rows (by ``budget``), and a notice."""
+        batch = self.batch_size or budget.batch_size(rows)
+        epochs = self.epochs or budget.epochs(rows, batch)
+        min_epochs = self.min_epochs if self.min_epochs is not None else budget.wait(epochs)
         notices = []
         steps = f"{-(-rows // batch)} step{'s' if -(-rows // batch) != 1 else ''} an epoch"
         if self.epochs is None and self.batch_size is None:

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rmlp.design.sizing import budget_for
 from rmlp.runs.config import LrSchedule, TrainConfig
 from rmlp.runs.folds import rows_fitted, uses_folds
 from rmlp.runs.state import RunState
@@ -128,7 +129,8 @@ def make_recipe(spec: ModelSpec, config: TrainConfig, data: Any, *, monitor: str
     ``monitor`` and ``goal`` override what is watched and which way is better (a search trial watches
     its study's metric); by default a run watches :func:`watched` and the metric table says the way.
     """
-    config = config.sized(rows_fitted(spec, config, data))[0]  # keeps what is set, fills what is empty
+    # keeps what is set, fills what is empty (a packed ensemble by its own budget)
+    config = config.sized(rows_fitted(spec, config, data), budget_for(spec.ensemble, spec.ensemble_layout))[0]
     watch = monitor or watched(spec, config, data)
     return Recipe(
         epochs=config.n_epochs, batch_size=config.n_batch, rows=rows_fitted(spec, config, data),

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.data.fit import spec_for_data
+from rmlp.design.sizing import budget_for
 from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, gpu_present, strategy_scope
@@ -131,7 +132,8 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     monitor = state.monitor = recipe.monitor
     guard = cb.RunGuard(stop_event)
     events = cb.EventCallback(listener, stop_event, batch_events_every=config.batch_events_every,
-                              initial_epoch=initial_epoch, begin_message=begin_message, guard=guard)
+                              initial_epoch=initial_epoch, begin_message=begin_message, guard=guard,
+                              first_score_epoch=_first_score_epoch(config, initial_epoch))
     disk_best, disk_best_epoch = state.best_checkpoint or (None, 0)
     checkpoints = cb.Checkpoints(run.checkpoints, monitor, budget=config.checkpoint_budget,
                                  restore_best=config.restore_best, best=disk_best,
@@ -149,6 +151,14 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
              validation=rows.validation, seed=recipe.seed + initial_epoch, epochs=recipe.epochs,
              initial_epoch=initial_epoch, callbacks=callbacks)
     return _Fitted(events, checkpoints, guard)
+
+
+def _first_score_epoch(config: TrainConfig, initial_epoch: int) -> int:
+    """The epoch whose validation score is announced as the first one: the 3rd, or a tenth of the way into a
+    run of fewer than 30 epochs (at least the 1st); none when a run resumes."""
+    if initial_epoch > 0:
+        return 0
+    return min(3, max(config.n_epochs // 10, 1))
 
 
 def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int, split: str | None) -> dict[str, Any]:
@@ -240,21 +250,23 @@ def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: Ru
     emit(listener, TrainEvent(
         "stopped" if stopped else "train_end", epoch=done, epochs=config.n_epochs, logs=numeric, elapsed_s=elapsed,
         eta_s=0.0, progress=1.0 if not stopped else done / max(config.n_epochs, 1),
-        message=_end_message(stopped, done, config.n_epochs, state.stopped_early)))
+        message=_end_message(stopped, done, config.n_epochs, state.stopped_early, state.model_epoch)))
     return RunResult(run_dir=run.path, model=model, history=run.history(), test_metrics=metrics, stopped=stopped,
                      baseline=baseline, epochs_run=done - epochs_before, status=state.status, spec=spec,
                      config=config, notices=notices)
 
 
-def _end_message(stopped: bool, done: int, planned: int, early: bool) -> str:
-    """How a run ended, in words: "Stopped after 3 of 40 epochs.", "Finished early after 16 of 40 epochs: …"."""
+def _end_message(stopped: bool, done: int, planned: int, early: bool, kept_epoch: int | None = None) -> str:
+    """How a run ended, in words: "Stopped after 3 of 40 epochs.", "Finished early after 16 of 40 epochs: …",
+    with the epoch whose model is kept when that is not the last one."""
     of = f" of {planned}" if planned and done != planned else ""
     epochs = f"{done}{of} epoch{'s' if (planned if of else done) != 1 else ''}"
+    kept = f"; the model of epoch {kept_epoch} is kept" if kept_epoch else ""
     if stopped:
         return f"Stopped after {epochs}." if done else "Stopped during the first epoch: no epoch finished."
     if early:
-        return f"Finished early after {epochs}: the validation score stopped improving."
-    return f"Finished after {epochs}."
+        return f"Finished early after {epochs}: the validation score stopped improving{kept}."
+    return f"Finished after {epochs}{kept}."
 
 
 def _fail(run: RunDir | None, state: RunState, exc: BaseException, listener: Listener | None) -> None:
@@ -311,7 +323,7 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Any,
     spec, fit_notices = spec_for_data(spec, data)
     notices = [str(n) for n in fit_notices]
     rows = rows_fitted(spec, config, data) if _has_rows(data, "train") else 0
-    config, size_notices = config.sized(rows)
+    config, size_notices = config.sized(rows, budget_for(spec.ensemble, spec.ensemble_layout))
     notices += size_notices
     if uses_folds(spec, config, data):
         k = spec.ensemble

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from rmlp.design.sizing import budget_for
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 from rmlp.runs.train import train
@@ -76,7 +77,8 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
     # (on folds each would leave one out for an out-of-fold score that chooses nothing here).
     config, _ = TrainConfig(epochs=epochs, batch_size=batch_size, early_stopping=False, restore_best=False,
                             ensemble_folds=False, seed=seed, runs_dir=str(runs_dir),
-                            run_name=f"{study.study_name}-trial{chosen.number}").sized(len(merged.x_train))
+                            run_name=f"{study.study_name}-trial{chosen.number}").sized(
+                                len(merged.x_train), budget_for(spec.ensemble, spec.ensemble_layout))
     epochs = int(config.epochs or 1)
     data_source = {"kind": "table" if data.target else "images", **source} if source else None
     result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)

@@ -29,6 +29,8 @@ Activation = Literal["relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", 
 OutputActivation = Literal["auto", "softmax", "sigmoid", "linear"]
 Loss = Literal["auto", "categorical_crossentropy", "binary_crossentropy", "mse", "mae", "huber"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
+EnsembleLayout = Literal["packed", "separate"]
+Embedding = Literal["none", "periodic"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ Weights = Literal["imagenet", "none"]
 BaseSource = Literal["applications", "file"]
 
 __all__ = [
-    "OPTIMIZERS", "SPEC_VERSION", "Activation", "BaseModelSpec", "BaseSource", "BlockSpec", "Loss", "ModelSpec",
+    "OPTIMIZERS", "SPEC_VERSION", "Activation", "BaseModelSpec", "BaseSource", "BlockSpec", "Embedding",
+    "EnsembleLayout", "Loss", "ModelSpec",
     "OptimizerName", "OptimizerSpec", "OutputActivation", "Pooling", "Regularizer", "TargetScale", "Task", "Weights",
     "load_spec", "load_spec_text", "parse_spec", "save_spec",
 ]
@@ -217,6 +220,32 @@ class ModelSpec(_Strict):
         "axis, so they need a rank-1 example.",
         searchable=False,
     )
+    embedding: Embedding = setting(
+        "none", label="Numeric feature embedding",
+        help="How each input feature enters the blocks. 'periodic': every feature becomes a small vector of its "
+        "own (learned frequencies, their sine and cosine, a per-feature linear layer and ReLU: the 'PLR' "
+        "embedding), which lets an MLP follow sharp thresholds of single columns as trees do. 'none': the "
+        "features as they are.",
+        search=Search(choices=("none", "periodic")), when=(When("flatten", (True,)),),
+    )
+    embedding_frequencies: int = setting(
+        16, label="Embedding frequencies",
+        help="Learned frequencies per feature of the periodic embedding; each gives a sine and a cosine.",
+        low=1, high=128, step=1, search=Search(choices=(8, 16, 32)), when=(When("embedding", ("periodic",)),),
+    )
+    embedding_dim: int = setting(
+        8, label="Embedding width",
+        help="Values each feature becomes after the periodic embedding's linear layer and ReLU: the blocks see "
+        "features × this many inputs.",
+        low=1, high=256, step=1, search=Search(choices=(4, 8, 16)), when=(When("embedding", ("periodic",)),),
+    )
+    embedding_scale: float = setting(
+        0.1, label="Embedding frequency scale",
+        help="Spread of the periodic embedding's initial frequencies (per unit of a scaled feature): small "
+        "values start smooth, large ones start with sharp wiggles. The frequencies are learned from there.",
+        low=0.0, high=100.0, low_open=True, log=True, format="%.4f", search=Search(low=0.01, high=3.0, log=True),
+        when=(When("embedding", ("periodic",)),),
+    )
     blocks: list[BlockSpec] = setting(
         label="Residual blocks",
         help="Each block: an entry Dense layer, a main path of shrinking Dense layers and a bypass that "
@@ -299,6 +328,13 @@ class ModelSpec(_Strict):
         "different initial weights, each on its own loss, and predict their average: steadier predictions on "
         "small data for K times the parameters and training time. 1: a single network.",
         low=1, high=32, step=1, searchable=False,
+    )
+    ensemble_layout: EnsembleLayout = setting(
+        "packed", label="Ensemble layout",
+        help="How the members are computed. 'packed': each layer of all members is one batched operation (a "
+        "built-in EinsumDense over a member axis), the same networks for a fraction of the time. 'separate': "
+        "one copy of every layer per member, as a plain functional graph.",
+        searchable=False, when=(When("ensemble", tuple(range(2, 33))),),
     )
     target_scale: TargetScale | None = setting(
         None, label="Target scale",
