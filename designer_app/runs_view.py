@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import page_path, predict_view, state, training
+from designer_app import page_path, predict_view, server, state, training
 from designer_app import runs_table as rt
 from rmlp.runs.comparison import Comparison, compare_runs
 from rmlp.runs.folder import RunDir
@@ -31,10 +31,19 @@ def folder() -> Path:
     return Path(training.runs_folder(state.train_settings())).expanduser()
 
 
+def _visible(runs: list[RunRecord]) -> list[RunRecord]:
+    """The runs this visitor may see: all of them, or on a shared server only their own browser's."""
+    if not server.runs_private():
+        return runs
+    mine = server.browser_key()
+    return [r for r in runs if mine and server.run_owner(Path(r.path)) == mine]
+
+
 def records() -> list[RunRecord] | None:
-    """Every run in the runs folder, newest first; None (said on the page) when the folder cannot be read."""
+    """The runs in the runs folder this visitor may see, newest first; None (said on the page) when the folder
+    cannot be read."""
     try:
-        return list_runs(folder())
+        return _visible(list_runs(folder()))
     except (ValueError, OSError) as exc:
         st.error(f"The runs folder cannot be read: {exc}", icon=":material/error:")
         return None
@@ -43,6 +52,15 @@ def records() -> list[RunRecord] | None:
 def intro(runs: Sequence[RunRecord]) -> None:
     """Where the runs come from; what to do when there are none yet."""
     where = folder().resolve()
+    if server.runs_private():  # a shared server: say whose runs these are, not where the server keeps them
+        if not runs:
+            st.info("No runs of yours yet. Train a design on the Train page and it appears here.",
+                    icon=":material/history:")
+        else:
+            st.caption(f"Your {len(runs)} run{'s' if len(runs) != 1 else ''} (this server is shared: each visitor "
+                       "sees only the runs their own browser started). Tick runs to compare them; click a column "
+                       "title to sort.")
+        return
     if not runs:
         st.info(f"No runs yet in `{where}`. Train a design on the Train page; runs made with `rmlp train "
                 f"--runs-dir {where}` appear here too.", icon=":material/history:")
@@ -72,7 +90,7 @@ def live(runs: Sequence[RunRecord]) -> None:
     @st.fragment(run_every=POLL_S)
     def watch() -> None:
         try:
-            now = list_runs(folder())
+            now = _visible(list_runs(folder()))
         except (ValueError, OSError):
             return
         if _signature(now) != drawn:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_PASSWORD, ServerLimits
+from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_EXPOSED, ENV_PASSWORD, ServerLimits
 
 _AUTH = "rmlp.auth"  # bool: this session gave the password
 #: Hashed browser keys that gave the password (a reload in the same browser is let in again).
@@ -48,6 +48,12 @@ def limits() -> ServerLimits:
 def allowed_storage() -> tuple[str, ...]:
     """The storage URLs the operator allowed with ``rmlp app --allow-storage`` (besides the studies folder)."""
     return tuple(u.strip() for u in os.environ.get(ENV_ALLOW_STORAGE, "").splitlines() if u.strip())
+
+
+def runs_private() -> bool:
+    """Whether each visitor sees only the runs their own browser started: on a server that listens beyond
+    this machine, unless the operator passed ``rmlp app --share-runs``."""
+    return bool(os.environ.get(ENV_EXPOSED)) and not limits().share_runs
 
 
 def host_name() -> str:
@@ -251,6 +257,15 @@ def claim_run(runs_dir: Path, browser: str) -> Path | None:
     folder = max(mine)[1]
     (folder / RUN_OWNER_FILE).write_text(json.dumps({"browser": browser}), encoding="utf-8")
     return folder
+
+
+def run_owner(folder: Path) -> str:
+    """The browser key written into an app run's folder ("" for a run of the command line, or unreadable)."""
+    try:
+        owner = json.loads((folder / RUN_OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return str(owner.get("browser", "")) if isinstance(owner, dict) else ""
 
 
 def interrupted_runs_of(runs_dir: Path, browser: str) -> list[tuple[Path, str]]:

@@ -20,7 +20,7 @@ from rmlp.cli.errors import UserError, err, guarded
 from rmlp.cli.options import settings_options
 from rmlp.data.samples import BASE_MODEL, sample, sample_dir, samples
 from rmlp.spec.fields import parse_settings
-from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_PASSWORD, ENV_SETTINGS, ServerLimits
+from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_EXPOSED, ENV_PASSWORD, ENV_SETTINGS, ServerLimits
 
 __all__ = ["app_script", "is_loopback", "register", "run_forwarding_signals", "streamlit_command"]
 
@@ -141,6 +141,7 @@ def register(app: typer.Typer) -> None:
         elif not is_loopback(host) and no_auth and not password:
             err(f"Warning: the app listens on {host} without a password (--no-auth): anyone who can reach "
                 "this machine can use it.")
+        env[ENV_EXPOSED] = "" if is_loopback(host) else "1"
         if no_auth:
             env.pop(ENV_PASSWORD, None)
         elif password:

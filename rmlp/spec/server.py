@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from rmlp.spec.fields import StrictSettings, setting
 
-__all__ = ["ENV_ALLOW_STORAGE", "ENV_PASSWORD", "ENV_SETTINGS", "ServerLimits"]
+__all__ = ["ENV_ALLOW_STORAGE", "ENV_EXPOSED", "ENV_PASSWORD", "ENV_SETTINGS", "ServerLimits"]
 
 #: The environment variable that carries the settings (JSON of the non-default fields) to the app.
 ENV_SETTINGS = "RMLP_APP_SETTINGS"
@@ -22,6 +22,8 @@ ENV_SETTINGS = "RMLP_APP_SETTINGS"
 ENV_PASSWORD = "RMLP_APP_PASSWORD"
 #: Storage URLs the operator allows besides the server's studies folder (one per line).
 ENV_ALLOW_STORAGE = "RMLP_APP_ALLOW_STORAGE"
+#: Set by ``rmlp app`` when the server listens beyond this machine (``--host`` other than loopback).
+ENV_EXPOSED = "RMLP_APP_EXPOSED"
 
 
 class ServerLimits(StrictSettings):
@@ -78,6 +80,13 @@ class ServerLimits(StrictSettings):
         10.0, label="Job grace (minutes)", low=0.0, high=10_080.0,
         help="How long a training or search keeps running after its browser tab closed, before it is "
         "stopped (and marked so); a reload within this time takes it back.",
+    )
+
+    share_runs: bool = setting(
+        False, label="Every visitor sees every run",
+        help="On a server that listens beyond this machine, each visitor's Runs page lists only the runs their "
+        "own browser started; with this, every visitor sees (and may open, export or delete) every run in the "
+        "runs folder, the command line's included. A server on 127.0.0.1 always lists every run.",
     )
 
     def raise_hint(self, name: str) -> str:

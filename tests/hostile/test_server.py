@@ -25,6 +25,8 @@ To each visitor:
 * Studies live in the server's studies folder under a name scoped to the visitor; a storage URL is used
   only when the operator allowed it, and nothing is created elsewhere.
 * A design's name is shown as written, never as a link or markup.
+* On a server that listens beyond this machine, the Runs page lists only the runs the visitor's own
+  browser started (``rmlp app --share-runs`` shows every run to everyone); on 127.0.0.1 it lists all.
 """
 
 from __future__ import annotations
@@ -631,3 +633,56 @@ def test_a_wide_upload_is_refused_on_the_data_page_with_the_limit_named(app: App
     said = " ".join(e.value for e in at.error)
     assert "20,000 columns" in said and "limit of 10,000 columns" in said and "--max-columns" in said, said
     assert "rmlp.data" not in at.session_state or at.session_state["rmlp.data"] is None
+
+
+def test_a_shared_server_lists_each_visitor_only_their_own_runs(app: AppTest, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from designer_app import server
+    from rmlp import ModelSpec
+
+    runs = tmp_path / "runs"
+    when = dt.datetime(2025, 1, 1, 12, 0, 0)
+    for i, (name, owner) in enumerate([("alices-run", "alice"), ("bobs-run", "bob"), ("cli-run", None)]):
+        folder = runs / f"{when + dt.timedelta(minutes=i):%Y%m%d-%H%M%S}-{name}"
+        folder.mkdir(parents=True)
+        ModelSpec(name=name, task="multiclass", num_outputs=3).save(folder / "spec.json")
+        (folder / "state.json").write_text(json.dumps({"status": "finished", "epochs_done": 1, "epochs": 1}))
+        if owner:
+            (folder / server.RUN_OWNER_FILE).write_text(json.dumps({"browser": owner}))
+    browser = {"key": "alice"}
+    monkeypatch.setattr(server, "browser_key", lambda: browser["key"])
+
+    def listed() -> tuple[list[str], str]:
+        at = open_page(AppTest.from_file(str(APP), default_timeout=60), "runs")
+        assert not at.exception
+        tables = [d for d in at.dataframe if (d.key or "").startswith("runs_table_")]
+        shown = "\n".join(c.value for c in at.caption) + "\n".join(i.value for i in at.info)
+        return (sorted(tables[0].value["Run"]) if tables else []), shown
+
+    assert listed()[0] == ["alices-run", "bobs-run", "cli-run"]  # on 127.0.0.1: the operator's own machine
+    monkeypatch.setenv("RMLP_APP_EXPOSED", "1")  # as rmlp app --host 0.0.0.0 sets it
+    names, shown = listed()
+    assert names == ["alices-run"] and str(runs) not in shown and "only the runs their own browser" in shown
+    browser["key"] = "bob"
+    assert listed()[0] == ["bobs-run"]
+    browser["key"] = "carol"
+    names, shown = listed()
+    assert names == [] and "No runs of yours yet" in shown
+    _limits(monkeypatch, share_runs=True)  # rmlp app --host 0.0.0.0 --share-runs
+    assert listed()[0] == ["alices-run", "bobs-run", "cli-run"]
+
+
+def test_rmlp_app_tells_the_app_whether_it_is_exposed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from rmlp.cli import app as cli_app
+    from rmlp.cli import start
+
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr(start, "run_forwarding_signals", lambda command, env: seen.append(env) or 0)
+    monkeypatch.setenv("RMLP_APP_PASSWORD", "a long enough password")
+    for host in ("127.0.0.1", "0.0.0.0"):
+        CliRunner().invoke(cli_app, ["app", "--host", host, "--headless"])
+    assert [env["RMLP_APP_EXPOSED"] for env in seen] == ["", "1"]
