@@ -1,4 +1,4 @@
-"""The Learn page's experiments on this machine, this checkout against another (by default ``/work/main``).
+"""The Learn page's experiments on this machine: this checkout alone, or against another checkout.
 
 Each checkout is measured in a fresh process of its own, one after the other, with its own defaults (what a user
 gets on pressing Start). TensorFlow is imported before any clock starts where that code uses it ("warm": the
@@ -11,9 +11,10 @@ app would have started it already), so no figure includes the import. Prints (no
 
 then a table of both checkouts with the ratio (other / this), the machine's load average and core count.
 
-    python benchmarks/bench_learn.py                       # this checkout against /work/main
-    python benchmarks/bench_learn.py --other none          # this checkout only
-    python benchmarks/bench_learn.py --other-sweep         # also time the other checkout's sweep (minutes)
+    python benchmarks/bench_learn.py                                  # this checkout only
+    git worktree add /tmp/before HEAD~10                              # an older checkout to compare with
+    python benchmarks/bench_learn.py --other /tmp/before              # this checkout against it
+    python benchmarks/bench_learn.py --other /tmp/before --other-sweep  # also time its sweep (minutes)
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OTHER = Path("/work/main")
 
 
 def _one_run(experiment: Any, config: Any) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the default experiment")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (default: each checkout's own)")
     parser.add_argument("--depths", type=int, nargs="+", default=None, help="depths of the sweep (default: own)")
-    parser.add_argument("--other", default=str(DEFAULT_OTHER), help="checkout to compare with, or 'none'")
+    parser.add_argument("--other", default="none", help="checkout to compare with (default: none)")
     parser.add_argument("--other-sweep", action="store_true", help="also time the other checkout's sweep")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
