@@ -162,6 +162,13 @@ def table_limits() -> dict[str, Any]:
             "max_rows": limits.max_rows, "max_cells": limits.max_cells, "raise_hint": SERVER_HINT}
 
 
+def image_limits() -> dict[str, Any]:
+    """The image reader's limits on this server: bytes, pixels per image and per image set."""
+    limits = server.limits()
+    return {"max_bytes": int(limits.upload_mb * 2**20), "max_image_pixels": int(limits.image_mp * 1e6),
+            "max_total_pixels": int(limits.total_mp * 1e6)}
+
+
 #: How a refusal of the app's table reader says to raise a limit.
 SERVER_HINT = "ask whoever runs the server to raise it (rmlp app --upload-mb, --max-columns, --max-rows, --max-cells)"
 
@@ -218,14 +225,11 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
 
     common: dict[str, Any] = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
     data: Any
-    limits = server.limits()
     if kind == "table":
         data = load_table(str(path), target, non_finite=non_finite, **common,  # type: ignore[arg-type]
                           **table_limits())
     else:
-        data = load_images(str(path), max_bytes=int(limits.upload_mb * 2**20),
-                           max_image_pixels=int(limits.image_mp * 1e6), max_total_pixels=int(limits.total_mp * 1e6),
-                           **common)
+        data = load_images(str(path), **image_limits(), **common)
     return LoadedData(data=data, name=name or path.name, path=str(path), kind=kind, target=target, task=task,
                       val_size=val_size, test_size=test_size, seed=seed, non_finite=non_finite)
 

@@ -54,7 +54,8 @@ def _predict(run: RunDir, upload: Any) -> tuple[Any, str]:
     try:
         with st.spinner("Loading the model and predicting…"):
             predictor = _predictor(str(run.path), os.stat(run.model).st_mtime_ns)
-            result = predict_file(predictor, upload.getvalue(), max_bytes=datasets.max_upload_bytes())
+            limits = datasets.table_limits() if _kind(run) == "table" else datasets.image_limits()
+            result = predict_file(predictor, upload.getvalue(), **limits)
     except DataError as exc:
         return None, exc.message + (f"  \n**Fix:** {exc.fix}" if exc.fix else "")
     except (ValueError, OSError) as exc:

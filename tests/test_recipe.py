@@ -53,8 +53,8 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     # five packed members of about 7·10^4 weights each for ~120 rows: together fewer than the original's one network
     assert sized.ensemble == sizing.MEMBERS and any(f"{sizing.MEMBERS} such networks averaged" in n for n in notices)
     assert sized.ensemble_layout == "packed"
-    # wine's 13 columns are all numbers: the periodic embedding, and the notice says why
-    assert sized.embedding == "periodic" and any("periodic embedding" in n and "13 of 13" in n for n in notices)
+    # wine's ~120 training rows are too few to learn each feature's frequencies: no embedding, and the notice says why
+    assert sized.embedding == "none" and any("fewer than 1,000 training rows" in n for n in notices)
     original_params = summarize(ModelSpec(input_shape=[13], num_outputs=3)).total_params
     assert summarize(sized.copy_with(ensemble=1)).total_params < original_params / 8
     assert summarize(sized).total_params < original_params * 0.6
@@ -68,6 +68,16 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     original, notices = spec_for_data(get_preset("original_readme"), data)
     assert original.blocks == ModelSpec().blocks and original.final_layers == ModelSpec().final_layers
     assert original.input_shape == [13] and not any("Design sized" in n for n in notices)
+
+
+def test_the_periodic_embedding_is_proposed_for_mostly_numeric_tables_of_enough_rows() -> None:
+    assert sizing.embedding_for(13, 13, 999)[0] == "none"
+    kind, why = sizing.embedding_for(13, 13, 1000)
+    assert kind == "periodic" and "13 of 13" in why
+    assert sizing.embedding_for(13, 6, 5000)[0] == "none"  # mostly one-hot columns
+    assert sizing.embedding_for(300, 300, 5000)[0] == "none"  # 2,400 embedded values: too wide
+    sized, _ = sizing.design_for(4000, 20, True, numeric=20)
+    assert sized["embedding"] == "periodic"
 
 
 def test_small_tables_get_an_ensemble_and_large_ones_a_single_network() -> None:
@@ -266,7 +276,7 @@ def test_an_ensemble_trains_saves_and_predicts_without_rmlp(tmp_path: Path) -> N
     csv = SAMPLE / "wine.csv"
     data = load_table(csv, "target", seed=0)
     spec, _ = spec_for_data(ModelSpec(), data)
-    ensemble = spec.copy_with(ensemble=3)
+    ensemble = spec.copy_with(ensemble=3, ensemble_layout="separate")  # one tower per member, named m1..m3
     result = train(ensemble, data, TrainConfig(runs_dir=str(tmp_path / "runs"), epochs=30, batch_events_every=60))
     assert result.model.output_shape == (None, 3)
     assert result.model.count_params() == summarize(result.spec).total_params

@@ -31,7 +31,8 @@ import pandas as pd
 
 from rmlp.data.errors import DataError
 from rmlp.data.finite import bad_number_mask
-from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
+from rmlp.data.limits import (DEFAULT_MAX_BYTES, DEFAULT_MAX_CELLS, DEFAULT_MAX_COLUMNS, MAX_IMAGE_PIXELS,
+                              MAX_TOTAL_PIXELS)
 from rmlp.data.preprocessor import Preprocessor
 from rmlp.data.reading import Source
 from rmlp.runs.folder import RunDir
@@ -268,12 +269,14 @@ def load_predictor(run_dir: str | Path) -> Predictor:
 
 
 def predict_file(predictor: Predictor, source: Source, *, non_finite: NonFinitePolicy = "refuse",
-                 max_bytes: int = DEFAULT_MAX_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS,
-                 max_total_pixels: int = MAX_TOTAL_PIXELS) -> Predictions:
+                 max_bytes: int = DEFAULT_MAX_BYTES, max_columns: int = DEFAULT_MAX_COLUMNS,
+                 max_rows: int | None = None, max_cells: int = DEFAULT_MAX_CELLS, raise_hint: str = "",
+                 max_image_pixels: int = MAX_IMAGE_PIXELS, max_total_pixels: int = MAX_TOTAL_PIXELS) -> Predictions:
     """Predictions for a CSV table (a table run) or images (an image run: a folder, .zip or .npz).
 
     ``source`` is a path, or the bytes (or an open file) of an upload, read within the same limits
-    as training data.
+    as training data (a table's columns, rows and cells are checked from its bytes before it is parsed;
+    ``raise_hint`` says in a refusal how those limits are raised).
     """
     if isinstance(source, (str, Path)) and not Path(source).exists():
         raise DataError(f"No data file or folder at {str(source)!r}.",
@@ -283,7 +286,8 @@ def predict_file(predictor: Predictor, source: Source, *, non_finite: NonFiniteP
 
         if isinstance(source, (str, Path)) and Path(source).is_dir():
             raise DataError(f"{str(source)!r} is a folder; the run was trained on a table.", "Give a CSV file.")
-        frame, notes, _ = read_table_notes(source, max_bytes=max_bytes)
+        frame, notes, _ = read_table_notes(source, max_bytes=max_bytes, max_columns=max_columns, max_rows=max_rows,
+                                           max_cells=max_cells, raise_hint=raise_hint)
         result = predictor.predict_frame(frame, non_finite)
         result.notices = [*notes, *result.notices]
         return result

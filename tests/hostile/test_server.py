@@ -587,13 +587,13 @@ def test_a_returning_visitor_is_told_that_a_dead_server_interrupted_their_traini
     state = {"status": "running", "epochs_done": 2, "epochs": 5, "host": server.host_name(), "pid": os.getpid(),
              "started_at": "2026-12-07T12:00:00"}
     (run / "state.json").write_text(json.dumps(state))
-    assert server.claim_run(runs, "browser-a") == run  # the app names the browser of the run it trains
+    assert server.claim_run(runs, "returning-browser") == run  # the app names the browser of the run it trains
     (run / "state.json").write_text(json.dumps({**state, "pid": _dead_pid()}))  # that server was killed
     assert server.mark_interrupted_runs(runs) == [run]
-    monkeypatch.setattr(server, "browser_key", lambda: "browser-b")
+    monkeypatch.setattr(server, "browser_key", lambda: "another-browser")
     stranger = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not any("interrupted" in w.value for w in stranger.warning)
-    monkeypatch.setattr(server, "browser_key", lambda: "browser-a")
+    monkeypatch.setattr(server, "browser_key", lambda: "returning-browser")
     at = app.run()
     told = [w.value for w in at.warning if "interrupted" in w.value]
     assert told and f"rmlp resume {run}" in told[0] and "after 2 of 5 epochs" in told[0]
