@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PACKED", "SINGLE", "Budget", "batch_size_for", "budget_for", "design_for", "embedding_for", "epochs_for",
+__all__ = ["SINGLE", "Budget", "batch_size_for", "budget_for", "design_for", "embedding_for", "epochs_for",
            "members_for", "trial_epochs_for"]
 
 #: Steps a training run aims for (epochs × batches per epoch), within the epoch bounds below.
@@ -52,19 +52,18 @@ class Budget:
         return min(max(round(self.target_steps / batches), self.min_epochs), self.max_epochs)
 
 
-#: One network, or members computed layer by layer apart: many small batches.
+#: Every run: many small batches, about 2,000 steps.
 SINGLE = Budget(16, TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS, MIN_BATCH, MAX_BATCH)
-#: A packed ensemble: every step trains all members at once, for 800 steps in 20 to 50 epochs (each epoch
-#: also pays for a validation pass and its callbacks, which on small tables cost more than its steps).
-#: Early stopping waits for half of them: a run this short reaches the low learning rates of the end of its
-#: cosine schedule, where the best epochs are, only if it is not stopped in its first half.
-#: Measured in ``benchmarks/bench_quality.py`` against the separate members' longer budget.
-PACKED = Budget(16, 800, 20, 50, MIN_BATCH, MAX_BATCH, wait_divisor=2)
 
 
 def budget_for(members: int, layout: str) -> Budget:
-    """:data:`PACKED` for a packed ensemble (more than one member), else :data:`SINGLE`."""
-    return PACKED if members > 1 and layout == "packed" else SINGLE
+    """The training budget of a design: :data:`SINGLE`, for one network and for an ensemble in either layout.
+
+    A packed ensemble computes its members together, but each member still needs as many steps as one
+    network: a shorter budget of 800 steps in 20 to 50 epochs (tried) cost test rows on small tables
+    (breast_cancer, cars) and saved little time beside what packing itself saves.
+    """
+    return SINGLE
 
 
 def batch_size_for(rows: int) -> int:
