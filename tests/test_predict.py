@@ -50,7 +50,7 @@ def template() -> dict[str, Any]:
 
 CASES: dict[str, tuple[pd.DataFrame, str, str]] = {
     # name: (rows, "refuse" or "notice", text the message must hold)
-    "missing column": (pd.DataFrame({"size": [1.0]}), "refuse", "lack the feature column(s) 'colour'"),
+    "missing column": (pd.DataFrame({"size": [1.0]}), "refuse", "lack the feature column 'colour'"),
     "no rows": (pd.DataFrame({"size": [], "colour": []}), "refuse", "no rows"),
     "text in a number": (pd.DataFrame({"size": ["1.5", "abc"], "colour": ["red", "red"]}), "refuse",
                          "Column 'size' holds text that is no number: 'abc' (row 2)"),
@@ -61,11 +61,11 @@ CASES: dict[str, tuple[pd.DataFrame, str, str]] = {
     "target present": (pd.DataFrame({"size": [1.0], "colour": ["red"], "label": ["a"]}), "notice",
                        "The target column 'label' is in the rows; it is ignored"),
     "extra columns": (pd.DataFrame({"size": [1.0], "colour": ["red"], "note": ["x"], "id": [7]}), "notice",
-                      "Ignored 2 column(s) the model does not use: 'note', 'id'"),
+                      "Ignored 2 columns the model does not use: 'note', 'id'"),
     "unseen category": (pd.DataFrame({"size": [1.0, 2.0], "colour": ["red", "purple"]}), "notice",
                         "Column 'colour' has categories training never saw: 'purple' (row 2)"),
     "empty cells": (pd.DataFrame({"size": [None, 2.0], "colour": ["red", None]}), "notice",
-                    "Column 'size' has 1 empty cell(s) (row 1); filled with 2.5"),
+                    "Column 'size' has 1 empty cell (row 1); filled with 2.5"),
 }
 
 
@@ -179,7 +179,7 @@ def test_an_uploaded_table_gets_one_prediction_per_row_in_input_order() -> None:
     assert result.table["prediction"].tolist() == ["b", "a", "a"] and result.table["p(b)"][2] == 0.5
     np.testing.assert_allclose(result.table["p(a)"] + result.table["p(b)"], 1.0, rtol=1e-6)
     assert any("target column 'label'" in n for n in result.notices)
-    assert any("'size' has 1 empty cell(s) (row 3)" in n for n in result.notices)
+    assert any("'size' has 1 empty cell (row 3)" in n for n in result.notices)
     with pytest.raises(DataError, match="no data rows"):
         predict_file(predictor, b"colour,size\n")
 

@@ -35,6 +35,7 @@ from rmlp.runs.history import (
 )
 from rmlp.runs.tensorboard import INSTALL_HINT
 from rmlp.spec.fields import field_table, parse_settings
+from rmlp.spec.units import count
 
 __all__ = ["register"]
 
@@ -125,8 +126,8 @@ def _list(runs_dir: Path, data: str | None, status: str | None, last: int | None
                    + (", or pass the folder that holds them with --runs-dir." if not (data or status) else "."))
         return
     _print_table(records)
-    typer.echo(f"{len(records)} run(s) in {runs_dir}. Details: rmlp runs show RUN · side by side: rmlp runs compare "
-               "RUN RUN · predict: rmlp predict RUN DATA")
+    typer.echo(f"{count(len(records), 'run')} in {runs_dir}. Details: rmlp runs show RUN · side by side: "
+               "rmlp runs compare RUN RUN · predict: rmlp predict RUN DATA")
 
 
 def _show(path: Path) -> None:
@@ -138,7 +139,7 @@ def _show(path: Path) -> None:
         lines.append(f"  error      {record.error}")
     lines.append("")
     spec = run.read_json(RunDir.SPEC, {}) or {}
-    lines.append(f"Design {record.design!r}: {record.task}, {len(spec.get('blocks') or [])} block(s), "
+    lines.append(f"Design {record.design!r}: {record.task}, {count(len(spec.get('blocks') or []), 'block')}, "
                  f"{_count(record.params)} parameters")
     try:
         from rmlp.design.summary import summarize
@@ -158,7 +159,7 @@ def _show(path: Path) -> None:
     lines += ["", "Training settings:"]
     lines += [f"  {k:<20} {v}" for k, v in config.items() if k not in ("batch_events_every",)]
     history = run.history()
-    lines += ["", f"History: {record.epochs_done} of {record.epochs_planned} epoch(s)"]
+    lines += ["", f"History: {record.epochs_done} of {count(record.epochs_planned, 'epoch')}"]
     if history.get("epoch"):
         last = {k: v[-1] for k, v in history.items() if k != "epoch" and v}
         lines.append(f"  last epoch {history['epoch'][-1]}: " + ", ".join(f"{k} {_number(v)}" for k, v in last.items()))
@@ -298,7 +299,8 @@ def register(app: typer.Typer) -> None:
         typer.echo("To delete:\n" + "\n".join(f"  {r.name}  ({r.status}, {r.path})" for r in chosen))
         if not yes:
             try:
-                sure = typer.confirm(f"Delete these {len(chosen)} run folder(s)?", default=False)
+                folders = "this run folder" if len(chosen) == 1 else f"these {len(chosen)} run folders"
+                sure = typer.confirm(f"Delete {folders}?", default=False)
             except typer.Abort:
                 sure = False
             if not sure:
@@ -306,7 +308,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
         for r in chosen:
             delete_run(r.path)
-        typer.echo(f"Deleted {len(chosen)} run(s).")
+        typer.echo(f"Deleted {count(len(chosen), 'run')}.")
         if busy:
             raise typer.Exit(1)
 
@@ -357,4 +359,4 @@ def register(app: typer.Typer) -> None:
             escape_formulas(result.table).to_csv(sys.stdout, index=False)
             return
         write_predictions(result, output)
-        _err(f"Wrote {len(result.table)} prediction(s) to {output}.")
+        _err(f"Wrote {count(len(result.table), 'prediction')} to {output}.")

@@ -147,7 +147,7 @@ class Preprocessor:
         missing = [c["name"] for c in self.columns if c["name"] not in df.columns]
         if missing:
             raise DataError(
-                f"The rows lack the column(s) {', '.join(map(repr, missing))}.",
+                f"The rows lack the column{'s' if len(missing) != 1 else ''} {', '.join(map(repr, missing))}.",
                 "Give every feature column the model was trained on (the target may be left out).",
             )
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow shows as inf, found by callers

@@ -26,6 +26,7 @@ from rmlp.data.images import (
 )
 from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
 from rmlp.data.reading import Source, read_source, source_name
+from rmlp.spec.units import count
 
 __all__ = ["read_images"]
 
@@ -89,5 +90,5 @@ def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_byt
     if folder is not None:
         x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
     if ignored:
-        notes.append(f"Ignored {ignored} file(s) that are not images.")
+        notes.append(f"Ignored {count(ignored, 'file')} that are not images.")
     return x, [files[int(i)][1] for i in kept], notes

@@ -183,7 +183,7 @@ def _freeze_lines(trainable_layers: int) -> list[str]:
     if trainable_layers <= 0:
         return ["base_model.trainable = False  # the whole base model stays frozen"]
     return [f"for layer in base_model.layers[:-{trainable_layers}]:  "
-            f"# only the last {trainable_layers} layer(s) train",
+            f"# only the last {trainable_layers} layer{'s' if trainable_layers != 1 else ''} train",
             "    layer.trainable = False"]
 
 

@@ -85,8 +85,10 @@ def check_rows(frame: pd.DataFrame, prep: Preprocessor,
     names = [c["name"] for c in prep.columns]
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise DataError(f"The rows lack the feature column(s) {', '.join(map(repr, missing))} the model was trained "
-                        "on.", "Add the column(s) (empty cells are allowed: they are filled as in training).")
+        them = f"column{'s' if len(missing) != 1 else ''} {', '.join(map(repr, missing))}"
+        raise DataError(f"The rows lack the feature {them} the model was trained on.",
+                        f"Add {'it' if len(missing) == 1 else 'them'} (empty cells are allowed: they are filled as "
+                        "in training).")
     notices: list[str] = []
     target = str(prep.target.get("name") or "")
     ignored = [c for c in frame.columns if c not in names]
@@ -94,13 +96,13 @@ def check_rows(frame: pd.DataFrame, prep: Preprocessor,
         notices.append(f"The target column {target!r} is in the rows; it is ignored (not used to predict).")
     extra = [c for c in ignored if c != target]
     if extra:
-        notices.append(f"Ignored {len(extra)} column(s) the model does not use: {', '.join(map(repr, extra[:10]))}"
+        notices.append(f"Ignored {len(extra)} column{'s' if len(extra) != 1 else ''} the model does not use: {', '.join(map(repr, extra[:10]))}"
                        + (" ..." if len(extra) > 10 else "") + ".")
     used = frame[names].copy()
     for col in prep.columns:
         name, values = col["name"], used[col["name"]]
         empty = values.isna().to_numpy()
-        blanks = f"{int(empty.sum())} empty cell(s) ({_rows_text(np.flatnonzero(empty))})"
+        blanks = f"{int(empty.sum())} empty cell{'s' if int(empty.sum()) != 1 else ''} ({_rows_text(np.flatnonzero(empty))})"
         if col["kind"] == "numeric":
             numbers = pd.to_numeric(values, errors="coerce").astype("float64")
             text = (numbers.isna().to_numpy() & ~empty)

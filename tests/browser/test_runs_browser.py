@@ -66,7 +66,7 @@ def test_predict_from_an_uploaded_csv_on_the_runs_page(runs_server: str, page: A
     page.get_by_text("Predict on new rows with this run").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     expect(page.get_by_text("Predictions for 5 rows")).to_be_visible(timeout=90_000)
-    expect(page.get_by_text("Ignored 1 column(s) the model does not use: 'note'")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Ignored 1 column the model does not use: 'note'")).to_be_visible(timeout=30_000)
     screenshot(page, "runs-predictions")
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download the predictions (.csv)").click()
@@ -82,5 +82,5 @@ def test_predict_from_an_uploaded_csv_on_the_runs_page(runs_server: str, page: A
     bad = tmp_path / "wrong.csv"
     bad.write_text("a,b\n1,2\n")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
-    expect(page.get_by_text("The rows lack the feature column(s)")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The rows lack the feature column")).to_be_visible(timeout=60_000)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
