@@ -28,6 +28,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from rmlp.runs.history import process_alive
 from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_EXPOSED, ENV_PASSWORD, ServerLimits
 
 _AUTH = "rmlp.auth"  # bool: this session gave the password
@@ -186,16 +187,6 @@ def owner_record() -> str:
     return json.dumps({"host": host_name(), "pid": os.getpid()})
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def owner_alive(folder: Path) -> bool:
     """Whether the server that made ``folder`` (its ``.owner`` record) still runs; unknown counts as alive."""
     try:
@@ -205,7 +196,7 @@ def owner_alive(folder: Path) -> bool:
     if not isinstance(owner, dict) or owner.get("host") != host_name():
         return True
     pid = owner.get("pid")
-    return not isinstance(pid, int) or pid == os.getpid() or _process_alive(pid)
+    return not isinstance(pid, int) or pid == os.getpid() or process_alive(pid)
 
 
 def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
@@ -222,7 +213,7 @@ def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
             continue
         if state.status not in ("starting", "running") or state.host not in ("", host_name()):
             continue
-        if state.pid == os.getpid() or (state.pid and _process_alive(state.pid)):
+        if state.pid == os.getpid() or (state.pid and process_alive(state.pid)):
             continue
         state.status = "interrupted"
         state.error = (f"The server stopped while this run was training (after {state.epochs_done} of "

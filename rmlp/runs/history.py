@@ -178,6 +178,11 @@ def _alive(state: Mapping[str, Any]) -> bool | None:
         return None
     if host and host != socket.gethostname():
         return None
+    return process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` of this machine still runs (one of another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
