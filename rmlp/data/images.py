@@ -550,6 +550,17 @@ def _class_codes(values: np.ndarray, names: list[Any]) -> tuple[np.ndarray, list
 
 
 # ----------------------------------------------------------------------------- loading
+def open_archive(raw: bytes, where: str, fix: str) -> zipfile.ZipFile:
+    """The .zip (or .npz, a zip of .npy arrays) in ``raw``; DataError, with ``fix``, when it is neither."""
+    if not raw.startswith(b"PK"):
+        raise DataError(f"'{where}' is neither a folder, a .zip archive nor a .npz file.", fix)
+    try:
+        return zipfile.ZipFile(io.BytesIO(raw))
+    except ZIP_ERRORS as exc:
+        raise DataError(f"'{where}' is not a readable zip or .npz file ({exc}); it may be damaged or cut short.",
+                        "Zip the images (or np.savez the arrays) again.") from exc
+
+
 def load_images(
     path: Source,
     *,
@@ -586,16 +597,8 @@ def load_images(
         raw = read_source(path, max_bytes=max_bytes)
         if not raw:
             raise DataError("The file is empty.", "Choose a .zip of class folders or a .npz file.")
-        if not raw.startswith(b"PK"):
-            raise DataError(
-                f"'{where}' is neither a folder, a .zip archive nor a .npz file.",
-                "Give a folder or .zip with one sub-folder of images per class, or a .npz of arrays.",
-            )
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(raw))
-        except ZIP_ERRORS as exc:
-            raise DataError(f"'{where}' is not a readable zip or .npz file ({exc}); it may be damaged or cut short.",
-                            "Zip the folder (or np.savez the arrays) again.") from exc
+        archive = open_archive(raw, where, "Give a folder or .zip with one sub-folder of images per class, or a .npz "
+                               "of arrays.")
         with archive:
             members = [i.filename for i in archive.infolist() if not i.is_dir()]
             if members and all(m.endswith(".npy") for m in members):

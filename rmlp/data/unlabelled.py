@@ -6,8 +6,6 @@ decoded the same way (Pillow, 0..255 float32, resized to the size a model takes)
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,13 +14,13 @@ import numpy as np
 from rmlp.data.errors import DataError
 from rmlp.data.images import (
     IMAGE_EXTENSIONS,
-    ZIP_ERRORS,
     _channels,
     _decode_all,
     _folder_entries,
     _npz_arrays,
     _zip_entries,
     check_npz,
+    open_archive,
 )
 from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
 from rmlp.data.reading import Source, read_source, source_name
@@ -62,14 +60,7 @@ def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_byt
         files, ignored = _files(_folder_entries(folder, max_bytes), f"the folder {where!r}")
     else:
         raw = read_source(path, max_bytes=max_bytes)
-        if not raw.startswith(b"PK"):
-            raise DataError(f"{where!r} is neither a folder, a .zip archive nor a .npz file.",
-                            "Give a folder or .zip of images, or a .npz array of them.")
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(raw))
-        except ZIP_ERRORS as exc:
-            raise DataError(f"{where!r} is not a readable zip or .npz file ({exc}).",
-                            "Zip the images (or np.savez the array) again.") from exc
+        archive = open_archive(raw, where, "Give a folder or .zip of images, or a .npz array of them.")
         with archive:
             members = [i.filename for i in archive.infolist() if not i.is_dir()]
             if members and all(m.endswith(".npy") for m in members):

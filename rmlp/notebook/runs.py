@@ -12,7 +12,7 @@ import html
 from typing import Any, Literal
 
 from rmlp.notebook.views import _STYLE
-from rmlp.runs.comparison import Comparison
+from rmlp.runs.comparison import Comparison, format_cell
 from rmlp.spec.diff import format_value
 
 __all__ = ["comparison_html", "comparison_page"]
@@ -24,21 +24,13 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def _metrics_table(comparison: Comparison) -> str:
     names = comparison.names
     head = "<tr><th>metric</th>" + "".join(f"<th>[{i + 1}] {_e(n)}</th>" for i, n in enumerate(names)) + "</tr>"
     body = []
     for metric, values, best in comparison.metric_rows():
-        cells = "".join('<td class="num">' + (f"<b>{_e(_cell(v))}</b>" if i == best else _e(_cell(v))) + "</td>"
-                        for i, v in enumerate(values))
+        shown = [_e(format_cell(v)) for v in values]
+        cells = "".join(f'<td class="num">{f"<b>{s}</b>" if i == best else s}</td>' for i, s in enumerate(shown))
         body.append(f"<tr><td>{_e(metric)}</td>{cells}</tr>")
     return f'<table class="rmlp-table">{head}{"".join(body)}</table><p>Best of each row in bold.</p>'
 

@@ -93,7 +93,7 @@ class Comparison:
         out.append("")
         out.append("Metrics" + " " * max(width - 5, 1) + "".join(f"{f'[{i + 1}]':>14}" for i in range(len(names))))
         for name, values, best in self.metric_rows():
-            cells = "".join(f"{_cell(v) + ('*' if i == best else ''):>14}" for i, v in enumerate(values))
+            cells = "".join(f"{format_cell(v) + ('*' if i == best else ''):>14}" for i, v in enumerate(values))
             out.append(f"  {name:<{width}}{cells}")
         out.append("  (* best)")
         out.append("")
@@ -121,7 +121,8 @@ class Comparison:
         return "\n".join(self.lines())
 
 
-def _cell(value: Any) -> str:
+def format_cell(value: Any) -> str:
+    """A metric value as the comparison shows it: 4 significant digits, a dash when missing."""
     if value is None:
         return "—"
     if isinstance(value, float):
