@@ -93,7 +93,7 @@ def test_every_layer_of_the_plan_appears_once_by_name():
     names = [s for s in _string_constants(code)]
     for node in make_plan(spec):
         assert names.count(node.name) == 1, node.name
-    assert "keras.optimizers.RMSprop(learning_rate=learning_rate)" in code
+    assert "keras.optimizers.RMSprop(learning_rate=learning_rate, **OPTIMIZER_OPTIONS)" in code
     assert "LEARNING_RATE = 0.0007" in code
     assert "clipnorm" not in code
 

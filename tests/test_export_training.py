@@ -208,7 +208,10 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
              ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4), {"ensemble": 3}),
              ("diabetes", TrainConfig(epochs=3, seed=5), {"ensemble": 2, "embedding": "periodic"}),
              ("wine", TrainConfig(epochs=3, batch_size=32, seed=6), {"ensemble": 2, "ensemble_layout": "separate"}),
-             ("breast_cancer", TrainConfig(epochs=2, seed=7), {"embedding": "periodic", "embedding_frequencies": 4})]
+             ("breast_cancer", TrainConfig(epochs=2, seed=7), {"embedding": "periodic", "embedding_frequencies": 4}),
+             # the recipe's options: weight averaging (stopped early), one step per graph call
+             ("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=8, weight_averaging=0.9), {}),
+             ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=9, steps_per_execution=1), {})]
     jobs, expected = [], {}
     for i, (name, config, changes) in enumerate(cases):
         members = changes.get("ensemble", 1)

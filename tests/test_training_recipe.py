@@ -74,3 +74,56 @@ def test_the_recipe_makes_the_stopping_rules_each_caller_needs() -> None:
                           table(100, 20))
     assert plateau.rate() is None and isinstance(plateau.plateau()[0], keras.callbacks.ReduceLROnPlateau)
     assert isinstance(recipe.rate(), keras.optimizers.schedules.CosineDecay)
+
+
+# ----------------------------------------------------------------------------- options every caller gets
+def test_weight_averaging_and_steps_per_call_are_recipe_decisions() -> None:
+    spec = ModelSpec(input_shape=[4], num_outputs=3)
+    plain = make_recipe(spec, TrainConfig(steps_per_execution=1), table(100, 20))
+    assert plain.optimizer_options() == {} and plain.compile_options() == {} and plain.keras_callbacks() == []
+    averaged = make_recipe(spec, TrainConfig(weight_averaging=0.95, steps_per_execution=8), table(100, 20))
+    assert averaged.optimizer_options() == {"use_ema": True, "ema_momentum": 0.95}
+    assert averaged.compile_options() == {"steps_per_execution": 8}
+    assert averaged.keras_callbacks() == [("SwapEMAWeights", {"swap_on_epoch": True})]
+    # a trial gets a run's defaults for what the search does not set
+    trial = make_recipe(spec, trial_training(SearchConfig(), 32), table(100, 20))
+    assert trial.compile_options() == {"steps_per_execution": TrainConfig().steps_per_execution}
+
+
+def test_the_averaged_weights_come_first_so_the_stopping_rules_see_them() -> None:
+    import keras
+
+    spec = ModelSpec(input_shape=[4], num_outputs=3)
+    recipe = make_recipe(spec, TrainConfig(weight_averaging=0.9), table(100, 20))
+    kinds = [type(c) for c in recipe.callbacks(keep_best_weights=True)]
+    assert kinds == [keras.callbacks.SwapEMAWeights, keras.callbacks.EarlyStopping]
+    options = recipe.compile_kwargs()
+    assert options["optimizer_options"]["use_ema"] and options["compile_options"]["steps_per_execution"] > 1
+
+
+def test_weight_averaging_without_keeping_the_best_epoch_is_refused_with_a_fix() -> None:
+    with pytest.raises(ValueError, match=r"weight_averaging: .* Turn on 'Keep the best epoch'"):
+        TrainConfig(weight_averaging=0.99, restore_best=False)
+    assert not TrainConfig(weight_averaging=0.99).problems()
+
+
+@pytest.mark.slow
+def test_a_run_with_weight_averaging_ends_with_the_averaged_weights(tmp_path) -> None:
+    """The same seed with and without averaging: the same raw steps, so the two models differ only by the
+    average, and the averaged model's best validation score is what the run reports."""
+    from pathlib import Path
+
+    from rmlp.data import load_table, spec_for_data
+    from rmlp.runs.train import train
+
+    data = load_table(Path(__file__).resolve().parents[1] / "sample_data" / "wine.csv", "target", seed=0)
+    spec = spec_for_data(ModelSpec(), data, size=False)[0]
+    base = TrainConfig(epochs=4, batch_size=32, seed=0, runs_dir=str(tmp_path), early_stopping=False)
+    plain = train(spec, data, base)
+    averaged = train(spec, data, base.model_copy(update={"weight_averaging": 0.9}))
+    assert TrainConfig.from_json((averaged.run_dir / "train_config.json").read_text()).weight_averaging == 0.9
+    pairs = zip(plain.model.get_weights(), averaged.model.get_weights(), strict=True)
+    differs = [not np.allclose(a, b) for a, b in pairs]
+    assert any(differs)
+    history = averaged.history
+    assert averaged.test_metrics and len(history["val_loss"]) == 4

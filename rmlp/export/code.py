@@ -346,7 +346,7 @@ def _optimizer_code(cls: str, spec: ModelSpec) -> str:
     """The optimizer call, its learning rate left to the ``learning_rate`` argument (a number or a schedule)."""
     kwargs = {k: v for k, v in optimizer_kwargs(spec).items() if k != "learning_rate"}
     rest = call("", **kwargs)[1:-1]
-    return f"keras.optimizers.{cls}(learning_rate=learning_rate{', ' + rest if rest else ''})"
+    return f"keras.optimizers.{cls}(learning_rate=learning_rate{', ' + rest if rest else ''}, **OPTIMIZER_OPTIONS)"
 
 
 def _metrics_code(spec: ModelSpec) -> list[str]:

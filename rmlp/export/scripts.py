@@ -9,10 +9,11 @@ from rmlp.base.info import BaseInfo
 from rmlp.data.preprocessor import ENCODING, PREPROCESSOR_FORMAT
 from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.design import sizing
-from rmlp.export.code import ExportError, lit, model_code_data, raw_json
+from rmlp.export.code import ExportError, call, lit, model_code_data, raw_json
 from rmlp.export.render import check_json_literal, finish, render
 from rmlp.keras.build import check_buildable
 from rmlp.runs.config import TRAINING, TrainConfig
+from rmlp.runs.recipe import make_recipe
 from rmlp.spec.model import ModelSpec
 
 __all__ = ["export_predict_script", "export_python", "export_snippet"]
@@ -37,6 +38,12 @@ def export_python(spec: ModelSpec | dict, *, csv_path: str | Path | None = None,
     data = model_code_data(spec, info)
     built = check_buildable(spec)
     budget = sizing.budget_for(built.ensemble, built.ensemble_layout)
+    # The recipe's decisions that do not depend on the rows, written as values (the script sizes epochs and
+    # batches to the table it is given by the same budget).
+    recipe = make_recipe(built, config, None)
+    data.update(optimizer_options=lit(recipe.optimizer_options()), compile_options=lit(recipe.compile_options()),
+                recipe_callbacks=[call(f"keras.callbacks.{name}", **kwargs)
+                                  for name, kwargs in recipe.keras_callbacks()])
     if include_training:
         if not target:
             target = (preprocessor or {}).get("target", {}).get("name")

@@ -18,8 +18,9 @@ def baseline_plan(spec: ModelSpec) -> BaselinePlan:
 
 
 def build_baseline(spec: ModelSpec, plan: BaselinePlan | None = None, compile: bool = True,
-                   learning_rate: Any = None) -> Any:
-    """The plain MLP as a Keras model (compiled with the spec's optimizer, loss and metrics)."""
+                   **compile_kwargs: Any) -> Any:
+    """The plain MLP as a Keras model (compiled with the spec's optimizer, loss and metrics, and
+    ``compile_kwargs`` of :func:`rmlp.keras.build.compile_model`: a recipe's rate and options)."""
     import keras
 
     plan = plan or baseline_plan(spec)
@@ -32,4 +33,4 @@ def build_baseline(spec: ModelSpec, plan: BaselinePlan | None = None, compile: b
         if node.op == "rescale":  # the same way back to the target's units
             out = make_layer(node, spec, None)(out)
     model = keras.Model(residual.input, out, name="plain_mlp_baseline")
-    return compile_model(model, spec, learning_rate=learning_rate) if compile else model
+    return compile_model(model, spec, **compile_kwargs) if compile else model

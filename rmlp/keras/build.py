@@ -160,14 +160,21 @@ def keras_model_name(name: str) -> str:
     return cleaned or "residual_mlp"
 
 
-def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None, learning_rate: Any = None) -> Any:
-    """Compile with the spec's optimizer, loss and task metrics (``learning_rate``: a number or schedule)."""
+def compile_model(model: Any, spec: ModelSpec, metrics: list[Any] | None = None, learning_rate: Any = None,
+                  optimizer_options: dict[str, Any] | None = None,
+                  compile_options: dict[str, Any] | None = None) -> Any:
+    """Compile with the spec's optimizer, loss and task metrics (``learning_rate``: a number or schedule).
+
+    ``optimizer_options`` and ``compile_options``: more arguments of the optimizer and of ``compile``, as a
+    training recipe decides them (:meth:`rmlp.runs.recipe.Recipe.compile_kwargs`).
+    """
     loss, weight = make_loss(spec)
     weights = None if weight == 1 else weight
     # Weighted metrics: scored with the rows' sample weights when fit has them (ensemble members on
     # folds, each on its own held-out rows); without weights the same as plain metrics.
-    model.compile(optimizer=make_optimizer(spec, learning_rate), loss=loss, loss_weights=weights,
-                  weighted_metrics=make_metrics(spec) if metrics is None else metrics)
+    model.compile(optimizer=make_optimizer(spec, learning_rate, **(optimizer_options or {})), loss=loss,
+                  loss_weights=weights, weighted_metrics=make_metrics(spec) if metrics is None else metrics,
+                  **(compile_options or {}))
     # Its slot variables made now, eagerly: made inside the first traced training step instead, they
     # cost about a second of graph building per model (a fifth of a short search trial).
     model.optimizer.build(model.trainable_variables)

@@ -20,11 +20,12 @@ def optimizer_kwargs(spec: ModelSpec) -> dict[str, Any]:
     return kwargs
 
 
-def make_optimizer(spec: ModelSpec, learning_rate: Any = None) -> Any:
-    """The spec's optimizer; ``learning_rate`` (a number or a Keras schedule) replaces the spec's rate."""
+def make_optimizer(spec: ModelSpec, learning_rate: Any = None, **options: Any) -> Any:
+    """The spec's optimizer; ``learning_rate`` (a number or a Keras schedule) replaces the spec's rate;
+    ``options``: more arguments of the optimizer (a training recipe's, e.g. weight averaging)."""
     import keras
 
-    kwargs = optimizer_kwargs(spec)
+    kwargs = {**optimizer_kwargs(spec), **options}
     if learning_rate is not None:
         kwargs["learning_rate"] = learning_rate
     return getattr(keras.optimizers, OPTIMIZERS[spec.optimizer.name].keras_class)(**kwargs)

@@ -78,6 +78,20 @@ class TrainConfig(StrictSettings):
         help="Halve the learning rate after 3 epochs without a better validation loss.",
         when=(When("lr_schedule", ("constant",)),),
     )
+    weight_averaging: float | None = setting(
+        None, label="Weight averaging",
+        help="Keep a moving average of the weights (this share of the average is kept at every step, e.g. "
+        "0.99), validate and save the averaged weights, and end with them: a smoother model from the last "
+        "noisy steps (empty: off). Needs 'Keep the best epoch'.",
+        low=0.0, high=1.0, low_open=True, high_open=True, step=0.001, group="advanced",
+        empty="off",
+    )
+    steps_per_execution: int = setting(
+        16, label="Steps per graph call",
+        help="Training steps run in one call of the compiled graph. More is faster on small batches (less "
+        "Python between steps) and trains the same weights; progress updates and Stop come between calls.",
+        low=1, high=1000, step=1, group="advanced",
+    )
     seed: int = setting(0, label="Seed", help="Seeds weights, shuffling and dropout: same seed, same run.",
                         low=0, high=2**31 - 1, step=1)
     baseline: bool = setting(
@@ -122,6 +136,10 @@ class TrainConfig(StrictSettings):
             found.append(Problem("reduce_lr", "error", "Reducing the learning rate on a plateau fights the "
                                  f"{self.lr_schedule} schedule, which sets the rate itself.",
                                  "Turn one of them off.", False))
+        if self.weight_averaging is not None and not self.restore_best:
+            found.append(Problem("weight_averaging", "error", "Weight averaging ends with the averaged weights of "
+                                 "the best epoch, so it needs 'Keep the best epoch'.",
+                                 "Turn on 'Keep the best epoch', or clear 'Weight averaging'."))
         return found
 
     def sized(self, rows: int, budget: Budget = SINGLE) -> tuple[TrainConfig, list[str]]:

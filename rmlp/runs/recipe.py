@@ -60,6 +60,8 @@ class Recipe:
     restore_best: bool
     reduce_lr: bool
     seed: int
+    weight_averaging: float | None = None  # the momentum of the weights' moving average (None: off)
+    steps_per_execution: int = 1  # training steps per call of the compiled graph
 
     @property
     def steps_per_epoch(self) -> int:
@@ -78,7 +80,40 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    # ------------------------------------------------------------------ decisions as plain values
+    def optimizer_options(self) -> dict[str, Any]:
+        """Arguments the optimizer gets besides the spec's (its class, rate, clipping and decay)."""
+        if self.weight_averaging is None:
+            return {}
+        return {"use_ema": True, "ema_momentum": float(self.weight_averaging)}
+
+    def compile_options(self) -> dict[str, Any]:
+        """Arguments of ``model.compile`` besides the optimizer, loss and metrics."""
+        return {"steps_per_execution": int(self.steps_per_execution)} if self.steps_per_execution > 1 else {}
+
+    def keras_callbacks(self) -> list[tuple[str, dict[str, Any]]]:
+        """Keras's own callbacks the recipe adds before the stopping rules, as (name under
+        ``keras.callbacks``, arguments): made by :meth:`callbacks`, written as code by the exporter."""
+        if self.weight_averaging is None:
+            return []
+        # The averaged weights are in the model at every epoch's end and while validating, so the score,
+        # the best epoch and the saved checkpoints are the averaged model's.
+        return [("SwapEMAWeights", {"swap_on_epoch": True})]
+
     # ------------------------------------------------------------------ Keras objects (imports Keras)
+    def compile_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`rmlp.keras.build.compile_model` (and ``build_baseline``) for this recipe."""
+        return {"learning_rate": self.rate(), "optimizer_options": self.optimizer_options(),
+                "compile_options": self.compile_options()}
+
+    def callbacks(self, *, keep_best_weights: bool = False, run_state: RunState | None = None) -> list[Any]:
+        """The recipe's callbacks in the order they must run: Keras's own (:meth:`keras_callbacks`), the
+        plateau rule, then early stopping (see :meth:`stopping` for the arguments)."""
+        import keras
+
+        made = [getattr(keras.callbacks, name)(**kwargs) for name, kwargs in self.keras_callbacks()]
+        return [*made, *self.plateau(), *self.stopping(keep_best_weights=keep_best_weights, run_state=run_state)]
+
     def rate(self) -> Any:
         """The learning rate to compile with: None for the optimizer's own number, else the schedule."""
         if self.schedule == "constant":
@@ -138,4 +173,5 @@ def make_recipe(spec: ModelSpec, config: TrainConfig, data: Any, *, monitor: str
         learning_rate=float(spec.optimizer.learning_rate), schedule=config.lr_schedule, warmup=float(config.warmup),
         monitor=watch, goal=goal or direction(watch), early_stopping=config.early_stopping,
         patience=int(config.patience), min_epochs=int(config.min_epochs or 0), restore_best=config.restore_best,
-        reduce_lr=config.reduce_lr, seed=int(config.seed))
+        reduce_lr=config.reduce_lr, seed=int(config.seed), weight_averaging=config.weight_averaging,
+        steps_per_execution=int(config.steps_per_execution))

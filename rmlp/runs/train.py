@@ -141,7 +141,7 @@ def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDi
     # Order matters: the guard's verdict (a NaN loss, an epoch cut short) comes first; the learning
     # rate is logged after it changes; the checkpoint epoch is known before the history row and
     # state.json are written.
-    callbacks: list[Any] = [guard, cb.ValidationScore(), *recipe.plateau(), *recipe.stopping(run_state=state)]
+    callbacks: list[Any] = [guard, cb.ValidationScore(), *recipe.callbacks(run_state=state)]
     if config.tensorboard and (board := tensorboard_callback(run.tensorboard)) is not None:
         callbacks.append(board)
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
@@ -191,9 +191,9 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
     recipe = make_recipe(spec, config, data)
     _seed(recipe.seed)
     with strategy_scope(config.multi_gpu):
-        model = build_baseline(spec, plan, learning_rate=recipe.rate())
+        model = build_baseline(spec, plan, **recipe.compile_kwargs())
     events = EventCallback(listener, stop_event, epoch_kind="baseline_epoch", emit_begin=False)
-    callbacks: list[Any] = [ValidationScore(), *recipe.plateau(), *recipe.stopping(keep_best_weights=True), events]
+    callbacks: list[Any] = [ValidationScore(), *recipe.callbacks(keep_best_weights=True), events]
     hist = feed.fit(model, data.x_train, data.y_train, batch_size=recipe.batch_size, validation=_validation(data),
                     seed=recipe.seed, epochs=recipe.epochs, callbacks=callbacks)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
@@ -386,7 +386,7 @@ def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | Non
         _seed(config.seed)
         with strategy_scope(config.multi_gpu):
             model = compile_model(members_model(build_uncompiled(spec)), spec,
-                                  learning_rate=make_recipe(spec, config, data).rate())
+                                  **make_recipe(spec, config, data).compile_kwargs())
         if _stop_asked(stop_event):
             return _not_begun(run, state, spec, config, notices, listener)
         fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=0)

@@ -187,12 +187,12 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config:
     # compiled with only the metrics the search reads: each extra metric lengthens the graph tracing.
     with quick_variables():
         model = compile_model(members_model(build_uncompiled(spec)), spec, metrics=trial_metrics(spec, config.metric),
-                              learning_rate=recipe.rate())
+                              **recipe.compile_kwargs())
         # Adam's update as one kernel per weight: the same steps, a third less graph to trace. (Training
         # runs keep Keras's own update, so the exported training script reproduces them bit for bit.)
         fuse_adam(model.optimizer)
     callback = _trial_callback(trial, config, stop_event, spec)
-    callbacks: list[Any] = [callback, *recipe.plateau(), *recipe.stopping()]
+    callbacks: list[Any] = [callback, *recipe.callbacks()]
     if config.tensorboard_dir:
         from rmlp.runs.tensorboard import tensorboard_callback
 
