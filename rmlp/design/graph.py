@@ -32,7 +32,7 @@ from rmlp.design.dot import (
     label,
     quote,
 )
-from rmlp.design.plan import DENSE_OPS, Node, make_plan
+from rmlp.design.plan import DENSE_OPS, Node, Op, make_plan
 from rmlp.spec.model import BlockSpec, ModelSpec
 from rmlp.spec.units import count
 
@@ -72,7 +72,7 @@ _ACTIVATION_WORDS = {
 # ----------------------------------------------------------------------------- the plan, in parts
 
 #: Plan ops left out of the drawing: the channel axis added for the grayscale conversion is part of it.
-_HIDDEN_OPS = frozenset({"reshape"})
+_HIDDEN_OPS: frozenset[Op] = frozenset({"reshape"})
 
 
 @dataclass
@@ -297,7 +297,8 @@ def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     )
 
 
-_FRONT: dict[str, Callable[[DotWriter, ModelSpec, Node], str]] = {
+#: How each op of the front (before the blocks) is drawn, by op; the embedding's other ops are drawn with it.
+_FRONT: dict[Op, Callable[[DotWriter, ModelSpec, Node], str]] = {
     "periodic": _draw_embedding,
     "repeat": _draw_members,
     "input": _draw_input,

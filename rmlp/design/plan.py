@@ -17,9 +17,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rmlp.base.info import BaseInfo, lookup
 from rmlp.spec.model import BlockSpec, ModelSpec
+
+#: What a node does: input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout,
+#: concat, rescale, stack (members side by side on a new axis), average (their mean over that axis);
+#: packed ensembles: repeat (the features once per member), packed_dense (all members' Dense layers as one
+#: EinsumDense); the periodic embedding: periodic (features times learned frequencies), sin, cos,
+#: feature_dense (a linear layer per feature). Each has its row in :mod:`rmlp.keras.layer_defs`, which the
+#: builder and the exporter read; a name missing there is a type error.
+Op = Literal["input", "reshape", "gray_to_rgb", "resize", "preprocess", "base", "flatten", "dense", "batchnorm",
+             "dropout", "concat", "rescale", "stack", "average", "repeat", "packed_dense", "periodic", "sin", "cos",
+             "feature_dense"]
 
 #: The shape of one example; ``()`` when not known (only with ``strict=False``).
 UNKNOWN: tuple[int, ...] = ()
@@ -30,12 +41,7 @@ class Node:
     """One layer of the model."""
 
     name: str
-    #: input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout, concat,
-    #: rescale, stack (members side by side on a new axis), average (their mean over that axis);
-    #: packed ensembles: repeat (the features once per member), packed_dense (all members' Dense layers
-    #: as one EinsumDense); the periodic embedding: periodic (features times learned frequencies), sin,
-    #: cos, feature_dense (a linear layer per feature). See :mod:`rmlp.keras.layer_defs`.
-    op: str
+    op: Op  # see :data:`Op`
     inputs: list[str]
     shape: tuple[int, ...]  # output shape of one example; UNKNOWN (``()``) when not known, see above
     path: str = ""  # the spec field this layer comes from (the drawing's node id)
@@ -72,9 +78,9 @@ class Node:
 
 
 #: Ops that are Dense layers (one network's, or all packed members' at once).
-DENSE_OPS = frozenset({"dense", "packed_dense"})
+DENSE_OPS: frozenset[Op] = frozenset({"dense", "packed_dense"})
 #: Ops that are ``keras.ops`` functions rather than layers (a Keras model does not list them as layers).
-FUNCTION_OPS = frozenset({"sin", "cos"})
+FUNCTION_OPS: frozenset[Op] = frozenset({"sin", "cos"})
 
 
 class PlanError(ValueError):
@@ -150,7 +156,8 @@ class _Planner:
                 fan_in, width, lead = max(fan_in, 0), max(width, 0), max(lead, 0)
             params = (fan_in + 1) * width * self.packed  # a packed layer holds every member's kernel and bias
             flops = 2 * fan_in * width * lead
-        op, extra = ("packed_dense", {"members": self.packed}) if self.packed > 1 else ("dense", {})
+        op: Op = "packed_dense" if self.packed > 1 else "dense"
+        extra = {"members": self.packed} if self.packed > 1 else {}
         shape = (*src.shape[:-1], units) if src.shape or self.packed == 1 else (self.packed, units)
         return self.add(Node(name, op, [src.name], shape, path, role, block, units=units,
                              activation=activation or self.spec.activation, initializer=initializer,

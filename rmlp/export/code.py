@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rmlp.base.info import BaseInfo, lookup
-from rmlp.base.preprocess import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
-from rmlp.design.plan import Node, make_plan
+from rmlp.design.plan import Node, Op, make_plan
 from rmlp.design.summary import summarize
 from rmlp.keras.build import base_info_for, check_buildable, keras_model_name
-from rmlp.keras.layer_defs import Initializer, layer_call
+from rmlp.keras.layer_defs import LAYER_DEFS, Initializer, LayerCall, LayerDef, layer_call, preprocess_layer
 from rmlp.keras.losses import loss_def
 from rmlp.keras.metrics import metric_defs
 from rmlp.keras.optimizers import optimizer_kwargs
@@ -61,21 +60,22 @@ def call(func: str, *args: Any, **kwargs: Any) -> str:
     return f"{func}({', '.join(parts)})"
 
 
+def write_call(defined: LayerCall) -> str:
+    """A call of the layer table (:mod:`rmlp.keras.layer_defs`) as code: ``layers.X(...)``, or the bare
+    ``keras.ops`` function."""
+    if defined.is_op:
+        return f"keras.{defined.func}"
+    written = {k: Code(call(f"keras.initializers.{v.name}", *v.args, **v.config)) if isinstance(v, Initializer) else v
+               for k, v in defined.kwargs.items()}
+    return call(defined.func, *defined.args, **written)
+
+
 def preprocess_call(family: str, name: str) -> str:
     """The layer :func:`rmlp.base.preprocess.preprocessing_layers` makes for a family, as code."""
-    if family == "tf":
-        return call("layers.Rescaling", 1.0 / 127.5, offset=-1.0, name=name)
-    if family == "torch":
-        scale = [1.0 / (255.0 * s) for s in TORCH_STD_RGB]
-        offset = [-m / s for m, s in zip(TORCH_MEAN_RGB, TORCH_STD_RGB, strict=True)]
-        return call("layers.Rescaling", scale, offset=offset, name=name)
-    if family == "caffe":
-        kernel = [[[[1.0 if i + o == 2 else 0.0 for o in range(3)] for i in range(3)]]]
-        return call("layers.Conv2D", 3, 1, use_bias=True, trainable=False,
-                     kernel_initializer=Code(call("keras.initializers.Constant", kernel)),
-                     bias_initializer=Code(call("keras.initializers.Constant", [-m for m in CAFFE_MEAN_BGR])),
-                     name=name)
-    raise ExportError(f"Unknown preprocessing family {family!r} of the base model.")
+    try:
+        return write_call(preprocess_layer(family, name))
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def raw_json(data: Any) -> str:
@@ -103,7 +103,7 @@ _ROLE_VARS = {"input": "x", "base": "x", "entry": "entry", "main": "main", "bypa
               "merge": "x", "inter": "x", "final": "x", "head": "x", "output": "outputs"}
 
 #: Ops whose output is read beside another's (the embedding's sines and cosines), so each has its own name.
-_OP_VARS = {"sin": "sines", "cos": "cosines"}
+_OP_VARS: dict[Op, str] = {"sin": "sines", "cos": "cosines"}
 
 
 def _variables(nodes: list[Node]) -> dict[str, str]:
@@ -136,46 +136,18 @@ def comment(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _layer_call(node: Node, var: dict[str, str]) -> str:
-    """``layers.X(...)`` for a plain plan node (everything but input, preprocess and base)."""
-    name = node.name
-    defined = layer_call(node)  # packed ensembles and the periodic embedding: as the builder makes them
-    if defined is not None:
-        if defined.is_op:
-            return f"keras.{defined.func}"
-        written = {k: Code(call(f"keras.initializers.{v.name}", **v.config)) if isinstance(v, Initializer) else v
-                   for k, v in defined.kwargs.items()}
-        return call(defined.func, *defined.args, **written)
-    if node.op == "dense":
-        kwargs: dict[str, Any] = {"activation": node.activation}
-        if node.initializer:
-            kwargs["kernel_initializer"] = node.initializer
-        return call("layers.Dense", node.units, **kwargs, name=name)
-    if node.op == "batchnorm":
-        return call("layers.BatchNormalization", name=name)
-    if node.op == "dropout":
-        return call("layers.Dropout", node.rate, name=name)
-    if node.op in ("concat", "gray_to_rgb"):
-        return call("layers.Concatenate", axis=-1, name=name)
-    if node.op == "stack":
-        return call("layers.Concatenate", axis=1, name=name)
-    if node.op == "average":
-        return call("layers.GlobalAveragePooling1D", name=name)
-    if node.op == "flatten":
-        return call("layers.Flatten", name=name)
-    if node.op == "reshape":
-        return call("layers.Reshape", tuple(node.shape), name=name)
-    if node.op == "rescale":
-        return call("layers.Rescaling", node.extra["scale"], offset=node.extra["offset"], name=name)
-    if node.op == "resize":
-        return call("layers.Resizing", node.extra["height"], node.extra["width"], name=name)
-    raise ExportError(f"Unknown layer kind {node.op!r} in the plan.")
+def _layer_call(node: Node) -> str:
+    """The node's layer as code (every op but the input and the base model), from its row of the layer table."""
+    try:
+        return write_call(layer_call(node))
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
 
 
-def _preprocess_lines(node: Node, src: str, out: str) -> list[str]:
-    """The base model family's preprocessing (one built-in layer, as rmlp builds it)."""
-    family = node.extra["family"]
-    return [f"{out} = {preprocess_call(family, node.name)}({src})"]
+def _applied(row: LayerDef, sources: list[str]) -> str:
+    """What a layer is applied to, as code: a variable, or a list of them (:meth:`LayerDef.arguments`)."""
+    args = row.arguments(sources)
+    return f"[{', '.join(args)}]" if isinstance(args, list) else args
 
 
 def _freeze_lines(trainable_layers: int) -> list[str]:
@@ -260,7 +232,8 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
     in_final = False
     for node in nodes:
         out = var[node.name]
-        if node.op == "input":
+        row = LAYER_DEFS[node.op]
+        if row.kind == "input":
             statements.append(_Statement([f"{out} = keras.Input(shape=INPUT_SHAPE, name={lit(node.name)})"]))
             continue
         src = ", ".join(var[i] for i in node.inputs)
@@ -301,18 +274,13 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
             st.blank, st.comments = True, ["Base model: images are resized to its input size first."]
         elif node.op == "gray_to_rgb":
             st.comments = ["Grayscale to RGB: the single channel is repeated three times."]
-
-        if node.op == "preprocess":
+        elif node.op == "preprocess":
             st.comments = [f"The base model family's own input preprocessing ({node.extra['family']!r})."]
-            st.lines = _preprocess_lines(node, src, out)
-        elif node.op == "base":
+
+        if row.kind == "base":
             st.lines = _base_lines(spec, node, src, out, constants)
-        elif node.op == "gray_to_rgb":
-            st.lines = [f"{out} = {_layer_call(node, var)}([{src}, {src}, {src}])"]
-        elif node.op in ("concat", "stack"):
-            st.lines = [f"{out} = {_layer_call(node, var)}([{src}])"]
         else:
-            st.lines = [f"{out} = {_layer_call(node, var)}({src})"]
+            st.lines = [f"{out} = {_layer_call(node)}({_applied(row, [var[i] for i in node.inputs])})"]
         statements.append(st)
 
     opt_cls = OPTIMIZERS[spec.optimizer.name].keras_class

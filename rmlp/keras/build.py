@@ -12,6 +12,7 @@ from typing import Any
 from rmlp.base.info import BaseInfo, lookup
 from rmlp.design.plan import Node, make_plan
 from rmlp.design.validate import validate
+from rmlp.keras.layer_defs import LAYER_DEFS, layer_call
 from rmlp.keras.losses import make_loss
 from rmlp.keras.metrics import make_metrics
 from rmlp.keras.optimizers import make_optimizer
@@ -44,47 +45,17 @@ def check_buildable(spec: ModelSpec | dict) -> ModelSpec:
 
 
 def make_layer(node: Node, spec: ModelSpec, info: BaseInfo | None) -> Any:
-    """The built-in Keras layer (or nested base model) for one plan node."""
-    import keras
-    from keras import layers
+    """The built-in Keras layer (or ``keras.ops`` function, or nested base model) for one plan node.
 
-    from rmlp.keras.layer_defs import layer_call
-
-    defined = layer_call(node)  # packed ensembles and the periodic embedding: one definition, see there
-    if defined is not None:
-        return defined.make()
-    if node.op == "dense":
-        kwargs = {"kernel_initializer": node.initializer} if node.initializer else {}
-        return layers.Dense(node.units, activation=node.activation, name=node.name, **kwargs)
-    if node.op == "batchnorm":
-        return layers.BatchNormalization(name=node.name)
-    if node.op == "dropout":
-        return layers.Dropout(node.rate, name=node.name)
-    if node.op in ("concat", "gray_to_rgb"):
-        return layers.Concatenate(axis=-1, name=node.name)
-    if node.op == "stack":
-        return layers.Concatenate(axis=1, name=node.name)
-    if node.op == "average":
-        return layers.GlobalAveragePooling1D(name=node.name)
-    if node.op == "flatten":
-        return layers.Flatten(name=node.name)
-    if node.op == "reshape":
-        return layers.Reshape(node.shape, name=node.name)
-    if node.op == "rescale":
-        return layers.Rescaling(node.extra["scale"], offset=node.extra["offset"], name=node.name)
-    if node.op == "resize":
-        return layers.Resizing(node.extra["height"], node.extra["width"], name=node.name)
-    if node.op == "preprocess":
-        from rmlp.base.preprocess import preprocessing_layers
-
-        stack = preprocessing_layers(node.extra["family"])
-        return stack[0] if len(stack) == 1 else keras.Sequential(stack, name=node.name)
-    if node.op == "base":
+    Made from the node's row of the layer table (:mod:`rmlp.keras.layer_defs`); ValueError for the input.
+    """
+    row = LAYER_DEFS[node.op]
+    if row.kind == "base":
         from rmlp.base.make import make_base
 
         assert spec.base_model is not None  # a base node exists only for a spec with a base model
         return make_base(spec.base_model, info)
-    raise ValueError(f"Unknown layer kind {node.op!r} in the plan.")
+    return layer_call(node).make()
 
 
 def build_uncompiled(spec: ModelSpec | dict) -> Any:
@@ -97,17 +68,12 @@ def build_uncompiled(spec: ModelSpec | dict) -> Any:
     allow_deep_graphs(len(nodes))
     tensors: dict[str, Any] = {}
     for node in nodes:
-        if node.op == "input":
+        row = LAYER_DEFS[node.op]
+        if row.kind == "input":
             tensors[node.name] = keras.Input(shape=node.shape, name=node.name)
             continue
         layer = make_layer(node, spec, info)
-        if node.op == "gray_to_rgb":
-            src = tensors[node.inputs[0]]
-            tensors[node.name] = layer([src, src, src])
-        elif node.op in ("concat", "stack"):
-            tensors[node.name] = layer([tensors[n] for n in node.inputs])
-        else:
-            tensors[node.name] = layer(tensors[node.inputs[0]])
+        tensors[node.name] = layer(row.arguments([tensors[n] for n in node.inputs]))
     return keras.Model(tensors[nodes[0].name], tensors[nodes[-1].name], name=keras_model_name(spec.name))
 
 

@@ -1,21 +1,37 @@
-"""One definition per plan op of the packed ensembles and the feature embedding: built and exported alike.
+"""The layer table: one row per plan op, from which the builder makes layers and the exporter writes code.
 
-Each entry of :data:`LAYER_DEFS` turns a plan node into a :class:`LayerCall`: the Keras callable by
-its dotted name under ``keras`` and its arguments as plain values. The builder makes the layer from it
-(:meth:`LayerCall.make`) and the exporter writes the same call as code (:mod:`rmlp.export.code`), so
-the two cannot drift apart. Keras is imported only by :meth:`LayerCall.make`.
+:func:`layer_def` gives each op of :data:`rmlp.design.plan.Op` its :class:`LayerDef`: what kind of thing
+the op is, how its layer takes its inputs, and for a layer (or a ``keras.ops`` function) the
+:class:`LayerCall` of a plan node: the Keras callable by its dotted name under ``keras`` and its
+arguments as plain values. The builder makes the layer from it (:meth:`LayerCall.make`) and the
+exporter writes the same call as code (:mod:`rmlp.export.code`), so the two cannot drift apart.
+:func:`layer_def` matches every op and ends in :func:`typing.assert_never`, so an op without a row is a
+type error (and fails at import). Keras is imported only by :meth:`LayerCall.make`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar, assert_never, get_args
 
-from rmlp.design.plan import Node
+from rmlp.base.preprocess import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
+from rmlp.design.plan import Node, Op
 
-__all__ = ["LAYER_DEFS", "Initializer", "LayerCall", "layer_call"]
+__all__ = ["LAYER_DEFS", "Initializer", "Inputs", "Kind", "LayerCall", "LayerDef", "layer_call", "layer_def",
+           "preprocess_layer"]
+
+#: What a row stands for. ``layer``: a Keras layer made from the row's call; ``function``: a ``keras.ops``
+#: function applied to the tensor as it is; ``input``: the model's ``keras.Input`` (no layer call);
+#: ``base``: the nested base model, which :func:`rmlp.base.make.make_base` builds and the exporter writes
+#: as lines of its own (create, freeze, apply).
+Kind = Literal["layer", "function", "input", "base"]
+#: How the layer takes the node's inputs: the one tensor; all of them as a list (a Concatenate); the one
+#: tensor three times as a list (grayscale to RGB: the channel repeated).
+Inputs = Literal["one", "list", "three"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,19 +61,20 @@ class LayerCall:
 
 @dataclass(frozen=True)
 class Initializer:
-    """``keras.initializers.<name>(**config)``, as an argument of a :class:`LayerCall`."""
+    """``keras.initializers.<name>(*args, **config)``, as an argument of a :class:`LayerCall`."""
 
     name: str
     config: dict[str, Any]
+    args: tuple[Any, ...] = ()
 
     def make(self) -> Any:
         import keras
 
-        return getattr(keras.initializers, self.name)(**self.config)
+        return getattr(keras.initializers, self.name)(*self.args, **self.config)
 
 
-def _initializer(name: str, **config: Any) -> Initializer:
-    return Initializer(name, config)
+def _initializer(name: str, *args: Any, **config: Any) -> Initializer:
+    return Initializer(name, config, args)
 
 
 def _packed_kernel(node: Node) -> Initializer:
@@ -111,18 +128,154 @@ def _cos(node: Node) -> LayerCall:
     return LayerCall("ops.cos")
 
 
-#: The plan ops defined here, by op name (see :mod:`rmlp.design.plan`).
-LAYER_DEFS: dict[str, Callable[[Node], LayerCall]] = {
-    "repeat": _repeat,
-    "packed_dense": _packed_dense,
-    "periodic": _periodic,
-    "sin": _sin,
-    "cos": _cos,
-    "feature_dense": _feature_dense,
-}
+def _dense(node: Node) -> LayerCall:
+    kwargs: dict[str, Any] = {"activation": node.activation}
+    if node.initializer:
+        kwargs["kernel_initializer"] = node.initializer
+    return LayerCall("layers.Dense", (node.units,), {**kwargs, "name": node.name})
 
 
-def layer_call(node: Node) -> LayerCall | None:
-    """The call for ``node`` when its op is defined here, else None."""
-    make = LAYER_DEFS.get(node.op)
-    return make(node) if make is not None else None
+def _batchnorm(node: Node) -> LayerCall:
+    return LayerCall("layers.BatchNormalization", (), {"name": node.name})
+
+
+def _dropout(node: Node) -> LayerCall:
+    return LayerCall("layers.Dropout", (node.rate,), {"name": node.name})
+
+
+def _concat(node: Node) -> LayerCall:
+    """The inputs joined along their last axis (also the grayscale channel taken three times)."""
+    return LayerCall("layers.Concatenate", (), {"axis": -1, "name": node.name})
+
+
+def _stack(node: Node) -> LayerCall:
+    """The members' (1, outputs) rows stacked into (members, outputs)."""
+    return LayerCall("layers.Concatenate", (), {"axis": 1, "name": node.name})
+
+
+def _average(node: Node) -> LayerCall:
+    """The members' mean: (members, outputs) -> (outputs,)."""
+    return LayerCall("layers.GlobalAveragePooling1D", (), {"name": node.name})
+
+
+def _flatten(node: Node) -> LayerCall:
+    return LayerCall("layers.Flatten", (), {"name": node.name})
+
+
+def _reshape(node: Node) -> LayerCall:
+    return LayerCall("layers.Reshape", (tuple(node.shape),), {"name": node.name})
+
+
+def _rescale(node: Node) -> LayerCall:
+    """Back to the target's units: ``x * scale + offset``."""
+    return LayerCall("layers.Rescaling", (node.extra["scale"],), {"offset": node.extra["offset"], "name": node.name})
+
+
+def _resize(node: Node) -> LayerCall:
+    return LayerCall("layers.Resizing", (node.extra["height"], node.extra["width"]), {"name": node.name})
+
+
+def preprocess_layer(family: str, name: str) -> LayerCall:
+    """The one built-in layer that does a base-model family's ``preprocess_input`` on 0..255 RGB pixels.
+
+    "tf": x/127.5 - 1. "torch": (x/255 - mean)/std per channel (one Rescaling with per-channel lists).
+    "caffe": RGB->BGR and mean subtraction, as a frozen 1x1 Conv2D with a permutation kernel and bias
+    -mean. The same layers as :func:`rmlp.base.preprocess.preprocessing_layers`; ValueError for another family.
+    """
+    if family == "tf":
+        return LayerCall("layers.Rescaling", (1.0 / 127.5,), {"offset": -1.0, "name": name})
+    if family == "torch":
+        scale = [1.0 / (255.0 * s) for s in TORCH_STD_RGB]
+        offset = [-m / s for m, s in zip(TORCH_MEAN_RGB, TORCH_STD_RGB, strict=True)]
+        return LayerCall("layers.Rescaling", (scale,), {"offset": offset, "name": name})
+    if family == "caffe":
+        # kernel[0, 0, i, o] = 1 where output channel o (BGR) takes input channel i (RGB).
+        kernel = [[[[1.0 if i + o == 2 else 0.0 for o in range(3)] for i in range(3)]]]
+        return LayerCall("layers.Conv2D", (3, 1), {
+            "use_bias": True, "trainable": False, "kernel_initializer": _initializer("Constant", kernel),
+            "bias_initializer": _initializer("Constant", [-m for m in CAFFE_MEAN_BGR]), "name": name})
+    raise ValueError(f"Unknown preprocessing family {family!r} of the base model.")
+
+
+def _preprocess(node: Node) -> LayerCall:
+    return preprocess_layer(node.extra["family"], node.name)
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """One row of the layer table: how the builder and the exporter turn a node of ``op`` into Keras."""
+
+    op: Op
+    kind: Kind
+    #: The node's call (for ``layer`` and ``function`` rows only).
+    call: Callable[[Node], LayerCall] | None = None
+    inputs: Inputs = "one"
+
+    def arguments(self, inputs: Sequence[T]) -> T | list[T]:
+        """What the layer is applied to, given the node's inputs in order (tensors, or their names in code)."""
+        if self.inputs == "list":
+            return list(inputs)
+        if self.inputs == "three":
+            return [inputs[0]] * 3
+        return inputs[0]
+
+
+def layer_def(op: Op) -> LayerDef:
+    """The row of ``op``; every op of :data:`rmlp.design.plan.Op` has one (mypy checks the match is complete)."""
+    match op:
+        case "input":
+            return LayerDef(op, "input")
+        case "base":
+            return LayerDef(op, "base")
+        case "dense":
+            return LayerDef(op, "layer", _dense)
+        case "batchnorm":
+            return LayerDef(op, "layer", _batchnorm)
+        case "dropout":
+            return LayerDef(op, "layer", _dropout)
+        case "concat":
+            return LayerDef(op, "layer", _concat, inputs="list")
+        case "gray_to_rgb":
+            return LayerDef(op, "layer", _concat, inputs="three")
+        case "stack":
+            return LayerDef(op, "layer", _stack, inputs="list")
+        case "average":
+            return LayerDef(op, "layer", _average)
+        case "flatten":
+            return LayerDef(op, "layer", _flatten)
+        case "reshape":
+            return LayerDef(op, "layer", _reshape)
+        case "rescale":
+            return LayerDef(op, "layer", _rescale)
+        case "resize":
+            return LayerDef(op, "layer", _resize)
+        case "preprocess":
+            return LayerDef(op, "layer", _preprocess)
+        case "repeat":
+            return LayerDef(op, "layer", _repeat)
+        case "packed_dense":
+            return LayerDef(op, "layer", _packed_dense)
+        case "periodic":
+            return LayerDef(op, "layer", _periodic)
+        case "feature_dense":
+            return LayerDef(op, "layer", _feature_dense)
+        case "sin":
+            return LayerDef(op, "function", _sin)
+        case "cos":
+            return LayerDef(op, "function", _cos)
+        case _:
+            assert_never(op)
+
+
+#: The table: every plan op's row, by op name.
+LAYER_DEFS: dict[Op, LayerDef] = {op: layer_def(op) for op in get_args(Op)}
+
+
+def layer_call(node: Node) -> LayerCall:
+    """The call for ``node``; ValueError for an op that is no layer call (the input, the base model)."""
+    row = LAYER_DEFS.get(node.op)
+    if row is None:
+        raise ValueError(f"Unknown layer kind {node.op!r} in the plan.")
+    if row.call is None:
+        raise ValueError(f"A {node.op!r} node is not made by a layer call.")
+    return row.call(node)
