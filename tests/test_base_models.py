@@ -21,7 +21,7 @@ from rmlp.base.info import BaseInfo, applications, lookup, sidecar_path
 from rmlp.base.measure import fit_step, smallest_size
 from rmlp.base.preprocess import preprocess_param_count
 from rmlp.base.safety import ALLOWED_LAYER_CLASSES, ALLOWED_OTHER_CLASSES, check_keras_file
-from rmlp.spec.model import BaseModelSpec
+from rmlp.spec.model import BaseModelSpec, ModelSpec
 from rmlp.spec.problems import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,9 +112,9 @@ def test_preprocess_param_count():
 def test_preprocessing_layers_match_keras(family, module):
     import keras
 
-    from rmlp.base.preprocess import preprocessing_layers
+    from rmlp.keras.layer_defs import preprocess_layer
 
-    stack = preprocessing_layers(family)
+    stack = [preprocess_layer(family, "base_preprocess").make()]
     assert {type(layer).__name__ for layer in stack} <= ALLOWED_LAYER_CLASSES
     x = np.random.default_rng(0).uniform(0, 255, size=(2, 5, 7, 3)).astype("float32")
     y = keras.ops.convert_to_tensor(x)
@@ -127,21 +127,26 @@ def test_preprocessing_layers_match_keras(family, module):
     assert not [w for layer in stack for w in layer.trainable_weights]
 
 
-def test_preprocessing_none_is_empty():
-    from rmlp.base.preprocess import preprocessing_layers
+def test_preprocessing_none_has_no_layer_and_an_unknown_family_is_refused():
+    from rmlp.design.plan import make_plan
+    from rmlp.keras.layer_defs import preprocess_layer
 
-    assert preprocessing_layers("none") == []
+    with pytest.raises(ValueError, match="Unknown preprocessing family"):
+        preprocess_layer("none", "base_preprocess")
+    spec = ModelSpec(input_shape=[8, 8, 3], num_outputs=2, base_model={"name": "MobileNetV2", "weights": "none",
+                                                                       "preprocess": False})
+    assert not [n for n in make_plan(spec) if n.op == "preprocess"]
 
 
 def test_caffe_preprocessing_survives_save_and_safe_load(tmp_path):
     import keras
 
     from rmlp.base.loading import load_keras_file_safely
-    from rmlp.base.preprocess import preprocessing_layers
+    from rmlp.keras.layer_defs import preprocess_layer
 
     inp = keras.Input((4, 4, 3))
     x = inp
-    for layer in preprocessing_layers("caffe") + preprocessing_layers("torch", name="torch_pre"):
+    for layer in [preprocess_layer("caffe", "base_preprocess").make(), preprocess_layer("torch", "torch_pre").make()]:
         x = layer(x)
     model = keras.Model(inp, x)
     path = tmp_path / "pre.keras"

@@ -180,7 +180,7 @@ def preprocess_layer(family: str, name: str) -> LayerCall:
 
     "tf": x/127.5 - 1. "torch": (x/255 - mean)/std per channel (one Rescaling with per-channel lists).
     "caffe": RGB->BGR and mean subtraction, as a frozen 1x1 Conv2D with a permutation kernel and bias
-    -mean. The same layers as :func:`rmlp.base.preprocess.preprocessing_layers`; ValueError for another family.
+    -mean. ValueError for another family (tests check each against ``keras.applications``).
     """
     if family == "tf":
         return LayerCall("layers.Rescaling", (1.0 / 127.5,), {"offset": -1.0, "name": name})
