@@ -7,7 +7,7 @@ For each table and each seeded split (train / validation / test, from :func:`rml
   Train button do (below 10,000 training rows a packed ensemble of five networks on folds, with the
   periodic embedding on mostly numeric tables, sized to the packed budget);
 * **previous default**: the default before packed ensembles: the same design with its members as
-  separate towers, no embedding, and the longer single-network budget;
+  separate towers, no embedding, the longer single-network budget and one training step per graph call;
 * **single network**: the same design with one member (``ensemble=1``);
 * **ensemble K**: the same design with ``--ensemble K`` members (off by default: the default is one);
 * **searched**: :func:`rmlp.search.run_search` for ``--search-budget`` seconds (60 by default), the best
@@ -193,7 +193,7 @@ def run_table(path: Path, target: str, seeds: list[int], args: argparse.Namespac
         done = train_default(spec, data, seed, work / "runs", baseline=not args.fast)
         table.add("default", _metric(done.metrics, data.task), done.seconds)
         previous = train_default(spec.copy_with(ensemble_layout="separate", embedding="none"), data, seed,
-                                 work / "runs")
+                                 work / "runs", steps_per_execution=1)
         table.add("previous default", _metric(previous.metrics, data.task), previous.seconds)
         if done.baseline is not None:
             table.add("plain MLP", _metric(done.baseline, data.task), done.baseline_seconds)

@@ -1,4 +1,4 @@
-"""Each base-model family's input preprocessing, as plain facts and as built-in Keras layers.
+"""Each base-model family's input preprocessing as plain facts (the design path reads them).
 
 The facts (which families exist, how many weights their layers carry) are pure and read by the
 design path; the layers themselves are rows of the layer table (:func:`rmlp.keras.layer_defs.preprocess_layer`).
