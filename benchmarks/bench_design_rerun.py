@@ -57,7 +57,7 @@ GOAL = 3.0
 
 
 def _design_app(at_cls: type, section: str) -> object:
-    from designer_app.state import encode_spec
+    from designer_app.links import encode_spec
     from rmlp.spec.presets import get_preset
 
     at = at_cls.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=120)
@@ -84,7 +84,7 @@ SCENARIOS = (
 
 
 def _trivial(at_cls: type, folder: Path, name: str, text: str) -> object:
-    from designer_app.state import encode_spec
+    from designer_app.links import encode_spec
     from rmlp.spec.presets import get_preset
 
     script = folder / name
@@ -126,7 +126,7 @@ import os, sys
 os.chdir({str(ROOT)!r})
 sys.path.insert(0, {str(ROOT)!r})
 from streamlit.testing.v1 import AppTest
-from designer_app.state import encode_spec
+from designer_app.links import encode_spec
 from rmlp.spec.presets import get_preset
 at = AppTest.from_file("designer_app/app.py", default_timeout=120)
 at.query_params["spec"] = encode_spec(get_preset("deep_14"))

@@ -2,7 +2,8 @@
 
 The entry point is ``designer_app/app.py``; the page scripts live in ``pages/`` in a checkout and
 in ``designer_app/pages`` when installed (:data:`PAGES`). The modules here build the pages:
-``state`` owns the session, ``widgets`` draws every control from its setting's declaration,
+``state`` owns the session (each page with jobs keeps its part in a ``*_session`` module, and ``links`` writes
+the design and the data into the URL), ``widgets`` draws every control from its setting's declaration,
 ``jobs`` runs training and search in the background, ``server`` keeps what the server promises its
 operator and visitors (the password gate, the limits, tidying up after a dead server), ``memo`` caches
 tables within a byte budget, and one ``*_view`` module per page.

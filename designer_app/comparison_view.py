@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import comparison, state, training
+from designer_app import comparison, state, train_session, training
 from designer_app.datasets import LoadedData
 from rmlp.spec.metrics import display_name
 
@@ -16,7 +16,7 @@ POLL_S = 1.0
 
 def draw(loaded: LoadedData | None, prepare: Any) -> None:
     """The button and this session's comparison below it; ``prepare()`` gives (data, config, settings) or None."""
-    job, training_job = state.ablation_job(), state.job()
+    job, training_job = train_session.ablation_job(), train_session.job()
     busy = (job is not None and job.snapshot().active) or (training_job is not None and
                                                               training_job.snapshot().active)
     st.button("Compare with and without the bypass", key="ablate", icon=":material/compare_arrows:",
@@ -41,7 +41,7 @@ def draw(loaded: LoadedData | None, prepare: Any) -> None:
         else:
             _ended(snap)
         busy_now = snap.info.get("outcome", {}).get("busy")
-        if snap.finished and not busy_now and state.take_job_end(f"compare-{snap.id}"):
+        if snap.finished and not busy_now and train_session.take_job_end(f"compare-{snap.id}"):
             st.rerun()
 
     body()
@@ -51,7 +51,7 @@ def _start(prepare: Any) -> None:
     prepared = prepare()
     if prepared is not None:
         loaded, config, _ = prepared
-        state.set_ablation_job(comparison.start(state.spec(), loaded, config, loaded.name))
+        train_session.set_ablation_job(comparison.start(state.spec(), loaded, config, loaded.name))
 
 
 def _planned(snap: Any) -> int:

@@ -7,24 +7,31 @@ Only the "built Keras model" graph and inspecting an uploaded ``.keras`` file lo
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import math
-import re
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from designer_app import datasets, state, teaching
+from designer_app import datasets, state
+from designer_app.design_values import (
+    app_label,
+    blocks_frame,
+    blocks_from_frame,
+    figure_cells,
+    figures_html,
+    idea_text,
+    memory_breakdown,
+    problem_words,
+    short_label,
+)
 from designer_app.widgets import ProblemBoard, field, help_text, show_problem
 from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
 from rmlp.base.info import applications, lookup
 from rmlp.data.samples import BASE_MODEL, sample_dir, starting_base_model
-from rmlp.design.memory import design_bytes, memory_verdict
-from rmlp.design.summary import FRAMEWORK_OVERHEAD_BYTES, Summary, summarize
-from rmlp.spec.fields import format_int_list, parse_int_list
+from rmlp.design.memory import memory_verdict
+from rmlp.design.summary import Summary, summarize
+from rmlp.spec.fields import format_int_list
 from rmlp.spec.sections import BLOCK_FIELDS, DESIGN_SECTIONS, section
 from rmlp.spec.units import human_bytes, human_count
 
@@ -146,15 +153,6 @@ def fit_status() -> None:
               key=f"fit_to_data{state.rev()}", help="Make those changes now, so what you see is what Train trains.")
 
 
-def _problem_words(problem: Any) -> str:
-    """A problem of an opened file with its field's label ("Output units: …"), not its path."""
-    try:
-        name = field_meta(problem.path).label
-    except (KeyError, ValueError):
-        name = problem.path
-    return f"{name}: {problem.message} {problem.fix}".strip()
-
-
 def _open_json(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
@@ -163,7 +161,7 @@ def _open_json(key: str) -> None:
     try:
         spec = ModelSpec.from_json(upload.getvalue().decode("utf-8", errors="replace"))
     except SpecError as exc:
-        found = [_problem_words(p) for p in exc.problems]
+        found = [problem_words(p) for p in exc.problems]
         lines = found[:10] + ([f"… and {len(found) - 10} more"] if len(found) > 10 else [])
         state.set_ui(OPENED, ("error", f"'{upload.name}' is not a usable design "
                               f"({len(found)} problem{'s' if len(found) != 1 else ''}); the current design is kept:",
@@ -244,7 +242,7 @@ def base_model(board: ProblemBoard) -> None:
             st.info("The table of keras.applications models is not available on this machine "
                     "(run scripts/make_applications_table.py).")
         names = sorted(table) or [bm.name]
-        field("base_model.name", board, options=names, format_func=_app_label)
+        field("base_model.name", board, options=names, format_func=app_label)
         info = table.get(bm.name)
         if info is not None:
             st.caption(f"{bm.name}: usual input {info.default_size[0]}×{info.default_size[1]}, "
@@ -255,13 +253,6 @@ def base_model(board: ProblemBoard) -> None:
     else:
         _base_file(bm, board)
     board.show("base_model")
-
-
-def _app_label(name: str) -> str:
-    info = applications().get(name)
-    if info is None:
-        return name
-    return f"{name} — {info.default_size[0]}×{info.default_size[1]}, {human_count(info.total_params)} params"
 
 
 def _set_base_mode(mode: str) -> None:
@@ -355,69 +346,10 @@ def _inspect_base() -> None:
 
 
 # ---------------------------------------------------------------------- the blocks table
-def _main_path_text(block: BlockSpec) -> str:
-    widths = block.main_widths()
-    shown = widths if len(widths) <= 3 else [widths[0], "…", widths[-1]]  # short enough for a narrow column
-    text = " → ".join(str(w) for w in shown)
-    return text + ("  ✗" if widths and min(widths) < 1 else "")
-
-
-def blocks_frame(blocks: list[BlockSpec]) -> pd.DataFrame:
-    """One row per block: j, k, l, bypass widths (text), then the main path it gives (read only)."""
-    return pd.DataFrame({
-        "layers": [b.layers for b in blocks],
-        "width": [b.width for b in blocks],
-        "decrement": [b.decrement for b in blocks],
-        "bypass": [format_int_list(b.bypass) for b in blocks],
-        "main path": [_main_path_text(b) for b in blocks],
-    })
-
-
-def _cell_int(value: Any, default: int) -> int:
-    try:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return default
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def blocks_from_frame(frame: pd.DataFrame, before: list[BlockSpec]) -> tuple[list[BlockSpec], list[str]]:
-    """The blocks a (possibly edited) table describes, and messages for cells that could not be read."""
-    blocks: list[BlockSpec] = []
-    messages: list[str] = []
-    for row_no, row in enumerate(frame.to_dict("records")):
-        template = before[row_no] if row_no < len(before) else (before[-1] if before else BlockSpec())
-        text = row.get("bypass")
-        text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-        try:
-            bypass = parse_int_list(text)
-        except ValueError as exc:
-            messages.append(f"Block {row_no + 1}, bypass widths: {exc}")
-            bypass = list(template.bypass)
-        blocks.append(BlockSpec(
-            layers=_cell_int(row.get("layers"), template.layers),
-            width=_cell_int(row.get("width"), template.width),
-            decrement=_cell_int(row.get("decrement"), template.decrement),
-            bypass=bypass,
-        ))
-    return blocks, messages
-
-
-def _short_label(label: str) -> str:
-    """'Dense layers (j)' -> 'j', 'Bypass Dense widths' -> 'Bypass': a header that fits its narrow column whole.
-
-    The full names are in each header's help and in the caption under the table.
-    """
-    if label.endswith(")") and " (" in label:
-        return label[:-1].split(" (", 1)[1]
-    return label.split(" ", 1)[0]
-
-
 def _column(name: str, last: BlockSpec | None = None) -> Any:
     """The column of one block field; a new row starts as a copy of ``last`` (not the library default)."""
     meta = field_meta(f"blocks[].{name}")
-    label = _short_label(meta.label)
+    label = short_label(meta.label)
     default = getattr(last, name) if last is not None else meta.default
     if meta.kind == "int":
         return st.column_config.NumberColumn(label, help=help_text(meta), min_value=meta.low, max_value=meta.high,
@@ -523,45 +455,8 @@ def figures() -> None:
 
 def _metrics(figures: Summary) -> None:
     """Six figures in one block (one element instead of eighteen: the page reruns on every change)."""
-    cells = (
-        ("Parameters", human_count(figures.total_params),
-         teaching.FIGURE_HELP["total"] + f" Exactly {figures.total_params:,}."),
-        ("Trainable", human_count(figures.trainable_params),
-         teaching.FIGURE_HELP["trainable"] + f" Exactly {figures.trainable_params:,}."),
-        ("FLOPs / example", human_count(figures.flops), teaching.FIGURE_HELP["flops"]),
-        ("Layers", f"{figures.layers:,}", teaching.FIGURE_HELP["layers"]),
-        ("Depth", f"{figures.depth:,}", teaching.FIGURE_HELP["depth"]),
-        ("Training memory", human_bytes(design_bytes(figures)),
-         teaching.MEMORY_HELP + f" Shown: what the design itself needs at batch size {figures.batch_size}; "
-         f"TensorFlow's fixed overhead comes on top (see below)."),
-    )
-    st.markdown(figures_html(cells), unsafe_allow_html=True)
+    st.markdown(figures_html(figure_cells(figures)), unsafe_allow_html=True)
     st.caption(memory_breakdown(figures))
-
-
-def memory_breakdown(figures: Summary) -> str:
-    """The training-memory estimate in its parts, the fixed framework overhead apart."""
-    weights, state_bytes = figures.weights_bytes, figures.training_state_bytes
-    activations = design_bytes(figures) - weights - state_bytes
-    return (f"Training memory of the design at batch {figures.batch_size}: weights {human_bytes(weights)} + "
-            f"gradients and optimizer state {human_bytes(state_bytes)} + activations {human_bytes(activations)} "
-            f"= {human_bytes(design_bytes(figures))}. With TensorFlow's fixed overhead (about "
-            f"{human_bytes(FRAMEWORK_OVERHEAD_BYTES)}, the same for every design) the peak is about "
-            f"{human_bytes(figures.peak_training_bytes)}.")
-
-
-def figures_html(cells: tuple[tuple[str, str, str], ...]) -> str:
-    """A three-column grid of big numbers with their labels; the help shows on hover."""
-    parts = []
-    for label, value, tip in cells:
-        parts.append(
-            f'<div class="rmlp-figure" data-figure="{html.escape(label)}" title="{html.escape(tip)}">'
-            f'<div style="font-size:0.875rem;opacity:0.75"><span style="border-bottom:1px dotted;cursor:help">'
-            f'{html.escape(label)}</span></div>'
-            f'<div style="font-size:2rem;line-height:1.25">{html.escape(value)}</div></div>'
-        )
-    return ('<div style="display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:0.5rem 1rem;'
-            'margin-bottom:0.5rem">' + "".join(parts) + "</div>")
 
 
 def batch_size_for_memory() -> None:
@@ -630,12 +525,8 @@ def _keep_ui(name: str, key: str) -> None:
 
 def explanation() -> None:
     """The idea in words, true of the current design (batch normalisation only when it has it)."""
-    text = teaching.RESIDUAL_MLP_IDEA
-    if state.spec().normalization != "batchnorm":
-        text = re.sub(r",\s+each with batch normalisation;", " (this design has no batch normalisation there);",
-                      text)
     with st.expander("What is a residual MLP?", expanded=True, icon=":material/school:"):
-        st.markdown(text)
+        st.markdown(idea_text(state.spec().normalization))
 
 
 def keras_graph() -> None:

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from designer_app import state
-from designer_app.state import RunInfo
+from designer_app import state, train_session
+from designer_app.train_session import RunInfo
 from rmlp import ModelSpec
 from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.runs.config import TrainConfig
@@ -52,7 +52,7 @@ def _svg(dot: str) -> bytes | None:
 
 def matching_run(spec: ModelSpec) -> RunInfo | None:
     """The last run when it trained exactly the current design (else None)."""
-    run = state.last_run()
+    run = train_session.last_run()
     if run is None or not Path(run.run_dir).is_dir():
         return None
     try:
@@ -166,7 +166,7 @@ def downloads(script: str | None) -> None:
     with trained:
         st.markdown("**The trained model**")
         if run is None:
-            last = state.last_run()
+            last = train_session.last_run()
             st.caption("Train this design on the Train page to download the trained model and its history."
                        if last is None else "The last run trained a different design; train this one to get its "
                        "model and history.")

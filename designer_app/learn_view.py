@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from designer_app import experiment_job, state, teaching
+from designer_app.learn_session import LearnSession
 from designer_app.widgets import help_text, settings_grid
 from rmlp import BlockSpec, ModelSpec, field_meta, summarize
 from rmlp.design.plan import make_plan
@@ -140,7 +141,7 @@ def _defaults() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- state in the URL
-def read_url(session: state.LearnSession) -> None:
+def read_url(session: LearnSession) -> None:
     """Take the experiment's settings from the URL (once per session); a value that does not fit is left out."""
     if session.from_url:
         return
@@ -161,7 +162,7 @@ def read_url(session: state.LearnSession) -> None:
                    + "; ".join(bad) + ".", icon=":material/link_off:")
 
 
-def write_url(session: state.LearnSession) -> None:
+def write_url(session: LearnSession) -> None:
     """Write the settings that differ from their defaults into the URL (and drop the others)."""
     defaults = _defaults()
     for name, default in defaults.items():
@@ -175,7 +176,7 @@ def write_url(session: state.LearnSession) -> None:
             del st.query_params[key]
 
 
-def _reset(session: state.LearnSession) -> None:
+def _reset(session: LearnSession) -> None:
     session.settings.clear()
     session.settings.update(_defaults())
     session.rev += 1
@@ -186,7 +187,7 @@ def _active(job: Any) -> bool:
     return job is not None and job.snapshot().active
 
 
-def experiment_controls(session: state.LearnSession) -> None:
+def experiment_controls(session: LearnSession) -> None:
     """The experiment's settings (drawn from ExperimentConfig), Start, Stop and Reset."""
     running = _active(session.job) or _active(session.sweep)
     settings_grid(_config_model(), session.settings, key_prefix=f"learn{session.rev}:", disabled=running)
@@ -202,7 +203,7 @@ def experiment_controls(session: state.LearnSession) -> None:
                   on_click=_reset, args=(session,), help="Every experiment setting back to its default.")
 
 
-def _current(session: state.LearnSession) -> Any:
+def _current(session: LearnSession) -> Any:
     """The config of the controls as they stand, or None if a value does not fit."""
     try:
         return experiment_job.make_config(session.settings)
@@ -232,7 +233,7 @@ def _stale_marker(what: str, changes: list[str], action: str) -> None:
                "to run the current ones.", icon=":material/history:")
 
 
-def _config_or_error(session: state.LearnSession) -> Any:
+def _config_or_error(session: LearnSession) -> Any:
     try:
         return experiment_job.make_config(session.settings)
     except ValueError as exc:
@@ -240,7 +241,7 @@ def _config_or_error(session: state.LearnSession) -> Any:
         return None
 
 
-def _start(session: state.LearnSession) -> None:
+def _start(session: LearnSession) -> None:
     from rmlp.learn.toys import make_toy
 
     config = _config_or_error(session)
@@ -275,7 +276,7 @@ def _experiment_status(snap: Any) -> None:
         st.success(f"{how} after {snap.elapsed_s:.0f} s. Validation {scores}.", icon=":material/check_circle:")
 
 
-def live_experiment(session: state.LearnSession) -> None:
+def live_experiment(session: LearnSession) -> None:
     """Both decision surfaces, the shared loss chart and the gradient chart, redrawn while the job runs."""
     job = session.job
     if job is None:
@@ -318,7 +319,7 @@ def live_experiment(session: state.LearnSession) -> None:
 
 
 # ---------------------------------------------------------------------- the depth sweep
-def depth_sweep(session: state.LearnSession) -> None:
+def depth_sweep(session: LearnSession) -> None:
     """Final validation score against depth for both variants: run, cancel, or shown from a sweep kept earlier."""
     st.subheader("Depth sweep", anchor=False)
     st.markdown(teaching.SWEEP_HELP)
@@ -361,14 +362,14 @@ def _task(config: Any) -> str:
     return "regression" if config.data == "curve" else "binary"
 
 
-def _start_sweep(session: state.LearnSession) -> None:
+def _start_sweep(session: LearnSession) -> None:
     config = _config_or_error(session)
     if config is None or _active(session.job) or _active(session.sweep):
         return
     session.sweep = experiment_job.start_sweep(config, experiment_job.SWEEP_DEPTHS)
 
 
-def _sweep_progress(session: state.LearnSession, sweep: Any) -> None:
+def _sweep_progress(session: LearnSession, sweep: Any) -> None:
     @st.fragment(run_every=POLL_S if sweep.snapshot().active else None)
     def draw() -> None:
         sweep.touch()

@@ -22,6 +22,7 @@ import streamlit as st
 from designer_app import jobs, lifecycle, page_path, server, state
 from designer_app.datasets import LoadedData
 from designer_app.metric_names import metric_label
+from designer_app.search_session import SearchSession, search_session
 from designer_app.widgets import field, setting, settings_grid
 from rmlp import ModelSpec
 from rmlp.data import spec_for_data
@@ -73,7 +74,7 @@ class SearchPage:
     loaded: LoadedData
     fitted: ModelSpec
     notices: list[str]
-    session: state.SearchSession
+    session: SearchSession
 
     # ------------------------------------------------------------------ state
     @property
@@ -555,7 +556,7 @@ def ready() -> SearchPage | None:
                  f"First: {design_errors[0].message}", icon=":material/error:")
         return None
     fitted, notices = spec_for_data(state.spec(), loaded.data)
-    session = state.search_session()
+    session = search_session()
     if not session.settings:
         session.settings.update(_defaults(fitted))
         session.searched.update(dict.fromkeys(DEFAULT_ON, True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from designer_app import state
+from designer_app import state, train_session
 from rmlp.design.memory import design_bytes, memory_verdict
 from rmlp.spec.units import count, human_bytes, human_count
 
@@ -64,7 +64,7 @@ def _job_status(on_train_page: bool = False) -> None:
     Two polling views of one job drift apart (each redraws on its own clock), so the Train page's
     progress is the only one while it is open.
     """
-    job = state.job()
+    job = train_session.job()
     if job is None:
         return
     snap = job.snapshot()
@@ -91,7 +91,7 @@ def _job_status(on_train_page: bool = False) -> None:
                 st.progress(0.0, text="Training: starting…")
         elif current.status == "error":
             st.error("The last training failed (see Train).", icon=":material/error:")
-        elif current.finished and state.take_job_end(current.id):
+        elif current.finished and train_session.take_job_end(current.id):
             st.rerun()  # the job just ended: redraw everything once
         elif current.finished:
             words = {"done": "finished", "stopped": "stopped early by you"}.get(current.status, current.status)

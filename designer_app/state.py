@@ -1,35 +1,31 @@
-"""Session state of the designer: the one module that owns ``st.session_state`` keys.
+"""Session state of the designer: the session core, which owns the design's and the data's ``st.session_state`` keys.
 
-What a session holds:
+What the core holds:
 
 * the current design, as the plain dict of a :class:`rmlp.ModelSpec` (and its parsed form);
 * a revision number, bumped whenever the design changes outside the widgets (a preset, an
   uploaded JSON, a one-click fix, "use this data"); widget keys carry it, so every control
   re-reads the design after such a change;
-* the loaded data set, the training settings, the background job and the last finished run;
+* the loaded data set and the training settings, and the cached checks and figures of the design;
 * one-shot notices for the next page shown, and per-field input errors (unparsable text).
 
-The design also lives in the URL (``?spec=``, base64url of zlib-compressed JSON) and so does the
-data set in use (``?data=``: a sample's name or an upload's content hash): a browser refresh or a
-shared link restores them. A link carries nothing else: no job id (a reload in the same browser finds
-its jobs through :func:`designer_app.jobs.reclaim`) and no path (a base model's path is kept only
-inside this session's upload folder or the sample folder, see :func:`designer_app.datasets.own_base_model`).
+Each page with jobs keeps its own part beside it: :mod:`designer_app.train_session` (the training job, the
+last finished run, the bypass comparison), :mod:`designer_app.search_session` and
+:mod:`designer_app.learn_session`. The design and the data set in use also live in the URL
+(:mod:`designer_app.links`): :func:`init` reads them back, :func:`sync_url` writes them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
-import zlib
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from designer_app import datasets, jobs
+from designer_app import datasets, search_session, server, train_session
+from designer_app.links import QP_DATA, QP_SPEC, decode_json, decode_spec, encode_json, encode_spec
 from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
 from rmlp.data.samples import sample
 from rmlp.design.plan import PlanError
@@ -38,7 +34,8 @@ from rmlp.design.summary import Summary, summarize
 #: A sample file (e.g. "wine.csv") a new session starts on when it has no link; `make app` sets it.
 ENV_START_SAMPLE = "RMLP_START_SAMPLE"
 
-# ---------------------------------------------------------------------- the keys (all of them)
+# ---------------------------------------------------------------------- the keys of the core
+# (each page's own keys are in its session module: train_session, search_session, learn_session)
 _SPEC = "rmlp.spec"  # dict: ModelSpec.to_dict() of the current design
 _SPEC_OBJ = "rmlp.spec_obj"  # the same, parsed
 _REV = "rmlp.rev"  # int: bumped on changes made outside the widgets
@@ -47,64 +44,14 @@ _NOTICES = "rmlp.notices"  # list[(kind, text)] shown once
 _INPUT_ERRORS = "rmlp.input_errors"  # dict[path, message] for text that could not be parsed
 _DATA = "rmlp.data"  # designer_app.datasets.LoadedData | None
 _TRAIN = "rmlp.train"  # dict: training settings (TrainConfig fields + split sizes)
-_JOB = "rmlp.job"  # designer_app.jobs.Job | None: this session's training job
-_RUN = "rmlp.run"  # RunInfo | None: the last finished run
-_SEEN_END = "rmlp.seen_end"  # id of the job whose end already triggered a full rerun
 _UI = "rmlp.ui"  # dict: small UI choices that must survive page switches (batch size for memory, ...)
-_SEARCH = "rmlp.search"  # SearchSession: the Search page's settings, space entries, jobs and shown study
 _FIT = "rmlp.fit"  # (design JSON, data in use, result of data_fit()): the fit to the data, cached
 # "rmlp.uploads" (str, the name of this session's private upload folder) belongs to datasets.py
-_LEARN = "rmlp.learn"  # LearnSession: the Learn page's experiment settings and jobs
-_ABLATION = "rmlp.ablation"  # designer_app.jobs.Job | None: the Train page's with/without-bypass comparison
 
-#: Query-parameter names.
-QP_SPEC = "spec"
-QP_DATA = "data"
 #: What a visitor is told when a design names a base-model file outside their session and the samples
 #: (the same words whether that file exists or not).
 BASE_PATH_LEFT_OUT = ("The design's base-model file is not one of this session's uploads or the shipped samples, "
                       "so it was left out. Upload the .keras file on the Design page.")
-
-#: Largest decompressed design accepted from a link (a 200-block design is about 40 kB).
-MAX_SPEC_BYTES = 1_000_000
-
-
-# ---------------------------------------------------------------------- URL encoding
-def encode_spec(spec: ModelSpec) -> str:
-    """The design as a compact, URL-safe token: base64url of zlib-compressed JSON of what differs from the defaults."""
-    changed = spec.model_dump(mode="json", exclude_defaults=True)
-    return _encode_text(json.dumps({"spec_version": spec.spec_version, **changed}, separators=(",", ":")))
-
-
-@lru_cache(maxsize=64)
-def _encode_text(text: str) -> str:
-    raw = zlib.compress(text.encode("utf-8"), 9)
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _encode_json(data: Any) -> str:
-    return _encode_text(json.dumps(data, separators=(",", ":"), sort_keys=True))
-
-
-def _decode_json(token: str) -> Any:
-    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    inflater = zlib.decompressobj()
-    text = inflater.decompress(raw, MAX_SPEC_BYTES)
-    if inflater.unconsumed_tail:
-        raise ValueError("too large")
-    return json.loads(text.decode("utf-8"))
-
-
-def decode_spec(token: str) -> ModelSpec:
-    """The design from a token; ValueError saying what is wrong with a damaged one."""
-    try:
-        data = _decode_json(token)
-    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"the link's design is damaged or too large ({type(exc).__name__})") from None
-    try:
-        return parse_spec(data)
-    except SpecError as exc:
-        raise ValueError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------- session setup
@@ -140,27 +87,16 @@ def init() -> None:
 
 def _reclaim_jobs() -> None:
     """A reload in the same browser takes back its training (with its data and settings) and its search."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    from designer_app import server
-
     ctx = get_script_run_ctx(suppress_warning=True)
     key, owner = server.browser_key(), ctx.session_id if ctx is not None else ""
     ss = st.session_state
-    job = jobs.reclaim(key, owner, "training")
+    job = train_session.reclaim(key, owner)
     if job is not None:
-        ss[_JOB] = job
         if job.info.get("loaded") is not None:
             ss[_DATA] = job.info["loaded"]
         if job.info.get("settings"):
             ss[_TRAIN] = dict(job.info["settings"])
-    compare = jobs.reclaim(key, owner, "bypass comparison")
-    if compare is not None:  # the Train page's with/without-bypass comparison, found again after a reload
-        ss[_ABLATION] = compare
-    search = jobs.reclaim(key, owner, "search ")
-    if search is not None:
-        search_session().job = search
-        search_session().view = (search.info.get("storage", ""), search.info.get("study", ""))
+    search = search_session.reclaim(key, owner)
     for found in (job, search):
         reason = found.snapshot().stop_reason if found is not None else ""
         if reason:
@@ -190,7 +126,7 @@ def _start_on_sample(file: str) -> None:
 
 def _restore_data(token: str) -> None:
     try:
-        info = _decode_json(token)
+        info = decode_json(token)
         if not isinstance(info, dict):
             raise ValueError("not a data set description")
         st.session_state[_DATA] = datasets.from_description(info)
@@ -207,7 +143,7 @@ def sync_url() -> None:
     loaded = data()
     if loaded is not None:
         described = datasets.describe(loaded)
-        data_token = _encode_json(described) if described else None
+        data_token = encode_json(described) if described else None
         if data_token and st.query_params.get(QP_DATA) != data_token:
             st.query_params[QP_DATA] = data_token
 
@@ -218,8 +154,6 @@ def _own_base_model(new: ModelSpec) -> ModelSpec:
     bm = new.base_model
     if bm is None or not bm.path:
         return new
-    from designer_app import datasets
-
     kept = datasets.own_base_model(bm.path)
     if kept == bm.path:
         return new
@@ -464,117 +398,3 @@ def train_settings() -> dict[str, Any]:
 
 def set_train_setting(name: str, value: Any) -> None:
     train_settings()[name] = value
-
-
-def job() -> jobs.Job | None:
-    """This session's training job (running or finished), if any."""
-    return st.session_state.get(_JOB)
-
-
-def set_job(new: jobs.Job | None) -> None:
-    st.session_state[_JOB] = new
-    st.session_state.pop(_SEEN_END, None)
-    st.session_state[_RUN] = None
-
-
-def take_job_end(job_id: str) -> bool:
-    """True the first time it is asked about a finished job: the caller then reruns the app once."""
-    if st.session_state.get(_SEEN_END) == job_id:
-        return False
-    st.session_state[_SEEN_END] = job_id
-    return True
-
-
-@dataclass
-class RunInfo:
-    """What the app keeps of a finished training run (the model itself stays in its folder)."""
-
-    run_dir: str
-    task: str
-    class_names: list[Any]
-    history: dict[str, list[float]]
-    test_metrics: dict[str, Any]
-    status: str
-    baseline: dict[str, Any] | None = None
-    y_true: Any = None
-    y_pred: Any = None
-    notices: list[str] = field(default_factory=list)
-    spec_json: str = ""
-    data_name: str = ""
-
-
-def last_run() -> RunInfo | None:
-    """The last finished run of this session (also found again through a reloaded job)."""
-    run = st.session_state.get(_RUN)
-    current = job()
-    if run is None and current is not None and current.finished:
-        result = current.snapshot().result
-        if isinstance(result, RunInfo):
-            run = result
-            st.session_state[_RUN] = run
-    return run
-
-
-def set_last_run(run: RunInfo | None) -> None:
-    st.session_state[_RUN] = run
-
-
-# ---------------------------------------------------------------------- the Search page
-@dataclass
-class SearchSession:
-    """What the Search page keeps across page switches: settings, the space being edited, its jobs."""
-
-    #: SearchConfig fields and the space's caps, as the page's controls hold them.
-    settings: dict[str, Any] = field(default_factory=dict)
-    #: Space path -> searched (True) or kept as designed.
-    searched: dict[str, bool] = field(default_factory=dict)
-    #: Space path -> the entry being edited (low/high/log or choices).
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    job: jobs.Job | None = None
-    timing_job: jobs.Job | None = None
-    #: (storage URL, study name) of the study on show.
-    view: tuple[str, str] | None = None
-    #: Id of the search job whose end already triggered a full rerun.
-    seen_end: str = ""
-    #: Id of the timing job ("Measure one epoch") whose end already triggered a full rerun.
-    timing_seen: str = ""
-
-
-def search_session() -> SearchSession:
-    """This session's Search page state (made on first use)."""
-    if _SEARCH not in st.session_state:
-        st.session_state[_SEARCH] = SearchSession()
-    return st.session_state[_SEARCH]
-
-
-# ---------------------------------------------------------------------- the Learn page and the bypass comparison
-@dataclass
-class LearnSession:
-    """What the Learn page keeps across page switches: the experiment's settings and its jobs."""
-
-    #: ExperimentConfig fields, as the page's controls hold them.
-    settings: dict[str, Any] = field(default_factory=dict)
-    job: jobs.Job | None = None
-    sweep: jobs.Job | None = None
-    #: Bumped by "Reset": the controls' keys carry it, so they re-read the settings.
-    rev: int = 0
-    #: Ids of the jobs whose end already triggered a full rerun.
-    seen_end: set[str] = field(default_factory=set)
-    #: The URL's experiment settings were read (once per session).
-    from_url: bool = False
-
-
-def learn_session() -> LearnSession:
-    """This session's Learn page state (made on first use)."""
-    if _LEARN not in st.session_state:
-        st.session_state[_LEARN] = LearnSession()
-    return st.session_state[_LEARN]
-
-
-def ablation_job() -> jobs.Job | None:
-    """This session's with/without-bypass comparison on the Train page, if any."""
-    return st.session_state.get(_ABLATION)
-
-
-def set_ablation_job(new: jobs.Job | None) -> None:
-    st.session_state[_ABLATION] = new

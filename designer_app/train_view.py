@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from designer_app import page_path, predict_view, runs_view, state, training
+from designer_app import page_path, predict_view, runs_view, state, train_session, training
 from designer_app.datasets import LoadedData
-from designer_app.state import RunInfo
+from designer_app.train_session import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
 from rmlp.design.memory import design_bytes, memory_verdict
 from rmlp.runs import charts
@@ -76,7 +76,7 @@ def settings(disabled: bool) -> None:
 
 def controls(loaded: LoadedData | None) -> None:
     """Start and Stop."""
-    job = state.job()
+    job = train_session.job()
     snap = job.snapshot() if job is not None else None
     active = snap is not None and snap.active
     start, stop, _ = st.columns([1, 1, 4])
@@ -117,11 +117,11 @@ def _start() -> None:
     ready = prepared()
     if ready is not None:
         loaded, config, values = ready
-        state.set_job(training.start(state.spec(), loaded, config, values))
+        train_session.set_job(training.start(state.spec(), loaded, config, values))
 
 
 def _stop() -> None:
-    job = state.job()
+    job = train_session.job()
     if job is not None:
         job.stop()
 
@@ -129,7 +129,7 @@ def _stop() -> None:
 # ---------------------------------------------------------------------- while training
 def live() -> None:
     """Progress and curves of this session's job, redrawn every second while it runs."""
-    job = state.job()
+    job = train_session.job()
     if job is None:
         return
     every = POLL_S if job.snapshot().active else None
@@ -138,7 +138,7 @@ def live() -> None:
     def progress() -> None:
         job.touch()
         snap = job.snapshot()
-        if snap.finished and state.take_job_end(snap.id):
+        if snap.finished and train_session.take_job_end(snap.id):
             st.rerun()  # once, before drawing: the results below and the sidebar come from the finished job
         _status_line(snap)
         batch: Any = snap.latest.get("batch")  # a TrainEvent; drawn only while running_batch
@@ -283,7 +283,7 @@ def _belongs_to(run: RunInfo) -> None:
 
 def results() -> None:
     """Test metrics, confusion matrix or predicted-vs-actual, and the baseline next to the model."""
-    run = state.last_run()
+    run = train_session.last_run()
     if run is None:
         return
     st.subheader("Results", anchor=False)

@@ -1,7 +1,7 @@
 """Training as a background job: settings -> TrainConfig, the job's target, what the page draws.
 
 The target runs in the job's worker thread and touches Keras only there (Keras state is
-thread-local); it returns a :class:`designer_app.state.RunInfo`, plain data the page can draw.
+thread-local); it returns a :class:`designer_app.train_session.RunInfo`, plain data the page can draw.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from designer_app import jobs, server
 from designer_app.datasets import LoadedData
-from designer_app.state import RunInfo
+from designer_app.train_session import RunInfo
 from rmlp import ModelSpec
 from rmlp.spec.metrics import evaluated_metrics
 

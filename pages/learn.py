@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from designer_app import learn_view as view
-from designer_app import state, teaching
+from designer_app import teaching
+from designer_app.learn_session import learn_session
 
 st.title("Learn: the residual MLP")
 st.header("What the bypass does: an experiment", anchor=False)
@@ -13,7 +14,7 @@ st.markdown(teaching.EXPERIMENT_INTRO)
 with st.expander("How this experiment is set up, and why", icon=":material/science:"):
     st.markdown(teaching.SETUP_HELP)
 view.warm_up()  # the experiment's modules and figures, in the background while the page is read
-session = state.learn_session()
+session = learn_session()
 view.read_url(session)
 with st.container(border=True):
     view.experiment_controls(session)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from designer_app import comparison_view, state
+from designer_app import comparison_view, train_session
 from designer_app import train_view as view
 
 st.title("Train")
 loaded = view.readiness()
-job = state.job()
+job = train_session.job()
 running = job is not None and job.snapshot().active
 with st.container(border=True):
     view.settings(disabled=running)

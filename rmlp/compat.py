@@ -9,7 +9,7 @@ rmlp reaches into four libraries where their public API has no way to do a job w
 * ipykernel: the notebook's Stop button forgets a comm's ``_reply_subshell_id`` so a click is handled
   while the cell runs (:mod:`rmlp.notebook.live`);
 * Optuna: a search fails the trials of dead workers through ``study._storage`` and a trial's
-  ``_trial_id`` (:mod:`rmlp.search.runner`).
+  ``_trial_id`` (:mod:`rmlp.search.study`).
 
 Each :class:`Patch` names the versions it was tested on. On any other version the patch is not made:
 the public behaviour stays (said in :attr:`Patch.fallback`), and a log record says so once per

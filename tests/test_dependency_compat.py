@@ -111,7 +111,7 @@ def _study_with_a_lost_trial() -> tuple[object, object]:
 def test_optuna_lost_trials_are_left_to_the_heartbeat_on_another_version(unsupported: None) -> None:
     from optuna.trial import TrialState
 
-    from rmlp.search.runner import recover_lost_trials
+    from rmlp.search.study import recover_lost_trials
 
     study, trial = _study_with_a_lost_trial()
     assert recover_lost_trials(study, {"host:1"}, retry=False) == []
@@ -121,7 +121,7 @@ def test_optuna_lost_trials_are_left_to_the_heartbeat_on_another_version(unsuppo
 def test_optuna_lost_trials_are_failed_at_once_on_the_tested_version() -> None:
     from optuna.trial import TrialState
 
-    from rmlp.search.runner import recover_lost_trials
+    from rmlp.search.study import recover_lost_trials
 
     study, trial = _study_with_a_lost_trial()
     assert recover_lost_trials(study, {"host:1"}, retry=False) == [0]

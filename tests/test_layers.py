@@ -22,10 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ["compat", "spec", "base", "design", "data", "keras", "runs", "export", "search", "learn", "notebook",
           "cli"]
 #: The app's modules from the bottom up, in tiers; a module may import its own tier and those before it.
-#: Data sets and jobs know no session; the session (``state``) keeps them; controls and the training job
-#: read the session; each page's view draws with all of these; ``app`` is the entry script.
+#: Data sets, jobs, links and the Design page's values know no session; each page's own part of the session
+#: (``*_session``) keeps its jobs; the session core (``state``) keeps the design and the data and takes back
+#: the pages' jobs after a reload; controls and the training job read the session; each page's view draws
+#: with all of these; ``app`` is the entry script.
 APP_ORDER = [
-    {"designer_app", "server", "memo", "jobs", "teaching", "datasets", "runs_table", "metric_names", "style"},
+    {"designer_app", "server", "memo", "jobs", "teaching", "datasets", "runs_table", "metric_names", "style",
+     "links", "design_values"},
+    {"train_session", "search_session", "learn_session"},
     {"state", "experiment_job", "comparison", "lifecycle"},
     {"widgets", "training", "sidebar", "predict_view"},
     {"data_view", "design_view", "train_view", "search_view", "learn_view", "export_view", "runs_view",

@@ -588,7 +588,7 @@ def test_planning_helpers_for_the_page() -> None:
 
 
 def test_search_settings_reach_the_sampler_and_pruner() -> None:
-    from rmlp.search.runner import make_pruner, make_sampler
+    from rmlp.search.study import make_pruner, make_sampler
 
     spec = tabular_spec()
     sampler = make_sampler(SearchConfig(n_startup_trials=7), 0, SearchSpace(), spec)

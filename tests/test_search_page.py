@@ -10,7 +10,7 @@ import optuna
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from designer_app.state import encode_spec
+from designer_app.links import encode_spec
 from rmlp import ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,8 +1,9 @@
 """Data for training: tables (CSV) and images (folder, .zip or .npz), split and encoded, and fitting a spec.
 
 UI-agnostic and free of TensorFlow: the Streamlit app and the command line both call these.
-Tables live in :mod:`rmlp.data.tables`, images in :mod:`rmlp.data.images`, the split in
-:mod:`rmlp.data.split`; :func:`rmlp.data.fit.spec_for_data` fits a design to what was loaded.
+Tables live in :mod:`rmlp.data.tables`, images in :mod:`rmlp.data.images` (what a folder, .zip or .npz
+holds, read safely, in :mod:`rmlp.data.archives`), the split in :mod:`rmlp.data.split`;
+:func:`rmlp.data.fit.spec_for_data` fits a design to what was loaded.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rmlp.data.archives import check_zip, safe_extract_zip
 from rmlp.data.columns import decode_target, encode_target, infer_task
 from rmlp.data.errors import DataError
 from rmlp.data.fit import Data, spec_for_data
-from rmlp.data.images import ImageData, check_zip, load_images, safe_extract_zip
+from rmlp.data.images import ImageData, load_images
 from rmlp.data.limits import LoadConfig, only_for
 from rmlp.data.preprocessor import ENCODING, EncodingConfig, Preprocessor
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_table

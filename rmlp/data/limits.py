@@ -17,7 +17,7 @@ from rmlp.spec.fields import StrictSettings, setting
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "DEFAULT_MAX_CELLS", "DEFAULT_MAX_COLUMNS",
-    "FLOAT32_MAX", "IMPUTE_HINT", "LoadConfig", "MAX_IMAGE_PIXELS", "MAX_TOTAL_PIXELS",
+    "FLOAT32_MAX", "IMPUTE_HINT", "LoadConfig", "MAX_ARRAY_BYTES", "MAX_IMAGE_PIXELS", "MAX_TOTAL_PIXELS",
     "NonFinite", "RAISE_IMAGE_PIXELS", "RAISE_SHAPE", "RAISE_SIZE", "RAISE_TOTAL_PIXELS",
 ]
 
@@ -29,6 +29,8 @@ MAX_IMAGE_PIXELS = 50_000_000
 #: Largest number of pixels decoded in all (summed over the images): 4 gigapixels, about a minute of
 #: decoding; the decoded images are freed one by one, so this bounds time, not memory.
 MAX_TOTAL_PIXELS = 4_000_000_000
+#: Decoded float32 arrays larger than this are refused (choose a smaller image_size).
+MAX_ARRAY_BYTES = 4_000_000_000
 #: Most columns a table may have, counted from its header row before any column is read.
 DEFAULT_MAX_COLUMNS = 100_000
 #: Most cells (data rows × columns) a table may have, estimated from its bytes before it is parsed.

@@ -11,17 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rmlp.data.archives import check_npz, folder_entries, npz_arrays, open_archive, zip_entries
 from rmlp.data.errors import DataError
-from rmlp.data.images import (
-    IMAGE_EXTENSIONS,
-    _channels,
-    _decode_all,
-    _folder_entries,
-    _npz_arrays,
-    _zip_entries,
-    check_npz,
-    open_archive,
-)
+from rmlp.data.images import IMAGE_EXTENSIONS, _channels, _decode_all
 from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
 from rmlp.data.reading import Source, read_source, source_name
 from rmlp.spec.units import count
@@ -57,7 +49,7 @@ def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_byt
     folder = Path(path) if isinstance(path, (str, Path)) and Path(path).is_dir() else None
     notes: list[str] = []
     if folder is not None:
-        files, ignored = _files(_folder_entries(folder, max_bytes), f"the folder {where!r}")
+        files, ignored = _files(folder_entries(folder, max_bytes), f"the folder {where!r}")
     else:
         raw = read_source(path, max_bytes=max_bytes)
         archive = open_archive(raw, where, "Give a folder or .zip of images, or a .npz array of them.")
@@ -65,7 +57,7 @@ def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_byt
             members = [i.filename for i in archive.infolist() if not i.is_dir()]
             if members and all(m.endswith(".npy") for m in members):
                 check_npz(archive, max_bytes, color_mode)
-                arrays = _npz_arrays(raw)
+                arrays = npz_arrays(raw)
                 key = next((k for k in NPZ_KEYS if k in arrays), None)
                 if key is None:
                     raise DataError(f"The .npz file holds {', '.join(map(repr, arrays)) or 'no arrays'}, but no "
@@ -76,7 +68,7 @@ def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_byt
                     raise DataError(f"The .npz array {key!r} has shape {arrays[key].shape}; images are (n, height, "
                                     "width) or (n, height, width, channels).", "Save the images as one array.")
                 return x, [f"{key}[{i}]" for i in range(len(x))], notes
-            files, ignored = _files(_zip_entries(archive, max_bytes), f"the zip {where!r}")
+            files, ignored = _files(zip_entries(archive, max_bytes), f"the zip {where!r}")
             x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
     if folder is not None:
         x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)

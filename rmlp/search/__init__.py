@@ -6,7 +6,9 @@
 * :mod:`~rmlp.search.planning` — what a search page offers, and a search's cost before it runs;
 * :mod:`~rmlp.search.storage` — storages and stored studies;
 * :mod:`~rmlp.search.objective` — the Keras part: one trial builds, trains and scores a spec;
-* :mod:`~rmlp.search.runner` — :func:`run_search`: samplers, pruners, local workers;
+* :mod:`~rmlp.search.runner` — :func:`run_search`: a study created or resumed, its trials run;
+* :mod:`~rmlp.search.workers` — local worker processes: spawned, watched, replaced;
+* :mod:`~rmlp.search.study` — samplers, pruners, a study's progress and result, lost trials;
 * :mod:`~rmlp.search.report` — tables, cap counts, Pareto front, figures;
 * :mod:`~rmlp.search.promote` — the best design retrained as a run with a bundle.
 
@@ -27,8 +29,9 @@ _LAZY = {
     **dict.fromkeys(("open_storage", "default_storage", "study_names", "load_study"), "storage"),
     **dict.fromkeys(("SearchStopped", "MetricError", "TrialFailure", "make_objective", "time_epochs",
                      "EpochTiming"), "objective"),
-    **dict.fromkeys(("SearchProgress", "SearchResult", "run_search", "run_worker", "recover_lost_trials"),
-                    "runner"),
+    **dict.fromkeys(("run_search",), "runner"),
+    **dict.fromkeys(("SearchProgress", "SearchResult", "recover_lost_trials"), "study"),
+    **dict.fromkeys(("run_worker",), "workers"),
     **dict.fromkeys(("trials_frame", "best_trials", "cap_counts", "pareto_front", "figures", "study_report",
                      "best_trial", "trial_spec", "running_workers", "StudyReport"), "report"),
     **dict.fromkeys(("promote", "PromoteResult"), "promote"),

@@ -66,7 +66,7 @@ def _param(at: AppTest, name: str) -> str:
 
 
 def test_the_data_choice_survives_a_reload_and_a_link_cannot_name_other_files(app: AppTest) -> None:
-    from designer_app.state import _encode_json
+    from designer_app.links import encode_json
 
     at = widget(open_page(app, "data"), "button", "Use this data").click().run()
     reloaded = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
@@ -76,7 +76,7 @@ def test_the_data_choice_survives_a_reload_and_a_link_cannot_name_other_files(ap
     assert reloaded.session_state["rmlp.data"].name == "wine.csv"
     assert _spec(reloaded).input_shape == [13]
     crafted = AppTest.from_file(str(ROOT / "designer_app" / "app.py"), default_timeout=60)
-    crafted.query_params["data"] = _encode_json({"o": "upload", "f": "../../etc/passwd", "t": "root"})
+    crafted.query_params["data"] = encode_json({"o": "upload", "f": "../../etc/passwd", "t": "root"})
     crafted = crafted.run()
     assert "rmlp.data" not in crafted.session_state or crafted.session_state["rmlp.data"] is None
     assert any("could not be loaded again" in w.value for w in crafted.warning)

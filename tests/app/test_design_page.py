@@ -19,7 +19,7 @@ from apptest_helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from designer_app.state import decode_spec, encode_spec
+from designer_app.links import decode_spec, encode_spec
 from rmlp import BlockSpec, ModelSpec, summarize
 from rmlp.spec.units import human_count
 

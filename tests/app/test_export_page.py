@@ -78,7 +78,7 @@ def _script_parts(code: str) -> dict:
 
 def test_an_upload_of_one_session_is_neither_listed_nor_used_by_another(app: AppTest) -> None:
     from designer_app import datasets
-    from designer_app.state import _encode_json
+    from designer_app.links import encode_json
 
     first = _upload_and_use(app, "secret.csv", WINE)
     path = Path(first.session_state["rmlp.data"].path)
@@ -109,7 +109,7 @@ def test_an_upload_of_one_session_is_neither_listed_nor_used_by_another(app: App
     assert kept.read_bytes() == WINE  # the session that opened the link after that keeps its own copy
     # and a link can name no other path
     crafted = _new_session()
-    crafted.query_params["data"] = _encode_json({"o": "upload", "u": "../../../etc", "f": path.name, "t": "x"})
+    crafted.query_params["data"] = encode_json({"o": "upload", "u": "../../../etc", "f": path.name, "t": "x"})
     crafted = crafted.run()
     assert "rmlp.data" not in crafted.session_state or crafted.session_state["rmlp.data"] is None
     assert any("could not be loaded again" in w.value for w in crafted.warning) and not crafted.exception

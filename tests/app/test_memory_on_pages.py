@@ -6,7 +6,7 @@ import pytest
 from apptest_helpers import alerts_in
 from streamlit.testing.v1 import AppTest
 
-from designer_app.state import encode_spec
+from designer_app.links import encode_spec
 from rmlp import ModelSpec
 from rmlp.design import memory
 

@@ -237,7 +237,7 @@ def test_a_run_whose_design_file_is_damaged_says_so_instead_of_opening(runs: Pat
 
 
 def test_the_train_page_links_its_run_and_offers_predictions(runs: Path) -> None:
-    from designer_app.state import RunInfo
+    from designer_app.train_session import RunInfo
 
     folder = next(runs.glob("*-narrow"))
     at = open_page(_app(), "train")

@@ -165,7 +165,7 @@ def test_a_design_too_big_for_the_memory_fails_with_the_estimate_and_the_way_out
 
 def test_results_name_their_design_and_data_and_are_marked_once_the_design_changed(app: AppTest) -> None:
     """A finished run's results say which design and data they belong to; after a change they are marked."""
-    from designer_app.state import RunInfo
+    from designer_app.train_session import RunInfo
     from rmlp import ModelSpec
 
     at = open_page(_use_wine_with_a_tiny_design(app), "train")

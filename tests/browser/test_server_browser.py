@@ -73,7 +73,7 @@ def _go(page: Any, name: str) -> None:
 
 def test_links_carry_designs_and_copies_and_studies_stay_apart(guarded_server: tuple[str, Path, Path],
                                                                 two_browsers: tuple[Any, Any], tmp_path: Path) -> None:
-    from designer_app.state import _decode_json
+    from designer_app.links import decode_json
 
     expect = _expect()
     url, studies, uploads = guarded_server
@@ -101,7 +101,7 @@ def test_links_carry_designs_and_copies_and_studies_stay_apart(guarded_server: t
     link = owner.url
     params = parse_qs(urlparse(link).query)
     assert set(params) == {"spec", "data"}, params
-    data = _decode_json(params["data"][0])
+    data = decode_json(params["data"][0])
     assert data["o"] == "upload" and re.fullmatch(r"[0-9a-f]{20}\.csv", data["f"]) and "u" not in data
     assert str(uploads) not in str(data) and "/" not in str(data["f"])
 

@@ -487,7 +487,7 @@ def test_the_address_carries_no_job_id(app: AppTest) -> None:
 
 
 def _foreign_link(path: str) -> str:
-    from designer_app.state import encode_spec
+    from designer_app.links import encode_spec
     from rmlp import ModelSpec
     from rmlp.data.samples import starting_base_model
 
@@ -568,7 +568,7 @@ def test_two_visitors_with_the_same_study_name_get_two_studies(tmp_path: Path,
 
 
 def test_a_design_name_is_shown_as_written_not_as_a_link(app: AppTest) -> None:
-    from designer_app.state import encode_spec
+    from designer_app.links import encode_spec
     from rmlp import ModelSpec
 
     app.query_params["spec"] = encode_spec(ModelSpec(name="[click me](http://example.invalid) **bold**"))

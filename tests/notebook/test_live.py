@@ -111,7 +111,7 @@ def test_run_until_stopped_returns_or_raises_what_the_work_did() -> None:
 def test_search_display_draws_counts_table_and_best(monkeypatch: pytest.MonkeyPatch) -> None:
     import optuna
 
-    from rmlp.search.runner import study_progress
+    from rmlp.search.study import study_progress
 
     monkeypatch.setattr(live, "REDRAW_EVERY_S", 0.0)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
