@@ -40,7 +40,7 @@ _LAZY = {
     "ResidualMLP": "rmlp.keras.original",
     "TrainConfig": "rmlp.runs.config",
     "train": "rmlp.runs.train",
-    "resume": "rmlp.runs.train",
+    "resume": "rmlp.runs.resume",
     "load_data": "rmlp.data",
 }
 

@@ -99,7 +99,8 @@ def _spec(**changes: Any) -> ModelSpec:
 def test_a_run_on_folds_says_so_is_scored_on_test_rows_and_resumes(tmp_path):
     pytest.importorskip("keras")
     from rmlp.data import load_table
-    from rmlp.runs.train import resume, train
+    from rmlp.runs.resume import resume
+    from rmlp.runs.train import train
 
     data = load_table(WINE, "target", seed=0)
     config = TrainConfig(epochs=3, runs_dir=str(tmp_path / "runs"), batch_events_every=60.0)

@@ -144,7 +144,8 @@ def test_baseline_plan_has_about_the_same_parameters(spec: ModelSpec) -> None:
 def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple[Any, dict]) -> None:
     import keras
 
-    from rmlp.runs.train import resume, train
+    from rmlp.runs.resume import resume
+    from rmlp.runs.train import train
 
     data, source = table
     events: list[TrainEvent] = []
@@ -200,7 +201,8 @@ def test_train_writes_run_folder_events_and_metrics(tmp_path: Path, table: tuple
 def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tuple[Any, dict]) -> None:
     import keras
 
-    from rmlp.runs.train import resume, train
+    from rmlp.runs.resume import resume
+    from rmlp.runs.train import train
 
     data, _ = table
     stop = threading.Event()
@@ -211,7 +213,9 @@ def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tu
         if event.kind == "batch":
             stop.set()
 
-    result = train(tiny_spec(), data, config(tmp_path, epochs=4), listener=listener, stop_event=stop)
+    # one step per graph call, so the stop comes between two steps of the first epoch
+    result = train(tiny_spec(), data, config(tmp_path, epochs=4, steps_per_execution=1), listener=listener,
+                   stop_event=stop)
     # stopped in the first batch: the epoch cut short is not a finished one (resume trains it again)
     assert result.stopped and result.status == "stopped" and result.epochs_run == 0
     assert events[-1].kind == "stopped"
@@ -226,6 +230,18 @@ def test_stop_event_ends_training_and_resume_continues(tmp_path: Path, table: tu
     assert json.loads((result.run_dir / "state.json").read_text())["status"] == "finished"
     with pytest.raises(ValueError, match="already trained"):
         resume(result.run_dir, data=data)
+
+
+def test_a_stop_acts_at_the_end_of_the_current_graph_call(tmp_path: Path, table: tuple[Any, dict]) -> None:
+    from rmlp.runs.train import train
+
+    data, _ = table
+    stop = threading.Event()
+    planned = 40
+    result = train(tiny_spec(), data, config(tmp_path, epochs=planned, steps_per_execution=16),
+                   listener=lambda e: stop.set() if e.kind == "batch" else None, stop_event=stop)
+    # the first call's steps run whole; the stop is seen after the next call at the latest
+    assert result.stopped and result.status == "stopped" and result.epochs_run <= 2 < planned
 
 
 @pytest.mark.slow

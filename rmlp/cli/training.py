@@ -18,8 +18,8 @@ from rmlp.data.limits import LoadConfig
 from rmlp.data.split import SplitConfig
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir, check_runs_dir
+from rmlp.runs.resume import resume as run_resume
 from rmlp.runs.train import preflight
-from rmlp.runs.train import resume as run_resume
 from rmlp.runs.train import train as run_train
 from rmlp.spec.fields import field_table, parse_settings
 from rmlp.spec.model import ModelSpec, load_spec

@@ -398,11 +398,14 @@ def test_a_stop_during_the_first_epoch_leaves_no_finished_epoch(tmp_path: Path) 
 
     from rmlp.data import load_table
     from rmlp.runs.config import TrainConfig
-    from rmlp.runs.train import resume, train
+    from rmlp.runs.resume import resume
+    from rmlp.runs.train import train
 
     data = load_table(WINE, "target", seed=0)
     stop = threading.Event()
-    config = TrainConfig(epochs=2, batch_size=16, runs_dir=str(tmp_path / "runs"), batch_events_every=0.0)
+    # one step per graph call: the stop comes between two steps of the first epoch
+    config = TrainConfig(epochs=2, batch_size=16, runs_dir=str(tmp_path / "runs"), batch_events_every=0.0,
+                         steps_per_execution=1)
     result = train(tiny_spec(), data, config, listener=lambda e: stop.set() if e.kind == "batch" else None,
                    stop_event=stop)
     assert result.stopped and result.epochs_run == 0 and history_rows(result.run_dir) == 0
