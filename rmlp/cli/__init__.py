@@ -18,6 +18,7 @@ import os
 import typer
 
 from rmlp.cli import design, learn, runs, search, start, training
+from rmlp.runs.quiet import quiet_tensorflow_import
 
 __all__ = ["app", "main"]
 
@@ -42,7 +43,5 @@ for group in (design, training, runs, learn, search, start):
 def main() -> None:
     """Entry point of the ``rmlp`` command."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow start-up chatter
-    from rmlp.runs.quiet import quiet_tensorflow_import
-
     quiet_tensorflow_import()  # and the lines it prints while it is imported, before that level applies
     app(prog_name="rmlp")

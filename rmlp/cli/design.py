@@ -15,6 +15,7 @@ from rmlp import export as ex
 from rmlp.cli.errors import UserError, guarded, print_problems
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, choice, settings_options
+from rmlp.data import load_data, spec_for_data
 from rmlp.data.limits import LoadConfig
 from rmlp.design.graph import to_dot
 from rmlp.design.memory import memory_verdict
@@ -24,6 +25,7 @@ from rmlp.export import graph_svg
 from rmlp.keras.build import build_model
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
+from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import ModelSpec, load_spec
 from rmlp.spec.presets import PRESET_HELP, get_preset, preset_names
 from rmlp.spec.problems import Problem, SpecError, errors
@@ -310,9 +312,6 @@ def register(app: typer.Typer) -> None:
             chosen = preset or preset_names()[0]
             spec, what = get_preset(chosen), f"preset {chosen}"
         else:
-            from rmlp.data import load_data, spec_for_data
-            from rmlp.spec.fields import parse_settings
-
             limits = parse_settings(LoadConfig, settings or {}).options("table" if target else "images")
             loaded = load_data(data, target, **({"task": task} if task else {}), **limits)
             for warning in getattr(loaded, "warnings", []) or []:

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from rmlp.cli.errors import UserError, err, guarded, stop_on_ctrl_c
 from rmlp.cli.options import TaskOption, settings_options
@@ -31,9 +33,6 @@ def _cell(value: float | None) -> str:
 
 def report_ablation(result: AblationResult) -> None:
     """Both runs' test metrics side by side, and where their run folders are."""
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     table = Table(title="Test metrics: with and without the bypass")
     for column, justify in (("metric", "left"), ("residual", "right"), ("plain", "right"),

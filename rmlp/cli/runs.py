@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from rmlp.cli.errors import UserError, guarded
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import choice, settings_options
 from rmlp.data.limits import LoadConfig
+from rmlp.design.summary import summarize
+from rmlp.notebook.runs import comparison_page
 from rmlp.runs.comparison import compare_runs
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
@@ -33,8 +37,10 @@ from rmlp.runs.history import (
     read_run,
     runs_frame,
 )
+from rmlp.runs.predict import escape_formulas, load_predictor, predict_file, write_predictions
 from rmlp.runs.tensorboard import INSTALL_HINT
 from rmlp.spec.fields import field_table, parse_settings
+from rmlp.spec.model import ModelSpec
 from rmlp.spec.units import count
 
 __all__ = ["register"]
@@ -90,9 +96,6 @@ def _best(record: RunRecord) -> str:
 
 
 def _print_table(records: list[RunRecord]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(show_lines=False, pad_edge=False)
     for column in ("run", "when", "design", "data", "task", "params", "epochs", "status", "best validation",
                    "test", "time"):
@@ -142,9 +145,6 @@ def _show(path: Path) -> None:
     lines.append(f"Design {record.design!r}: {record.task}, {count(len(spec.get('blocks') or []), 'block')}, "
                  f"{_count(record.params)} parameters")
     try:
-        from rmlp.design.summary import summarize
-        from rmlp.spec.model import ModelSpec
-
         summary = summarize(ModelSpec.model_validate(spec))
         lines += [f"  {label:<40} {value}" for label, value in summary.rows()]
     except Exception:  # noqa: BLE001 - a design that no longer counts is shown without its figures
@@ -261,8 +261,6 @@ def register(app: typer.Typer) -> None:
         comparison = compare_runs(run, runs_dir)
         typer.echo("\n".join(comparison.lines()))
         if html is not None:
-            from rmlp.notebook.runs import comparison_page
-
             html.write_text(comparison_page(comparison), encoding="utf-8")
             typer.echo(f"\nWrote {html} (metrics, differences and the curves of every run).")
 
@@ -342,8 +340,6 @@ def register(app: typer.Typer) -> None:
 
             rmlp predict runs/20250101-120000-digits more_digits.zip -o predictions.csv
         """
-        from rmlp.runs.predict import load_predictor, predict_file, write_predictions
-
         limits = parse_settings(LoadConfig, dict(settings or {}))
         path = find_run(run, runs_dir)
         if not data.exists():
@@ -354,8 +350,6 @@ def register(app: typer.Typer) -> None:
         for notice in result.notices:
             _err(f"note: {notice}")
         if output is None:
-            from rmlp.runs.predict import escape_formulas
-
             escape_formulas(result.table).to_csv(sys.stdout, index=False)
             return
         write_predictions(result, output)

@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from rmlp.cli.errors import UserError, guarded, stop_on_ctrl_c
 from rmlp.cli.errors import err as _err
 from rmlp.cli.options import TaskOption, settings_options
+from rmlp.data import load_data, spec_for_data
 from rmlp.data.limits import LoadConfig
 from rmlp.design.sizing import batch_size_for
 from rmlp.design.summary import DEFAULT_BATCH_SIZE
@@ -56,9 +60,6 @@ def _fmt(value: Any) -> str:
 
 
 def _print_table(frame: Any, title: str, limit_cols: int = 14) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     if frame is None or len(frame) == 0:
         console.print(f"{title}: none yet.")
@@ -74,8 +75,6 @@ def _print_table(frame: Any, title: str, limit_cols: int = 14) -> None:
 
 
 def _print_report(study: Any, top: int) -> None:
-    from rich.console import Console
-
     rep = study_report(study, top)
     console = Console()
     states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(rep.states.items())) or "no trials"
@@ -113,8 +112,6 @@ def register(app: typer.Typer) -> None:
 
             rmlp search spec.json --data t.csv --target y --storage postgresql://me@db/optuna --study s1
         """
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         values = settings or {}
         config = parse_settings(SearchConfig, {k: v for k, v in values.items() if k not in LoadConfig.model_fields})
         limits = parse_settings(LoadConfig, {k: v for k, v in values.items() if k in LoadConfig.model_fields})
@@ -177,8 +174,6 @@ def register(app: typer.Typer) -> None:
         """Print (or write) the default search space around a spec, to edit and pass to `rmlp search --space`."""
         loaded_spec, rows = load_spec(spec), None
         if data is not None:
-            from rmlp.data import load_data, spec_for_data
-
             limits = {k: v for k, v in (settings or {}).items() if k in LoadConfig.model_fields}
             loaded = load_data(data, target, **parse_settings(LoadConfig, limits).options("table"))
             loaded_spec, _ = spec_for_data(loaded_spec, loaded)
@@ -236,8 +231,6 @@ def register(app: typer.Typer) -> None:
         Writes the usual run folder (spec, history, model.keras, metrics) plus search.json and
         bundle.zip (model, stand-alone code, predict script).
         """
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         values = settings or {}
         seed, runs_dir = int(values["seed"]), Path(values["runs_dir"])
         check_runs_dir(runs_dir)

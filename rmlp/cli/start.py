@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import ipaddress
 import math
@@ -19,6 +20,8 @@ import typer
 from rmlp.cli.errors import UserError, err, guarded
 from rmlp.cli.options import settings_options
 from rmlp.data.samples import BASE_MODEL, sample, sample_dir, samples
+from rmlp.search.config import SearchError
+from rmlp.search.storage import storage_kind
 from rmlp.spec.fields import parse_settings
 from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_EXPOSED, ENV_PASSWORD, ENV_SETTINGS, ServerLimits
 
@@ -156,9 +159,6 @@ def register(app: typer.Typer) -> None:
 
 def _storage_urls(urls: list[str]) -> list[str]:
     """The ``--allow-storage`` URLs, each checked to be a storage URL (UserError otherwise)."""
-    from rmlp.search.config import SearchError
-    from rmlp.search.storage import storage_kind
-
     for url in urls:
         try:
             storage_kind(url)
@@ -182,8 +182,6 @@ def _end_with_parent() -> None:
     die without passing a signal on (SIGKILL); elsewhere nothing."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
-
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):

@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import rich.progress
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from rmlp.base.measure import inspect_base_file
 from rmlp.base.safety import check_keras_file
@@ -43,11 +47,8 @@ class Progress:
     """
 
     def __init__(self, title: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
         console = Console(stderr=True, soft_wrap=True)
-        self.progress = Progress(
+        self.progress = rich.progress.Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[logs]}"),
             console=console, transient=False, disable=not console.is_terminal,
@@ -86,9 +87,6 @@ class Progress:
 
 
 def report(result: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     for notice in result.notices or []:
         _err(notice if notice.startswith("Warning") else f"note: {notice}")
     console = Console()

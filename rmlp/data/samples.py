@@ -11,6 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from rmlp.base.info import applications
+from rmlp.spec.model import BaseModelSpec
+
 __all__ = ["BASE_MODEL", "SAMPLES", "Sample", "sample", "sample_dir", "samples"]
 
 #: The small CNN pre-trained on the digits images (cut it at its ``features`` layer).
@@ -68,9 +71,6 @@ def starting_base_model(source: str) -> dict[str, Any] | None:
     ``"none"``: no base model. ``"applications"``: MobileNetV2 (or the first known model).
     ``"file"``: the bundled sample CNN cut at its ``features`` layer, when it is installed.
     """
-    from rmlp.base.info import applications
-    from rmlp.spec.model import BaseModelSpec
-
     if source == "applications":
         names = sorted(applications())
         name = "MobileNetV2" if "MobileNetV2" in names or not names else names[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def split_indices(
     class_names: Sequence[Any] = (),
 ) -> dict[str, np.ndarray]:
     """Sorted row indices of the train / val / test splits, stratified when labels are given."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # about 1 s to import: only when rows are split
 
     if not (0 <= val_size < 1 and 0 <= test_size < 1 and val_size + test_size < 1):
         raise DataError(
@@ -152,3 +152,28 @@ class SplitData:
     @property
     def num_outputs(self) -> int:
         return len(self.class_names) if self.task == "multiclass" else 1
+
+
+class Splits(Protocol):
+    """What training and evaluation read of a data set: the three splits' arrays, the task and the class names.
+
+    :class:`SplitData` (a table's or images') has them, and so has a teaching toy set
+    (:class:`rmlp.learn.toys.ToyData`) or any object built with the same attributes.
+    """
+
+    @property
+    def x_train(self) -> np.ndarray: ...
+    @property
+    def y_train(self) -> np.ndarray: ...
+    @property
+    def x_val(self) -> np.ndarray: ...
+    @property
+    def y_val(self) -> np.ndarray: ...
+    @property
+    def x_test(self) -> np.ndarray: ...
+    @property
+    def y_test(self) -> np.ndarray: ...
+    @property
+    def task(self) -> str: ...
+    @property
+    def class_names(self) -> Sequence[Any]: ...

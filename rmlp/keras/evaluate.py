@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn import metrics as skm
 
 from rmlp.spec.metrics import evaluated_metrics
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 CLASSIFICATION_KEYS = (*evaluated_metrics("classification"), "confusion_matrix", "class_names")
 REGRESSION_KEYS = evaluated_metrics("regression")
@@ -46,8 +50,6 @@ def _positive_scores(pred: np.ndarray) -> np.ndarray:
 def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, task: str,
                            class_names: Sequence[Any] | None = None) -> dict[str, Any]:
     """Metrics of predicted probabilities ``y_prob`` against labels ``y_true`` (one-hot or indices)."""
-    from sklearn import metrics as skm
-
     y_prob = np.asarray(y_prob, dtype=np.float64)
     truth = _class_indices(y_true, task)
     if task == "binary":
@@ -90,8 +92,6 @@ def classification_metrics(y_true: np.ndarray, y_prob: np.ndarray, task: str,
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
     """RMSE, MAE and R² (averaged over outputs when there are several)."""
-    from sklearn import metrics as skm
-
     y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
     mse = skm.mean_squared_error(y_true, y_pred)
@@ -117,7 +117,7 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0,), dtype=np.float32)
 
 
-def evaluate(model: Any, data: Any, task: str | None = None, class_names: Sequence[Any] | None = None,
+def evaluate(model: Any, data: Splits, task: str | None = None, class_names: Sequence[Any] | None = None,
              split: str = "test", batch_size: int = 256) -> dict[str, Any]:
     """Metrics of ``model`` on one split of ``data`` (``x_<split>``/``y_<split>``); task from data if None.
 

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.design.validate import validate
+from rmlp.keras.build import build_uncompiled, compile_model
+from rmlp.keras.metrics import make_metrics
+from rmlp.spec.edit import spec_fields
 from rmlp.spec.model import ModelSpec, parse_spec
+from rmlp.spec.paths import pattern_of, set_in
 from rmlp.spec.problems import Problem, SpecError, errors, shown
 
 #: The original keyword arguments and their defaults.
@@ -181,9 +185,6 @@ class _Arguments:
 
 def _parse_all(data: dict[str, Any]) -> tuple[ModelSpec, list[Problem]]:
     """The spec of ``data``, each value that does not parse reported and set to its default, so the rest is checked."""
-    from rmlp.spec.edit import spec_fields
-    from rmlp.spec.paths import pattern_of, set_in
-
     found: list[Problem] = []
     for _ in range(len(data) + 1):
         try:
@@ -301,9 +302,6 @@ class ResidualMLP:
     # ------------------------------------------------------------------ building
     def make_tandem_model(self) -> Any:
         """The compiled Keras model, with the original's metrics (minus its broken Accuracy)."""
-        from rmlp.keras.build import build_uncompiled, compile_model
-        from rmlp.keras.metrics import make_metrics
-
         spec = self.to_spec()
         model = build_uncompiled(spec)
         return compile_model(model, spec, metrics=make_metrics(spec, flavour="original"))

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from rmlp.data.split import Splits
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.events import Listener
 from rmlp.runs.train import RunResult, train
@@ -45,7 +46,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def ablate(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | None = None,
+def ablate(spec: ModelSpec | dict[str, Any], data: Splits, config: TrainConfig | None = None,
            listener: Listener | None = None, stop_event: threading.Event | None = None) -> AblationResult:
     """Train ``spec`` with the bypass on, then off, on the same data split with the same settings.
 

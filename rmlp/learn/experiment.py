@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from rmlp.design.plan import make_plan
 from rmlp.learn.toys import ToyData, ToyName, grid_points, make_toy, plane
+from rmlp.learn.twins import Pair, init_weights, losses_of, output
 from rmlp.spec.fields import StrictSettings, setting
 from rmlp.spec.model import BlockSpec, ModelSpec
 
@@ -170,8 +172,6 @@ def block_kernels(spec: ModelSpec) -> list[list[str]]:
 
 def make_pair(config: ExperimentConfig, data: ToyData) -> Any:
     """Both twins of ``config``, at their starting weights."""
-    from rmlp.learn.twins import Pair, init_weights
-
     inputs = int(data.x_train.shape[1])
     return Pair(*(init_weights(residual, inputs, config.depth, config.width, config.layers, config.seed,
                                quiet_start=True) for residual in (True, False)))
@@ -186,8 +186,6 @@ def _scores(out: np.ndarray, y: np.ndarray, regression: bool) -> np.ndarray:
 
 def _snapshots(pair: Any, data: ToyData, epoch: int, seconds: float, grid: np.ndarray | None,
                record_gradients: bool) -> list[Snapshot]:
-    from rmlp.learn.twins import losses_of, output
-
     regression = data.task == "regression"
     n_train, n_val = len(data.x_train), len(data.x_val)
     everything = pair.evaluate(data.x_train, data.x_val if grid is None else np.concatenate([data.x_val, grid]))
@@ -225,8 +223,6 @@ def run_experiment(config: ExperimentConfig, on_snapshot: Callable[[Snapshot], N
     single-threaded meanwhile: its threads cost more than they save on matrices this small (about 2.5 times
     the CPU time, measured).
     """
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
     with threadpool_limits(limits=1, user_api="blas"):
         return _run(config, on_snapshot, stop_event, record_gradients, data, surfaces)
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from rmlp.learn.toys import ToyData, plane
+
 __all__ = ["COLORS", "NAMES", "gradient_figure", "loss_figure", "surface_figure", "sweep_figure"]
 
 #: The colour and the name of each twin, the same in every chart.
@@ -16,12 +20,9 @@ COLORS = {"residual": "#2e8b3e", "plain": "#b03a2e"}
 NAMES = {"residual": "with bypass (residual)", "plain": "without bypass (plain MLP)"}
 
 
-def surface_figure(snapshot: Any, data: Any) -> Any:
+def surface_figure(snapshot: Any, data: ToyData) -> Any:
     """The decision surface of one snapshot over the plane, with the training points on top (a line for the curve)."""
-    import numpy as np
     import plotly.graph_objects as go
-
-    from rmlp.learn.toys import plane
 
     surface = np.asarray(snapshot.surface, dtype=float)
     x, y = np.asarray(data.x_train, dtype=float), np.asarray(data.y_train, dtype=float).ravel()

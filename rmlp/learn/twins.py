@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from rmlp.design.plan import make_plan
+from rmlp.keras.build import build_uncompiled
+
 __all__ = ["NAMES", "Pair", "TwinWeights", "init_weights", "output", "to_keras"]
 
 #: A twin's weight arrays: block 1 (entry kernel and bias, main kernels and biases, the ``j + 1`` normalisation
@@ -290,9 +293,6 @@ def batch_statistics(weights: TwinWeights, x_train: np.ndarray) -> dict[tuple[in
 def to_keras(weights: TwinWeights, spec: Any, x_train: np.ndarray) -> Any:
     """The spec's own Keras model (:func:`rmlp.keras.build.build_uncompiled`) with these weights, each batch
     normalisation holding the training rows' statistics."""
-    from rmlp.design.plan import make_plan
-    from rmlp.keras.build import build_uncompiled
-
     model = build_uncompiled(spec)
     a = weights.arrays
     stats = batch_statistics(weights, x_train)

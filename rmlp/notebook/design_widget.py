@@ -16,6 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
+from rmlp.base.info import applications
+from rmlp.data.samples import starting_base_model
 from rmlp.design.summary import DEFAULT_BATCH_SIZE
 from rmlp.design.validate import validate
 from rmlp.notebook.views import problems_html, spec_html
@@ -255,8 +257,6 @@ class Designer:
         self._sync_all()
 
     def _draw_base(self) -> None:
-        from rmlp.base.info import applications
-
         for path in [p for p in self._controls if p.startswith("base_model.")]:
             del self._controls[path], self._notes[path]
         bm = self._data.get("base_model")
@@ -276,8 +276,6 @@ class Designer:
         self._base_box.children = parts
 
     def _set_base(self, source: str) -> None:
-        from rmlp.data.samples import starting_base_model
-
         self._data["base_model"] = starting_base_model(source)
         self._apply()
         self._sync_all()

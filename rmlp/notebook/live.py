@@ -25,11 +25,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
+import plotly.io as pio
+from IPython import get_ipython
 from IPython.display import HTML, display
 
 from rmlp.compat import forget_reply_subshell
+from rmlp.data.split import Splits
+from rmlp.notebook.views import run_html
 from rmlp.runs import charts
 from rmlp.runs.events import Listener, TrainEvent
+from rmlp.runs.train import train
+from rmlp.search.report import trials_frame
+from rmlp.search.runner import run_search
 
 __all__ = ["LiveTraining", "SearchDisplay", "TrainingJob", "WidgetChart", "in_notebook", "plotly_bundle",
            "run_until_stopped", "search_live", "show_run", "start_training", "train_live"]
@@ -62,8 +69,6 @@ def plotly_bundle(figure: Any) -> dict[str, Any]:
 
     (A figure passed as it is displays itself anew, ignoring the handle's display id.)
     """
-    import plotly.io as pio
-
     return pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
 
 
@@ -191,10 +196,6 @@ class LiveTraining:
 
 def in_notebook() -> bool:
     """Whether this code runs in a Jupyter kernel (JupyterLab, VS Code, nbclient), where widgets show."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
@@ -239,11 +240,9 @@ def run_until_stopped(work: Callable[[], T], stop_event: threading.Event) -> T:
     return _Worker(work).wait(stop_event)
 
 
-def train_live(spec: Any, data: Any, config: Any = None, listener: Listener | None = None,
+def train_live(spec: Any, data: Splits, config: Any = None, listener: Listener | None = None,
                stop_event: threading.Event | None = None, data_source: Any = None) -> Any:
     """:func:`rmlp.train` with live curves, a progress bar and a Stop button in the running cell."""
-    from rmlp.runs.train import train
-
     if not in_notebook():  # a script or a terminal: nothing to draw in
         return train(spec, data, config, listener=listener, stop_event=stop_event, data_source=data_source)
     stop_event = stop_event or threading.Event()
@@ -313,23 +312,17 @@ class TrainingJob:
 
 def _cell_number() -> int | None:
     """The running cell's execution count (None outside IPython)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
     shell = get_ipython()
     return getattr(shell, "execution_count", None) if shell is not None else None
 
 
-def start_training(spec: Any, data: Any, config: Any = None, listener: Listener | None = None,
+def start_training(spec: Any, data: Splits, config: Any = None, listener: Listener | None = None,
                    data_source: Any = None) -> TrainingJob:
     """Start :func:`rmlp.train` in the background and return at once, drawing it live in a notebook.
 
     The cell ends while the model trains, so the kernel answers the Stop button in every front end
     (and other cells can run meanwhile). ``job.result()`` gives the run once it ends.
     """
-    from rmlp.runs.train import train
-
     stop_event = threading.Event()
     return TrainingJob(
         lambda heard: train(spec, data, config, listener=heard, stop_event=stop_event, data_source=data_source),
@@ -338,8 +331,6 @@ def start_training(spec: Any, data: Any, config: Any = None, listener: Listener 
 
 def show_run(result: Any) -> None:
     """Display a finished run: status, test metrics and notices, then its curves."""
-    from rmlp.notebook.views import run_html
-
     display(HTML(run_html(result)))
     history = result.history or {}
     if any(history.get(name) for name in history if name != "epoch"):
@@ -380,8 +371,6 @@ class SearchDisplay:
 
     def redraw(self, study: Any) -> None:
         """Draw the trial table and the best value so far of ``study``."""
-        from rmlp.search.report import trials_frame
-
         self._drawn = time.monotonic()
         if self._table is None or study is None:
             return
@@ -403,8 +392,6 @@ def search_live(spec: Any, data_source: Any, space: Any = None, config: Any = No
 
     ``options`` are run_search's other keywords (``in_process``, ``n_trials``, ...).
     """
-    from rmlp.search.runner import run_search
-
     def run(heard: Callable[[Any], None], stop: threading.Event) -> Any:
         return run_search(spec, data_source, space, config, progress=heard, stop_event=stop, **options)
 

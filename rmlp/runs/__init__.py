@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlp.runs.comparison import Comparison, compare_runs
+from rmlp.runs.history import list_runs, runs_frame
 
 __all__ = ["compare", "list"]
 
@@ -18,8 +19,6 @@ __all__ = ["compare", "list"]
 def list(runs_dir: str | Path = "runs", *, data: str | None = None, status: str | None = None,  # noqa: A001
          last: int | None = None) -> Any:
     """The runs in ``runs_dir`` as a pandas DataFrame, newest first (see :func:`rmlp.runs.history.list_runs`)."""
-    from rmlp.runs.history import list_runs, runs_frame
-
     return runs_frame(list_runs(runs_dir, data=data, status=status, last=last))
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rmlp.spec.metrics import direction, display_name
+
 TRAIN_COLOR = "#1f5fa8"
 VAL_COLOR = "#d9730d"
 BASELINE_COLOR = "#7f7f7f"
@@ -44,8 +46,6 @@ def metric_names(history: History) -> list[str]:
 
 def _title(name: str) -> str:
     """A panel's title: the metric in words, and which way is better when that is not plain."""
-    from rmlp.spec.metrics import direction, display_name
-
     words = display_name(name)
     return f"validation {words} (lower is better)" if name == "score" and direction(name) == "minimize" else words
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rmlp.spec.metrics import better, direction
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 __all__ = ["ConstantGuess", "collapse_notice", "constant_guess"]
 
@@ -47,7 +50,7 @@ def constant_guess(y_train: Any, y_eval: Any, task: str, class_names: Any = None
     return ConstantGuess("accuracy", share, f"the most common class ({name!s})")
 
 
-def collapse_notice(data: Any, metrics: dict[str, Any], task: str) -> str | None:
+def collapse_notice(data: Splits, metrics: dict[str, Any], task: str) -> str | None:
     """A warning when the model scores no better than the constant guess on the rows it was tested on."""
     split = metrics.get("split")
     if split not in ("test", "val") or not len(getattr(data, "y_train", [])):

@@ -18,6 +18,7 @@ from rmlp.runs.folder import RunDir
 from rmlp.runs.history import RunRecord, find_run, higher_is_better, read_run
 from rmlp.spec.diff import FieldChange, diff_documents, format_value, spec_diff
 from rmlp.spec.display import hook
+from rmlp.spec.paths import get_in
 
 __all__ = ["Comparison", "SettingDifference", "compare_runs"]
 
@@ -78,7 +79,7 @@ class Comparison:
 
     def metrics_frame(self) -> Any:
         """The metric rows as a pandas DataFrame: one row per metric, one column per run."""
-        import pandas as pd
+        import pandas as pd  # here, not at the top: `import rmlp` loads this module and stays without pandas
 
         rows = self.metric_rows()
         return pd.DataFrame([values for _, values, _ in rows], index=[name for name, _, _ in rows],
@@ -144,8 +145,6 @@ _IGNORED = {"run_name", "runs_dir", "batch_events_every", "data.file", "data.spl
 
 def _setting_differences(documents: Sequence[dict[str, Any]]) -> tuple[SettingDifference, ...]:
     """Paths whose values differ in any run, with every run's value."""
-    from rmlp.spec.paths import get_in
-
     paths: list[str] = []
     for other in documents[1:]:
         for change in diff_documents(documents[0], other):

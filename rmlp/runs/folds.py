@@ -16,11 +16,15 @@ exactly the mean out-of-fold loss. NumPy only: no TensorFlow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from rmlp.keras.build import repeat_for_members
 from rmlp.spec.model import ModelSpec
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 __all__ = ["FoldSettings", "MemberRows", "fold_of_rows", "fold_weights", "member_rows", "rows_fitted", "uses_folds"]
 
@@ -36,13 +40,13 @@ def _rows(x: Any) -> int:
     return 0 if x is None else len(x)
 
 
-def uses_folds(spec: ModelSpec, config: FoldSettings, data: Any) -> bool:
+def uses_folds(spec: ModelSpec, config: FoldSettings, data: Splits) -> bool:
     """Whether this run trains its members on folds: an ensemble, the setting on, a row per member at least."""
     pooled = _rows(getattr(data, "x_train", None)) + _rows(getattr(data, "x_val", None))
     return bool(config.ensemble_folds and spec.ensemble > 1 and pooled >= spec.ensemble)
 
 
-def rows_fitted(spec: ModelSpec, config: FoldSettings, data: Any) -> int:
+def rows_fitted(spec: ModelSpec, config: FoldSettings, data: Splits) -> int:
     """Rows one epoch goes through: the training rows, or the pooled rows with folds."""
     rows = _rows(getattr(data, "x_train", None))
     return rows + _rows(getattr(data, "x_val", None)) if uses_folds(spec, config, data) else rows
@@ -88,10 +92,8 @@ class MemberRows:
     validation: tuple[Any, ...] | None = None
 
 
-def member_rows(spec: ModelSpec, config: FoldSettings, data: Any) -> MemberRows:
+def member_rows(spec: ModelSpec, config: FoldSettings, data: Splits) -> MemberRows:
     """The rows, targets and weights an ensemble (or a single network) is fitted and validated on."""
-    from rmlp.keras.build import repeat_for_members
-
     has_val = _rows(getattr(data, "x_val", None)) > 0
     if not uses_folds(spec, config, data):
         val = (data.x_val, repeat_for_members(data.y_val, spec)) if has_val else None

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from rmlp.design.summary import summarize
 from rmlp.runs.folder import RunDir
 from rmlp.spec.metrics import direction
+from rmlp.spec.model import ModelSpec
 
 __all__ = [
     "HISTORY_STATUSES", "AmbiguousRun", "RunNotFound", "RunRecord", "RunStatus", "delete_run", "find_run",
@@ -140,9 +142,6 @@ def _stamp_time(name: str) -> _dt.datetime | None:
 
 def _params(spec: Mapping[str, Any]) -> int | None:
     """The design's parameter count, counted without Keras (None when it cannot be counted)."""
-    from rmlp.design.summary import summarize
-    from rmlp.spec.model import ModelSpec
-
     try:
         return int(summarize(ModelSpec.model_validate(spec)).total_params)
     except Exception:  # noqa: BLE001 - a design that no longer counts (a base model file gone) lists without it
@@ -355,7 +354,7 @@ def list_runs(runs_dir: str | Path = "runs", *, data: str | None = None, status:
 
 def runs_frame(records: Sequence[RunRecord]) -> Any:
     """The records as a pandas DataFrame, one row per run (the columns of :meth:`RunRecord.as_row`)."""
-    import pandas as pd
+    import pandas as pd  # here, not at the top: `import rmlp` loads this module and stays without pandas
 
     columns = ["name", "started", "design", "data", "task", "params", "epochs_done", "epochs_planned", "status",
                "best_metric", "best_value", "best_epoch"]

@@ -34,7 +34,8 @@ from rmlp.data.finite import bad_number_mask
 from rmlp.data.limits import (DEFAULT_MAX_BYTES, DEFAULT_MAX_CELLS, DEFAULT_MAX_COLUMNS, MAX_IMAGE_PIXELS,
                               MAX_TOTAL_PIXELS)
 from rmlp.data.preprocessor import Preprocessor
-from rmlp.data.reading import Source
+from rmlp.data.reading import Source, read_table_notes
+from rmlp.data.unlabelled import read_images
 from rmlp.runs.folder import RunDir
 
 __all__ = ["FORMULA_STARTS", "Predictions", "Predictor", "check_rows", "escape_formulas", "load_predictor",
@@ -284,8 +285,6 @@ def predict_file(predictor: Predictor, source: Source, *, non_finite: NonFiniteP
         raise DataError(f"No data file or folder at {str(source)!r}.",
                         "Give an existing CSV file, folder, .zip or .npz.")
     if predictor.kind == "table":
-        from rmlp.data.reading import read_table_notes
-
         if isinstance(source, (str, Path)) and Path(source).is_dir():
             raise DataError(f"{str(source)!r} is a folder; the run was trained on a table.", "Give a CSV file.")
         frame, notes, _ = read_table_notes(source, max_bytes=max_bytes, max_columns=max_columns, max_rows=max_rows,
@@ -293,7 +292,6 @@ def predict_file(predictor: Predictor, source: Source, *, non_finite: NonFiniteP
         result = predictor.predict_frame(frame, non_finite)
         result.notices = [*notes, *result.notices]
         return result
-    from rmlp.data.unlabelled import read_images
 
     h, w, c = (predictor.input_shape + [1, 1, 1])[:3]
     x, names, notes = read_images(source, (h, w), "grayscale" if c == 1 else "rgb", max_bytes=max_bytes,

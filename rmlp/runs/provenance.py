@@ -8,8 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+import rmlp
 from rmlp.data.errors import DataError
 from rmlp.data.images import load_images
+from rmlp.data.split import Splits
 from rmlp.data.tables import load_table
 
 __all__ = ["data_record", "fingerprint", "reload_data", "versions"]
@@ -44,10 +48,7 @@ def _changed(path: Path, recorded: Any) -> str:
 def versions() -> dict[str, Any]:
     """Versions of Python, TensorFlow, Keras, numpy and rmlp, the platform and visible GPUs."""
     import keras
-    import numpy as np
     import tensorflow as tf
-
-    import rmlp
 
     try:
         gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
@@ -57,7 +58,7 @@ def versions() -> dict[str, Any]:
             "numpy": np.__version__, "rmlp": rmlp.__version__, "platform": platform.platform(), "gpus": gpus}
 
 
-def data_record(data: Any, source: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
+def data_record(data: Splits, source: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
     """How the data was loaded (for data.json): kind, load arguments, split sizes, class names.
 
     ``source`` (or the data's own ``load_args``) holds the arguments that reload the same split,

@@ -239,8 +239,6 @@ def dump_document(data: Any, path: str | Path) -> Path:
     """Write ``data`` as JSON, or as YAML when the name ends in .yaml/.yml."""
     path = Path(path)
     if path.suffix.lower() in YAML_SUFFIXES:
-        import yaml
-
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     else:
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
