@@ -39,8 +39,8 @@ class TrainConfig(StrictSettings):
     )
     min_epochs: int | None = setting(
         None, label="Minimum epochs",
-        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs), so a run whose validation score is noisy at first is not cut off while the learning rate "
-        "warms up.",
+        help="Epochs trained before early stopping may stop (empty: a fifth of the epochs), so a run whose "
+        "validation score is noisy at first is not cut off while the learning rate warms up.",
         low=0, high=100000, step=1, when=(When("early_stopping", (True,)),),
         empty="a fifth of the epochs",
     )

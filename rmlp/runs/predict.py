@@ -31,8 +31,13 @@ import pandas as pd
 
 from rmlp.data.errors import DataError
 from rmlp.data.finite import bad_number_mask
-from rmlp.data.limits import (DEFAULT_MAX_BYTES, DEFAULT_MAX_CELLS, DEFAULT_MAX_COLUMNS, MAX_IMAGE_PIXELS,
-                              MAX_TOTAL_PIXELS)
+from rmlp.data.limits import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CELLS,
+    DEFAULT_MAX_COLUMNS,
+    MAX_IMAGE_PIXELS,
+    MAX_TOTAL_PIXELS,
+)
 from rmlp.data.preprocessor import Preprocessor
 from rmlp.data.reading import Source, read_table_notes
 from rmlp.data.unlabelled import read_images
@@ -97,13 +102,14 @@ def check_rows(frame: pd.DataFrame, prep: Preprocessor,
         notices.append(f"The target column {target!r} is in the rows; it is ignored (not used to predict).")
     extra = [c for c in ignored if c != target]
     if extra:
-        notices.append(f"Ignored {len(extra)} column{'s' if len(extra) != 1 else ''} the model does not use: {', '.join(map(repr, extra[:10]))}"
-                       + (" ..." if len(extra) > 10 else "") + ".")
+        shown = ", ".join(map(repr, extra[:10])) + (" ..." if len(extra) > 10 else "")
+        notices.append(f"Ignored {len(extra)} column{'s' if len(extra) != 1 else ''} the model does not use: {shown}.")
     used = frame[names].copy()
     for col in prep.columns:
         name, values = col["name"], used[col["name"]]
         empty = values.isna().to_numpy()
-        blanks = f"{int(empty.sum())} empty cell{'s' if int(empty.sum()) != 1 else ''} ({_rows_text(np.flatnonzero(empty))})"
+        n_empty = int(empty.sum())
+        blanks = f"{n_empty} empty cell{'s' if n_empty != 1 else ''} ({_rows_text(np.flatnonzero(empty))})"
         if col["kind"] == "numeric":
             numbers = pd.to_numeric(values, errors="coerce").astype("float64")
             text = (numbers.isna().to_numpy() & ~empty)
