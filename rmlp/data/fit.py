@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from rmlp.base.info import lookup
 from rmlp.data.images import ImageData
+from rmlp.data.split import Splits
 from rmlp.data.tables import TabularData
 from rmlp.design.sizing import SIZED_FIELDS, design_for
 from rmlp.spec.model import ModelSpec
@@ -16,7 +18,7 @@ from rmlp.spec.tasks import facts
 Data = TabularData | ImageData
 
 
-def target_scale(data: Data) -> dict[str, float] | None:
+def target_scale(data: Splits) -> dict[str, float] | None:
     """Mean and spread of a regression target on the training rows (None for classification)."""
     if data.task != "regression" or not len(data.y_train):
         return None
@@ -25,7 +27,7 @@ def target_scale(data: Data) -> dict[str, float] | None:
     return {"mean": round(float(y.mean()), 6), "std": round(std, 6) if std > 1e-12 else 1.0}
 
 
-def _numeric_columns(data: Data) -> int | None:
+def _numeric_columns(data: Splits) -> int | None:
     """Encoded numeric columns of a table (None when not known: every feature counts as a number)."""
     columns = getattr(getattr(data, "preprocessor", None), "columns", None)
     if not isinstance(columns, list):
@@ -33,7 +35,7 @@ def _numeric_columns(data: Data) -> int | None:
     return sum(1 for col in columns if isinstance(col, dict) and col.get("kind") == "numeric")
 
 
-def _classes_text(names: list[Any]) -> str:
+def _classes_text(names: Sequence[Any]) -> str:
     shown = ", ".join(str(n) for n in names[:6])
     return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
@@ -58,7 +60,7 @@ def is_undesigned(spec: ModelSpec) -> bool:
     return mine.get("name") == plain.get("name") and all(mine.get(name) == plain.get(name) for name in SIZED_FIELDS)
 
 
-def spec_for_data(spec: ModelSpec, data: Data, size: bool | None = None) -> tuple[ModelSpec, list[str]]:
+def spec_for_data(spec: ModelSpec, data: Splits, size: bool | None = None) -> tuple[ModelSpec, list[str]]:
     """A copy of ``spec`` whose input shape, task, outputs and loss follow the data, and notices.
 
     With ``size`` (None: when the spec's design is still the default and the data is a table) the

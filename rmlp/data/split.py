@@ -155,7 +155,8 @@ class SplitData:
 
 
 class Splits(Protocol):
-    """What training and evaluation read of a data set: the three splits' arrays, the task and the class names.
+    """What training and evaluation read of a data set: the three splits' arrays, the task, the class names and
+    the shapes a design is fitted to.
 
     :class:`SplitData` (a table's or images') has them, and so has a teaching toy set
     (:class:`rmlp.learn.toys.ToyData`) or any object built with the same attributes.
@@ -177,3 +178,7 @@ class Splits(Protocol):
     def task(self) -> str: ...
     @property
     def class_names(self) -> Sequence[Any]: ...
+    @property
+    def input_shape(self) -> Sequence[int]: ...
+    @property
+    def num_outputs(self) -> int: ...

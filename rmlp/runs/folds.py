@@ -40,13 +40,13 @@ def _rows(x: Any) -> int:
     return 0 if x is None else len(x)
 
 
-def uses_folds(spec: ModelSpec, config: FoldSettings, data: Splits) -> bool:
+def uses_folds(spec: ModelSpec, config: FoldSettings, data: Splits | None) -> bool:
     """Whether this run trains its members on folds: an ensemble, the setting on, a row per member at least."""
     pooled = _rows(getattr(data, "x_train", None)) + _rows(getattr(data, "x_val", None))
     return bool(config.ensemble_folds and spec.ensemble > 1 and pooled >= spec.ensemble)
 
 
-def rows_fitted(spec: ModelSpec, config: FoldSettings, data: Splits) -> int:
+def rows_fitted(spec: ModelSpec, config: FoldSettings, data: Splits | None) -> int:
     """Rows one epoch goes through: the training rows, or the pooled rows with folds."""
     rows = _rows(getattr(data, "x_train", None))
     return rows + _rows(getattr(data, "x_val", None)) if uses_folds(spec, config, data) else rows

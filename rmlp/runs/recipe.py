@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmlp.design.sizing import budget_for
 from rmlp.runs.config import LrSchedule, TrainConfig
@@ -21,18 +21,21 @@ from rmlp.runs.state import RunState
 from rmlp.spec.metrics import Goal, direction
 from rmlp.spec.model import ModelSpec
 
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
+
 __all__ = ["Recipe", "make_recipe", "watched"]
 
 #: What a run watches with validation rows: the score (classification) or the loss.
 SCORE = "val_score"
 
 
-def _rows(data: Any, split: str) -> int:
+def _rows(data: Splits | None, split: str) -> int:
     x = getattr(data, f"x_{split}", None)
     return 0 if x is None else len(x)
 
 
-def watched(spec: ModelSpec, config: TrainConfig, data: Any) -> str:
+def watched(spec: ModelSpec, config: TrainConfig, data: Splits | None) -> str:
     """What early stopping and the best checkpoint of a run watch: ``val_score``, ``val_loss`` or ``loss``."""
     if not _rows(data, "val") and not uses_folds(spec, config, data):
         return "loss"
@@ -157,7 +160,7 @@ class Recipe:
             start_from_epoch=self.min_epochs if self.early_stopping else 0)]
 
 
-def make_recipe(spec: ModelSpec, config: TrainConfig, data: Any, *, monitor: str | None = None,
+def make_recipe(spec: ModelSpec, config: TrainConfig, data: Splits | None, *, monitor: str | None = None,
                 goal: Goal | None = None) -> Recipe:
     """The recipe of ``config`` (its empty settings sized to the data) for ``spec`` on ``data``.
 

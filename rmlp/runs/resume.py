@@ -12,7 +12,7 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import strategy_scope
@@ -23,6 +23,9 @@ from rmlp.runs.recipe import make_recipe
 from rmlp.runs.state import RunState
 from rmlp.runs.train import RunResult, _fail, _finish, _fit, _seed
 from rmlp.spec.model import ModelSpec
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 __all__ = ["resume"]
 
@@ -111,7 +114,7 @@ def _lost_note(epoch: int, state: RunState, rel: str) -> str:
     return f"{head}; {lost} lost (trained but not yet saved) and {'is' if ' was' in lost else 'are'} trained again."
 
 
-def resume(run_dir: str | Path, data: Any = None, listener: Listener | None = None,
+def resume(run_dir: str | Path, data: Splits | None = None, listener: Listener | None = None,
            stop_event: threading.Event | None = None, extra_epochs: int | None = None,
            data_path: str | Path | None = None) -> RunResult:
     """Continue a run from its last checkpoint up to its planned epochs, or ``extra_epochs`` beyond them.

@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmlp.data.fit import spec_for_data
 from rmlp.design.sizing import budget_for
@@ -47,6 +47,9 @@ from rmlp.runs.tensorboard import tensorboard_callback
 from rmlp.spec.display import hook
 from rmlp.spec.model import ModelSpec
 from rmlp.spec.problems import SettingsError
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 __all__ = ["RunResult", "TrainConfig", "TrainEvent", "preflight", "train"]
 
@@ -77,7 +80,7 @@ class RunResult:
 
 
 # ----------------------------------------------------------------------------- small helpers
-def _has_rows(data: Any, split: str) -> bool:
+def _has_rows(data: Splits, split: str) -> bool:
     x = getattr(data, f"x_{split}", None)
     return x is not None and len(x) > 0
 
@@ -88,11 +91,11 @@ def _seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
-def _validation(data: Any) -> tuple[Any, Any] | None:
+def _validation(data: Splits) -> tuple[Any, Any] | None:
     return (data.x_val, data.y_val) if _has_rows(data, "val") else None
 
 
-def _held_out(data: Any, trained_on_val: bool = False) -> str | None:
+def _held_out(data: Splits, trained_on_val: bool = False) -> str | None:
     """The split a model is scored on: test, else validation (unless the model trained on it), else none."""
     if _has_rows(data, "test"):
         return "test"
@@ -118,7 +121,7 @@ class _Fitted:
                                    divergence_fix(spec), path="optimizer.learning_rate")
 
 
-def _fit(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir, state: RunState,
+def _fit(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, state: RunState,
          listener: Listener | None, stop_event: threading.Event | None, initial_epoch: int,
          begin_message: str = "") -> _Fitted:
     """model.fit with the run's callbacks."""
@@ -159,7 +162,7 @@ def _first_score_epoch(config: TrainConfig, initial_epoch: int) -> int:
     return min(3, max(config.n_epochs // 10, 1))
 
 
-def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int, split: str | None) -> dict[str, Any]:
+def _test_metrics(model: Any, spec: ModelSpec, data: Splits, batch_size: int, split: str | None) -> dict[str, Any]:
     """Loss and the sklearn metrics on the held-out ``split`` (none: no metrics)."""
     import keras
 
@@ -177,7 +180,7 @@ def _test_metrics(model: Any, spec: ModelSpec, data: Any, batch_size: int, split
     return out
 
 
-def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir, residual_params: int,
+def _train_baseline(spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, residual_params: int,
                     listener: Listener | None, stop_event: threading.Event | None) -> dict[str, Any]:
     """Train the plain-MLP baseline on the same split and settings; its figures for baseline.json."""
 
@@ -208,7 +211,7 @@ def _train_baseline(spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir
     return out
 
 
-def _finish(model: Any, spec: ModelSpec, data: Any, config: TrainConfig, run: RunDir, state: RunState,
+def _finish(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, state: RunState,
             fitted: _Fitted, listener: Listener | None, stop_event: threading.Event | None, epochs_before: int,
             notices: list[str]) -> RunResult:
     """After fit: save the final model, evaluate, optionally train the baseline, close the run."""
@@ -305,7 +308,7 @@ def _checked(config: TrainConfig) -> TrainConfig:
 
 
 # ----------------------------------------------------------------------------- train and resume
-def preflight(spec: ModelSpec | dict[str, Any], data: Any,
+def preflight(spec: ModelSpec | dict[str, Any], data: Splits,
               config: TrainConfig | None = None) -> tuple[ModelSpec, TrainConfig, list[str]]:
     """Everything :func:`train` checks before it builds anything, without TensorFlow.
 
@@ -339,7 +342,7 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Any,
     return spec, config, notices
 
 
-def train(spec: ModelSpec | dict[str, Any], data: Any, config: TrainConfig | None = None,
+def train(spec: ModelSpec | dict[str, Any], data: Splits, config: TrainConfig | None = None,
           listener: Listener | None = None, stop_event: threading.Event | None = None,
           data_source: Mapping[str, Any] | None = None, display: bool = False) -> RunResult:
     """Build, fit, checkpoint, evaluate and save a model for ``spec`` on ``data``, in this thread.

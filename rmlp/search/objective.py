@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
 from rmlp.keras.metrics import metric_names
@@ -40,6 +40,9 @@ from rmlp.search.config import SearchConfig
 from rmlp.search.sampling import sample_spec
 from rmlp.search.space import SearchSpace
 from rmlp.spec.model import ModelSpec
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 
 class SearchStopped(Exception):  # noqa: N818 - a signal, not an error
@@ -160,7 +163,7 @@ def trial_training(config: SearchConfig, batch_size: int) -> TrainConfig:
                        ensemble_folds=config.ensemble_folds, seed=int(config.seed))
 
 
-def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Any, config: SearchConfig,
+def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Splits, config: SearchConfig,
                 stop_event: Any = None) -> float:
     """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
     import keras
@@ -247,7 +250,7 @@ def trial_metrics(spec: ModelSpec, metric: str) -> list[Any]:
     return chosen or make_metrics(spec)
 
 
-def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig,
+def make_objective(base_spec: ModelSpec, space: SearchSpace, data: Splits, config: SearchConfig,
                    stop_event: threading.Event | Any = None) -> Callable[[Any], float | tuple[float, float]]:
     """The Optuna objective: sample, check caps (before any Keras work), train, score.
 
@@ -301,7 +304,7 @@ class EpochTiming:
     params: int
 
 
-def time_epochs(spec: ModelSpec, data: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> EpochTiming:
+def time_epochs(spec: ModelSpec, data: Splits, batch_size: int = DEFAULT_BATCH_SIZE) -> EpochTiming:
     """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
     import keras
 

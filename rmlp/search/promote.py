@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from rmlp.data.fit import Data
+from rmlp.data.split import SplitData
 from rmlp.design.sizing import budget_for
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
@@ -21,6 +23,9 @@ from rmlp.search.config import DataSource, SearchError
 from rmlp.search.report import best_trial, study_record, trial_spec
 from rmlp.search.storage import load_study, safe_url
 from rmlp.spec.model import ModelSpec
+
+#: A split data set of any kind (a table's or images'): promotion keeps its kind.
+D = TypeVar("D", bound=SplitData)
 
 __all__ = ["PromoteResult", "merge_train_val", "promote"]
 
@@ -37,7 +42,7 @@ class PromoteResult:
     epochs: int
 
 
-def merge_train_val(data: Any) -> Any:
+def merge_train_val(data: D) -> D:
     """A copy of ``data`` whose training split also holds the validation rows (validation left empty)."""
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
@@ -45,8 +50,9 @@ def merge_train_val(data: Any) -> Any:
     return dataclasses.replace(data, x_train=x, y_train=y, x_val=empty_x, y_val=empty_y)
 
 
-def promote(storage: str, study_name: str | None, data: Any, epochs: int | None = None, runs_dir: str | Path = "runs",
-            *, trial: int | None = None, seed: int = 0, listener: Any = None, stop_event: Any = None) -> PromoteResult:
+def promote(storage: str, study_name: str | None, data: Data | DataSource, epochs: int | None = None,
+            runs_dir: str | Path = "runs", *, trial: int | None = None, seed: int = 0, listener: Any = None,
+            stop_event: Any = None) -> PromoteResult:
     """Retrain the best trial's spec on train+validation with the full training recipe; run folder + bundle.
 
     ``data`` is loaded data or a :class:`~rmlp.search.runner.DataSource`; ``epochs`` defaults to
@@ -69,7 +75,9 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
         chosen = found[0]
     spec, batch_size = trial_spec(chosen)
     record = study_record(study)
-    source = data.to_dict() if isinstance(data, DataSource) else None
+    data_source = None
+    if isinstance(data, DataSource):
+        data_source = {"kind": "table" if data.target else "images", **data.to_dict()}
     loaded = data.load() if isinstance(data, DataSource) else data
     spec, _ = spec_for_data(spec, loaded)
     merged = merge_train_val(loaded)
@@ -80,7 +88,6 @@ def promote(storage: str, study_name: str | None, data: Any, epochs: int | None 
                             run_name=f"{study.study_name}-trial{chosen.number}").sized(
                                 len(merged.x_train), budget_for(spec.ensemble, spec.ensemble_layout))
     epochs = int(config.epochs or 1)
-    data_source = {"kind": "table" if data.target else "images", **source} if source else None
     result = train(spec, merged, config, listener=listener, stop_event=stop_event, data_source=data_source)
     run = RunDir(result.run_dir)
     run.write_json(RunDir.SEARCH, {

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmlp.data.fit import spec_for_data
 from rmlp.search.config import DataSource, SearchConfig, SearchError
@@ -37,6 +37,9 @@ from rmlp.search.workers import run_workers
 from rmlp.spec.display import hook
 from rmlp.spec.fields import parse_settings
 from rmlp.spec.model import ModelSpec
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 
 # ----------------------------------------------------------------------------- the search
@@ -128,7 +131,7 @@ def run_search(spec: ModelSpec, data_source: Any, space: SearchSpace | None = No
                         storage, sampler_seed, progress, stop_event, start, notices, poll_s, on_workers)
 
 
-def _run_here(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig, storage: str,
+def _run_here(study: Any, spec: ModelSpec, space: SearchSpace, data: Splits, config: SearchConfig, storage: str,
               progress: Callable[[SearchProgress], None] | None, stop_event: threading.Event | None, start: float,
               notices: list[str]) -> SearchResult:
     own = {worker_id()}

@@ -21,9 +21,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rmlp.search.config import SearchConfig, SearchError
+from rmlp.search.config import DataSource, SearchConfig, SearchError
 from rmlp.search.objective import MetricError, SearchStopped, TrialFailure, make_objective
 from rmlp.search.space import SearchSpace, SpaceError
 from rmlp.search.storage import open_storage, quiet_optuna
@@ -38,6 +38,9 @@ from rmlp.search.study import (
     study_progress,
 )
 from rmlp.spec.model import ModelSpec
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class WorkerJob:
     study_name: str
     spec_json: str
     space_json: str
-    data: Any
+    data: Splits | DataSource
     config: SearchConfig
     n_trials: int
     deadline: float | None
@@ -173,10 +176,10 @@ class _Slot:
     ids: list[str] = field(default_factory=list)
 
 
-def run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Any, config: SearchConfig, storage: str,
-                 seed: int, progress: Callable[[SearchProgress], None] | None, stop_event: threading.Event | None,
-                 start: float, notices: list[str], poll_s: float,
-                 on_workers: Callable[[list[int]], None] | None) -> SearchResult:
+def run_workers(study: Any, spec: ModelSpec, space: SearchSpace, data: Splits | DataSource, config: SearchConfig,
+                storage: str, seed: int, progress: Callable[[SearchProgress], None] | None,
+                stop_event: threading.Event | None, start: float, notices: list[str], poll_s: float,
+                on_workers: Callable[[list[int]], None] | None) -> SearchResult:
     """Spawn local worker processes, replace dead ones (their trial failed and queued again), wait."""
     n_trials, timeout, workers = config.n_trials, config.timeout, config.workers
     ctx = mp.get_context("spawn")
