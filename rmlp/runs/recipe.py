@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from rmlp.design.sizing import budget_for
+from rmlp.keras.optimizers import cosine_schedule
 from rmlp.runs.config import LrSchedule, TrainConfig
 from rmlp.runs.folds import rows_fitted, uses_folds
 from rmlp.runs.state import RunState
@@ -121,7 +122,6 @@ class Recipe:
         """The learning rate to compile with: None for the optimizer's own number, else the schedule."""
         if self.schedule == "constant":
             return None
-        from rmlp.keras.optimizers import cosine_schedule
 
         return cosine_schedule(self.learning_rate, self.steps, self.warmup)
 

@@ -33,6 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from rmlp.data.fit import spec_for_data
 from rmlp.design.sizing import budget_for
+from rmlp.keras import feed
+from rmlp.keras.baseline import baseline_plan, build_baseline
+from rmlp.keras.build import average_members, build_uncompiled, check_buildable, compile_model, members_model
+from rmlp.keras.losses import make_loss
 from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, gpu_present, strategy_scope
@@ -126,7 +130,6 @@ def _fit(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: Ru
          begin_message: str = "") -> _Fitted:
     """model.fit with the run's callbacks."""
 
-    from rmlp.keras import feed
     from rmlp.runs import callbacks as cb
 
     recipe = make_recipe(spec, config, data)
@@ -167,7 +170,6 @@ def _test_metrics(model: Any, spec: ModelSpec, data: Splits, batch_size: int, sp
     import keras
 
     from rmlp.keras.evaluate import metrics_for, predict
-    from rmlp.keras.losses import make_loss
 
     if split is None:
         return {}
@@ -184,8 +186,6 @@ def _train_baseline(spec: ModelSpec, data: Splits, config: TrainConfig, run: Run
                     listener: Listener | None, stop_event: threading.Event | None) -> dict[str, Any]:
     """Train the plain-MLP baseline on the same split and settings; its figures for baseline.json."""
 
-    from rmlp.keras import feed
-    from rmlp.keras.baseline import baseline_plan, build_baseline
     from rmlp.runs.callbacks import EventCallback, ValidationScore
 
     plan = baseline_plan(spec)
@@ -221,7 +221,6 @@ def _finish(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run:
     # The model in memory holds exactly the weights of best.keras (restored) or of last.keras.
     final = ckpt.best_path if ckpt.restore_best and ckpt.best_epoch and ckpt.best_on_disk else ckpt.last_path
     if spec.ensemble > 1:  # the checkpoints hold the members side by side; model.keras averages them
-        from rmlp.keras.build import average_members, compile_model
 
         model = average_members(model)
         model.save(run.model)  # without an optimizer: a model that predicts
@@ -316,7 +315,6 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Splits,
     Raises on a design with errors (SpecError), an unusable runs folder, data without training rows
     and a design too big for the memory available (:class:`~rmlp.runs.limits.TooBigForMemory`).
     """
-    from rmlp.keras.build import check_buildable  # imports Keras only to build
 
     config = _checked(config or TrainConfig())
     check_runs_dir(config.runs_dir)
@@ -368,7 +366,6 @@ def train(spec: ModelSpec | dict[str, Any], data: Splits, config: TrainConfig | 
             return _not_begun(None, state, spec, config, notices, listener)
         import keras
 
-        from rmlp.keras.build import build_uncompiled, compile_model, members_model
 
         keras.backend.clear_session()
         if _stop_asked(stop_event):  # asked during TensorFlow's import: no run folder is made

@@ -30,12 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rmlp.data import spec_for_data
 from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
-from rmlp.keras.metrics import metric_names
+from rmlp.keras import feed
+from rmlp.keras.build import build_model, build_uncompiled, compile_model, members_model
+from rmlp.keras.fused import fuse_adam
+from rmlp.keras.metrics import make_metrics, metric_names
+from rmlp.keras.quick import quick_graphs, quick_variables, reset_keras
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folds import member_rows, uses_folds
 from rmlp.runs.limits import available_memory_bytes, divergence_fix, divergence_message, gib, memory_check
 from rmlp.runs.recipe import make_recipe
+from rmlp.runs.tensorboard import tensorboard_callback
 from rmlp.search.config import SearchConfig
 from rmlp.search.sampling import sample_spec
 from rmlp.search.space import SearchSpace
@@ -168,10 +174,6 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Splits, conf
     """Build a fresh model for ``spec``, train it with pruning reports; the best validation value."""
     import keras
 
-    from rmlp.keras import feed
-    from rmlp.keras.build import build_uncompiled, compile_model, members_model
-    from rmlp.keras.fused import fuse_adam
-    from rmlp.keras.quick import quick_graphs, quick_variables, reset_keras
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes between trials
     # Keras state reset without its full garbage collection (about 0.3 s, a tenth of a short trial)
@@ -197,7 +199,6 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Splits, conf
     callback = _trial_callback(trial, config, stop_event, spec)
     callbacks: list[Any] = [callback, *recipe.callbacks()]
     if config.tensorboard_dir:
-        from rmlp.runs.tensorboard import tensorboard_callback
 
         board = tensorboard_callback(Path(config.tensorboard_dir) / f"trial-{getattr(trial, 'number', 0)}")
         callbacks += [board] if board is not None else []
@@ -238,7 +239,6 @@ def trial_metrics(spec: ModelSpec, metric: str) -> list[Any]:
     """
     import keras
 
-    from rmlp.keras.metrics import make_metrics
 
     name = metric.removeprefix("val_")
     if name == "loss" or (metric == SCORE and spec.task == "regression"):
@@ -308,8 +308,6 @@ def time_epochs(spec: ModelSpec, data: Splits, batch_size: int = DEFAULT_BATCH_S
     """Train ``spec`` for two epochs on ``data`` and time them (for a search's cost preview)."""
     import keras
 
-    from rmlp.data import spec_for_data
-    from rmlp.keras.build import build_model
 
     spec, _ = spec_for_data(spec, data)
     keras.backend.clear_session()

@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from rmlp.data import spec_for_data
 from rmlp.data.fit import Data
 from rmlp.data.split import SplitData
 from rmlp.design.sizing import budget_for
+from rmlp.export import make_bundle
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 from rmlp.runs.train import train
@@ -62,8 +64,6 @@ def promote(storage: str, study_name: str | None, data: Data | DataSource, epoch
     The run folder is the one :func:`rmlp.runs.train.train` writes, with
     ``search.json`` (where the design came from) and ``bundle.zip`` added.
     """
-    from rmlp.data import spec_for_data
-    from rmlp.export import make_bundle
 
     study = load_study(storage, study_name)
     if trial is None:
