@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from designer_app import jobs
 from designer_app.metric_names import metric_label
 from rmlp.spec.metrics import metric_facts
+
+if TYPE_CHECKING:
+    from rmlp.data.split import Splits
 
 #: The twins, in the order they train, and how the page names them.
 VARIANTS = ("residual", "plain")
@@ -72,7 +75,7 @@ def start(spec: Any, loaded: Any, config: Any, data_name: str) -> jobs.Job:
                     coalesce=lambda e: "batch" if isinstance(e, Step) and e.kind == "batch" else None).start()
 
 
-def _compare(spec: Any, data: Any, config: Any, listener: jobs.Listener, stop_event: threading.Event,
+def _compare(spec: Any, data: Splits, config: Any, listener: jobs.Listener, stop_event: threading.Event,
              outcome: dict[str, Any]) -> Any:
     """The job's work: both twins, their events tagged with the twin; the result also kept in ``outcome``."""
     if stop_event.is_set():

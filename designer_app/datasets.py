@@ -19,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -29,6 +29,9 @@ from designer_app.server import UPLOADS_DIR_ENV, upload_root  # noqa: F401 - re-
 from rmlp.data.samples import sample, sample_dir
 from rmlp.data.split import SPLIT
 from rmlp.spec.units import human_bytes
+
+if TYPE_CHECKING:
+    from rmlp.data.fit import Data
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".zip", ".npz")
@@ -185,7 +188,7 @@ def read_table(path: Path) -> Any:
 class LoadedData:
     """A data set loaded for training, with how it was loaded (to reload another split)."""
 
-    data: Any  # rmlp.data.TabularData | rmlp.data.ImageData
+    data: Data
     name: str
     path: str
     kind: str
@@ -224,7 +227,7 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
     from rmlp.data import load_images, load_table
 
     common: dict[str, Any] = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
-    data: Any
+    data: Data
     if kind == "table":
         data = load_table(str(path), target, non_finite=non_finite, **common,  # type: ignore[arg-type]
                           **table_limits())

@@ -12,9 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from designer_app import jobs
+
+if TYPE_CHECKING:
+    from rmlp.learn.toys import ToyData
 
 #: The depths of the sweep (blocks).
 SWEEP_DEPTHS: tuple[int, ...] = (1, 2, 4, 8, 12, 16)
@@ -47,7 +50,7 @@ def _warm_up(stop_event: threading.Event) -> None:
         jobs.freeze_heap()
 
 
-def start_experiment(config: Any, data: Any) -> jobs.Job:
+def start_experiment(config: Any, data: ToyData | None) -> jobs.Job:
     """Train both twins of ``config`` in a background job; its events are the snapshots."""
     from rmlp.learn.experiment import run_experiment
 

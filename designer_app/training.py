@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from designer_app.datasets import LoadedData
 from designer_app.train_session import RunInfo
 from rmlp import ModelSpec
 from rmlp.spec.metrics import evaluated_metrics
+
+if TYPE_CHECKING:
+    from rmlp.data.fit import Data
 
 #: Where the app's run folders go (tests point this at a temporary folder).
 RUNS_DIR_ENV = server.RUNS_DIR_ENV
@@ -98,7 +101,7 @@ def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listene
     )
 
 
-def _regression_pairs(model: Any, data: Any) -> tuple[list[float], list[float]]:
+def _regression_pairs(model: Any, data: Data) -> tuple[list[float], list[float]]:
     """Actual and predicted values of the test split (validation split when test is empty), in target units."""
     from rmlp.keras.evaluate import predict
 
