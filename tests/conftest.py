@@ -62,8 +62,10 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         if getattr(event, "kind", "") == "epoch":
             stop.set()
 
-    out["stopped"] = train_module.train(base, data, config("stopped"), listener=stop_after_first_epoch,
-                                        stop_event=stop, data_source=source).run_dir
+    # one step per graph call, so the stop comes in the second epoch's first step and cuts it short
+    out["stopped"] = train_module.train(base, data, config("stopped", steps_per_execution=1),
+                                        listener=stop_after_first_epoch, stop_event=stop,
+                                        data_source=source).run_dir
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("evaluation failed")

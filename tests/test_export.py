@@ -23,7 +23,9 @@ from rmlp.export import (
     make_bundle,
 )
 from rmlp.export.code import preprocess_call
-from rmlp.runs.config import TrainConfig
+from rmlp.keras.build import build_uncompiled, check_buildable, compile_model
+from rmlp.runs.config import TRAINING, TrainConfig
+from rmlp.runs.recipe import make_recipe
 from rmlp.spec.model import BaseModelSpec, BlockSpec, ModelSpec
 from rmlp.spec.presets import PRESETS
 
@@ -337,21 +339,25 @@ def test_exported_scripts_build_the_same_models_without_rmlp(tmp_path):
     results = json.loads(line[len("RESULT:"):])
     for (key, spec), path in zip(specs.items(), paths, strict=True):
         keras.backend.clear_session()
-        expected = _describe_here(rmlp.build_model(spec))
+        # the script's compile_model() compiles as rmlp's training does: with the recipe's further options
+        recipe = make_recipe(check_buildable(spec), TRAINING, None)
+        expected = _describe_here(compile_model(build_uncompiled(spec), spec,
+                                                optimizer_options=recipe.optimizer_options(),
+                                                compile_options=recipe.compile_options()))
         got = results[path]
         assert [r[:2] for r in got["layers"]] == [r[:2] for r in expected["layers"]], key
         assert got == expected, key
         assert got["params"] == rmlp.summarize(spec).total_params
 
-    # the base models' preprocessing layers are the same built-in layers rmlp uses
+    # the base models' preprocessing layers, written as code, are the built-in layers rmlp builds
     from keras import layers
 
-    from rmlp.base.preprocess import preprocessing_layers
+    from rmlp.keras.layer_defs import preprocess_layer
 
     for family in ("tf", "torch", "caffe"):
         keras.utils.set_random_seed(0)
         ours = eval(preprocess_call(family, "base_preprocess"), {"keras": keras, "layers": layers})  # noqa: S307
-        theirs = preprocessing_layers(family)[0]
+        theirs = preprocess_layer(family, "base_preprocess").make()
         for layer in (ours, theirs):
             layer.build((None, 8, 8, 3))
         assert ours.get_config() == theirs.get_config(), family

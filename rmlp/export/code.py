@@ -71,7 +71,7 @@ def write_call(defined: LayerCall) -> str:
 
 
 def preprocess_call(family: str, name: str) -> str:
-    """The layer :func:`rmlp.base.preprocess.preprocessing_layers` makes for a family, as code."""
+    """A base-model family's preprocessing layer from the layer table (:func:`preprocess_layer`), as code."""
     try:
         return write_call(preprocess_layer(family, name))
     except ValueError as exc:
