@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from designer_app import jobs
 from designer_app.metric_names import metric_label
+from rmlp.learn.ablate import ablate
 from rmlp.spec.metrics import metric_facts
 
 if TYPE_CHECKING:
@@ -81,8 +82,6 @@ def _compare(spec: Any, data: Splits, config: Any, listener: jobs.Listener, stop
     if stop_event.is_set():
         return None
     import keras  # noqa: F401 - TensorFlow's import, before the first event
-
-    from rmlp.learn.ablate import ablate
 
     jobs.freeze_heap()
     ends = [0]

@@ -8,6 +8,7 @@ import streamlit as st
 
 from designer_app import comparison, state, train_session, training
 from designer_app.datasets import LoadedData
+from rmlp import ModelSpec
 from rmlp.spec.metrics import display_name
 
 #: Seconds between two redraws while the comparison runs (or its stopped worker finishes).
@@ -123,8 +124,6 @@ def _ended(snap: Any) -> None:
 
 def _stale(snap: Any) -> bool:
     """Warn (and say True) when the design or the data changed since the comparison was started."""
-    from rmlp import ModelSpec
-
     try:
         compared = ModelSpec.from_json(snap.info.get("spec_json") or "")
     except ValueError:

@@ -10,7 +10,10 @@ import streamlit as st
 
 from designer_app import datasets, state
 from designer_app.datasets import LoadedData
+from rmlp.data import DataError, spec_for_data, suggest_target
+from rmlp.data.limits import LoadConfig
 from rmlp.data.samples import sample, sample_dir, samples
+from rmlp.spec.fields import field_table
 from rmlp.spec.tasks import TASKS
 
 TASK_CHOICES = ("auto", *TASKS)
@@ -142,8 +145,6 @@ def table_options(path: Path) -> tuple[str, str | None, str] | None:
 
     None when the file is unusable.
     """
-    from rmlp.data import DataError, suggest_target
-
     try:
         frame = datasets.read_table(path)
     except DataError as exc:
@@ -167,9 +168,6 @@ def table_options(path: Path) -> tuple[str, str | None, str] | None:
 
 def _non_finite_choice(key: str) -> str:
     """What becomes of numbers that are not finite (inf, overflowing values): LoadConfig's own field."""
-    from rmlp.data.limits import LoadConfig
-    from rmlp.spec.fields import field_table
-
     meta = field_table(LoadConfig)["non_finite"]
     return str(st.selectbox(meta.label, meta.choices, key=key, help=meta.help))
 
@@ -204,8 +202,6 @@ def _load_cached(path: str, mtime: float, kind: str, target: str, task: str | No
 
 def load(path: Path, target: str = "", task: str | None = None, non_finite: str = "refuse") -> LoadedData | None:
     """The data set, split as the training settings say; None (with the message shown) when it fails."""
-    from rmlp.data import DataError
-
     settings = state.train_settings()
     kind = datasets.kind_of(path)
     name = shown_name(path)
@@ -282,8 +278,6 @@ def use_button(loaded: LoadedData) -> None:
 
 
 def _use(loaded: LoadedData) -> None:
-    from rmlp.data import spec_for_data
-
     state.set_data(loaded)
     spec, notices = spec_for_data(state.spec(), loaded.data)
     if spec != state.spec():

@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from designer_app import server
 from designer_app.memo import ByteCache
 from designer_app.server import UPLOADS_DIR_ENV, upload_root  # noqa: F401 - re-exported: where uploads go
-from rmlp.data.samples import sample, sample_dir
+from rmlp.data import load_images, load_table
+from rmlp.data import read_table as read_raw_table
+from rmlp.data.samples import BASE_MODEL, sample, sample_dir
 from rmlp.data.split import SPLIT
 from rmlp.spec.units import human_bytes
 
@@ -90,8 +93,6 @@ def _session_folder(token: str) -> Path:
 
 def _session_token() -> str:
     """This session's upload folder name; outside a running app (scripts, tests), one per process."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     if get_script_run_ctx(suppress_warning=True) is None:
         return _PROCESS_TOKEN
     return upload_token()
@@ -178,10 +179,8 @@ SERVER_HINT = "ask whoever runs the server to raise it (rmlp app --upload-mb, --
 
 def read_table(path: Path) -> Any:
     """The raw table (a DataFrame) of a CSV file, cached within the server's budget; raises DataError."""
-    from rmlp.data import read_table as read
-
     key = ("table", str(path), path.stat().st_mtime)
-    return CACHE.get(key, lambda: read(path, **table_limits()), session_owner())
+    return CACHE.get(key, lambda: read_raw_table(path, **table_limits()), session_owner())
 
 
 @dataclass
@@ -224,8 +223,6 @@ def load(path: Path, *, kind: str, target: str = "", task: str | None = None, na
          val_size: float = SPLIT.val_size, test_size: float = SPLIT.test_size, seed: int = 0,
          non_finite: str = "refuse") -> LoadedData:
     """Load a table or an image set; raises :class:`rmlp.data.DataError` with a plain message."""
-    from rmlp.data import load_images, load_table
-
     common: dict[str, Any] = {"task": task, "seed": seed, "val_size": val_size, "test_size": test_size}
     data: Data
     if kind == "table":
@@ -277,8 +274,6 @@ def own_base_model(path: str) -> str | None:
     """The base-model path a design of this session may hold: a shipped sample's, one of this session's
     uploads, or this session's copy of another session's upload (found by content hash); None for any
     other path, whether a file is there or not (nothing about other files is revealed)."""
-    from rmlp.data.samples import BASE_MODEL
-
     given = Path(os.path.abspath(path))
     if given.parent == sample_dir() and given.name == BASE_MODEL:
         return str(given)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from designer_app import datasets, state
+from designer_app import datasets, server, state
 from designer_app.design_values import (
     app_label,
     blocks_frame,
@@ -26,12 +27,18 @@ from designer_app.design_values import (
     short_label,
 )
 from designer_app.widgets import ProblemBoard, field, help_text, show_problem
-from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, field_meta
+from rmlp import BaseModelSpec, BlockSpec, ModelSpec, SpecError, build_model, field_meta, model_to_dot
 from rmlp.base.info import applications, lookup
+from rmlp.base.measure import inspect_base_file
+from rmlp.base.safety import check_keras_file
+from rmlp.data import spec_for_data
 from rmlp.data.samples import BASE_MODEL, sample_dir, starting_base_model
+from rmlp.design.graph import auto_compact, to_dot
 from rmlp.design.memory import memory_verdict
 from rmlp.design.summary import Summary, summarize
+from rmlp.runs.config import TrainConfig
 from rmlp.spec.fields import format_int_list
+from rmlp.spec.presets import PRESET_HELP, PRESET_TITLES, PRESETS, get_preset
 from rmlp.spec.sections import BLOCK_FIELDS, DESIGN_SECTIONS, section
 from rmlp.spec.units import human_bytes, human_count
 
@@ -86,15 +93,11 @@ def _opened() -> None:
 
 
 def _preset_titles() -> list[str]:
-    from rmlp.spec.presets import PRESET_TITLES, PRESETS
-
     return [PRESET_TITLES.get(name, name) for name in PRESETS]
 
 
 def _preset_buttons() -> None:
     """One button per preset (its title), its one-line description under it; fit to the data or not."""
-    from rmlp.spec.presets import PRESET_HELP, PRESET_TITLES, PRESETS
-
     loaded = state.data()
     if loaded is not None:
         key = f"preset_fit{state.rev()}"
@@ -111,9 +114,6 @@ def _preset_buttons() -> None:
 
 def _load_preset(name: str) -> None:
     """Load a preset; with data in use (and fitting on) fit it to the data at once and say what changed."""
-    from rmlp.data import spec_for_data
-    from rmlp.spec.presets import PRESET_TITLES, get_preset
-
     preset = get_preset(name)
     loaded = state.data()
     st.session_state[PRESETS_KEY] = False
@@ -260,8 +260,6 @@ def _set_base_mode(mode: str) -> None:
 
 
 def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
-    from pathlib import Path
-
     upload_key = f"base_upload{state.rev()}"
     st.file_uploader(
         "Upload a .keras base model", type=["keras"], key=upload_key, on_change=_take_base_upload,
@@ -295,16 +293,11 @@ def _base_file(bm: BaseModelSpec, board: ProblemBoard) -> None:
 
 def _base_limit() -> int:
     """The largest .keras base model this server accepts (bytes)."""
-    from designer_app import server
-
     return int(server.limits().base_model_mb * 2**20)
 
 
 def _checked_base(path: Any) -> list[Any]:
     """The safety check of a base-model file within this server's size limit (remembered by content hash)."""
-    from designer_app import server
-    from rmlp.base.safety import check_keras_file
-
     hint = f"ask whoever runs the server to raise it ({server.limits().raise_hint('base_model_mb')})"
     return check_keras_file(path, _base_limit(), raise_hint=hint)
 
@@ -330,8 +323,6 @@ def _take_base_upload(key: str) -> None:
 
 
 def _inspect_base() -> None:
-    from rmlp.base.measure import inspect_base_file
-
     bm = state.spec().base_model
     if bm is None:
         return
@@ -460,8 +451,6 @@ def _metrics(figures: Summary) -> None:
 
 
 def batch_size_for_memory() -> None:
-    from rmlp.runs.config import TrainConfig
-
     settings = state.train_settings()
     info = TrainConfig.model_fields["batch_size"]
     key = f"mem_batch{state.rev()}"
@@ -506,8 +495,6 @@ def _graph_controls() -> tuple[str | None, str | None]:
 
 def graph(compact: bool | None, rankdir: str) -> None:
     """The design's Graphviz drawing, updated on every change (hover a node to see what it is)."""
-    from rmlp.design.graph import auto_compact, to_dot
-
     spec = state.spec()
     try:
         dot = to_dot(spec, compact=compact, rankdir=rankdir)
@@ -550,8 +537,6 @@ def keras_graph() -> None:
                      "layer with its output shape, the base model folded into one node."):
             with st.spinner("Building the Keras model…"):
                 try:
-                    from rmlp import build_model, model_to_dot
-
                     dot = model_to_dot(build_model(spec, compile=False))
                 except Exception as exc:  # noqa: BLE001 - any build failure is shown, the app stays up
                     st.error(f"Keras could not build this design: {type(exc).__name__}: {exc}")

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from designer_app import jobs
+from rmlp.learn.experiment import ExperimentConfig, depth_sweep, run_experiment
+from rmlp.spec.fields import parse_settings
 
 if TYPE_CHECKING:
     from rmlp.learn.toys import ToyData
@@ -28,9 +30,6 @@ _SWEEPS_LOCK = threading.Lock()
 
 def make_config(values: dict[str, Any]) -> Any:
     """The :class:`rmlp.learn.experiment.ExperimentConfig` of the page's values (SettingsError if one does not fit)."""
-    from rmlp.learn.experiment import ExperimentConfig
-    from rmlp.spec.fields import parse_settings
-
     return parse_settings(ExperimentConfig, {k: values[k] for k in ExperimentConfig.model_fields if k in values})
 
 
@@ -52,8 +51,6 @@ def _warm_up(stop_event: threading.Event) -> None:
 
 def start_experiment(config: Any, data: ToyData | None) -> jobs.Job:
     """Train both twins of ``config`` in a background job; its events are the snapshots."""
-    from rmlp.learn.experiment import run_experiment
-
     def target(listener: jobs.Listener, stop_event: threading.Event) -> Any:
         return run_experiment(config, on_snapshot=listener, stop_event=stop_event, data=data)
 
@@ -78,8 +75,6 @@ def cached_sweep(config: Any, depths: Sequence[int] | None = None) -> tuple[list
 
 def start_sweep(config: Any, depths: Sequence[int] | None = None) -> jobs.Job:
     """Run the depth sweep in a background job; a sweep that ends unstopped is cached."""
-    from rmlp.learn.experiment import depth_sweep
-
     depths = tuple(SWEEP_DEPTHS if depths is None else depths)
     key = sweep_key(config, depths)
 

@@ -18,7 +18,10 @@ import streamlit as st
 from designer_app import state, train_session
 from designer_app.train_session import RunInfo
 from rmlp import ModelSpec
+from rmlp.data import DataError
 from rmlp.data.split import SPLIT, SplitConfig
+from rmlp.design.graph import to_dot
+from rmlp.export import export_python, export_snippet, graph_svg, make_bundle
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import RunDir
 from rmlp.spec.units import count
@@ -27,9 +30,6 @@ from rmlp.spec.units import count
 @lru_cache(maxsize=32)
 def _script(spec_text: str, data_name: str, target: str, config_text: str, training: bool,
             preprocessor_text: str, split: tuple[float, float] = (SPLIT.val_size, SPLIT.test_size)) -> str:
-    from rmlp.export import export_python
-    from rmlp.runs.config import TrainConfig
-
     preprocessor = json.loads(preprocessor_text) if preprocessor_text else None
     return export_python(ModelSpec.model_validate_json(spec_text), csv_path=data_name or None, target=target or None,
                          training=TrainConfig.from_json(config_text), include_training=training,
@@ -38,15 +38,11 @@ def _script(spec_text: str, data_name: str, target: str, config_text: str, train
 
 @lru_cache(maxsize=32)
 def _snippet(spec_text: str) -> str:
-    from rmlp.export import export_snippet
-
     return export_snippet(ModelSpec.model_validate_json(spec_text))
 
 
 @lru_cache(maxsize=16)
 def _svg(dot: str) -> bytes | None:
-    from rmlp.export import graph_svg
-
     return graph_svg(dot)
 
 
@@ -69,8 +65,6 @@ def _training_inputs(spec: ModelSpec) -> tuple[bool, str, str, str]:
     script takes the data file as its argument. The preprocessor is the one of the split Start
     would train on (the Train page's shares and seed).
     """
-    from rmlp.data import DataError
-
     loaded = state.data()
     if loaded is None or loaded.kind != "table" or len(spec.input_shape) != 1:
         return False, "", "", ""
@@ -130,8 +124,6 @@ def _file_reader(path: Path) -> Callable[[], bytes]:
 
 def _bundle(spec: ModelSpec, run_dir: str | None) -> Callable[[], bytes]:
     def make() -> bytes:
-        from rmlp.export import make_bundle
-
         with tempfile.TemporaryDirectory(prefix="rmlp-bundle-") as tmp:
             out = Path(tmp) / "bundle.zip"
             make_bundle(Path(run_dir) if run_dir else spec, out)
@@ -142,8 +134,6 @@ def _bundle(spec: ModelSpec, run_dir: str | None) -> Callable[[], bytes]:
 
 def downloads(script: str | None) -> None:
     """Script, spec JSON, graph (DOT, SVG), trained model, history and the whole bundle."""
-    from rmlp.design.graph import to_dot
-
     spec = state.spec()
     name = spec.name or "model"
     run = matching_run(spec)

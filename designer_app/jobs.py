@@ -23,6 +23,7 @@ and what the thread emits after that is dropped. Started jobs stop at their targ
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 import traceback
@@ -285,7 +286,7 @@ def _session_names() -> tuple[str, str]:
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return "", ""
-    from designer_app import server
+    from designer_app import server  # imports Streamlit, which this module leaves to the app
 
     return ctx.session_id, server.browser_key()
 
@@ -298,7 +299,7 @@ def active(owner: str | None = None) -> list[Job]:
 
 def _over_limit(owner: str) -> str:
     """Why one more job may not start now ("" when it may): the server's limits on running jobs."""
-    from designer_app import server
+    from designer_app import server  # imports Streamlit, which this module leaves to the app
 
     limits = server.limits()
     if owner and len(active(owner)) >= limits.session_jobs:
@@ -366,8 +367,6 @@ def _prune() -> None:
 # ---------------------------------------------------------------------- reruns beside a running job
 def _close_figures() -> None:
     """What Streamlit's after-run cleanup keeps: close matplotlib figures (no Keras ``clear_session``)."""
-    import sys
-
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         try:
@@ -386,7 +385,7 @@ def keep_reruns_light() -> None:
     for ~0.3 s, so a few open pages starved the training. Both are off here (the worker clears its
     own Keras session); :func:`freeze_heap` keeps the collections that remain short.
     """
-    from streamlit import config
+    from streamlit import config  # only the app calls this; the module itself imports no Streamlit
 
     if config.get_option("runner.postScriptGC"):
         config.set_option("runner.postScriptGC", False, where_defined="designer_app.jobs")

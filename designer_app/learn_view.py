@@ -12,8 +12,11 @@ from designer_app import experiment_job, state, teaching
 from designer_app.learn_session import LearnSession
 from designer_app.widgets import help_text, settings_grid
 from rmlp import BlockSpec, ModelSpec, field_meta, summarize
+from rmlp.design.graph import to_dot
 from rmlp.design.plan import make_plan
+from rmlp.learn.experiment import ExperimentConfig, run_experiment
 from rmlp.learn.figures import NAMES, gradient_figure, loss_figure, surface_figure, sweep_figure
+from rmlp.learn.toys import make_toy
 
 INTRO = """
 A plain MLP passes its input through a stack of Dense layers, one after the other. A **residual
@@ -64,8 +67,6 @@ def _example(block: BlockSpec, features: int) -> ModelSpec:
 
 
 def block_graph(block: BlockSpec, features: int) -> None:
-    from rmlp.design.graph import to_dot
-
     last = block.width - (block.layers - 1) * block.decrement
     if last < 1:
         st.error(f"The last main-path layer would have {block.width} − ({block.layers}−1)·{block.decrement} = "
@@ -107,15 +108,13 @@ _WARMED = threading.Event()
 
 
 def warm_up() -> None:
-    """Once per process, in a background thread: import the experiment's modules and draw one of each of its
+    """Once per process, in a background thread: run a tiny experiment and draw one of each of its
     figures (Plotly builds its validators on first use), so the first picture after Start comes at once."""
     if _WARMED.is_set():
         return
     _WARMED.set()
 
     def work() -> None:
-        from rmlp.learn.experiment import ExperimentConfig, run_experiment
-
         config = ExperimentConfig(depth=1, width=2, epochs=1, snapshot_every=1, samples=40)
         result = run_experiment(config)
         data = config.toy()
@@ -130,14 +129,8 @@ def warm_up() -> None:
 QP_PREFIX = "learn_"
 
 
-def _config_model() -> Any:
-    from rmlp.learn.experiment import ExperimentConfig
-
-    return ExperimentConfig
-
-
 def _defaults() -> dict[str, Any]:
-    return _config_model()().model_dump(mode="json")
+    return ExperimentConfig().model_dump(mode="json")
 
 
 # ---------------------------------------------------------------------- state in the URL
@@ -146,15 +139,15 @@ def read_url(session: LearnSession) -> None:
     if session.from_url:
         return
     session.from_url = True
-    model, bad = _config_model(), []
-    for name in model.model_fields:
+    bad: list[str] = []
+    for name in ExperimentConfig.model_fields:
         raw = st.query_params.get(QP_PREFIX + name)
         if raw is None:
             continue
         try:
-            value = getattr(model.model_validate({name: raw}), name)
+            value = getattr(ExperimentConfig.model_validate({name: raw}), name)
         except ValueError:
-            bad.append(f"{model.meta(name).label} = {raw!r}")
+            bad.append(f"{ExperimentConfig.meta(name).label} = {raw!r}")
             continue
         session.settings[name] = value
     if bad:
@@ -190,7 +183,7 @@ def _active(job: Any) -> bool:
 def experiment_controls(session: LearnSession) -> None:
     """The experiment's settings (drawn from ExperimentConfig), Start, Stop and Reset."""
     running = _active(session.job) or _active(session.sweep)
-    settings_grid(_config_model(), session.settings, key_prefix=f"learn{session.rev}:", disabled=running)
+    settings_grid(ExperimentConfig, session.settings, key_prefix=f"learn{session.rev}:", disabled=running)
     with st.container(horizontal=True):  # buttons as wide as their labels: never cut to "Start experi…"
         st.button("Start experiment", type="primary", icon=":material/play_arrow:", disabled=running,
                   on_click=_start, args=(session,), width="content",
@@ -213,14 +206,13 @@ def _current(session: LearnSession) -> Any:
 
 def changed_settings(shown: Any, current: Any, ignore: tuple[str, ...] = ()) -> list[str]:
     """Each setting in which two experiment configs differ, as "label shown value → current value"."""
-    model = _config_model()
     if current is None:
         return []
     words = []
-    for name in model.model_fields:
+    for name in ExperimentConfig.model_fields:
         old, new = getattr(shown, name), getattr(current, name)
         if name not in ignore and old != new:
-            words.append(f"{model.meta(name).label.lower()} {_value(old)} → {_value(new)}")
+            words.append(f"{ExperimentConfig.meta(name).label.lower()} {_value(old)} → {_value(new)}")
     return words
 
 
@@ -242,8 +234,6 @@ def _config_or_error(session: LearnSession) -> Any:
 
 
 def _start(session: LearnSession) -> None:
-    from rmlp.learn.toys import make_toy
-
     config = _config_or_error(session)
     if config is None or _active(session.job) or _active(session.sweep):
         return

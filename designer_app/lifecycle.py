@@ -12,6 +12,7 @@ import hashlib
 import threading
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from designer_app import datasets, jobs, server
 
@@ -45,8 +46,6 @@ def _session_mark(session_id: str) -> str:
 
 def watch_session() -> None:
     """Have Streamlit tell :func:`_session_gone` when this session ends."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is not None:
         _session_mark(ctx.session_id)

@@ -14,7 +14,9 @@ from typing import Any
 import streamlit as st
 
 from designer_app import datasets, state
+from rmlp.data import DataError
 from rmlp.runs.folder import RunDir
+from rmlp.runs.predict import escape_formulas, load_predictor, predict_file
 
 #: Upload kinds a table run and an image run take.
 _TABLE = tuple(s.lstrip(".") for s in datasets.TABLE_SUFFIXES)
@@ -37,17 +39,12 @@ def feature_columns(run: RunDir) -> list[str]:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _predictor(path: str, stamp: int) -> Any:
     """The run's predictor, loaded once per model file version (``stamp``: its modification time)."""
-    from rmlp.runs.predict import load_predictor
-
     del stamp  # part of the cache key only
     return load_predictor(path)
 
 
 def _predict(run: RunDir, upload: Any) -> tuple[Any, str]:
     """(predictions, "") or (None, what went wrong in words) for an uploaded file (read from memory)."""
-    from rmlp.data import DataError
-    from rmlp.runs.predict import predict_file
-
     allowed = datasets.TABLE_SUFFIXES if _kind(run) == "table" else datasets.IMAGE_SUFFIXES
     if Path(upload.name).suffix.lower() not in allowed:
         return None, f"'{upload.name}' is not one of the kinds this run takes ({', '.join(allowed)})."
@@ -65,8 +62,6 @@ def _predict(run: RunDir, upload: Any) -> tuple[Any, str]:
 
 def panel(run_dir: str | Path, key: str) -> None:
     """Upload rows for the run, and its predictions: notices, the table, and a CSV download."""
-    from rmlp.runs.predict import escape_formulas
-
     run = RunDir(Path(run_dir))
     if not run.model.is_file():
         st.info("This run has no trained model yet (no epoch finished, or it failed before saving one), so it "

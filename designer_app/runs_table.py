@@ -15,12 +15,16 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from rmlp import field_meta
+from rmlp.data.split import SplitConfig
 from rmlp.runs.charts import RUN_COLORS, metric_names
 from rmlp.runs.comparison import Comparison
+from rmlp.runs.config import TrainConfig
 from rmlp.runs.folder import safe_name
 from rmlp.runs.history import RunRecord, higher_is_better
 from rmlp.spec.diff import format_value
 from rmlp.spec.metrics import display_name
+from rmlp.spec.paths import get_in
 
 _STATUS = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed", "running": "Training",
            "interrupted": "Interrupted"}
@@ -159,8 +163,6 @@ def metrics_frame(comparison: Comparison, labels: Sequence[str]) -> tuple[pd.Dat
 
 
 def _get(doc: Mapping[str, Any], path: str) -> Any:
-    from rmlp.spec.paths import get_in
-
     try:
         return get_in(dict(doc), path)
     except (KeyError, IndexError, TypeError, ValueError):
@@ -200,8 +202,6 @@ def settings_frame(comparison: Comparison, labels: Sequence[str]) -> pd.DataFram
 
 def field_words(path: str) -> str:
     """A design field path in words: ``blocks[0].width`` -> ``Width of block 1``; the path itself if unknown."""
-    from rmlp import field_meta
-
     block = re.match(r"blocks\[(\d+)\]", path)
     if block and path == block.group(0):
         return f"Block {int(block.group(1)) + 1}"
@@ -220,9 +220,6 @@ _DATA_WORDS = {"data.seed": "Split seed", "data.path": "Data file", "data.target
 
 def setting_words(path: str) -> str:
     """A training or data setting path in words (its label in the training settings), else the path."""
-    from rmlp.data.split import SplitConfig
-    from rmlp.runs.config import TrainConfig
-
     if path in _DATA_WORDS:
         return _DATA_WORDS[path]
     name = path.removeprefix("data.").removeprefix("load_args.")

@@ -16,6 +16,8 @@ import streamlit as st
 
 from designer_app import page_path, predict_view, server, state, training
 from designer_app import runs_table as rt
+from rmlp import SpecError, parse_spec
+from rmlp.export import make_bundle
 from rmlp.runs.comparison import Comparison, compare_runs
 from rmlp.runs.folder import RunDir
 from rmlp.runs.history import RunRecord, delete_run, list_runs
@@ -314,8 +316,6 @@ def _describe(record: RunRecord) -> None:
 
 def _bundle(run_dir: Path) -> Callable[[], bytes]:
     def make() -> bytes:
-        from rmlp.export import make_bundle
-
         with tempfile.TemporaryDirectory(prefix="rmlp-bundle-") as tmp:
             out = Path(tmp) / "bundle.zip"
             make_bundle(run_dir, out)
@@ -326,8 +326,6 @@ def _bundle(run_dir: Path) -> Callable[[], bytes]:
 
 def _open_design(record: RunRecord, name: str) -> bool:
     """Load the run's design into the session; False (said on the page) when it cannot be read."""
-    from rmlp import SpecError, parse_spec
-
     data = RunDir(record.path).read_json(RunDir.SPEC)
     if not isinstance(data, dict) or not data:
         st.error(f"The design of {name} cannot be opened: its {RunDir.SPEC} is missing, empty or not JSON.",

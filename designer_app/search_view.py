@@ -11,12 +11,14 @@ processes (:func:`rmlp.search.runner.run_search`), never in the app's own proces
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from designer_app import jobs, lifecycle, page_path, server, state
@@ -24,13 +26,17 @@ from designer_app.datasets import LoadedData
 from designer_app.metric_names import metric_label
 from designer_app.search_session import SearchSession, search_session
 from designer_app.widgets import field, setting, settings_grid
-from rmlp import ModelSpec
+from rmlp import ModelSpec, field_meta
 from rmlp.data import spec_for_data
+from rmlp.design.sizing import batch_size_for, trial_epochs_for
 from rmlp.search.config import DataSource, SearchConfig
-from rmlp.search.objective import search_metrics
+from rmlp.search.objective import search_metrics, time_epochs
 from rmlp.search.planning import SpaceRow, estimate_cost, format_list_choices, parse_list_choices, space_rows
+from rmlp.search.report import best_trial, figures, metric_name, study_report, trial_spec, trials_frame
+from rmlp.search.runner import run_search
 from rmlp.search.space import BATCH_SIZE, NUM_BLOCKS, ParamSpace, SearchSpace, SpaceError, default_space
-from rmlp.search.storage import default_storage
+from rmlp.search.storage import default_storage, load_study
+from rmlp.spec.fields import parse_settings
 from rmlp.spec.units import count, human_seconds
 
 #: Seconds between two redraws of the study while a search runs.
@@ -92,16 +98,12 @@ class SearchPage:
     @property
     def batch(self) -> int:
         """The batch size trials use: the setting, else the one sized to the table in use."""
-        from rmlp.design.sizing import batch_size_for
-
         given = self.values.get(BATCH_SIZE)
         return int(given) if given else batch_size_for(self.rows)
 
     @property
     def trial_epochs(self) -> int:
         """Epochs per trial: the setting, else the number sized to the table in use."""
-        from rmlp.design.sizing import trial_epochs_for
-
         given = self.values.get("epochs")
         return int(given) if given else trial_epochs_for(self.rows, self.batch)
 
@@ -224,8 +226,6 @@ class SearchPage:
                           columns=3)
 
     def _timing_target(self, spec_json: str, batch_size: int) -> Any:
-        from rmlp.search.objective import time_epochs
-
         data = self.loaded.data
 
         def target(listener: Any, stop: threading.Event) -> Any:
@@ -287,8 +287,6 @@ class SearchPage:
     # ------------------------------------------------------------------ start and stop
     def config(self) -> SearchConfig:
         """The settings as a SearchConfig (SettingsError when one does not fit)."""
-        from rmlp.spec.fields import parse_settings
-
         values = {k: v for k, v in self.values.items() if k in SearchConfig.model_fields}
         return parse_settings(SearchConfig, {**values, "studies_dir": _studies_dir()})
 
@@ -308,8 +306,6 @@ class SearchPage:
         return default_storage(name, int(values["workers"]), _studies_dir()), name
 
     def start(self, space: SearchSpace) -> None:
-        from rmlp.search.runner import run_search
-
         try:
             storage, name = self.where()
             config = self.config().model_copy(update={"storage": storage, "study_name": name})
@@ -385,9 +381,6 @@ class SearchPage:
         return not (snap.active and progress is None)
 
     def _board(self, storage: str, name: str) -> None:
-        from rmlp.search.report import figures, study_report, trials_frame
-        from rmlp.search.storage import load_study
-
         current = self.session.job
         snap = current.snapshot() if current is not None else None
         if current is not None and snap is not None:
@@ -430,9 +423,6 @@ class SearchPage:
 
 def open_best(storage: str, name: str) -> bool:
     """Make the best design of a study the current design; a notice for the Design page says which trial."""
-    from rmlp.search.report import best_trial, metric_name, trial_spec
-    from rmlp.search.storage import load_study
-
     try:
         study = load_study(storage, name)
         trial = best_trial(study)
@@ -484,10 +474,6 @@ def readable_figure(fig: Any, metric: str, params: Sequence[str] = ()) -> Any:
 
 def _param_label(key: str) -> str:
     """A sampled parameter's key in words: 'blocks.0.width' -> 'Block 1: Width (k)'."""
-    import re
-
-    from rmlp import field_meta
-
     if key == NUM_BLOCKS:
         return "Number of blocks"
     found = re.fullmatch(r"blocks\.(\d+)\.(\w+)", key)
@@ -501,8 +487,6 @@ def _param_label(key: str) -> str:
 
 def _readable_running(running: list[dict[str, Any]]) -> Any:
     """The trials running now, with readable column names."""
-    import pandas as pd
-
     names = {"trial": "Trial", "worker": "Worker (host:process)", "epochs": "Epochs done", "started": "Started"}
     return pd.DataFrame(running).rename(columns=names)
 

@@ -28,7 +28,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from rmlp.runs.folder import RunDir
 from rmlp.runs.history import process_alive
+from rmlp.runs.state import RunState, now
 from rmlp.spec.server import ENV_ALLOW_STORAGE, ENV_EXPOSED, ENV_PASSWORD, ServerLimits
 
 _AUTH = "rmlp.auth"  # bool: this session gave the password
@@ -201,9 +203,6 @@ def owner_alive(folder: Path) -> bool:
 
 def mark_interrupted_runs(runs_dir: Path) -> list[Path]:
     """Mark the runs under ``runs_dir`` left "running" by a server process that is gone; the runs marked."""
-    from rmlp.runs.folder import RunDir
-    from rmlp.runs.state import RunState, now
-
     marked = []
     for folder in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
         run = RunDir(folder)
@@ -230,9 +229,6 @@ RUN_OWNER_FILE = "app-owner.json"
 
 def claim_run(runs_dir: Path, browser: str) -> Path | None:
     """Write ``browser`` into the run folder this process is training now (the newest one "running" here)."""
-    from rmlp.runs.folder import RunDir
-    from rmlp.runs.state import RunState
-
     if not browser or not runs_dir.is_dir():
         return None
     mine = []
@@ -262,9 +258,6 @@ def run_owner(folder: Path) -> str:
 def interrupted_runs_of(runs_dir: Path, browser: str) -> list[tuple[Path, str]]:
     """Runs of ``browser`` a dead server left interrupted and that it was not told about yet: (folder, what
     happened); each is marked told."""
-    from rmlp.runs.folder import RunDir
-    from rmlp.runs.state import RunState
-
     found = []
     for owner_file in runs_dir.glob(f"*/{RUN_OWNER_FILE}") if browser and runs_dir.is_dir() else []:
         try:

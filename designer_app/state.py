@@ -18,6 +18,7 @@ last finished run, the bypass comparison), :mod:`designer_app.search_session` an
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -26,10 +27,15 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from designer_app import datasets, search_session, server, train_session
 from designer_app.links import QP_DATA, QP_SPEC, decode_json, decode_spec, encode_json, encode_spec
-from rmlp import ModelSpec, Problem, SpecError, parse_spec, set_path, validate
+from rmlp import ModelSpec, Problem, SpecError, field_meta, parse_spec, set_path, validate
+from rmlp.data import spec_for_data
 from rmlp.data.samples import sample
+from rmlp.data.split import SPLIT
 from rmlp.design.plan import PlanError
-from rmlp.design.summary import Summary, summarize
+from rmlp.design.sizing import batch_size_for
+from rmlp.design.summary import DEFAULT_BATCH_SIZE, Summary, summarize
+from rmlp.runs.config import TrainConfig
+from rmlp.spec.edit import get_path
 
 #: A sample file (e.g. "wine.csv") a new session starts on when it has no link; `make app` sets it.
 ENV_START_SAMPLE = "RMLP_START_SAMPLE"
@@ -108,8 +114,6 @@ def _reclaim_jobs() -> None:
 
 def _start_on_sample(file: str) -> None:
     """A new session without a link starts on a shipped sample, with the design fitted to it."""
-    from rmlp.data import spec_for_data
-
     chosen = sample(file)
     if chosen is None or not chosen.path.is_file():
         return
@@ -237,8 +241,6 @@ def apply_fix(path: str, value: Any) -> None:
 
 
 def _value_at(path: str) -> Any:
-    from rmlp.spec.edit import get_path
-
     try:
         return get_path(spec(), path)
     except (KeyError, IndexError, TypeError, ValueError):
@@ -247,10 +249,6 @@ def _value_at(path: str) -> Any:
 
 def path_words(path: str) -> str:
     """A field path in words: 'blocks[0].decrement' -> 'Decrement (l) of block 1'."""
-    import re
-
-    from rmlp import field_meta
-
     block = re.match(r"blocks\[(\d+)\]", path)
     if block and path == block.group(0):
         return f"block {int(block.group(1)) + 1}"
@@ -300,9 +298,6 @@ def _summary_of(text: str, batch_size: int, dtype: str) -> Summary | str:
 
 def batch_size() -> int:
     """The batch size training will use: the setting, else the one sized to the table in use, else 32."""
-    from rmlp.design.sizing import batch_size_for
-    from rmlp.design.summary import DEFAULT_BATCH_SIZE
-
     given = train_settings().get("batch_size")
     if given:
         return int(given)
@@ -366,7 +361,6 @@ def data_fit() -> tuple[ModelSpec, list[str]] | None:
     cached = st.session_state.get(_FIT)
     if cached is not None and cached[0] == text and cached[1] is loaded:
         return cached[2]
-    from rmlp.data import spec_for_data
 
     try:
         fitted, notices = spec_for_data(spec(), loaded.data)
@@ -389,9 +383,6 @@ def fit_to_data() -> None:
 def train_settings() -> dict[str, Any]:
     """Training settings of this session: the TrainConfig fields plus the split fractions (their defaults)."""
     if _TRAIN not in st.session_state:
-        from rmlp.data.split import SPLIT
-        from rmlp.runs.config import TrainConfig
-
         st.session_state[_TRAIN] = {**TrainConfig().model_dump(), **SPLIT.model_dump()}
     return st.session_state[_TRAIN]
 

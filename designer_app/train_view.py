@@ -15,8 +15,12 @@ from designer_app import page_path, predict_view, runs_view, state, train_sessio
 from designer_app.datasets import LoadedData
 from designer_app.train_session import RunInfo
 from designer_app.widgets import settings_grid, shown_settings
+from rmlp import ModelSpec
+from rmlp.data import DataError
+from rmlp.data.split import SplitConfig
 from rmlp.design.memory import design_bytes, memory_verdict
 from rmlp.runs import charts
+from rmlp.runs.config import TrainConfig
 from rmlp.spec.metrics import direction
 from rmlp.spec.units import count, human_bytes
 
@@ -56,9 +60,6 @@ def readiness() -> LoadedData | None:
 
 def settings(disabled: bool) -> None:
     """Every training setting the app offers, drawn from TrainConfig and SplitConfig (advanced ones folded)."""
-    from rmlp.data.split import SplitConfig
-    from rmlp.runs.config import TrainConfig
-
     values = state.train_settings()
     settings_grid(TrainConfig, values, key_prefix="train", disabled=disabled)
     settings_grid(SplitConfig, values, key_prefix="train", disabled=disabled)
@@ -93,8 +94,6 @@ def controls(loaded: LoadedData | None) -> None:
 
 def prepared() -> tuple[LoadedData, Any, dict[str, Any]] | None:
     """The data split as the page's settings say, its TrainConfig and the settings; None (said) when they fail."""
-    from rmlp.data import DataError
-
     loaded = state.data()
     if loaded is None:
         return None
@@ -247,8 +246,6 @@ def _duration(seconds: float | None) -> str:
 # ---------------------------------------------------------------------- after training
 def run_is_current(run: RunInfo) -> tuple[bool, bool]:
     """(same design, same data): does the run belong to the current design (fitted as Train fits it) and data?"""
-    from rmlp import ModelSpec
-
     fit = state.data_fit()
     current = fit[0] if fit is not None else state.spec()
     try:
@@ -262,8 +259,6 @@ def run_is_current(run: RunInfo) -> tuple[bool, bool]:
 
 def _belongs_to(run: RunInfo) -> None:
     """Name the design and data the results belong to; mark them when the design or data changed since."""
-    from rmlp import ModelSpec
-
     try:
         trained = ModelSpec.from_json(run.spec_json) if run.spec_json else None
     except ValueError:

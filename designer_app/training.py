@@ -17,6 +17,9 @@ from designer_app import jobs, server
 from designer_app.datasets import LoadedData
 from designer_app.train_session import RunInfo
 from rmlp import ModelSpec
+from rmlp.runs.config import TrainConfig
+from rmlp.runs.train import train
+from rmlp.spec.fields import parse_settings
 from rmlp.spec.metrics import evaluated_metrics
 
 if TYPE_CHECKING:
@@ -33,9 +36,6 @@ def runs_folder(settings: dict[str, Any] | None = None) -> str:
 
 def make_config(settings: dict[str, Any]) -> Any:
     """The :class:`rmlp.runs.config.TrainConfig` for the page's settings (SettingsError when one does not fit)."""
-    from rmlp.runs.config import TrainConfig
-    from rmlp.spec.fields import parse_settings
-
     values = {k: settings[k] for k in TrainConfig.model_fields if k in settings}
     values["runs_dir"] = runs_folder(settings)
     return parse_settings(TrainConfig, values)
@@ -80,8 +80,6 @@ def start(spec: ModelSpec, loaded: LoadedData, config: Any, settings: dict[str, 
 def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listener,
         stop_event: threading.Event) -> RunInfo:
     """Train (in the calling thread), then predict the test rows for the result plots."""
-    from rmlp.runs.train import train
-
     if not stop_event.is_set():  # stopped while queued: skip the import
         import keras  # noqa: F401 - TensorFlow's import, most of a first run's "Starting…"
 
@@ -103,7 +101,7 @@ def run(spec: ModelSpec, loaded: LoadedData, config: Any, listener: jobs.Listene
 
 def _regression_pairs(model: Any, data: Data) -> tuple[list[float], list[float]]:
     """Actual and predicted values of the test split (validation split when test is empty), in target units."""
-    from rmlp.keras.evaluate import predict
+    from rmlp.keras.evaluate import predict  # scikit-learn and SciPy: about a second, once a run has ended
 
     split = "test" if len(data.x_test) else "val"
     x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")

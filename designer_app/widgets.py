@@ -21,7 +21,7 @@ import streamlit as st
 from pydantic import BaseModel
 
 from designer_app import state
-from rmlp import Problem, field_meta, get_path
+from rmlp import Problem, SpecError, field_meta, get_path, set_path
 from rmlp.spec.fields import FieldMeta, field_table, format_int_list, parse_int_list
 from rmlp.spec.paths import is_within
 
@@ -96,8 +96,6 @@ def show_problem(problem: Problem, *, key: str, prefix: str = "") -> None:
 
 def _fix_fits(problem: Problem) -> bool:
     """True when the problem's fix value can be written to its path (else no button is offered)."""
-    from rmlp import SpecError, set_path
-
     try:
         set_path(state.spec(), problem.path, problem.fix_value)
     except (SpecError, KeyError, IndexError, TypeError, ValueError):
