@@ -130,7 +130,7 @@ def test_measuring_one_epoch_polls_until_done_then_shows_the_cost(tmp_path: Path
 
     import streamlit as st
 
-    from rmlp.search import objective
+    from designer_app import search_view
     from rmlp.search.objective import EpochTiming
 
     release = threading.Event()
@@ -149,7 +149,7 @@ def test_measuring_one_epoch_polls_until_done_then_shows_the_cost(tmp_path: Path
 
         return wrap(func) if func is not None else wrap
 
-    monkeypatch.setattr(objective, "time_epochs", fake_time_epochs)
+    monkeypatch.setattr(search_view, "time_epochs", fake_time_epochs)
     at = _search_page(tmp_path, monkeypatch)
     monkeypatch.setattr(st, "fragment", spy)
     at = _widget(at, "button", "Measure one epoch").click().run()
