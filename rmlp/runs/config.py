@@ -80,11 +80,10 @@ class TrainConfig(StrictSettings):
     )
     weight_averaging: float | None = setting(
         None, label="Weight averaging",
-        help="Keep a moving average of the weights (this share of the average is kept at every step, e.g. "
-        "0.99), validate and save the averaged weights, and end with them: a smoother model from the last "
-        "noisy steps (empty: off). Needs 'Keep the best epoch'.",
-        low=0.0, high=1.0, low_open=True, high_open=True, step=0.001, group="advanced",
-        empty="off",
+        help="Keep a moving average of the weights (this share of the average is kept at every step: 0.9 to "
+        "0.999, 0.99 is usual), validate and save the averaged weights, and end with them: a smoother model "
+        "from the last noisy steps (empty: off). Needs 'Keep the best epoch'.",
+        low=0.9, high=1.0, high_open=True, step=0.001, group="advanced", empty="off",
     )
     steps_per_execution: int = setting(
         16, label="Steps per graph call",
