@@ -75,7 +75,9 @@ def test_the_periodic_embedding_is_proposed_for_mostly_numeric_tables_of_enough_
     kind, why = sizing.embedding_for(13, 13, 1000)
     assert kind == "periodic" and "13 of 13" in why
     assert sizing.embedding_for(13, 6, 5000)[0] == "none"  # mostly one-hot columns
-    assert sizing.embedding_for(300, 300, 5000)[0] == "none"  # 2,400 embedded values: too wide
+    assert sizing.embedding_for(32, 32, 5000)[0] == "periodic"  # 256 embedded values
+    kind, why = sizing.embedding_for(64, 64, 5000)  # 512 embedded values: too wide
+    assert kind == "none" and "512 values" in why and "turns it on" in why
     sized, _ = sizing.design_for(4000, 20, True, numeric=20)
     assert sized["embedding"] == "periodic"
 

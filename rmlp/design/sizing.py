@@ -93,8 +93,9 @@ SIZED_FIELDS = ("blocks", "normalization", "bypass_regularizer", "bypass_dropout
 EMBED_FROM_ROWS = 1000
 #: ... when numbers are at least this share of the encoded features ...
 EMBED_NUMERIC_SHARE = 0.5
-#: ... and the embedded features (features × 8 values) stay at most this wide.
-EMBED_MAX_WIDTH = 2048
+#: ... and the embedded features (features × 8 values) stay at most this wide: they are the first layer's
+#: inputs in every member, and beyond this width that layer costs more time than packing the members saves.
+EMBED_MAX_WIDTH = 256
 
 
 def embedding_for(features: int, numeric: int, rows: int) -> tuple[str, str]:
@@ -103,9 +104,11 @@ def embedding_for(features: int, numeric: int, rows: int) -> tuple[str, str]:
 
     Periodic ("PLR") from :data:`EMBED_FROM_ROWS` rows, when numbers are at least half the columns (it embeds
     numbers; one-hot columns gain nothing from it) and the embedded width (8 values per feature) stays within
-    :data:`EMBED_MAX_WIDTH`; else none. Below that many rows its learned frequencies (16 per feature) and
-    per-feature layers are fitted on too few rows: on tables of a few hundred rows it cost test rows as often
-    as it gained them, where the numerical-embedding papers measured their gains on tables of thousands.
+    :data:`EMBED_MAX_WIDTH` (32 features); else none. Below that many rows its learned frequencies (16 per
+    feature) and per-feature layers are fitted on too few rows: on tables of a few hundred rows it cost test rows
+    as often as it gained them, where the numerical-embedding papers measured their gains on tables of thousands.
+    Above that width it multiplies the first layer's cost: on the 64 pixel columns of the digits it took 1.3-2.2
+    times as long as no embedding and scored the same or a test row or two lower.
     """
     width = 8 * features
     if rows < EMBED_FROM_ROWS:
@@ -116,7 +119,8 @@ def embedding_for(features: int, numeric: int, rows: int) -> tuple[str, str]:
                         "is for tables of mostly numeric columns)")
     if width > EMBED_MAX_WIDTH:
         return "none", (f"no feature embedding ({features} columns would embed to {width:,} values, more than "
-                        f"{EMBED_MAX_WIDTH:,})")
+                        f"{EMBED_MAX_WIDTH:,}: the first layer would cost more time than it is likely to gain; "
+                        "`\"embedding\": \"periodic\"` turns it on)")
     return "periodic", (f"a periodic embedding of each feature ({numeric} of {features} columns are numbers: learned "
                         "frequencies, sine and cosine, a linear layer with ReLU per feature, which lets the network "
                         "follow sharp thresholds of single columns as trees do)")
