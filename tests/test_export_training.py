@@ -211,7 +211,10 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
              ("breast_cancer", TrainConfig(epochs=2, seed=7), {"embedding": "periodic", "embedding_frequencies": 4}),
              # the recipe's options: weight averaging (stopped early), one step per graph call
              ("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=8, weight_averaging=0.9), {}),
-             ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=9, steps_per_execution=1), {})]
+             ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=9, steps_per_execution=1), {}),
+             # weight averaging over every planned epoch, ending with the last averaged weights (as promote trains)
+             ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=10, weight_averaging=0.95, early_stopping=False,
+                                      restore_best=False), {})]
     jobs, expected = [], {}
     for i, (name, config, changes) in enumerate(cases):
         members = changes.get("ensemble", 1)

@@ -105,6 +105,8 @@ def test_weight_averaging_without_keeping_the_best_epoch_is_refused_with_a_fix()
     with pytest.raises(ValueError, match=r"weight_averaging: .* Turn on 'Keep the best epoch'"):
         TrainConfig(weight_averaging=0.99, restore_best=False)
     assert not TrainConfig(weight_averaging=0.99).problems()
+    # every planned epoch runs without early stopping, so the averaged weights are the last ones (promote)
+    assert not TrainConfig(weight_averaging=0.99, restore_best=False, early_stopping=False).problems()
 
 
 @pytest.mark.slow

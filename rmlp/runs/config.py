@@ -82,7 +82,7 @@ class TrainConfig(StrictSettings):
         None, label="Weight averaging",
         help="Keep a moving average of the weights (this share of the average is kept at every step: 0.9 to "
         "0.999, 0.99 is usual), validate and save the averaged weights, and end with them: a smoother model "
-        "from the last noisy steps (empty: off). Needs 'Keep the best epoch'.",
+        "from the last noisy steps (empty: off). With early stopping it needs 'Keep the best epoch'.",
         low=0.9, high=1.0, high_open=True, step=0.001, group="advanced", empty="off",
     )
     steps_per_execution: int = setting(
@@ -135,9 +135,10 @@ class TrainConfig(StrictSettings):
             found.append(Problem("reduce_lr", "error", "Reducing the learning rate on a plateau fights the "
                                  f"{self.lr_schedule} schedule, which sets the rate itself.",
                                  "Turn one of them off.", False))
-        if self.weight_averaging is not None and not self.restore_best:
-            found.append(Problem("weight_averaging", "error", "Weight averaging ends with the averaged weights of "
-                                 "the best epoch, so it needs 'Keep the best epoch'.",
+        if self.weight_averaging is not None and self.early_stopping and not self.restore_best:
+            found.append(Problem("weight_averaging", "error", "Weight averaging with early stopping ends with the "
+                                 "averaged weights of the best epoch, so it needs 'Keep the best epoch' (a run "
+                                 "stopped early would otherwise end with the last step's weights).",
                                  "Turn on 'Keep the best epoch', or clear 'Weight averaging'."))
         return found
 
