@@ -71,7 +71,7 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         raise RuntimeError("evaluation failed")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(train_module, "_finish", broken)
+        patch.setattr(train_module, "finish_run", broken)
         with pytest.raises(RuntimeError):
             train_module.train(base, data, config("failed"), data_source=source)
     out["failed"] = next(p for p in runs_dir.iterdir() if p.name.endswith("-failed"))

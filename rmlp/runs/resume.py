@@ -21,7 +21,7 @@ from rmlp.runs.folder import RunDir
 from rmlp.runs.provenance import data_record, reload_data
 from rmlp.runs.recipe import make_recipe
 from rmlp.runs.state import RunState
-from rmlp.runs.train import RunResult, _fail, _finish, _fit, _seed
+from rmlp.runs.train import RunResult, finish_run, fit_run, record_failure, seed_everything
 from rmlp.spec.model import ModelSpec
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def resume(run_dir: str | Path, data: Splits | None = None, listener: Listener |
         state.notices = [*state.notices, *notices]
         state.touch()
         run.write_json(RunDir.STATE, state.to_dict())
-        _seed(config.seed + done)
+        seed_everything(config.seed + done)
         with strategy_scope(config.multi_gpu):
             try:
                 model = keras.saving.load_model(point.path)
@@ -176,9 +176,9 @@ def resume(run_dir: str | Path, data: Splits | None = None, listener: Listener |
             model.optimizer.learning_rate = schedule  # else the added epochs train at the old plan's end, near 0
             notices.append(f"The learning-rate schedule ({config.lr_schedule}) now spans all {config.n_epochs} "
                            f"planned epochs; it goes on from where epoch {done} is on that longer schedule.")
-        fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=done,
+        fitted = fit_run(model, spec, data, config, run, state, listener, stop_event, initial_epoch=done,
                       begin_message=point.note)
-        return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, done, notices)
+        return finish_run(model, spec, data, config, run, state, fitted, listener, stop_event, done, notices)
     except BaseException as exc:
-        _fail(run, state, exc, listener)
+        record_failure(run, state, exc, listener)
         raise

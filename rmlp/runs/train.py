@@ -55,7 +55,8 @@ from rmlp.spec.problems import SettingsError
 if TYPE_CHECKING:
     from rmlp.data.split import Splits
 
-__all__ = ["RunResult", "TrainConfig", "TrainEvent", "preflight", "train"]
+__all__ = ["RunResult", "TrainConfig", "TrainEvent", "finish_run", "fit_run", "preflight", "record_failure",
+           "seed_everything", "train"]
 
 
 @dataclass
@@ -89,7 +90,7 @@ def _has_rows(data: Splits, split: str) -> bool:
     return x is not None and len(x) > 0
 
 
-def _seed(seed: int) -> None:
+def seed_everything(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(int(seed))
@@ -108,7 +109,7 @@ def _held_out(data: Splits, trained_on_val: bool = False) -> str | None:
 
 @dataclass
 class _Fitted:
-    """What a fit left behind for :func:`_finish`."""
+    """What a fit left behind for :func:`finish_run`."""
 
     events: Any
     checkpoints: Any
@@ -125,7 +126,7 @@ class _Fitted:
                                    divergence_fix(spec), path="optimizer.learning_rate")
 
 
-def _fit(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, state: RunState,
+def fit_run(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, state: RunState,
          listener: Listener | None, stop_event: threading.Event | None, initial_epoch: int,
          begin_message: str = "") -> _Fitted:
     """model.fit with the run's callbacks."""
@@ -190,7 +191,7 @@ def _train_baseline(spec: ModelSpec, data: Splits, config: TrainConfig, run: Run
 
     plan = baseline_plan(spec)
     recipe = make_recipe(spec, config, data)
-    _seed(recipe.seed)
+    seed_everything(recipe.seed)
     with strategy_scope(config.multi_gpu):
         model = build_baseline(spec, plan, **recipe.compile_kwargs())
     events = EventCallback(listener, stop_event, epoch_kind="baseline_epoch", emit_begin=False)
@@ -211,7 +212,7 @@ def _train_baseline(spec: ModelSpec, data: Splits, config: TrainConfig, run: Run
     return out
 
 
-def _finish(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, state: RunState,
+def finish_run(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run: RunDir, state: RunState,
             fitted: _Fitted, listener: Listener | None, stop_event: threading.Event | None, epochs_before: int,
             notices: list[str]) -> RunResult:
     """After fit: save the final model, evaluate, optionally train the baseline, close the run."""
@@ -269,7 +270,7 @@ def _end_message(stopped: bool, done: int, planned: int, early: bool, kept_epoch
     return f"Finished after {epochs}{kept}."
 
 
-def _fail(run: RunDir | None, state: RunState, exc: BaseException, listener: Listener | None) -> None:
+def record_failure(run: RunDir | None, state: RunState, exc: BaseException, listener: Listener | None) -> None:
     if run is not None and run.path.is_dir():
         state.status, state.error = "failed", f"{type(exc).__name__}: {exc}"
         if isinstance(exc, TrainingError):
@@ -381,14 +382,14 @@ def train(spec: ModelSpec | dict[str, Any], data: Splits, config: TrainConfig | 
         pre = getattr(data, "preprocessor", None)
         if pre is not None and hasattr(pre, "to_dict"):
             run.write_json(RunDir.PREPROCESSOR, pre.to_dict())
-        _seed(config.seed)
+        seed_everything(config.seed)
         with strategy_scope(config.multi_gpu):
             model = compile_model(members_model(build_uncompiled(spec)), spec,
                                   **make_recipe(spec, config, data).compile_kwargs())
         if _stop_asked(stop_event):
             return _not_begun(run, state, spec, config, notices, listener)
-        fitted = _fit(model, spec, data, config, run, state, listener, stop_event, initial_epoch=0)
-        return _finish(model, spec, data, config, run, state, fitted, listener, stop_event, 0, notices)
+        fitted = fit_run(model, spec, data, config, run, state, listener, stop_event, initial_epoch=0)
+        return finish_run(model, spec, data, config, run, state, fitted, listener, stop_event, 0, notices)
     except BaseException as exc:
-        _fail(run, state, exc, listener)
+        record_failure(run, state, exc, listener)
         raise
