@@ -7,7 +7,8 @@ For each table and each seeded split (train / validation / test, from :func:`rml
   Train button do (below 10,000 training rows a packed ensemble of five networks on folds, with the
   periodic embedding on mostly numeric tables, sized to the packed budget);
 * **previous default**: the default before packed ensembles: the same design with its members as
-  separate towers, no embedding, the longer single-network budget and one training step per graph call;
+  separate towers, no embedding, batches of a sixteenth of the rows for about 2,000 steps, a patience
+  of 30 epochs and one training step per graph call;
 * **single network**: the same design with one member (``ensemble=1``);
 * **ensemble K**: the same design with ``--ensemble K`` members (off by default: the default is one);
 * **searched**: :func:`rmlp.search.run_search` for ``--search-budget`` seconds (60 by default), the best
@@ -50,6 +51,7 @@ import numpy as np  # noqa: E402
 from rmlp import ModelSpec  # noqa: E402
 from rmlp.data import load_table, read_table, spec_for_data, suggest_target  # noqa: E402
 from rmlp.data.samples import SAMPLES, sample_dir  # noqa: E402
+from rmlp.design.sizing import Budget  # noqa: E402
 
 COLUMNS = ("default", "previous default", "single network", "ensemble", "searched", "plain MLP", "constant",
            "HistGradientBoosting", "CatBoost", "LightGBM", "linear")
@@ -174,6 +176,21 @@ def searched_score(data: Any, seed: int, budget_s: float, work: Path) -> float:
     return _metric(train_default(best, data, seed, work / "runs", batch_size=batch).metrics, data.task)
 
 
+#: The training budget of the previous default: batches of a sixteenth of the rows, about 2,000 steps.
+PREVIOUS_BUDGET = Budget(16, 2000, 40, 300, 16, 256)
+
+
+def previous_training(spec: ModelSpec, data: Any) -> dict[str, Any]:
+    """The training settings of the previous default: its budget, a patience of 30 epochs and one step per call."""
+    from rmlp import TrainConfig
+    from rmlp.runs.folds import rows_fitted
+
+    rows = rows_fitted(spec, TrainConfig(), data)
+    batch = PREVIOUS_BUDGET.batch_size(rows)
+    return {"batch_size": batch, "epochs": PREVIOUS_BUDGET.epochs(rows, batch), "patience": 30,
+            "steps_per_execution": 1}
+
+
 def warm_up(work: Path) -> None:
     """One short run before anything is timed, so that no column pays for loading TensorFlow."""
     from rmlp import TrainConfig, train
@@ -192,8 +209,8 @@ def run_table(path: Path, target: str, seeds: list[int], args: argparse.Namespac
         spec, _ = spec_for_data(ModelSpec(), data)
         done = train_default(spec, data, seed, work / "runs", baseline=not args.fast)
         table.add("default", _metric(done.metrics, data.task), done.seconds)
-        previous = train_default(spec.copy_with(ensemble_layout="separate", embedding="none"), data, seed,
-                                 work / "runs", steps_per_execution=1)
+        before = spec.copy_with(ensemble_layout="separate", embedding="none")
+        previous = train_default(before, data, seed, work / "runs", **previous_training(before, data))
         table.add("previous default", _metric(previous.metrics, data.task), previous.seconds)
         if done.baseline is not None:
             table.add("plain MLP", _metric(done.baseline, data.task), done.baseline_seconds)

@@ -34,6 +34,15 @@ def test_training_is_sized_within_its_bounds_and_grows_batches_with_rows(rows: i
     assert sizing.batch_size_for(rows * 4) >= batch
 
 
+@pytest.mark.parametrize("rows", [200, 400, 700, 1500])
+def test_a_sized_epoch_is_about_eight_steps_and_the_run_about_a_thousand(rows: int) -> None:
+    batch = sizing.batch_size_for(rows)
+    steps = -(-rows // batch)
+    assert sizing.BATCH_SHARE / 2 <= steps <= sizing.BATCH_SHARE * 2
+    assert abs(steps * sizing.epochs_for(rows, batch) - sizing.TARGET_STEPS) <= sizing.TARGET_STEPS / 2
+    assert TrainConfig().patience == 16
+
+
 def test_empty_training_settings_are_sized_and_given_ones_kept() -> None:
     sized, notices = TrainConfig().sized(300)
     assert sized.batch_size == sizing.batch_size_for(300)

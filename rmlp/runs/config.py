@@ -20,11 +20,11 @@ class TrainConfig(StrictSettings):
     what: ClassVar[str] = "The training settings"
 
     epochs: int | None = setting(
-        None, label="Epochs", help="Passes over the training rows (empty: sized to the data, about 2,000 training "
+        None, label="Epochs", help="Passes over the training rows (empty: sized to the data, about 1,000 training "
         "steps in 40 to 300 epochs).", low=1, high=100000, step=1, empty="sized to the data",
     )
     batch_size: int | None = setting(
-        None, label="Batch size", help="Rows per training step (empty: sized to the data, about a sixteenth of the "
+        None, label="Batch size", help="Rows per training step (empty: sized to the data, about an eighth of the "
         "training rows, 16 to 256).", low=1, high=65536, step=1, cli=("--batch-size", "-b"),
         search=Search(choices=(16, 32, 64, 128)), empty="sized to the data",
     )
@@ -34,7 +34,8 @@ class TrainConfig(StrictSettings):
         "minimum epochs).",
     )
     patience: int = setting(
-        30, label="Patience", help="Epochs without a better validation score before early stopping.",
+        16, label="Patience", help="Epochs without a better validation score before early stopping (16, as in "
+        "the published tabular-MLP recipes).",
         low=0, high=10000, step=1, when=(When("early_stopping", (True,)),),
     )
     min_epochs: int | None = setting(
