@@ -72,8 +72,8 @@ def test_a_packed_member_starts_with_a_dense_layers_spread():
     assert np.std(k_packed) == pytest.approx(np.std(k_single), rel=0.1)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(members=st.sampled_from([1, 2, 4]), layout=st.sampled_from(["packed", "separate"]),
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(members=st.sampled_from([1, 2, 4]), layout=st.sampled_from(["packed", "shared", "separate"]),
        embedding=st.sampled_from(["none", "periodic"]), norm=st.sampled_from(["batchnorm", "none"]),
        frequencies=st.integers(1, 6), dim=st.integers(1, 5), regression=st.booleans())
 def test_the_summary_counts_what_keras_counts_for_every_embedding_and_ensemble(members, layout, embedding, norm,
@@ -178,3 +178,27 @@ def test_a_run_announces_its_first_score_early_and_says_how_it_ended(tmp_path):
     end = next(e for e in events if e.kind == "train_end")
     assert "Finished after 4 epochs" in end.message and "is kept" in end.message
     assert result.test_metrics["accuracy"] > 0
+
+
+def test_a_shared_ensemble_holds_one_network_and_a_scale_per_member_and_feature():
+    """TabM's 'mini' ensemble: the members share every Dense layer and differ by their scales of the features."""
+    from rmlp.keras.build import build_model, members_model
+
+    spec = _spec(ensemble=4, ensemble_layout="shared", normalization="none", bypass_regularizer="dropout")
+    single = rmlp.summarize(spec.copy_with(ensemble=1)).total_params
+    assert rmlp.summarize(spec).total_params == single + 4 * 6  # one network, and 4 members × 6 features
+    ops = [n.op for n in make_plan(spec)]
+    assert "packed_dense" not in ops and ops.count("member_scale") == 1 and ops.count("repeat") == 1
+    model = build_model(spec, compile=False)
+    scales = model.get_layer("members_scale").get_weights()[0]
+    assert scales.shape == (4, 6) and len({tuple(np.sign(row)) for row in scales}) > 1  # members start apart
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype("float32")
+    members = members_model(model).predict(x, verbose=0)
+    assert members.shape == (5, 4, 3) and not np.allclose(members[:, 0], members[:, 1])
+    np.testing.assert_allclose(model.predict(x, verbose=0), members.mean(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_the_graph_draws_shared_members_once_without_a_count_on_their_layers():
+    dot = rmlp.to_dot(_spec(ensemble=5, ensemble_layout="shared"))
+    assert "×5 members" in dot and "shared weights" in dot and "Average" in dot
+    assert "Dense 12 ×5" not in dot and "Dense 12" in dot

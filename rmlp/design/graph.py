@@ -288,6 +288,14 @@ def _draw_embedding(g: DotWriter, spec: ModelSpec, node: Node) -> str:
 
 def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     members = node.extra["members"]
+    if spec.ensemble_layout == "shared":
+        return g.node(
+            label(f"×{members} members", "shared weights"),
+            f"A shared-weight ensemble: the features go to {members} members at once, each member scales every "
+            "feature by its own learned factor, and every Dense layer below is one layer for all members.",
+            "other",
+            node.path,
+        )
     return g.node(
         label(f"×{members} members", "packed"),
         f"A packed ensemble: the features go to {members} members at once; every Dense layer below (marked "
@@ -314,8 +322,8 @@ def _draw_front(g: DotWriter, spec: ModelSpec, nodes: list[Node]) -> str:
     """Input, grayscale conversion, base model and flatten, in a row; returns the last node."""
     last = ""
     for node in nodes:
-        if node.extra.get("embed") and node.op != "periodic":
-            continue  # the embedding is drawn as one node
+        if (node.extra.get("embed") and node.op != "periodic") or node.op == "member_scale":
+            continue  # the embedding is drawn as one node, the members' scales with the members
         name = _FRONT[node.op](g, spec, node)
         if last:
             g.edge(last, name)
@@ -583,14 +591,17 @@ def _draw_head(g: DotWriter, nodes: list[Node], prev: str) -> str:
     return prev
 
 
-def _draw_ensemble(g: DotWriter, members: int, prev: str, packed: bool = False) -> None:
+def _draw_ensemble(g: DotWriter, members: int, prev: str, layout: str = "separate") -> None:
     """The mean over the ensemble's members (the drawing shows one member; all have its layers)."""
-    where = ("every Dense layer holds all members' weights (×" + str(members) + ") and computes them at once"
-             if packed else f"everything after the input exists {members} times")
+    where = {
+        "packed": f"every Dense layer holds all members' weights (×{members}) and computes them at once, each member "
+                  "with its own initial weights",
+        "shared": "the members share every Dense layer and differ by their own scales of the features",
+    }.get(layout, f"everything after the input exists {members} times, each member with its own initial weights")
     node = g.node(
         label("Average", f"of {members} members"),
         f"An ensemble: {where}, "
-        "each member with its own initial weights and trained on its own loss; the prediction is the average of "
+        "each member trained on its own loss; the prediction is the average of "
         "their outputs (a built-in GlobalAveragePooling1D over the stacked members).",
         "output",
         "ensemble",
@@ -722,7 +733,7 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
     members = spec.ensemble
-    packed = members > 1 and spec.ensemble_layout == "packed"
+    packed = members > 1 and spec.ensemble_layout in ("packed", "shared")
     if not packed:  # one member is drawn
         spec = spec.model_copy(update={"ensemble": 1})
     compact, nodes = _pick_form(spec, compact)
@@ -737,7 +748,7 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
         prev = _draw_blocks_full(g, spec, parts, _draw_front(g, spec, parts.front))
     prev = _draw_head(g, parts.head, prev)
     if members > 1:
-        _draw_ensemble(g, members, prev, packed)
+        _draw_ensemble(g, members, prev, spec.ensemble_layout if packed else "separate")
     _draw_legend(g, spec, rankdir)
     g.lines.append("}")
     return "\n".join(g.lines) + "\n"

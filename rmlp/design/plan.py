@@ -25,12 +25,13 @@ from rmlp.spec.model import BlockSpec, ModelSpec
 #: What a node does: input, reshape, gray_to_rgb, resize, preprocess, base, flatten, dense, batchnorm, dropout,
 #: concat, rescale, stack (members side by side on a new axis), average (their mean over that axis);
 #: packed ensembles: repeat (the features once per member), packed_dense (all members' Dense layers as one
-#: EinsumDense); the periodic embedding: periodic (features times learned frequencies), sin, cos,
-#: feature_dense (a linear layer per feature). Each has its row in :mod:`rmlp.keras.layer_defs`, which the
-#: builder and the exporter read; a name missing there is a type error.
+#: EinsumDense), member_scale (a shared-weight ensemble's scale of each feature per member); the periodic
+#: embedding: periodic (features times learned frequencies), sin, cos, feature_dense (a linear layer per
+#: feature). Each has its row in :mod:`rmlp.keras.layer_defs`, which the builder and the exporter read; a name
+#: missing there is a type error.
 Op = Literal["input", "reshape", "gray_to_rgb", "resize", "preprocess", "base", "flatten", "dense", "batchnorm",
-             "dropout", "concat", "rescale", "stack", "average", "repeat", "packed_dense", "periodic", "sin", "cos",
-             "feature_dense"]
+             "dropout", "concat", "rescale", "stack", "average", "repeat", "packed_dense", "member_scale",
+             "periodic", "sin", "cos", "feature_dense"]
 
 #: The shape of one example; ``()`` when not known (only with ``strict=False``).
 UNKNOWN: tuple[int, ...] = ()
@@ -135,6 +136,8 @@ class _Planner:
         self.member: int | None = None
         #: Members computed side by side in every layer from here on (a packed ensemble); 1 otherwise.
         self.packed = 1
+        #: Whether those members share each Dense layer's weights (the 'shared' layout).
+        self.shared = False
 
     def add(self, node: Node) -> Node:
         if self.prefix:  # inputs already carry their final names: they come from nodes added before
@@ -154,10 +157,11 @@ class _Planner:
             fan_in, width, lead = src.shape[-1], units, math.prod(src.shape[:-1])
             if not self.strict:  # an invalid width counts as nothing
                 fan_in, width, lead = max(fan_in, 0), max(width, 0), max(lead, 0)
-            params = (fan_in + 1) * width * self.packed  # a packed layer holds every member's kernel and bias
+            # A packed layer holds every member's kernel and bias; a shared one, one Dense layer's for all.
+            params = (fan_in + 1) * width * (1 if self.shared else self.packed)
             flops = 2 * fan_in * width * lead
-        op: Op = "packed_dense" if self.packed > 1 else "dense"
-        extra = {"members": self.packed} if self.packed > 1 else {}
+        op: Op = "packed_dense" if self.packed > 1 and not self.shared else "dense"
+        extra = {"members": self.packed} if op == "packed_dense" else {}
         shape = (*src.shape[:-1], units) if src.shape or self.packed == 1 else (self.packed, units)
         return self.add(Node(name, op, [src.name], shape, path, role, block, units=units,
                              activation=activation or self.spec.activation, initializer=initializer,
@@ -330,15 +334,20 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = T
     if spec.ensemble <= 1:
         _rescale(p, _network(p, x))
         return p.nodes
-    if spec.ensemble_layout == "packed":
+    if spec.ensemble_layout in ("packed", "shared"):
         # A packed ensemble: the features repeated once per member, every layer all members' at once, so
         # the output already holds the members' outputs side by side (members × outputs).
         shape = (spec.ensemble, *x.shape) if x.known else UNKNOWN
         x = p.add(Node("members_repeat", "repeat", [x.name], shape, "ensemble", "input",
                        extra={"members": spec.ensemble}))
-        p.packed = spec.ensemble
+        if spec.ensemble_layout == "shared":  # the members' own part: a scale per member and feature
+            scales = spec.ensemble * max(x.shape[-1], 0) if x.known else 0
+            x = p.add(Node("members_scale", "member_scale", [x.name], x.shape, "ensemble", "input",
+                           params=scales, trainable_params=scales, flops=scales,
+                           extra={"members": spec.ensemble}))
+        p.packed, p.shared = spec.ensemble, spec.ensemble_layout == "shared"
         stack = _rescale(p, _network(p, x))
-        p.packed = 1
+        p.packed, p.shared = 1, False
         p.add(Node(AVERAGE, "average", [stack.name], stack.shape[1:], "ensemble", "output",
                    extra={"members": spec.ensemble}))
         return p.nodes

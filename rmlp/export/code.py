@@ -253,6 +253,10 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
             reg = ("dropout " + f"{spec.final_dropout:g}" if spec.final_regularizer == "dropout"
                    else "batch normalisation")
             st.blank, st.comments = True, [f"Final Dense layers, each followed by {reg}."]
+        elif node.op == "repeat" and spec.ensemble_layout == "shared":
+            st.blank, st.comments = True, [
+                f"A shared-weight ensemble of {spec.ensemble} members: the features once per member, each member's "
+                "own scale of every feature, then every Dense layer below is one layer for all members."]
         elif node.op == "repeat":
             st.blank, st.comments = True, [
                 f"A packed ensemble of {spec.ensemble} members: the features once per member, then every layer "

@@ -94,6 +94,16 @@ def _packed_dense(node: Node) -> LayerCall:
         "kernel_initializer": _packed_kernel(node), "name": node.name})
 
 
+def _member_scale(node: Node) -> LayerCall:
+    """A shared-weight ensemble's members: each feature times a learned scale of each member, (batch, K, F) in and
+    out, no bias. The scales start from a standard normal (random signs, sizes about 1), so the members see the
+    features differently from the first step, as TabM starts its members from random signs."""
+    k, features = node.shape
+    return LayerCall("layers.EinsumDense", ("bkf,kf->bkf",), {
+        "output_shape": (k, features),
+        "kernel_initializer": _initializer("RandomNormal", mean=0.0, stddev=1.0, seed=None), "name": node.name})
+
+
 def _repeat(node: Node) -> LayerCall:
     """The features once per member: (batch, in) -> (batch, K, in)."""
     return LayerCall("layers.RepeatVector", (int(node.extra["members"]),), {"name": node.name})
@@ -255,6 +265,8 @@ def layer_def(op: Op) -> LayerDef:
             return LayerDef(op, "layer", _repeat)
         case "packed_dense":
             return LayerDef(op, "layer", _packed_dense)
+        case "member_scale":
+            return LayerDef(op, "layer", _member_scale)
         case "periodic":
             return LayerDef(op, "layer", _periodic)
         case "feature_dense":

@@ -29,7 +29,7 @@ Activation = Literal["relu", "gelu", "elu", "selu", "swish", "tanh", "sigmoid", 
 OutputActivation = Literal["auto", "softmax", "sigmoid", "linear"]
 Loss = Literal["auto", "categorical_crossentropy", "binary_crossentropy", "mse", "mae", "huber"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
-EnsembleLayout = Literal["packed", "separate"]
+EnsembleLayout = Literal["packed", "shared", "separate"]
 Embedding = Literal["none", "periodic"]
 
 
@@ -332,7 +332,9 @@ class ModelSpec(_Strict):
     ensemble_layout: EnsembleLayout = setting(
         "packed", label="Ensemble layout",
         help="How the members are computed. 'packed': each layer of all members is one batched operation (a "
-        "built-in EinsumDense over a member axis), the same networks for a fraction of the time. 'separate': "
+        "built-in EinsumDense over a member axis), the same networks for a fraction of the time. 'shared': the "
+        "members share every Dense layer and differ by a learned scaling of each input feature per member (TabM's "
+        "'mini' ensemble), a K-th of the weights, each layer one Dense over all members' rows. 'separate': "
         "one copy of every layer per member, as a plain functional graph.",
         searchable=False, when=(When("ensemble", tuple(range(2, 33))),),
     )
