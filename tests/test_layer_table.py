@@ -4,8 +4,9 @@ That no op lacks a row is checked twice: mypy rejects :func:`rmlp.keras.layer_de
 ``match`` misses a name of :data:`rmlp.design.plan.Op` (the ``assert_never`` at its end), and the tests
 below fail at run time on the same gap (importing the table raises, or its keys differ from ``Op``).
 Every row is then built and written out for small specs that together hold every op: a table model,
-a packed ensemble with the periodic embedding, a shared-weight ensemble, an ensemble of separate networks, and images in front
-of a base model (the sample data's small CNN, and MobileNetV2 for its preprocessing).
+a packed ensemble with the periodic embedding, a shared-weight ensemble, an ensemble of separate
+networks, and images in front of a base model (the sample data's small CNN, and MobileNetV2 for its
+preprocessing).
 """
 
 from __future__ import annotations
