@@ -36,6 +36,7 @@ Prints a markdown table (mean ± std over the seeds) and the wall time of each c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -51,7 +52,7 @@ import numpy as np  # noqa: E402
 from rmlp import ModelSpec  # noqa: E402
 from rmlp.data import load_table, read_table, spec_for_data, suggest_target  # noqa: E402
 from rmlp.data.samples import SAMPLES, sample_dir  # noqa: E402
-from rmlp.design.sizing import Budget  # noqa: E402
+from rmlp.design.sizing import SINGLE  # noqa: E402
 
 COLUMNS = ("default", "previous default", "single network", "ensemble", "searched", "plain MLP", "constant",
            "HistGradientBoosting", "CatBoost", "LightGBM", "linear")
@@ -177,7 +178,7 @@ def searched_score(data: Any, seed: int, budget_s: float, work: Path) -> float:
 
 
 #: The training budget of the previous default: batches of a sixteenth of the rows, about 2,000 steps.
-PREVIOUS_BUDGET = Budget(16, 2000, 40, 300, 16, 256)
+PREVIOUS_BUDGET = dataclasses.replace(SINGLE, share=16, target_steps=2000)
 
 
 def previous_training(spec: ModelSpec, data: Any) -> dict[str, Any]:

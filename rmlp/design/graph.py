@@ -289,20 +289,14 @@ def _draw_embedding(g: DotWriter, spec: ModelSpec, node: Node) -> str:
 def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     members = node.extra["members"]
     if spec.ensemble_layout == "shared":
-        return g.node(
-            label(f"×{members} members", "shared weights"),
+        kind, tip = "shared weights", (
             f"A shared-weight ensemble: the features go to {members} members at once, each member scales every "
-            "feature by its own learned factor, and every Dense layer below is one layer for all members.",
-            "other",
-            node.path,
-        )
-    return g.node(
-        label(f"×{members} members", "packed"),
-        f"A packed ensemble: the features go to {members} members at once; every Dense layer below (marked "
-        f"×{members}) holds each member's own weights and computes all of them in one EinsumDense.",
-        "other",
-        node.path,
-    )
+            "feature by its own learned factor, and every Dense layer below is one layer for all members.")
+    else:
+        kind, tip = "packed", (
+            f"A packed ensemble: the features go to {members} members at once; every Dense layer below (marked "
+            f"×{members}) holds each member's own weights and computes all of them in one EinsumDense.")
+    return g.node(label(f"×{members} members", kind), tip, "other", node.path)
 
 
 #: How each op of the front (before the blocks) is drawn, by op; the embedding's other ops are drawn with it.
@@ -733,8 +727,7 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}; got {rankdir!r}.")
     members = spec.ensemble
-    packed = members > 1 and spec.ensemble_layout in ("packed", "shared")
-    if not packed:  # one member is drawn
+    if not spec.members_side_by_side():  # one member is drawn
         spec = spec.model_copy(update={"ensemble": 1})
     compact, nodes = _pick_form(spec, compact)
     g = DotWriter()
@@ -748,7 +741,7 @@ def to_dot(spec: ModelSpec | dict[str, Any], compact: bool | None = None, rankdi
         prev = _draw_blocks_full(g, spec, parts, _draw_front(g, spec, parts.front))
     prev = _draw_head(g, parts.head, prev)
     if members > 1:
-        _draw_ensemble(g, members, prev, spec.ensemble_layout if packed else "separate")
+        _draw_ensemble(g, members, prev, spec.ensemble_layout)
     _draw_legend(g, spec, rankdir)
     g.lines.append("}")
     return "\n".join(g.lines) + "\n"

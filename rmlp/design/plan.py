@@ -136,8 +136,11 @@ class _Planner:
         self.member: int | None = None
         #: Members computed side by side in every layer from here on (a packed ensemble); 1 otherwise.
         self.packed = 1
-        #: Whether those members share each Dense layer's weights (the 'shared' layout).
-        self.shared = False
+
+    @property
+    def shared(self) -> bool:
+        """Whether the members computed side by side share each Dense layer's weights (the 'shared' layout)."""
+        return self.packed > 1 and self.spec.ensemble_layout == "shared"
 
     def add(self, node: Node) -> Node:
         if self.prefix:  # inputs already carry their final names: they come from nodes added before
@@ -334,7 +337,7 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = T
     if spec.ensemble <= 1:
         _rescale(p, _network(p, x))
         return p.nodes
-    if spec.ensemble_layout in ("packed", "shared"):
+    if spec.members_side_by_side():
         # A packed ensemble: the features repeated once per member, every layer all members' at once, so
         # the output already holds the members' outputs side by side (members × outputs).
         shape = (spec.ensemble, *x.shape) if x.known else UNKNOWN
@@ -345,9 +348,9 @@ def make_plan(spec: ModelSpec, info: BaseInfo | None = None, *, strict: bool = T
             x = p.add(Node("members_scale", "member_scale", [x.name], x.shape, "ensemble", "input",
                            params=scales, trainable_params=scales, flops=scales,
                            extra={"members": spec.ensemble}))
-        p.packed, p.shared = spec.ensemble, spec.ensemble_layout == "shared"
+        p.packed = spec.ensemble
         stack = _rescale(p, _network(p, x))
-        p.packed, p.shared = 1, False
+        p.packed = 1
         p.add(Node(AVERAGE, "average", [stack.name], stack.shape[1:], "ensemble", "output",
                    extra={"members": spec.ensemble}))
         return p.nodes

@@ -11,6 +11,7 @@ import json
 import keyword
 import re
 from dataclasses import dataclass, field
+from textwrap import wrap
 from typing import Any
 
 from rmlp.base.info import BaseInfo, lookup
@@ -296,8 +297,8 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
         "model_name": lit(keras_model_name(spec.name)),
         "input_shape": lit(tuple(spec.input_shape)),
         "constants": constants,
-        "statements": [{"lines": st.lines, "comments": [comment(c) for c in st.comments], "blank": st.blank}
-                       for st in statements],
+        "statements": [{"lines": st.lines, "comments": [line for c in st.comments for line in wrap(comment(c), 96)],
+                        "blank": st.blank} for st in statements],
         "input_var": var[nodes[0].name],
         "output_var": var[nodes[-1].name],
         "optimizer": _optimizer_code(opt_cls, spec),

@@ -355,6 +355,11 @@ class ModelSpec(_Strict):
         """The output activation actually used ('auto' resolved from the task)."""
         return facts(self.task).output_activation if self.output_activation == "auto" else self.output_activation
 
+    def members_side_by_side(self) -> bool:
+        """Whether an ensemble's members are computed together in each layer ('packed' or 'shared'), the
+        features repeated once per member, rather than as separate towers (or there is one network)."""
+        return self.ensemble > 1 and self.ensemble_layout != "separate"
+
     def resolved_loss(self) -> str:
         """The loss actually used ('auto' resolved from the task)."""
         return facts(self.task).loss if self.loss == "auto" else self.loss
