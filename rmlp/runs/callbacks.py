@@ -43,9 +43,9 @@ class EventCallback(keras.callbacks.Callback):
 
     Batch events are throttled to one per ``batch_events_every`` seconds; the stop flag is
     checked after every batch. ``epoch_kind`` names epoch events ("epoch" or "baseline_epoch").
-    The time left (``eta_s``) comes from finished epochs only: the median of those after the first
-    (whose start traces TensorFlow's step functions), or, after one epoch, its batches after the
-    first; None until an epoch is done.
+    The time left (``eta_s``) comes from finished epochs only: the low median of the first epoch's
+    batches after its first (which traces TensorFlow's step function) and the later epochs; None
+    until an epoch is done.
     """
 
     def __init__(self, listener: Listener | None = None, stop_event: threading.Event | None = None, *,
@@ -78,10 +78,15 @@ class EventCallback(keras.callbacks.Callback):
         self._steady_first = 0.0  # the first epoch's time without its start-up
 
     def epoch_seconds(self) -> float | None:
-        """What one epoch takes, from finished epochs (None before one is done)."""
-        if len(self._epoch_s) > 1:
-            return statistics.median(self._epoch_s[1:])
-        return self._steady_first or (self._epoch_s[0] if self._epoch_s else None)
+        """What one epoch takes, from finished epochs (None before one is done).
+
+        The samples are the first epoch's steady time and every later epoch; their low median
+        (the lower of two) lets one slow epoch, a pause of the machine, not set the estimate.
+        """
+        if not self._epoch_s:
+            return None
+        samples = ([self._steady_first] if self._steady_first else []) + self._epoch_s[1:]
+        return statistics.median_low(samples) if samples else self._epoch_s[0]
 
     def _progress(self, done: float) -> tuple[float, float | None, float]:
         """(elapsed, eta, progress) when ``done`` epochs (fractional) are complete."""
