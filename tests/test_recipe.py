@@ -386,3 +386,10 @@ def test_the_validation_score_ranks_by_accuracy_and_breaks_ties_by_the_loss() ->
     logs = {"val_loss": 0.5}
     ValidationScore().on_epoch_end(0, logs)
     assert ValidationScore.NAME not in logs  # regression: the loss itself is watched
+
+
+def test_the_design_notice_names_its_row_band_in_plain_words() -> None:
+    for rows, band, width in ((999, "fewer than 1,000 rows", 128), (1000, "1,000 rows or more", 256)):
+        fields, why = sizing.design_for(rows, 12, True)
+        assert fields["blocks"][0]["width"] == width
+        assert f"Design sized to {rows} training rows of 12 features ({band})" in why, why

@@ -183,10 +183,11 @@ def design_for(rows: int, features: int, classification: bool,
         "ensemble_layout": "packed",
         "embedding": embedding,
     }
-    size = "fewer" if rows < WIDE_FROM_ROWS else "at least"
-    why = (f"Design sized to {rows} training rows of {features} features ({size} than {WIDE_FROM_ROWS:,} rows): two "
-           f"residual blocks of {width} and {width // 2} units with GELU, no batch normalisation (batches of a few "
-           "dozen rows make its statistics noisy), dropout 0.1 and AdamW (learning rate "
+    size = f"fewer than {WIDE_FROM_ROWS:,} rows" if rows < WIDE_FROM_ROWS else f"{WIDE_FROM_ROWS:,} rows or more"
+    why = (f"Design sized to {rows} training rows of {features} features ({size}): two "
+           f"residual blocks of {width} and {width // 2} units with GELU, no batch normalisation (batches of an "
+           "eighth of a small table, a few dozen to a few hundred rows, make its statistics noisy), dropout 0.1 and "
+           "AdamW (learning rate "
            f"0.002, weight decay 0.02){', label smoothing 0.1' if classification else ''}. "
            + f"Features: {embed_why}. "
            + (f"{members} such networks averaged, steadier than one on a table this small, packed so that each layer "
