@@ -160,17 +160,21 @@ print("RESULT:" + json.dumps(results))
 
 @pytest.mark.parametrize("name", ["wine", "breast_cancer", "diabetes"])
 def test_the_script_deals_ensemble_folds_as_rmlp_does(name):
-    from rmlp.runs.folds import fold_of_rows
+    from rmlp.runs.folds import fold_of_rows, held_out_rows
 
     data = load_table(_sample(name), CASES[name][1], seed=0)
     code = _script(data, TrainConfig(), spec=PRESETS["small_tabular"].copy_with(
         input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task, ensemble=4))
-    dealt = _functions(code, {"member_folds"})["member_folds"]
-    y = np.concatenate([data.y_train, data.y_val])
+    found = _functions(code, {"member_folds", "held_out_rows"})
+    dealt = found["member_folds"]
+    x, y = np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val])
     for seed in (0, 7):
         folds = dealt(y, 4, seed)
         assert np.array_equal(folds, fold_of_rows(y, 4, seed))
         assert np.bincount(folds).max() - np.bincount(folds).min() <= 1
+        y4 = np.repeat(y[:, None], 4, axis=1)
+        for mine, rmlps in zip(found["held_out_rows"](x, y4, folds, 4), held_out_rows(x, y4, folds, 4), strict=True):
+            assert np.array_equal(mine, rmlps)
 
 
 def _clean_env() -> dict[str, str]:
@@ -199,15 +203,19 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
     """
     from rmlp.runs.train import train
 
-    # (table, settings, design changes): the last four train ensemble members on folds of the pooled
-    # rows, packed (one with the batch size and so the learning-rate schedule sized to those rows by the
-    # packed budget, one with the periodic embedding) or as separate towers.
+    # (table, settings, design changes): the ensembles train their members on folds of the pooled rows,
+    # packed (one with the batch size and so the learning-rate schedule sized to those rows by the packed
+    # budget, one with the periodic embedding, one with weight averaging, which validates on the pooled
+    # rows), shared or as separate towers; packed and shared members validate on their own folds only.
     cases = [("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3), {}),
              ("breast_cancer", TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"), {}),
              ("diabetes", TrainConfig(epochs=4, batch_size=32, seed=2, lr_schedule="constant", reduce_lr=True), {}),
              ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4), {"ensemble": 3}),
              ("diabetes", TrainConfig(epochs=3, seed=5), {"ensemble": 2, "embedding": "periodic"}),
              ("wine", TrainConfig(epochs=3, batch_size=32, seed=6), {"ensemble": 2, "ensemble_layout": "separate"}),
+             ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=11),
+              {"ensemble": 3, "ensemble_layout": "shared"}),
+             ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=12, weight_averaging=0.9), {"ensemble": 2}),
              ("breast_cancer", TrainConfig(epochs=2, seed=7), {"embedding": "periodic", "embedding_frequencies": 4}),
              # the recipe's options: weight averaging (stopped early), one step per graph call
              ("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=8, weight_averaging=0.9), {}),

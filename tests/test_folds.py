@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rmlp.runs.config import TrainConfig
-from rmlp.runs.folds import fold_of_rows, fold_weights, member_rows, rows_fitted, uses_folds
+from rmlp.runs.folds import fold_of_rows, fold_weights, held_out_rows, member_rows, rows_fitted, uses_folds
 from rmlp.spec.model import BlockSpec, ModelSpec
 
 WINE = Path(__file__).resolve().parents[1] / "sample_data" / "wine.csv"
@@ -89,6 +89,83 @@ def test_validation_loss_is_the_members_mean_out_of_fold_loss(tmp_path):
     want_acc = float(np.mean(np.argmax(mine, axis=1) == np.argmax(truth, axis=1)))
     assert hist.history["val_loss"][0] == pytest.approx(want_loss, rel=1e-4)
     assert hist.history["val_accuracy"][0] == pytest.approx(want_acc)
+
+
+def test_held_out_rows_give_each_member_its_own_fold_side_by_side():
+    data = _table(41, 0)  # 41 rows in 3 folds: 14, 14 and 13
+    rows = member_rows(ModelSpec(ensemble=3), TrainConfig(), data)
+    folds = np.argmax(rows.validation[2], axis=1)
+    assert rows.held_out is not None
+    x, y, w = rows.held_out
+    assert x.shape == (14, 3, 4) and y.shape == (14, 3, 3) and w.shape == (14, 3)
+    for member in range(3):
+        mine = np.flatnonzero(folds == member)
+        real = w[:, member] > 0
+        assert real.sum() == len(mine) and np.array_equal(x[real, member], data.x_train[mine])
+        assert np.array_equal(y[real, member], data.y_train[mine])
+    assert w.sum() == pytest.approx(w.size)  # mean 1 over every entry: Keras's mean is the out-of-fold mean
+    assert member_rows(ModelSpec(ensemble=3, ensemble_layout="separate"), TrainConfig(), data).held_out is None
+    assert np.array_equal(held_out_rows(data.x_train, rows.y, folds, 3)[0], x)
+
+
+def _members_model(spec: ModelSpec) -> Any:
+    from rmlp.keras.build import build_uncompiled, compile_model, members_model
+
+    return compile_model(members_model(build_uncompiled(spec)), spec)
+
+
+@pytest.mark.parametrize("changes", [{}, {"ensemble_layout": "shared"}, {"embedding": "periodic"}])
+def test_the_held_out_view_scores_what_the_pooled_rows_weighted_score(changes):
+    keras = pytest.importorskip("keras")
+    from rmlp.keras.held_out import held_out_view
+
+    data = _table(57, 0)
+    spec = _spec(input_shape=[4], num_outputs=3, task="multiclass", **changes)
+    rows = member_rows(spec, TrainConfig(), data)
+    keras.utils.set_random_seed(0)
+    model = _members_model(spec)
+    view = held_out_view(model)
+    assert view is not None and view.count_params() == model.count_params()
+    for _ in range(2):  # the view holds the model's own weights: it follows them
+        x, y, w = rows.validation
+        pooled = model.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0, return_dict=True)
+        x, y, w = rows.held_out
+        own = view.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0, return_dict=True)
+        assert own == pytest.approx(pooled, rel=1e-5) and set(own) == set(pooled)
+        model.set_weights([v * 1.5 for v in model.get_weights()])
+
+
+def test_no_held_out_view_for_separate_towers_or_averaged_weights():
+    pytest.importorskip("keras")
+    from rmlp.keras.build import compile_model
+    from rmlp.keras.held_out import held_out_view
+
+    spec = _spec(input_shape=[4], num_outputs=3, task="multiclass")
+    assert held_out_view(_members_model(spec.copy_with(ensemble_layout="separate"))) is None
+    assert held_out_view(compile_model(_members_model(spec), spec, optimizer_options={"use_ema": True})) is None
+
+
+def test_fit_validates_side_by_side_members_through_the_view_before_any_callback(tmp_path):
+    keras = pytest.importorskip("keras")
+    from rmlp.keras import feed
+
+    data = _table(60, 0)
+    spec = _spec(input_shape=[4], num_outputs=3, task="multiclass")
+    rows = member_rows(spec, TrainConfig(), data)
+    seen: list[dict] = []
+    histories = []
+    for held_out in (None, rows.held_out):
+        keras.utils.set_random_seed(0)
+        model = _members_model(spec)
+        first = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+        hist = feed.fit(model, rows.x, rows.y, batch_size=16, sample_weight=rows.weight, validation=rows.validation,
+                        held_out=held_out, epochs=3, callbacks=[first])
+        histories.append(hist.history)
+    native, view = histories
+    assert set(native) == set(view) and native["loss"] == view["loss"]  # the same training
+    for key in ("val_loss", "val_accuracy"):
+        assert view[key] == pytest.approx(native[key], rel=1e-5)
+    assert all("val_loss" in logs for logs in seen[3:])  # the first callback already saw the view's values
 
 
 def _spec(**changes: Any) -> ModelSpec:

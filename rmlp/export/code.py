@@ -312,6 +312,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
         "task": lit(spec.task),
         "num_outputs": int(spec.num_outputs),
         "ensemble": int(spec.ensemble),
+        "side_by_side": spec.members_side_by_side(),
     }
 
 

@@ -46,14 +46,26 @@ def inputs(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int = 0, wei
 
 
 def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, ...] | None = None, seed: int = 0,
-        sample_weight: Any = None, **kwargs: Any) -> Any:
+        sample_weight: Any = None, held_out: tuple[Any, ...] | None = None, **kwargs: Any) -> Any:
     """``model.fit`` on ``x``, ``y`` (shuffled each epoch) with ``validation`` rows; Keras's History.
 
     ``sample_weight`` weighs each training row's loss; ``validation`` is ``(x, y)`` or ``(x, y, weight)``.
+    ``held_out``: the same validation dealt one row per member (:func:`rmlp.runs.folds.held_out_rows`),
+    scored through :func:`rmlp.keras.held_out.held_out_view` where the model allows it (the same values
+    for a fraction of the work).
     """
+    val_batch = max(int(batch_size), 256)
     val = None
-    if validation is not None:
-        fed = inputs(validation[0], validation[1], max(int(batch_size), 256), shuffle=False,
+    view = None
+    if held_out is not None:
+        from rmlp.keras.held_out import HeldOutValidation, held_out_view
+
+        view = held_out_view(model)
+    if view is not None and held_out is not None:
+        scorer = HeldOutValidation(view, inputs(held_out[0], held_out[1], val_batch, shuffle=False, weight=held_out[2]))
+        kwargs["callbacks"] = [scorer, *(kwargs.get("callbacks") or [])]
+    elif validation is not None:
+        fed = inputs(validation[0], validation[1], val_batch, shuffle=False,
                      weight=validation[2] if len(validation) > 2 else None)
         val = fed["x"] if "y" not in fed else (fed["x"], fed["y"], *(
             [fed["sample_weight"]] if "sample_weight" in fed else []))

@@ -10,7 +10,9 @@ way (:mod:`rmlp.search.objective`), so designs are ranked on that out-of-fold sc
 The members still train side by side in one Keras model on one loss: a member's share of it is set
 by per-member sample weights (0 on its held-out fold). The weights are scaled so that their mean
 is 1, which keeps the loss on the scale of one member's mean loss; the validation loss is then
-exactly the mean out-of-fold loss. NumPy only: no TensorFlow.
+exactly the mean out-of-fold loss. Members computed side by side (packed or shared) are validated on
+their own folds only (:func:`held_out_rows`, read by :mod:`rmlp.keras.held_out`), one network's pass
+over the pooled rows instead of K. NumPy only: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from rmlp.spec.model import ModelSpec
 if TYPE_CHECKING:
     from rmlp.data.split import Splits
 
-__all__ = ["FoldSettings", "MemberRows", "fold_of_rows", "fold_weights", "member_rows", "rows_fitted", "uses_folds"]
+__all__ = ["FoldSettings", "MemberRows", "fold_of_rows", "fold_weights", "held_out_rows", "member_rows", "rows_fitted",
+           "uses_folds"]
 
 
 class FoldSettings(Protocol):
@@ -82,14 +85,35 @@ def fold_weights(folds: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return train, val
 
 
+def held_out_rows(x: np.ndarray, y: np.ndarray, folds: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Each member's held-out rows side by side: inputs (rows, k, …), targets (rows, k, …), weights (rows, k).
+
+    Row *i* of member *j* is the *i*-th row of fold *j*; ``y`` holds the targets repeated per member.
+    Shorter folds are padded with their first row at weight 0. The weights of real rows make the loss
+    (Keras's weighted sum over all entries) the mean out-of-fold loss, as :func:`fold_weights` does.
+    """
+    k = int(k)
+    rows = [np.flatnonzero(folds == j) for j in range(k)]
+    n = max(len(r) for r in rows)
+    index = np.stack([np.pad(r, (0, n - len(r)), mode="edge") for r in rows], axis=1)
+    real = np.arange(n)[:, None] < np.array([len(r) for r in rows])[None, :]
+    weight = np.where(real, n * k / len(folds), 0.0).astype("float32")
+    return np.asarray(x)[index], np.asarray(y)[index, np.arange(k)[None, :]], weight
+
+
 @dataclass(frozen=True)
 class MemberRows:
-    """What ``fit`` gets: inputs, targets (repeated per member) and weights, and the validation rows alike."""
+    """What ``fit`` gets: inputs, targets (repeated per member) and weights, and the validation rows alike.
+
+    ``held_out``: for members computed side by side on folds, each member's own validation rows
+    (:func:`held_out_rows`), to validate with :func:`rmlp.keras.held_out.held_out_view`.
+    """
 
     x: Any
     y: Any
     weight: Any = None
     validation: tuple[Any, ...] | None = None
+    held_out: tuple[Any, ...] | None = None
 
 
 def member_rows(spec: ModelSpec, config: FoldSettings, data: Splits) -> MemberRows:
@@ -100,6 +124,8 @@ def member_rows(spec: ModelSpec, config: FoldSettings, data: Splits) -> MemberRo
         return MemberRows(data.x_train, repeat_for_members(data.y_train, spec), None, val)
     x = np.concatenate([data.x_train, data.x_val]) if has_val else np.asarray(data.x_train)
     y = np.concatenate([data.y_train, data.y_val]) if has_val else np.asarray(data.y_train)
-    train_w, val_w = fold_weights(fold_of_rows(y, spec.ensemble, config.seed), spec.ensemble)
+    folds = fold_of_rows(y, spec.ensemble, config.seed)
+    train_w, val_w = fold_weights(folds, spec.ensemble)
     y = repeat_for_members(y, spec)
-    return MemberRows(x, y, train_w, (x, y, val_w))
+    held_out = held_out_rows(x, y, folds, spec.ensemble) if spec.members_side_by_side() else None
+    return MemberRows(x, y, train_w, (x, y, val_w), held_out)

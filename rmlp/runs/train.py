@@ -153,8 +153,8 @@ def fit_run(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run:
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
     rows = member_rows(spec, config, data)
     feed.fit(model, rows.x, rows.y, batch_size=recipe.batch_size, sample_weight=rows.weight,
-             validation=rows.validation, seed=recipe.seed + initial_epoch, epochs=recipe.epochs,
-             initial_epoch=initial_epoch, callbacks=callbacks)
+             validation=rows.validation, held_out=rows.held_out, seed=recipe.seed + initial_epoch,
+             epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks)
     return _Fitted(events, checkpoints, guard)
 
 

@@ -206,7 +206,8 @@ def train_trial(trial: Any, spec: ModelSpec, batch_size: int, data: Splits, conf
     try:
         with quick_graphs():
             feed.fit(model, rows.x, rows.y, batch_size=recipe.batch_size, sample_weight=rows.weight,
-                     validation=rows.validation, seed=recipe.seed, epochs=recipe.epochs, callbacks=callbacks)
+                     validation=rows.validation, held_out=rows.held_out, seed=recipe.seed, epochs=recipe.epochs,
+                     callbacks=callbacks)
     finally:  # a pruned trial stops inside fit: its time there counts too
         trial.set_user_attr("fit_seconds", round(time.perf_counter() - fit_start, 3))
     if callback.stopped:

@@ -1,0 +1,64 @@
+"""Validating side-by-side members on their own held-out rows only.
+
+An ensemble on folds validates member *k* on fold *k*. Fed the pooled rows, a packed (or shared)
+model computes every member on every row and weighs all but one fold of that work by zero, so its
+validation pass costs K networks over all rows. The held-out view is the same layers, with the same
+weights, taking one row per member: inputs of shape (rows, members, features), where the model
+repeats the features once per member it takes member *k*'s own row instead. It computes one network's
+pass over the pooled rows and scores the same loss and metrics (the rows come from
+:func:`rmlp.runs.folds.held_out_rows`, weighted so that the loss is the mean out-of-fold loss).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+__all__ = ["HeldOutValidation", "held_out_view"]
+
+
+def held_out_view(model: Any) -> Any | None:
+    """The members model's layers on one row per member, compiled as it is; None where that does not apply.
+
+    It applies to a compiled model with one input whose features are repeated once per member by one
+    ``RepeatVector`` (a packed or shared ensemble); a model that averages its weights as it trains
+    (``use_ema``) validates with the averaged weights, which Keras swaps in only for its own validation.
+    """
+    repeats = [layer for layer in model.layers if isinstance(layer, keras.layers.RepeatVector)]
+    optimizer = getattr(model, "optimizer", None)
+    if len(repeats) != 1 or len(model.inputs) != 1 or not model.compiled or getattr(optimizer, "use_ema", False):
+        return None
+    members = int(repeats[0].n)
+    source = model.inputs[0]
+    rows = keras.Input(shape=(members, *source.shape[1:]), dtype=source.dtype, name=f"{source.name}_per_member")
+    flat = ops.reshape(rows, (-1, *source.shape[1:]))  # member-major rows, as the layers before the repeat take them
+
+    def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
+        args = keras.tree.map_structure(lambda t: flat if t is rows else t, args)
+        if isinstance(layer, keras.layers.RepeatVector):  # each member's own row instead of a copy of one row
+            return ops.reshape(args[0], (-1, members, *args[0].shape[1:]))
+        return layer(*args, **kwargs)
+
+    return keras.models.clone_model(model, input_tensors=rows, clone_function=lambda layer: layer,
+                                    call_function=call)
+
+
+class HeldOutValidation(keras.callbacks.Callback):
+    """Adds the validation loss and metrics (``val_*``) to the epoch logs from a :func:`held_out_view`.
+
+    Stands in for fit's own validation, so it goes first in the callback list: every later callback
+    sees the ``val_*`` values as fit would have given them.
+    """
+
+    def __init__(self, view: Any, fed: dict[str, Any]) -> None:
+        super().__init__()
+        self.view = view
+        self.fed = fed  # evaluate()'s keyword arguments for the held-out rows
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is None:
+            return
+        scores = self.view.evaluate(**self.fed, verbose=0, return_dict=True)
+        logs.update({f"val_{name}": float(value) for name, value in scores.items()})
