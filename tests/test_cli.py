@@ -300,6 +300,10 @@ def test_train_one_epoch_then_resume(spec_file, tmp_path):
     assert run("export", "--run", run_dir, "--format", "bundle", "-o", bundle).exit_code == 0
     with zipfile.ZipFile(bundle) as zf:
         assert {"model.keras", "history.csv", "metrics.json", "predict.py", "preprocessor.json"} <= set(zf.namelist())
+    bare = run("export", "--run", run_dir, "--format", "bundle", "-o", tmp_path / "bundle")  # no suffix given
+    assert bare.exit_code == 0 and "bundle.zip" in bare.stderr and zipfile.is_zipfile(tmp_path / "bundle.zip")
+    assert run("export", "--run", run_dir, "--format", "keras", "-o", tmp_path / "mine").exit_code == 0
+    assert (tmp_path / "mine.keras").is_file() and not (tmp_path / "mine").exists()
     served = tmp_path / "serving"
     assert run("export", "--run", run_dir, "--format", "savedmodel", "-o", served).exit_code == 0
     assert (served / "saved_model.pb").is_file()

@@ -259,6 +259,8 @@ def register(app: typer.Typer) -> None:
             _err(f"Wrote {out}")
         elif fmt == ExportFormat.keras:
             out = output or Path(f"{safe}.keras")
+            if out.suffix != ".keras":  # Keras loads .keras files by their suffix
+                out = out.with_name(out.name + ".keras")
             if run is not None and RunDir(run).model.is_file():
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(RunDir(run).model, out)
@@ -266,8 +268,7 @@ def register(app: typer.Typer) -> None:
                 out = ex.save_keras(build_model(loaded), out)
             _err(f"Wrote {out}")
         else:
-            out = output or Path(f"{safe}-bundle.zip")
-            ex.make_bundle(run if run is not None else loaded, out)
+            out = ex.make_bundle(run if run is not None else loaded, output or Path(f"{safe}-bundle.zip"))
             _err(f"Wrote {out}")
 
 

@@ -117,9 +117,11 @@ def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, mo
     Holds spec.json, model.py (stand-alone Keras script; with a training part for a tabular run),
     snippet.py (rmlp), predict.py, model.keras (a run's, or ``model`` saved), preprocessor.json,
     history.csv, metrics.json, train_config.json, graph.dot (+ graph.svg with Graphviz) and a
-    README.md describing the model and how to load it.
+    README.md describing the model and how to load it. ``.zip`` is added to a name without it.
     """
     out_zip = Path(out_zip)
+    if out_zip.suffix.lower() != ".zip":
+        out_zip = out_zip.with_name(out_zip.name + ".zip")
     run: RunDir | None = None
     if isinstance(run_dir_or_spec, ModelSpec):
         spec = run_dir_or_spec
