@@ -58,12 +58,12 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     val = None
     view = None
     if held_out is not None:
-        from rmlp.keras.held_out import HeldOutValidation, held_out_view
+        from rmlp.keras.held_out import held_out_validation, held_out_view
 
         view = held_out_view(model)
     if view is not None and held_out is not None:
-        scorer = HeldOutValidation(view, inputs(held_out[0], held_out[1], val_batch, shuffle=False, weight=held_out[2]))
-        kwargs["callbacks"] = [scorer, *(kwargs.get("callbacks") or [])]
+        rows = inputs(held_out[0], held_out[1], val_batch, shuffle=False, weight=held_out[2])
+        kwargs["callbacks"] = [held_out_validation(view, rows), *(kwargs.get("callbacks") or [])]
     elif validation is not None:
         fed = inputs(validation[0], validation[1], val_batch, shuffle=False,
                      weight=validation[2] if len(validation) > 2 else None)

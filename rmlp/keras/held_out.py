@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-from keras import ops
-
-__all__ = ["HeldOutValidation", "held_out_view"]
+__all__ = ["held_out_validation", "held_out_view"]
 
 
 def held_out_view(model: Any) -> Any | None:
@@ -26,6 +23,9 @@ def held_out_view(model: Any) -> Any | None:
     ``RepeatVector`` (a packed or shared ensemble); a model that averages its weights as it trains
     (``use_ema``) validates with the averaged weights, which Keras swaps in only for its own validation.
     """
+    import keras
+    from keras import ops
+
     repeats = [layer for layer in model.layers if isinstance(layer, keras.layers.RepeatVector)]
     optimizer = getattr(model, "optimizer", None)
     if len(repeats) != 1 or len(model.inputs) != 1 or not model.compiled or getattr(optimizer, "use_ema", False):
@@ -45,20 +45,18 @@ def held_out_view(model: Any) -> Any | None:
                                     call_function=call)
 
 
-class HeldOutValidation(keras.callbacks.Callback):
-    """Adds the validation loss and metrics (``val_*``) to the epoch logs from a :func:`held_out_view`.
+def held_out_validation(view: Any, fed: dict[str, Any]) -> Any:
+    """A callback that adds the validation loss and metrics (``val_*``) to the epoch logs from ``view``.
 
-    Stands in for fit's own validation, so it goes first in the callback list: every later callback
-    sees the ``val_*`` values as fit would have given them.
+    ``fed``: evaluate()'s keyword arguments for the held-out rows. It stands in for fit's own
+    validation, so it goes first in the callback list: every later callback sees the ``val_*`` values
+    as fit would have given them.
     """
+    import keras
 
-    def __init__(self, view: Any, fed: dict[str, Any]) -> None:
-        super().__init__()
-        self.view = view
-        self.fed = fed  # evaluate()'s keyword arguments for the held-out rows
+    def validate(epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            scores = view.evaluate(**fed, verbose=0, return_dict=True)
+            logs.update({f"val_{name}": float(value) for name, value in scores.items()})
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is None:
-            return
-        scores = self.view.evaluate(**self.fed, verbose=0, return_dict=True)
-        logs.update({f"val_{name}": float(value) for name, value in scores.items()})
+    return keras.callbacks.LambdaCallback(on_epoch_end=validate)
