@@ -12,7 +12,8 @@ long training run never notices add up:
 * :func:`reset_keras` clears Keras's state between trials but keeps those kernels.
 
 None of this changes a weight or a step: the variables, their values and the graphs are the ones
-Keras makes. Only search trials use them; training runs and exported scripts are plain Keras.
+Keras makes. Search trials use all three; a training run on a table (no base model) fits inside
+:func:`quick_graphs` too, for the same reason: a few hundred to a thousand small steps.
 """
 
 from __future__ import annotations

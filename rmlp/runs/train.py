@@ -37,6 +37,7 @@ from rmlp.keras import feed
 from rmlp.keras.baseline import baseline_plan, build_baseline
 from rmlp.keras.build import average_members, build_uncompiled, check_buildable, compile_model, members_model
 from rmlp.keras.losses import make_loss
+from rmlp.keras.quick import quick_graphs
 from rmlp.runs.collapse import collapse_notice
 from rmlp.runs.config import TrainConfig
 from rmlp.runs.devices import gpu_count, gpu_present, strategy_scope
@@ -152,9 +153,12 @@ def fit_run(model: Any, spec: ModelSpec, data: Splits, config: TrainConfig, run:
     callbacks += [checkpoints, cb.HistoryCSV(run.history_file, guard),
                   cb.RunStateWriter(run.file(RunDir.STATE), state, monitor, checkpoints, guard), events]
     rows = member_rows(spec, config, data)
-    feed.fit(model, rows.x, rows.y, batch_size=recipe.batch_size, sample_weight=rows.weight,
-             validation=rows.validation, held_out=rows.held_out, seed=recipe.seed + initial_epoch,
-             epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks)
+    # A table's run takes a few hundred to a thousand small steps: optimising the graphs (Grappler) costs
+    # more than it saves there (a tenth of a run on a few hundred rows). A base model's convolutions keep it.
+    with quick_graphs() if spec.base_model is None else contextlib.nullcontext():
+        feed.fit(model, rows.x, rows.y, batch_size=recipe.batch_size, sample_weight=rows.weight,
+                 validation=rows.validation, held_out=rows.held_out, seed=recipe.seed + initial_epoch,
+                 epochs=recipe.epochs, initial_epoch=initial_epoch, callbacks=callbacks)
     return _Fitted(events, checkpoints, guard)
 
 
