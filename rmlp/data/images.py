@@ -179,7 +179,7 @@ def _pixels(img: Any, gray: bool, size: tuple[int, int]) -> tuple[np.ndarray, bo
     return np.asarray(pixels, dtype=np.float32).reshape(h, w, 1 if gray else 3), resized
 
 
-def _decode_all(
+def decode_all(
     files: list[tuple[int, str, Callable[[], bytes]]],
     image_size: int | Sequence[int] | None,
     color_mode: str,
@@ -315,7 +315,9 @@ def _labels(y: np.ndarray) -> np.ndarray:
     return y.reshape(len(y))
 
 
-def _channels(x: np.ndarray, color_mode: str) -> np.ndarray:
+def with_channels(x: np.ndarray, color_mode: str) -> np.ndarray:
+    """Images as float32 (n, h, w, c): a channel axis added where missing, gray repeated to RGB for "rgb",
+    RGB weighed to one gray channel for "grayscale"; other channel counts left as they are."""
     with np.errstate(over="ignore", invalid="ignore"):  # beyond float32 becomes inf, refused by _check_finite
         x = x.astype(np.float32)
     if x.ndim == 3:
@@ -349,7 +351,7 @@ def _from_npz(raw: bytes, color_mode: str) -> tuple[dict[str, tuple[np.ndarray, 
         )
     for split, (x, y) in given.items():
         _check_array(split, x, y)
-        x = _channels(x, color_mode)
+        x = with_channels(x, color_mode)
         _check_finite(split, x, y)
         given[split] = (x, _labels(y))
     names = [str(n) for n in np.atleast_1d(arrays["class_names"]).tolist()] if "class_names" in arrays else []
@@ -396,7 +398,7 @@ def load_images(
     given: dict[str, tuple[np.ndarray, np.ndarray]]
     if isinstance(path, (str, Path)) and Path(path).is_dir():
         names, files, ignored = _by_class(folder_entries(Path(path), max_bytes), f"The folder '{where}'")
-        x, labels, notes = _decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
+        x, labels, notes = decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
         given, class_names = {"all": (x, labels)}, list(names)
     else:
         raw = read_source(path, max_bytes=max_bytes)
@@ -414,7 +416,7 @@ def load_images(
                     notes.append("image_size is not applied to .npz arrays; they keep their size.")
             else:
                 names, files, ignored = _by_class(zip_entries(archive, max_bytes), f"The zip '{where}'")
-                x, labels, notes = _decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
+                x, labels, notes = decode_all(files, image_size, color_mode, max_image_pixels, max_total_pixels)
                 given, class_names = {"all": (x, labels)}, list(names)
     if ignored:
         notes.append(f"Ignored {count(ignored, 'file')} outside class folders or not images.")

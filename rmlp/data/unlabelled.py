@@ -13,7 +13,7 @@ import numpy as np
 
 from rmlp.data.archives import check_npz, folder_entries, npz_arrays, open_archive, zip_entries
 from rmlp.data.errors import DataError
-from rmlp.data.images import IMAGE_EXTENSIONS, _channels, _decode_all
+from rmlp.data.images import IMAGE_EXTENSIONS, decode_all, with_channels
 from rmlp.data.limits import DEFAULT_MAX_BYTES, MAX_IMAGE_PIXELS, MAX_TOTAL_PIXELS
 from rmlp.data.reading import Source, read_source, source_name
 from rmlp.spec.units import count
@@ -63,15 +63,15 @@ def read_images(path: Source, size: tuple[int, int], color_mode: str, *, max_byt
                     raise DataError(f"The .npz file holds {', '.join(map(repr, arrays)) or 'no arrays'}, but no "
                                     f"images under {', '.join(map(repr, NPZ_KEYS))}.",
                                     "Save it with np.savez(path, x=images).")
-                x = _channels(arrays[key], color_mode)
+                x = with_channels(arrays[key], color_mode)
                 if x.ndim != 4:
                     raise DataError(f"The .npz array {key!r} has shape {arrays[key].shape}; images are (n, height, "
                                     "width) or (n, height, width, channels).", "Save the images as one array.")
                 return x, [f"{key}[{i}]" for i in range(len(x))], notes
             files, ignored = _files(zip_entries(archive, max_bytes), f"the zip {where!r}")
-            x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
+            x, kept, notes = decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
     if folder is not None:
-        x, kept, notes = _decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
+        x, kept, notes = decode_all(files, size, color_mode, max_image_pixels, max_total_pixels)
     if ignored:
         notes.append(f"Ignored {count(ignored, 'file')} that are not images.")
     return x, [files[int(i)][1] for i in kept], notes
