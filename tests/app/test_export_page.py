@@ -65,13 +65,14 @@ def _new_session() -> AppTest:
 def _script_parts(code: str) -> dict:
     """The exported script's functions and constants, run without Keras."""
     import ast
+    import contextlib
 
     import numpy as np
     import pandas as pd
 
     keep = [n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)
             or (isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name) and n.targets[0].id.isupper())]
-    namespace: dict = {"np": np, "pd": pd, "json": json, "Path": Path}
+    namespace: dict = {"np": np, "pd": pd, "json": json, "Path": Path, "contextlib": contextlib}
     exec(compile(ast.Module(keep, []), "<script>", "exec"), namespace)
     return namespace
 
