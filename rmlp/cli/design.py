@@ -258,9 +258,7 @@ def register(app: typer.Typer) -> None:
             out = ex.export_savedmodel(model, output or Path(f"{safe}-savedmodel"))
             _err(f"Wrote {out}")
         elif fmt == ExportFormat.keras:
-            out = output or Path(f"{safe}.keras")
-            if out.suffix != ".keras":  # Keras loads .keras files by their suffix
-                out = out.with_name(out.name + ".keras")
+            out = ex.named(output or Path(f"{safe}.keras"), ".keras")
             if run is not None and RunDir(run).model.is_file():
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(RunDir(run).model, out)

@@ -5,10 +5,10 @@ medium tables (RealMLP, the ResNet baseline of "Revisiting Deep Learning Models 
 Data", TabM): a few hundred units wide, regularised by weight decay, dropout and label smoothing
 rather than made small; AdamW with a warm-up and a cosine decay; a batch that gives every epoch
 enough steps for early stopping to judge it (an eighth of the rows), and enough epochs for about a
-thousand steps in all; and, as TabM found, several
-networks averaged rather than one, which on small tables steadies what a single network gets from
-its initial weights and its validation rows. They are written once, here, and
-read by :func:`rmlp.data.fit.spec_for_data`, :class:`rmlp.runs.config.TrainConfig` and the search.
+thousand steps in all; and, as TabM found, several networks averaged rather than one, which on
+small tables steadies what a single network gets from its initial weights and its validation rows.
+They are written once, here, and read by :func:`rmlp.data.fit.spec_for_data`,
+:class:`rmlp.runs.config.TrainConfig` and the search.
 """
 
 from __future__ import annotations

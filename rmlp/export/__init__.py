@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from rmlp.export.bundle import make_bundle, run_export_inputs
 from rmlp.export.code import ExportError, model_code_data
-from rmlp.export.files import export_savedmodel, graph_svg, save_keras
+from rmlp.export.files import export_savedmodel, graph_svg, named, save_keras
 from rmlp.export.scripts import export_predict_script, export_python, export_snippet
 
 __all__ = [
     "ExportError", "export_predict_script", "export_python", "export_savedmodel", "export_snippet", "graph_svg",
-    "make_bundle", "model_code_data", "run_export_inputs", "save_keras",
+    "make_bundle", "model_code_data", "named", "run_export_inputs", "save_keras",
 ]

@@ -14,7 +14,7 @@ from rmlp.data.split import SPLIT, SplitConfig
 from rmlp.design.graph import to_dot
 from rmlp.design.summary import summarize
 from rmlp.export.code import ExportError
-from rmlp.export.files import graph_svg, save_keras
+from rmlp.export.files import graph_svg, named, save_keras
 from rmlp.export.render import render
 from rmlp.export.scripts import export_predict_script, export_python, export_snippet
 from rmlp.runs.config import TrainConfig
@@ -119,9 +119,7 @@ def make_bundle(run_dir_or_spec: str | Path | ModelSpec, out_zip: str | Path, mo
     history.csv, metrics.json, train_config.json, graph.dot (+ graph.svg with Graphviz) and a
     README.md describing the model and how to load it. ``.zip`` is added to a name without it.
     """
-    out_zip = Path(out_zip)
-    if out_zip.suffix.lower() != ".zip":
-        out_zip = out_zip.with_name(out_zip.name + ".zip")
+    out_zip = named(out_zip, ".zip")
     run: RunDir | None = None
     if isinstance(run_dir_or_spec, ModelSpec):
         spec = run_dir_or_spec

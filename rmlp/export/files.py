@@ -7,14 +7,18 @@ from typing import Any
 
 from rmlp.design.svg import svg_document
 
-__all__ = ["export_savedmodel", "graph_svg", "save_keras"]
+__all__ = ["export_savedmodel", "graph_svg", "named", "save_keras"]
+
+
+def named(path: str | Path, suffix: str) -> Path:
+    """``path`` with ``suffix`` added when its name does not end in it (Keras and unzip go by the suffix)."""
+    path = Path(path)
+    return path if path.suffix.lower() == suffix else path.with_name(path.name + suffix)
 
 
 def save_keras(model: Any, path: str | Path) -> Path:
     """Save a Keras model as a ``.keras`` file (the suffix is added when missing)."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        path = path.with_name(path.name + ".keras")
+    path = named(path, ".keras")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return path

@@ -54,14 +54,11 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     scored through :func:`rmlp.keras.held_out.held_out_view` where the model allows it (the same values
     for a fraction of the work).
     """
+    from rmlp.keras.held_out import held_out_validation, held_out_view
+
     val_batch = max(int(batch_size), 256)
     val = None
-    view = None
-    if held_out is not None:
-        from rmlp.keras.held_out import held_out_validation, held_out_view
-
-        view = held_out_view(model)
-    if view is not None and held_out is not None:
+    if held_out is not None and (view := held_out_view(model)) is not None:
         rows = inputs(held_out[0], held_out[1], val_batch, shuffle=False, weight=held_out[2])
         kwargs["callbacks"] = [held_out_validation(view, rows), *(kwargs.get("callbacks") or [])]
     elif validation is not None:
