@@ -177,6 +177,28 @@ def test_the_script_deals_ensemble_folds_as_rmlp_does(name):
             assert np.array_equal(mine, rmlps)
 
 
+def test_the_script_sets_the_piecewise_bins_as_rmlp_does():
+    """The script's set_bins and rmlp's give the embedding the same weights from the same rows (a column of
+    repeated values gets fewer bins in both)."""
+    import keras
+
+    from rmlp.keras.bins import set_bins
+    from rmlp.keras.build import build_model
+
+    data = load_table(_sample("diabetes"), CASES["diabetes"][1], seed=0)
+    spec = _tiny(data).copy_with(embedding="piecewise", embedding_bins=12)
+    found = _functions(_script(data, TrainConfig(), spec=spec), {"set_bins"})
+    found["keras"] = keras
+    x = data.x_train.copy()
+    x[:, 1] = np.round(x[:, 1])  # few distinct values
+    theirs, ours = build_model(spec, compile=False), build_model(spec, compile=False)
+    found["set_bins"](theirs, x)
+    assert set_bins(ours, x)
+    (k1, b1), (k2, b2) = theirs.get_layer("embed_bins").get_weights(), ours.get_layer("embed_bins").get_weights()
+    assert np.array_equal(k1, k2) and np.array_equal(b1, b2)
+    assert (k2[1] == 0).sum() > 0 and (k2[0] == 0).sum() == 0
+
+
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
@@ -205,7 +227,7 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
 
     # (table, settings, design changes): the ensembles train their members on folds of the pooled rows,
     # packed (one with the batch size and so the learning-rate schedule sized to those rows by the packed
-    # budget, one with the periodic embedding, one with weight averaging, which validates on the pooled
+    # budget, one with each embedding, one with weight averaging, which validates on the pooled
     # rows), shared or as separate towers; packed and shared members validate on their own folds only.
     cases = [("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3), {}),
              ("breast_cancer", TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"), {}),
@@ -217,6 +239,9 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
               {"ensemble": 3, "ensemble_layout": "shared"}),
              ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=12, weight_averaging=0.9), {"ensemble": 2}),
              ("breast_cancer", TrainConfig(epochs=2, seed=7), {"embedding": "periodic", "embedding_frequencies": 4}),
+             # the piecewise-linear embedding, its bins set from the pooled rows (folds) or the training rows
+             ("wine", TrainConfig(epochs=3, batch_size=16, seed=13), {"ensemble": 3, "embedding": "piecewise"}),
+             ("diabetes", TrainConfig(epochs=2, seed=14), {"embedding": "piecewise", "embedding_bins": 6}),
              # the recipe's options: weight averaging (stopped early), one step per graph call
              ("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=8, weight_averaging=0.9), {}),
              ("diabetes", TrainConfig(epochs=3, batch_size=32, seed=9, steps_per_execution=1), {}),

@@ -114,7 +114,8 @@ def _members_model(spec: ModelSpec) -> Any:
     return compile_model(members_model(build_uncompiled(spec)), spec)
 
 
-@pytest.mark.parametrize("changes", [{}, {"ensemble_layout": "shared"}, {"embedding": "periodic"}])
+@pytest.mark.parametrize("changes", [{}, {"ensemble_layout": "shared"}, {"embedding": "periodic"},
+                                     {"embedding": "piecewise"}])
 def test_the_held_out_view_scores_what_the_pooled_rows_weighted_score(changes):
     keras = pytest.importorskip("keras")
     from rmlp.keras.held_out import held_out_view

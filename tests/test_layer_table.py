@@ -4,9 +4,9 @@ That no op lacks a row is checked twice: mypy rejects :func:`rmlp.keras.layer_de
 ``match`` misses a name of :data:`rmlp.design.plan.Op` (the ``assert_never`` at its end), and the tests
 below fail at run time on the same gap (importing the table raises, or its keys differ from ``Op``).
 Every row is then built and written out for small specs that together hold every op: a table model,
-a packed ensemble with the periodic embedding, a shared-weight ensemble, an ensemble of separate
-networks, and images in front of a base model (the sample data's small CNN, and MobileNetV2 for its
-preprocessing).
+a packed ensemble with the periodic embedding, a regression with the piecewise-linear one, a
+shared-weight ensemble, an ensemble of separate networks, and images in front of a base model (the
+sample data's small CNN, and MobileNetV2 for its preprocessing).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ SPECS: dict[str, ModelSpec] = {
     "packed_embedding": ModelSpec(name="packed", num_outputs=3, input_shape=[6], embedding="periodic",
                                   embedding_frequencies=4, embedding_dim=3, ensemble=2, ensemble_layout="packed",
                                   bypass_regularizer="batchnorm", **_SMALL),
+    "piecewise": ModelSpec(name="piecewise", task="regression", num_outputs=1, input_shape=[5], embedding="piecewise",
+                           embedding_bins=4, embedding_dim=3, target_scale={"mean": 1.0, "std": 2.0}, **_SMALL),
     "shared": ModelSpec(name="shared", num_outputs=3, input_shape=[6], ensemble=3, ensemble_layout="shared",
                         **_SMALL),
     "separate": ModelSpec(name="separate", num_outputs=2, input_shape=[4], ensemble=2, ensemble_layout="separate",

@@ -1,4 +1,4 @@
-"""Packed ensembles and the periodic embedding: the same networks as separate members, counted, drawn, reloaded."""
+"""Packed ensembles and the feature embeddings: the same networks as separate members, counted, drawn, reloaded."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def _copy_members(separate, packed, k: int) -> None:
 @pytest.mark.parametrize("changes", [
     {},
     {"normalization": "none", "bypass_regularizer": "batchnorm", "embedding": "periodic"},
+    {"embedding": "piecewise", "embedding_bins": 5},
     {"task": "regression", "num_outputs": 1, "target_scale": {"mean": 3.0, "std": 2.0}, "activation": "gelu"},
 ])
 def test_packed_members_compute_what_separate_members_compute_with_the_same_weights(changes):
@@ -74,15 +75,15 @@ def test_a_packed_member_starts_with_a_dense_layers_spread():
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(members=st.sampled_from([1, 2, 4]), layout=st.sampled_from(["packed", "shared", "separate"]),
-       embedding=st.sampled_from(["none", "periodic"]), norm=st.sampled_from(["batchnorm", "none"]),
-       frequencies=st.integers(1, 6), dim=st.integers(1, 5), regression=st.booleans())
+       embedding=st.sampled_from(["none", "periodic", "piecewise"]), norm=st.sampled_from(["batchnorm", "none"]),
+       frequencies=st.integers(1, 6), bins=st.integers(2, 7), dim=st.integers(1, 5), regression=st.booleans())
 def test_the_summary_counts_what_keras_counts_for_every_embedding_and_ensemble(members, layout, embedding, norm,
-                                                                               frequencies, dim, regression):
+                                                                               frequencies, bins, dim, regression):
     from rmlp.keras.build import build_model
 
     task = {"task": "regression", "num_outputs": 1, "target_scale": {"mean": 1.0, "std": 2.0}} if regression else {}
     spec = _spec(ensemble=members, ensemble_layout=layout, embedding=embedding, normalization=norm,
-                 embedding_frequencies=frequencies, embedding_dim=dim, **task)
+                 embedding_frequencies=frequencies, embedding_bins=bins, embedding_dim=dim, **task)
     model = build_model(spec, compile=False)
     summary = rmlp.summarize(spec)
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
@@ -96,6 +97,47 @@ def test_the_graph_draws_packed_members_once_with_their_count():
     assert dot.count("Periodic embedding") == 1 and "embed_sin" not in dot
     separate = rmlp.to_dot(_spec(ensemble=5, ensemble_layout="separate"))
     assert "×5" not in separate and "Average" in separate
+
+
+def test_the_graph_draws_the_piecewise_embedding_as_one_node():
+    dot = rmlp.to_dot(_spec(ensemble=2, embedding="piecewise", embedding_bins=10, embedding_dim=6))
+    assert dot.count("Piecewise-linear embedding") == 1 and "10 bins → 6 per feature" in dot
+    assert "embed_clip" not in dot and "Periodic" not in dot
+
+
+def test_the_piecewise_embedding_encodes_each_feature_over_its_training_quantiles():
+    """After set_bins the embedding's clipped bins are the data-side piecewise-linear encoding over the same
+    quantile edges (rmlp.data.bins), padded with zeros where a feature has fewer distinct edges; fitting leaves
+    them as they are (they are not trained) and the summary counts them as not trainable."""
+    import keras
+
+    from rmlp.data.bins import quantile_edges
+    from rmlp.data.preprocessor import piecewise_linear
+    from rmlp.keras.bins import set_bins
+    from rmlp.keras.build import build_model, members_model
+
+    spec = _spec(ensemble=2, embedding="piecewise", embedding_bins=6)
+    model = build_model(spec)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 6)).astype("float32")
+    x[:, 3] = rng.integers(0, 3, size=200)  # three distinct values: two bins
+    x[:, 5] = 1.0  # constant: no bin
+    assert set_bins(members_model(model), x)
+    got = keras.Model(model.input, model.get_layer("embed_clip").output).predict(x, verbose=0)
+    for j in range(6):
+        edges = quantile_edges(x[:, j], 6)
+        want = piecewise_linear(x[:, j].astype("float64"), edges) if len(edges) > 1 else np.zeros((200, 0))
+        np.testing.assert_allclose(got[:, j, :want.shape[1]], want, atol=1e-5)
+        assert not got[:, j, want.shape[1]:].any()
+    bins = [w.copy() for w in model.get_layer("embed_bins").get_weights()]
+    fit = members_model(model)
+    fit.compile(optimizer="adam", loss="categorical_crossentropy")
+    fit.fit(x, np.repeat(np.eye(3)[rng.integers(0, 3, 200)][:, None], 2, axis=1), epochs=1, verbose=0)
+    for before, after in zip(bins, model.get_layer("embed_bins").get_weights(), strict=True):
+        assert np.array_equal(before, after)
+    fixed = {e: rmlp.summarize(spec.copy_with(embedding=e)).non_trainable_params for e in ("piecewise", "none")}
+    assert fixed["piecewise"] - fixed["none"] == 2 * 6 * 6  # a scale and an offset per feature and bin
+    assert set_bins(build_model(_spec()), x) is False  # no embedding: nothing to set
 
 
 def test_a_packed_ensemble_has_one_layer_per_layer_of_a_member():
@@ -115,17 +157,20 @@ print("RESULT:" + json.dumps({"pred": model.predict(x, verbose=0).tolist(), "rml
 """
 
 
-def test_a_packed_ensemble_with_the_embedding_reloads_without_rmlp_and_passes_the_safe_loader(tmp_path):
+@pytest.mark.parametrize("embedding, classes", [("periodic", {"Sin", "Cos"}), ("piecewise", {"ReLU"})])
+def test_a_packed_ensemble_with_an_embedding_reloads_without_rmlp_and_passes_the_safe_loader(tmp_path, embedding,
+                                                                                             classes):
     from rmlp.base.safety import check_keras_file
+    from rmlp.keras.bins import set_bins
     from rmlp.keras.build import build_model
 
-    model = build_model(_spec(ensemble=3, embedding="periodic", normalization="batchnorm"))
+    model = build_model(_spec(ensemble=3, embedding=embedding, normalization="batchnorm"))
+    set_bins(model, np.random.default_rng(2).gamma(2.0, size=(50, 6)))  # bins of data, not the starting ones
     path = tmp_path / "model.keras"
     model.save(path)
     assert check_keras_file(path) == []
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
-    classes = {layer["class_name"] for layer in config["config"]["layers"]}
-    assert {"EinsumDense", "RepeatVector", "Sin", "Cos"} <= classes
+    assert {"EinsumDense", "RepeatVector", *classes} <= {layer["class_name"] for layer in config["config"]["layers"]}
     x = np.random.default_rng(1).normal(size=(4, 6)).astype("float32")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", _LOAD, str(path), json.dumps(x.tolist())], cwd=tmp_path, env=env,
@@ -136,16 +181,24 @@ def test_a_packed_ensemble_with_the_embedding_reloads_without_rmlp_and_passes_th
     np.testing.assert_allclose(np.asarray(got["pred"]), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
 
 
-def test_the_exported_code_builds_the_packed_ensemble_with_the_embedding():
+@pytest.mark.parametrize("embedding, called", [("periodic", "keras.ops.sin("),
+                                               ("piecewise", "layers.ReLU(max_value=1.0")])
+def test_the_exported_code_builds_the_packed_ensemble_with_an_embedding(embedding, called):
     from rmlp.export import export_python
+    from rmlp.keras.build import build_model
 
-    spec = _spec(ensemble=3, embedding="periodic", normalization="batchnorm")
+    spec = _spec(ensemble=3, embedding=embedding, normalization="batchnorm")
     code = export_python(spec)
-    assert "layers.EinsumDense(" in code and "keras.ops.sin(" in code and "RepeatVector(3" in code
+    assert "layers.EinsumDense(" in code and called in code and "RepeatVector(3" in code
     namespace: dict = {}
     exec(compile(code, "<model>", "exec"), namespace)
     model = namespace["build_model"]()
     assert model.count_params() == rmlp.summarize(spec).total_params
+    if embedding == "piecewise":  # the same starting bins as rmlp's, and set_bins to set them from data
+        ours = build_model(spec, compile=False).get_layer("embed_bins").get_weights()
+        for theirs, mine in zip(model.get_layer("embed_bins").get_weights(), ours, strict=True):
+            np.testing.assert_allclose(theirs, mine, rtol=1e-5)
+        assert callable(namespace["set_bins"])
 
 
 # ----------------------------------------------------------------------------- anytime feedback

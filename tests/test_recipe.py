@@ -79,16 +79,18 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     assert original.input_shape == [13] and not any("Design sized" in n for n in notices)
 
 
-def test_the_periodic_embedding_is_proposed_for_mostly_numeric_tables_of_enough_rows() -> None:
-    assert sizing.embedding_for(13, 13, 999)[0] == "none"
+def test_the_piecewise_embedding_is_proposed_for_mostly_numeric_tables_of_enough_rows() -> None:
+    kind, why = sizing.embedding_for(13, 13, 999)
+    assert kind == "none" and "fewer than 1,000 training rows" in why
     kind, why = sizing.embedding_for(13, 13, 1000)
-    assert kind == "periodic" and "13 of 13" in why
+    assert kind == "piecewise" and "13 of 13" in why and "16 bins" in why
     assert sizing.embedding_for(13, 6, 5000)[0] == "none"  # mostly one-hot columns
-    assert sizing.embedding_for(32, 32, 5000)[0] == "periodic"  # 256 embedded values
+    assert sizing.embedding_for(32, 32, 5000)[0] == "piecewise"  # 256 embedded values
     kind, why = sizing.embedding_for(64, 64, 5000)  # 512 embedded values: too wide
     assert kind == "none" and "512 values" in why and "turns it on" in why
     sized, _ = sizing.design_for(4000, 20, True, numeric=20)
-    assert sized["embedding"] == "periodic"
+    assert sized["embedding"] == "piecewise"
+    assert ModelSpec().embedding_bins == 16  # the bins the notice names
 
 
 def test_small_tables_get_an_ensemble_and_large_ones_a_single_network() -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from rmlp.data.bins import quantile_edges
 from rmlp.data.columns import _as_numbers, decode_target
 from rmlp.data.errors import DataError
 from rmlp.spec.fields import Settings, setting
@@ -72,7 +73,7 @@ def _numeric_column(name: str, numbers: pd.Series, encoding: EncodingConfig) -> 
     column: dict[str, Any] = {"name": name, "kind": "numeric", "fill": fill, "center": center,
                               "scale": scale if scale > 1e-12 else 1.0, "clip": encoding.clip}
     if encoding.numeric_bins:
-        edges = np.unique(np.quantile(filled, np.linspace(0.0, 1.0, encoding.numeric_bins + 1)))
+        edges = quantile_edges(filled, encoding.numeric_bins)
         if len(edges) >= 2:
             column["bins"] = [float(e) for e in edges]
     return column

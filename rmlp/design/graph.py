@@ -286,6 +286,20 @@ def _draw_embedding(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     )
 
 
+def _draw_piecewise(g: DotWriter, spec: ModelSpec, node: Node) -> str:
+    """The piecewise-linear embedding as one node (its bins, the clip and the per-feature linear layer)."""
+    n, d = spec.embedding_bins, spec.embedding_dim
+    return g.node(
+        label("Piecewise-linear embedding", f"{n} bins → {d} per feature"),
+        f"Every feature becomes {d} values of its own: its position in each of {n} bins between quantiles of "
+        "its training values (0 below a bin, 1 above it; the bins are set from the training rows and not "
+        "trained), then a linear layer per feature with ReLU (the 'PLE' embedding). It lets the network follow "
+        "sharp thresholds of single columns.",
+        "other",
+        node.path,
+    )
+
+
 def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     members = node.extra["members"]
     if spec.ensemble_layout == "shared":
@@ -302,6 +316,7 @@ def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
 #: How each op of the front (before the blocks) is drawn, by op; the embedding's other ops are drawn with it.
 _FRONT: dict[Op, Callable[[DotWriter, ModelSpec, Node], str]] = {
     "periodic": _draw_embedding,
+    "bins": _draw_piecewise,
     "repeat": _draw_members,
     "input": _draw_input,
     "gray_to_rgb": _draw_gray,
@@ -316,7 +331,7 @@ def _draw_front(g: DotWriter, spec: ModelSpec, nodes: list[Node]) -> str:
     """Input, grayscale conversion, base model and flatten, in a row; returns the last node."""
     last = ""
     for node in nodes:
-        if (node.extra.get("embed") and node.op != "periodic") or node.op == "member_scale":
+        if (node.extra.get("embed") and node.op not in ("periodic", "bins")) or node.op == "member_scale":
             continue  # the embedding is drawn as one node, the members' scales with the members
         name = _FRONT[node.op](g, spec, node)
         if last:

@@ -27,11 +27,12 @@ from rmlp.spec.model import BlockSpec, ModelSpec
 #: packed ensembles: repeat (the features once per member), packed_dense (all members' Dense layers as one
 #: EinsumDense), member_scale (a shared-weight ensemble's scale of each feature per member); the periodic
 #: embedding: periodic (features times learned frequencies), sin, cos, feature_dense (a linear layer per
-#: feature). Each has its row in :mod:`rmlp.keras.layer_defs`, which the builder and the exporter read; a name
-#: missing there is a type error.
+#: feature); the piecewise-linear embedding: bins (each feature's position in each of its bins, fixed weights set
+#: from the training rows), unit_clip (clipped to [0, 1]), feature_dense. Each has its row in
+#: :mod:`rmlp.keras.layer_defs`, which the builder and the exporter read; a name missing there is a type error.
 Op = Literal["input", "reshape", "gray_to_rgb", "resize", "preprocess", "base", "flatten", "dense", "batchnorm",
              "dropout", "concat", "rescale", "stack", "average", "repeat", "packed_dense", "member_scale",
-             "periodic", "sin", "cos", "feature_dense"]
+             "periodic", "sin", "cos", "feature_dense", "bins", "unit_clip"]
 
 #: The shape of one example; ``()`` when not known (only with ``strict=False``).
 UNKNOWN: tuple[int, ...] = ()
@@ -207,13 +208,15 @@ def _front(p: _Planner, info: BaseInfo | None) -> Node:
         x = p.add(Node("flatten", "flatten", [x.name], shape, "flatten", "input"))
         if spec.embedding == "periodic":
             x = _periodic_embedding(p, x)
+        elif spec.embedding == "piecewise":
+            x = _piecewise_embedding(p, x)
     return x
 
 
 def _periodic_embedding(p: _Planner, x: Node) -> Node:
     """PLR: each feature times n learned frequencies, their sine and cosine, a linear layer of its own
     with ReLU, flattened to features × width values. Unknown features: the nodes without shapes."""
-    spec, n, d = p.spec, p.spec.embedding_frequencies, p.spec.embedding_dim
+    spec, n = p.spec, p.spec.embedding_frequencies
     f = x.shape[0] if x.known else 0
     known = x.known and f > 0
     extra = {"embed": True, "scale": spec.embedding_scale}
@@ -227,10 +230,31 @@ def _periodic_embedding(p: _Planner, x: Node) -> Node:
     cos = p.add(Node("embed_cos", "cos", [freq.name], freq.shape, "embedding", "input", extra=extra))
     both = p.add(Node("embed_periodic", "concat", [sin.name, cos.name], shape(f, 2 * n), "embedding", "input",
                       extra=extra))
-    params = f * (2 * n + 1) * d
-    lin = p.add(Node("embed_linear", "feature_dense", [both.name], shape(f, d), "embedding", "input", units=d,
-                     activation="relu", params=params, trainable_params=params, flops=2 * f * 2 * n * d, extra=extra))
-    return p.add(Node("embed_flatten", "flatten", [lin.name], shape(f * d), "embedding", "input", extra=extra))
+    return _embedding_tail(p, both, f, 2 * n, known, extra)
+
+
+def _piecewise_embedding(p: _Planner, x: Node) -> Node:
+    """PLE: each feature's position in each of its n bins (fixed weights: 1/width and -low/width per feature and
+    bin, set from the training rows), clipped to [0, 1], then a linear layer of its own with ReLU, flattened."""
+    n = p.spec.embedding_bins
+    f = x.shape[0] if x.known else 0
+    known = x.known and f > 0
+    extra = {"embed": True, "bins": n}
+    bins = p.add(Node("embed_bins", "bins", [x.name], (f, n) if known else UNKNOWN, "embedding", "input",
+                      params=2 * f * n, trainable_params=0, flops=2 * f * n, extra=extra))
+    clip = p.add(Node("embed_clip", "unit_clip", [bins.name], bins.shape, "embedding", "input", extra=extra))
+    return _embedding_tail(p, clip, f, n, known, extra)
+
+
+def _embedding_tail(p: _Planner, src: Node, f: int, n: int, known: bool, extra: dict) -> Node:
+    """An embedding's end: a linear layer of each feature's own over its ``n`` values with ReLU, flattened."""
+    d = p.spec.embedding_dim
+    params = f * (n + 1) * d
+    lin = p.add(Node("embed_linear", "feature_dense", [src.name], (f, d) if known else UNKNOWN, "embedding",
+                     "input", units=d, activation="relu", params=params, trainable_params=params, flops=2 * f * n * d,
+                     extra=extra))
+    return p.add(Node("embed_flatten", "flatten", [lin.name], (f * d,) if known else UNKNOWN, "embedding", "input",
+                      extra=extra))
 
 
 def _base(p: _Planner, x: Node, info: BaseInfo | None) -> Node:

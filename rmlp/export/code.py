@@ -267,6 +267,11 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
             st.blank, st.comments = True, [
                 "Periodic embedding of every feature: learned frequencies, their sine and cosine, and a linear "
                 "layer of its own per feature with ReLU."]
+        elif node.op == "bins":
+            st.blank, st.comments = True, [
+                "Piecewise-linear embedding of every feature: its position in each of its bins (fixed weights, "
+                "set from the training rows' quantiles by set_bins), clipped to [0, 1], and a linear layer of its "
+                "own per feature with ReLU."]
         elif node.op == "stack":
             st.blank, st.comments = True, ["The members' outputs side by side (training fits each on its own loss)."]
         elif node.op == "average":
@@ -313,6 +318,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
         "num_outputs": int(spec.num_outputs),
         "ensemble": int(spec.ensemble),
         "side_by_side": spec.members_side_by_side(),
+        "piecewise": spec.flatten and spec.embedding == "piecewise",
     }
 
 

@@ -52,9 +52,13 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     ``sample_weight`` weighs each training row's loss; ``validation`` is ``(x, y)`` or ``(x, y, weight)``.
     ``held_out``: the same validation dealt one row per member (:func:`rmlp.runs.folds.held_out_rows`),
     scored through :func:`rmlp.keras.held_out.held_out_view` where the model allows it (the same values
-    for a fraction of the work).
+    for a fraction of the work). A piecewise-linear embedding's bins are set from ``x`` first
+    (:func:`rmlp.keras.bins.set_bins`).
     """
+    from rmlp.keras.bins import set_bins
     from rmlp.keras.held_out import held_out_validation, held_out_view
+
+    set_bins(model, x)
 
     val_batch = max(int(batch_size), 256)
     val = None

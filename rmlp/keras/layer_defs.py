@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, assert_never, get_args
 
 from rmlp.base.preprocess import CAFFE_MEAN_BGR, TORCH_MEAN_RGB, TORCH_STD_RGB
+from rmlp.data.bins import bin_weights, normal_edges
 from rmlp.design.plan import Node, Op
 
 __all__ = ["LAYER_DEFS", "Initializer", "Inputs", "Kind", "LayerCall", "LayerDef", "layer_call", "layer_def",
@@ -121,6 +122,24 @@ def _periodic(node: Node) -> LayerCall:
         "kernel_initializer": _initializer("RandomNormal", mean=0.0, stddev=2 * math.pi * node.extra["scale"],
                                            seed=None),
         "name": node.name})
+
+
+def _bins(node: Node) -> LayerCall:
+    """Each feature's position in each of its bins, ``x * scale + offset`` per feature and bin: (batch, F) ->
+    (batch, F, n), weights fixed (not trained). They start from bins between normal quantiles
+    (:func:`rmlp.data.bins.normal_edges`, as for a scaled feature); training sets them from the training rows'
+    quantiles (:func:`rmlp.keras.bins.set_bins`)."""
+    features, n = node.shape
+    scale, offset = bin_weights(normal_edges(n), n)
+    return LayerCall("layers.EinsumDense", ("bf,fn->bfn",), {
+        "output_shape": (features, n), "bias_axes": "fn", "trainable": False,
+        "kernel_initializer": _initializer("Constant", [round(float(v), 6) + 0.0 for v in scale]),
+        "bias_initializer": _initializer("Constant", [round(float(v), 6) + 0.0 for v in offset]), "name": node.name})
+
+
+def _unit_clip(node: Node) -> LayerCall:
+    """Values clipped to [0, 1] (a ReLU capped at 1): below a bin 0, above it 1."""
+    return LayerCall("layers.ReLU", (), {"max_value": 1.0, "name": node.name})
 
 
 def _feature_dense(node: Node) -> LayerCall:
@@ -271,6 +290,10 @@ def layer_def(op: Op) -> LayerDef:
             return LayerDef(op, "layer", _periodic)
         case "feature_dense":
             return LayerDef(op, "layer", _feature_dense)
+        case "bins":
+            return LayerDef(op, "layer", _bins)
+        case "unit_clip":
+            return LayerDef(op, "layer", _unit_clip)
         case "sin":
             return LayerDef(op, "function", _sin)
         case "cos":

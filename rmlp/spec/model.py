@@ -30,7 +30,7 @@ OutputActivation = Literal["auto", "softmax", "sigmoid", "linear"]
 Loss = Literal["auto", "categorical_crossentropy", "binary_crossentropy", "mse", "mae", "huber"]
 OptimizerName = Literal["adam", "adamw", "rmsprop", "sgd"]
 EnsembleLayout = Literal["packed", "shared", "separate"]
-Embedding = Literal["none", "periodic"]
+Embedding = Literal["none", "periodic", "piecewise"]
 
 
 @dataclass(frozen=True)
@@ -224,20 +224,30 @@ class ModelSpec(_Strict):
         "none", label="Numeric feature embedding",
         help="How each input feature enters the blocks. 'periodic': every feature becomes a small vector of its "
         "own (learned frequencies, their sine and cosine, a per-feature linear layer and ReLU: the 'PLR' "
-        "embedding), which lets an MLP follow sharp thresholds of single columns as trees do. 'none': the "
-        "features as they are.",
-        search=Search(choices=("none", "periodic")), when=(When("flatten", (True,)),),
+        "embedding), which lets an MLP follow sharp thresholds of single columns as trees do. 'piecewise': every "
+        "feature is encoded over bins between quantiles of its training values (0 below a bin, 1 above it, "
+        "the position inside it), then a per-feature linear layer and ReLU (the 'PLE' embedding): fixed bins, "
+        "fewer weights to learn than 'periodic'. 'none': the features as they are.",
+        search=Search(choices=("none", "periodic", "piecewise")), when=(When("flatten", (True,)),),
     )
     embedding_frequencies: int = setting(
         16, label="Embedding frequencies",
         help="Learned frequencies per feature of the periodic embedding; each gives a sine and a cosine.",
         low=1, high=128, step=1, search=Search(choices=(8, 16, 32)), when=(When("embedding", ("periodic",)),),
     )
+    embedding_bins: int = setting(
+        16, label="Embedding bins",
+        help="Bins per feature of the piecewise-linear embedding. Their edges are quantiles of the feature's "
+        "training values, set when training starts (a model built without data starts from the quantiles of a "
+        "normal spread); a feature with fewer distinct values gets fewer bins.",
+        low=2, high=128, step=1, search=Search(choices=(8, 16, 32)), when=(When("embedding", ("piecewise",)),),
+    )
     embedding_dim: int = setting(
         8, label="Embedding width",
-        help="Values each feature becomes after the periodic embedding's linear layer and ReLU: the blocks see "
-        "features × this many inputs.",
-        low=1, high=256, step=1, search=Search(choices=(4, 8, 16)), when=(When("embedding", ("periodic",)),),
+        help="Values each feature becomes after the embedding's per-feature linear layer and ReLU: the blocks "
+        "see features × this many inputs.",
+        low=1, high=256, step=1, search=Search(choices=(4, 8, 16)),
+        when=(When("embedding", ("periodic", "piecewise")),),
     )
     embedding_scale: float = setting(
         0.1, label="Embedding frequency scale",

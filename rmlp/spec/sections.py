@@ -35,7 +35,7 @@ BLOCK_FIELDS = ("layers", "width", "decrement", "bypass")
 
 DESIGN_SECTIONS: tuple[Section, ...] = (
     Section("Input", (("task", "input_shape", "grayscale_to_rgb", "embedding", "embedding_dim"),
-                      ("num_outputs", "name", "flatten", "embedding_frequencies", "embedding_scale")),
+                      ("num_outputs", "name", "flatten", "embedding_frequencies", "embedding_scale", "embedding_bins")),
             ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name", "flatten", "embedding")),
     Section("Base model", (), ("base_model",)),
     Section("Blocks", (), ("blocks",)),

@@ -1,0 +1,44 @@
+"""Setting the piecewise-linear embedding's bins from the training rows, before a model is fitted.
+
+The embedding's first layer (``embed_bins``, an ``EinsumDense`` that is not trained) holds, per feature
+and bin, the scale and offset that place a value in the bin; a model starts with bins for a feature
+on a standard scale. :func:`set_bins` replaces them by bins between quantiles of the features as the
+layer sees them in the training rows (:func:`rmlp.data.bins.embedding_weights`), as Keras's
+``Normalization.adapt`` learns its statistics. The same rows always give the same bins, so a resumed
+run sets what it had.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rmlp.data.bins import EDGE_ROWS, embedding_weights
+
+__all__ = ["BINS_LAYER", "set_bins"]
+
+#: The name of the layer that holds the bins (the plan's node name).
+BINS_LAYER = "embed_bins"
+
+
+def _features(model: Any, layer: Any, x: np.ndarray) -> np.ndarray:
+    """What ``layer`` receives for the rows ``x``: the rows themselves, flattened, when the model's input is
+    flattened straight into it (a table), else the model's layers up to it applied to them (a base model's)."""
+    import keras
+
+    source = layer.input._keras_history.operation
+    if isinstance(source, keras.layers.Flatten) and source.input is model.inputs[0]:
+        return np.asarray(x).reshape(len(x), -1)
+    return np.asarray(keras.Model(model.inputs, layer.input).predict(x, batch_size=256, verbose=0))
+
+
+def set_bins(model: Any, x: Any) -> bool:
+    """Set ``model``'s piecewise-linear bins from the training rows ``x``; False when it has none."""
+    layer = next((lay for lay in model.layers if lay.name == BINS_LAYER), None)
+    if layer is None or x is None or len(x) == 0:
+        return False
+    rows = np.asarray(x)[:: max(1, -(-len(x) // EDGE_ROWS))]
+    kernel, bias = embedding_weights(_features(model, layer, rows), int(layer.kernel.shape[-1]))
+    layer.set_weights([kernel.astype(layer.kernel.dtype), bias.astype(layer.bias.dtype)])
+    return True
