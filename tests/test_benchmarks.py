@@ -34,3 +34,18 @@ def test_the_design_benchmarks_run_to_the_end() -> None:
                           text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "bench_design_path: exit 0" in done.stdout and "bench_design_rerun: exit 0" in done.stdout
+
+
+def test_the_made_tables_are_written_the_same_every_time_and_load(tmp_path: Path) -> None:
+    from rmlp.data import load_table
+
+    spec = importlib.util.spec_from_file_location("made_tables", ROOT / "benchmarks" / "made_tables.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = module.write(tmp_path / "one")
+    again = module.write(tmp_path / "two")
+    for first, second in zip(args, again, strict=True):
+        assert Path(first.split(":")[0]).read_bytes() == Path(second.split(":")[0]).read_bytes()
+    tasks = [load_table(*arg.rsplit(":", 1), seed=0).task for arg in args]
+    assert tasks == ["binary", "regression"]

@@ -324,6 +324,11 @@ def test_init_with_data_writes_a_design_sized_to_the_table_and_says_why(tmp_path
     wrong = run("init", "--data", SAMPLE / "wine.csv", "--target", "nope", "-o", tmp_path / "x.json")
     assert wrong.exit_code == 1 and "no target column 'nope'" in wrong.stderr
     assert not (tmp_path / "x.json").exists()
+    # no target at all: the columns are listed and the likely one is named
+    none = run("init", "--data", SAMPLE / "digits.csv", "-o", tmp_path / "y.json")
+    assert none.exit_code == 1 and "needs a target column" in none.stderr
+    assert "'pixel_0_0'" in none.stderr and "and 45 more" in none.stderr and "'digit' looks like one" in none.stderr
+    assert not (tmp_path / "y.json").exists()
 
 
 @pytest.mark.slow

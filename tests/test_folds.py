@@ -146,26 +146,30 @@ def test_no_held_out_view_for_separate_towers_or_averaged_weights():
     assert held_out_view(compile_model(_members_model(spec), spec, optimizer_options={"use_ema": True})) is None
 
 
-def test_fit_validates_side_by_side_members_through_the_view_before_any_callback(tmp_path):
+def test_fit_validates_side_by_side_members_through_the_view_before_any_callback(tmp_path, monkeypatch):
+    """The same figures as fit's own validation, whether the held-out rows are scored in one call (a table's)
+    or, beyond held_out.ONE_CALL_BYTES, by evaluate over a dataset of them."""
     keras = pytest.importorskip("keras")
-    from rmlp.keras import feed
+    from rmlp.keras import feed, held_out
 
     data = _table(60, 0)
     spec = _spec(input_shape=[4], num_outputs=3, task="multiclass")
     rows = member_rows(spec, TrainConfig(), data)
     seen: list[dict] = []
     histories = []
-    for held_out in (None, rows.held_out):
+    for rows_held, one_call in ((None, True), (rows.held_out, True), (rows.held_out, False)):
+        monkeypatch.setattr(held_out, "ONE_CALL_BYTES", 16 * 2**20 if one_call else 0)
         keras.utils.set_random_seed(0)
         model = _members_model(spec)
         first = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
         hist = feed.fit(model, rows.x, rows.y, batch_size=16, sample_weight=rows.weight, validation=rows.validation,
-                        held_out=held_out, epochs=3, callbacks=[first])
+                        held_out=rows_held, epochs=3, callbacks=[first])
         histories.append(hist.history)
-    native, view = histories
-    assert set(native) == set(view) and native["loss"] == view["loss"]  # the same training
-    for key in ("val_loss", "val_accuracy"):
-        assert view[key] == pytest.approx(native[key], rel=1e-5)
+    native, *views = histories
+    for view in views:
+        assert set(native) == set(view) and native["loss"] == view["loss"]  # the same training
+        for key in ("val_loss", "val_accuracy"):
+            assert view[key] == pytest.approx(native[key], rel=1e-5)
     assert all("val_loss" in logs for logs in seen[3:])  # the first callback already saw the view's values
 
 

@@ -62,7 +62,7 @@ def test_an_undesigned_spec_is_sized_to_the_table_and_a_designed_one_is_left_alo
     # five packed members of about 7·10^4 weights each for ~120 rows: together fewer than the original's one network
     assert sized.ensemble == sizing.MEMBERS and any(f"{sizing.MEMBERS} such networks averaged" in n for n in notices)
     assert sized.ensemble_layout == "packed"
-    # wine's ~120 training rows are too few to learn each feature's frequencies: no embedding, and the notice says why
+    # wine's ~120 training rows are too few to learn a layer per feature: no embedding, and the notice says why
     assert sized.embedding == "none" and any("fewer than 1,000 training rows" in n for n in notices)
     original_params = summarize(ModelSpec(input_shape=[13], num_outputs=3)).total_params
     assert summarize(sized.copy_with(ensemble=1)).total_params < original_params / 8
@@ -395,3 +395,16 @@ def test_the_design_notice_names_its_row_band_in_plain_words() -> None:
         fields, why = sizing.design_for(rows, 12, True)
         assert fields["blocks"][0]["width"] == width
         assert f"Design sized to {rows} training rows of 12 features ({band})" in why, why
+
+
+def test_the_sizing_notice_names_the_pooled_rows_of_members_on_folds(tmp_path: Path) -> None:
+    """Members on folds train on the training and validation rows pooled: the notice says so, with their count."""
+    from rmlp.runs.train import preflight
+
+    data = load_table(SAMPLE / "wine.csv", "target", seed=0)
+    pooled = len(data.x_train) + len(data.x_val)
+    spec, _, notices = preflight(ModelSpec(), data, TrainConfig(runs_dir=str(tmp_path)))
+    assert spec.ensemble > 1
+    assert any(n.startswith(f"Training sized to the {pooled} training and validation rows:") for n in notices)
+    _, _, alone = preflight(ModelSpec(), data, TrainConfig(runs_dir=str(tmp_path), ensemble_folds=False))
+    assert any(n.startswith(f"Training sized to the {len(data.x_train)} training rows:") for n in alone)

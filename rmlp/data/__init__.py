@@ -20,7 +20,7 @@ from rmlp.data.limits import LoadConfig, only_for
 from rmlp.data.preprocessor import ENCODING, EncodingConfig, Preprocessor
 from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, read_table
 from rmlp.data.split import SPLIT, SplitConfig, SplitData, split_indices
-from rmlp.data.tables import TabularData, load_table, suggest_target
+from rmlp.data.tables import TabularData, load_table, missing_target, suggest_target
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "ENCODING", "SPLIT", "Data", "DataError", "EncodingConfig", "ImageData", "LoadConfig",
@@ -41,5 +41,5 @@ def load_data(source: Source, target: str | None = None, **options: Any) -> Data
         return load_table(source, target, **only_for("table", options))
     options = only_for("images", options)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".csv", ".tsv", ".txt"):
-        raise DataError("A table needs a target column.", "Name the column to predict (target).")
+        raise missing_target(source)
     return load_images(source, **options)

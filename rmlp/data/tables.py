@@ -21,7 +21,15 @@ from rmlp.data.errors import DataError
 from rmlp.data.finite import check_encoded, non_finite_features, non_finite_target, source_of_features
 from rmlp.data.limits import DEFAULT_MAX_CELLS, DEFAULT_MAX_COLUMNS, NonFinite
 from rmlp.data.preprocessor import ENCODING, EncodingConfig, NumericScaling, Preprocessor
-from rmlp.data.reading import DEFAULT_MAX_BYTES, Source, duplicate_notice, read_table_notes, source_name, unique_names
+from rmlp.data.reading import (
+    DEFAULT_MAX_BYTES,
+    Source,
+    duplicate_notice,
+    read_table,
+    read_table_notes,
+    source_name,
+    unique_names,
+)
 from rmlp.data.split import SPLIT, SplitData, check_split_rows, split_indices
 from rmlp.spec.fields import parse_settings
 
@@ -35,6 +43,25 @@ def suggest_target(columns: Sequence[str]) -> str:
     return str(columns[-1]) if len(columns) else ""
 
 
+def columns_text(columns: Sequence[str], shown: int = 20) -> str:
+    """The column names quoted, the first ``shown`` of them and how many more."""
+    return ", ".join(repr(str(c)) for c in columns[:shown]) + (
+        f" and {len(columns) - shown} more" if len(columns) > shown else "")
+
+
+def missing_target(source: Source) -> DataError:
+    """The error for a table given without its target column: the columns it has, and the likely one."""
+    try:
+        columns = [str(c) for c in read_table(source).columns]
+    except DataError as unreadable:
+        return unreadable
+    likely = suggest_target(columns)
+    return DataError(f"A table needs a target column, the column to predict. The columns are: "
+                     f"{columns_text(columns)}.",
+                     f"Name it (--target on the command line, target= in Python); {likely!r} looks like one.",
+                     path="data.target")
+
+
 def _find_target(frame: pd.DataFrame, target: str) -> str:
     if target in frame.columns:
         return target
@@ -44,12 +71,9 @@ def _find_target(frame: pd.DataFrame, target: str) -> str:
     if target.strip().lower() in by_case:
         close = [by_case[target.strip().lower()], *close]
     close = list(dict.fromkeys(close))
-    shown = ", ".join(repr(c) for c in columns[:20]) + (
-        f" and {len(columns) - 20} more" if len(columns) > 20 else ""
-    )
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise DataError(
-        f"There is no target column {target!r}. The columns are: {shown}.",
+        f"There is no target column {target!r}. The columns are: {columns_text(columns)}.",
         f"{hint}Pick the target from the listed columns.",
         path="data.target",
     )

@@ -63,8 +63,8 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     val_batch = max(int(batch_size), 256)
     val = None
     if held_out is not None and (view := held_out_view(model)) is not None:
-        rows = inputs(held_out[0], held_out[1], val_batch, shuffle=False, weight=held_out[2])
-        kwargs["callbacks"] = [held_out_validation(view, rows), *(kwargs.get("callbacks") or [])]
+        kwargs["callbacks"] = [held_out_validation(view, *held_out, batch_size=val_batch),
+                               *(kwargs.get("callbacks") or [])]
     elif validation is not None:
         fed = inputs(validation[0], validation[1], val_batch, shuffle=False,
                      weight=validation[2] if len(validation) > 2 else None)

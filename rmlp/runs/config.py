@@ -143,21 +143,23 @@ class TrainConfig(StrictSettings):
                                  "Turn on 'Keep the best epoch', or clear 'Weight averaging'."))
         return found
 
-    def sized(self, rows: int, budget: Budget = SINGLE) -> tuple[TrainConfig, list[str]]:
-        """A copy with the settings left empty sized to ``rows`` training rows (by ``budget``), and a notice."""
+    def sized(self, rows: int, budget: Budget = SINGLE,
+              rows_named: str = "training rows") -> tuple[TrainConfig, list[str]]:
+        """A copy with the settings left empty sized to ``rows`` training rows (by ``budget``), and a notice
+        naming them ``rows_named`` (the pooled rows of an ensemble on folds are the training and validation rows)."""
         batch = self.batch_size or budget.batch_size(rows)
         epochs = self.epochs or budget.epochs(rows, batch)
         min_epochs = self.min_epochs if self.min_epochs is not None else budget.wait(epochs)
         notices = []
         steps = f"{-(-rows // batch)} step{'s' if -(-rows // batch) != 1 else ''} an epoch"
         if self.epochs is None and self.batch_size is None:
-            notices.append(f"Training sized to the {rows} training rows: {epochs} epochs of batches of {batch} rows "
+            notices.append(f"Training sized to the {rows} {rows_named}: {epochs} epochs of batches of {batch} rows "
                            f"({steps}).")
         elif self.epochs is None:
-            notices.append(f"Epochs sized to the {rows} training rows: {epochs} epochs of your batches of {batch} "
+            notices.append(f"Epochs sized to the {rows} {rows_named}: {epochs} epochs of your batches of {batch} "
                            f"rows ({steps}).")
         elif self.batch_size is None:
-            notices.append(f"Batch size sized to the {rows} training rows: batches of {batch} rows ({steps}) for "
+            notices.append(f"Batch size sized to the {rows} {rows_named}: batches of {batch} rows ({steps}) for "
                            f"the {epochs} epochs you set.")
         return self.model_copy(update={"batch_size": batch, "epochs": epochs, "min_epochs": min_epochs}), notices
 

@@ -327,9 +327,11 @@ def preflight(spec: ModelSpec | dict[str, Any], data: Splits,
     spec, fit_notices = spec_for_data(spec, data)
     notices = [str(n) for n in fit_notices]
     rows = rows_fitted(spec, config, data) if _has_rows(data, "train") else 0
-    config, size_notices = config.sized(rows, budget_for(spec.ensemble, spec.ensemble_layout))
+    on_folds = uses_folds(spec, config, data)
+    config, size_notices = config.sized(rows, budget_for(spec.ensemble, spec.ensemble_layout),
+                                        "training and validation rows" if on_folds else "training rows")
     notices += size_notices
-    if uses_folds(spec, config, data):
+    if on_folds:
         k = spec.ensemble
         notices.append(f"Ensemble members on folds: the {rows} training and validation rows "
                        f"are split into {k} folds; each member trains on {k - 1} of them and is validated on its "
