@@ -34,8 +34,8 @@ BASE_MODEL_FIELDS = ("base_model.name", "base_model.path", "base_model.weights",
 BLOCK_FIELDS = ("layers", "width", "decrement", "bypass")
 
 DESIGN_SECTIONS: tuple[Section, ...] = (
-    Section("Input", (("task", "input_shape", "grayscale_to_rgb", "embedding", "embedding_dim"),
-                      ("num_outputs", "name", "flatten", "embedding_frequencies", "embedding_scale", "embedding_bins")),
+    Section("Input", (("task", "input_shape", "grayscale_to_rgb", "embedding", "embedding_dim", "embedding_bins"),
+                      ("num_outputs", "name", "flatten", "embedding_frequencies", "embedding_scale")),
             ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name", "flatten", "embedding")),
     Section("Base model", (), ("base_model",)),
     Section("Blocks", (), ("blocks",)),
