@@ -158,6 +158,20 @@ def test_dropout_rates_are_only_sampled_where_they_matter() -> None:
     assert sampled.final_dropout == pytest.approx(0.3)
 
 
+def test_each_embedding_samples_only_its_own_settings() -> None:
+    """The default space offers every embedding; a trial draws the bins only for the piecewise one and the
+    frequencies only for the periodic one, and what it samples is a valid design."""
+    space = default_space(tabular_spec())
+    assert set(space.params["embedding"].choices or []) == {"none", "periodic", "piecewise"}
+    for embedding, own, other in (("piecewise", "embedding_bins", "embedding_frequencies"),
+                                  ("periodic", "embedding_frequencies", "embedding_bins")):
+        trial = FixedTrial({"embedding": embedding, own: 8, "embedding_dim": 4, "embedding_scale": 0.1})
+        sub = SearchSpace(params={k: v for k, v in space.params.items() if k.startswith("embedding")})
+        sampled, _ = sample_spec(trial, tabular_spec(), sub)
+        assert sampled.embedding == embedding and getattr(sampled, own) == 8 and sampled.embedding_dim == 4
+        assert other not in trial.params and not errors(validate(sampled))
+
+
 # ----------------------------------------------------------------------------- the space itself
 def test_space_json_round_trip(tmp_path: Path) -> None:
     space = default_space(tabular_spec())

@@ -274,30 +274,23 @@ def _draw_flatten(g: DotWriter, spec: ModelSpec, node: Node) -> str:
 
 
 def _draw_embedding(g: DotWriter, spec: ModelSpec, node: Node) -> str:
-    """The periodic embedding as one node (its frequencies, sine and cosine, and per-feature linear layer)."""
-    n, d = spec.embedding_frequencies, spec.embedding_dim
-    return g.node(
-        label("Periodic embedding", f"{n} frequencies → {d} per feature"),
-        f"Every feature becomes {d} values of its own: the feature times {n} learned frequencies, the sine "
-        "and cosine of each, then a linear layer per feature with ReLU (the 'PLR' embedding). It lets the "
-        "network follow sharp thresholds of single columns.",
-        "other",
-        node.path,
-    )
-
-
-def _draw_piecewise(g: DotWriter, spec: ModelSpec, node: Node) -> str:
-    """The piecewise-linear embedding as one node (its bins, the clip and the per-feature linear layer)."""
-    n, d = spec.embedding_bins, spec.embedding_dim
-    return g.node(
-        label("Piecewise-linear embedding", f"{n} bins → {d} per feature"),
-        f"Every feature becomes {d} values of its own: its position in each of {n} bins between quantiles of "
-        "its training values (0 below a bin, 1 above it; the bins are set from the training rows and not "
-        "trained), then a linear layer per feature with ReLU (the 'PLE' embedding). It lets the network follow "
-        "sharp thresholds of single columns.",
-        "other",
-        node.path,
-    )
+    """An embedding as one node: the periodic one (its frequencies, sine and cosine) or the piecewise-linear one
+    (its bins and clip), each with its per-feature linear layer."""
+    d = spec.embedding_dim
+    if spec.embedding == "piecewise":
+        n = spec.embedding_bins
+        title, detail, what = "Piecewise-linear embedding", f"{n} bins", (
+            f"its position in each of {n} bins between quantiles of its training values (0 below a bin, 1 above "
+            "it; the bins are set from the training rows and not trained), then a linear layer per feature with "
+            "ReLU (the 'PLE' embedding)")
+    else:
+        n = spec.embedding_frequencies
+        title, detail, what = "Periodic embedding", f"{n} frequencies", (
+            f"the feature times {n} learned frequencies, the sine and cosine of each, then a linear layer per "
+            "feature with ReLU (the 'PLR' embedding)")
+    return g.node(label(title, f"{detail} → {d} per feature"),
+                  f"Every feature becomes {d} values of its own: {what}. It lets the network follow sharp "
+                  "thresholds of single columns.", "other", node.path)
 
 
 def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
@@ -316,7 +309,7 @@ def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
 #: How each op of the front (before the blocks) is drawn, by op; the embedding's other ops are drawn with it.
 _FRONT: dict[Op, Callable[[DotWriter, ModelSpec, Node], str]] = {
     "periodic": _draw_embedding,
-    "bins": _draw_piecewise,
+    "bins": _draw_embedding,
     "repeat": _draw_members,
     "input": _draw_input,
     "gray_to_rgb": _draw_gray,

@@ -63,7 +63,8 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     val_batch = max(int(batch_size), 256)
     val = None
     if held_out is not None and (view := held_out_view(model)) is not None:
-        kwargs["callbacks"] = [held_out_validation(view, *held_out, batch_size=val_batch),
+        x_held, y_held, weight_held = held_out
+        kwargs["callbacks"] = [held_out_validation(view, x_held, y_held, weight_held, val_batch),
                                *(kwargs.get("callbacks") or [])]
     elif validation is not None:
         fed = inputs(validation[0], validation[1], val_batch, shuffle=False,
