@@ -56,7 +56,7 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     (:func:`rmlp.keras.bins.set_bins`).
     """
     from rmlp.keras.bins import set_bins
-    from rmlp.keras.held_out import held_out_validation, held_out_view
+    from rmlp.keras.held_out import ONE_CALL_BYTES, held_out_validation, held_out_view
 
     set_bins(model, x)
 
@@ -64,7 +64,9 @@ def fit(model: Any, x: Any, y: Any, *, batch_size: int, validation: tuple[Any, .
     val = None
     if held_out is not None and (view := held_out_view(model)) is not None:
         x_held, y_held, weight_held = held_out
-        kwargs["callbacks"] = [held_out_validation(view, x_held, y_held, weight_held, val_batch),
+        batched = (None if np.asarray(x_held).nbytes <= ONE_CALL_BYTES else
+                   inputs(x_held, y_held, val_batch, shuffle=False, weight=weight_held))
+        kwargs["callbacks"] = [held_out_validation(view, x_held, y_held, weight_held, batched),
                                *(kwargs.get("callbacks") or [])]
     elif validation is not None:
         fed = inputs(validation[0], validation[1], val_batch, shuffle=False,

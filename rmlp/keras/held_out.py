@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 __all__ = ["ONE_CALL_BYTES", "held_out_validation", "held_out_view"]
 
 #: Held-out inputs up to this size are scored in one call.
@@ -50,27 +48,22 @@ def held_out_view(model: Any) -> Any | None:
                                     call_function=call)
 
 
-def held_out_validation(view: Any, x: Any, y: Any, weight: Any, batch_size: int) -> Any:
+def held_out_validation(view: Any, x: Any, y: Any, weight: Any, batched: dict[str, Any] | None = None) -> Any:
     """A callback that adds the validation loss and metrics (``val_*``) to the epoch logs from ``view``.
 
-    ``x``, ``y``, ``weight``: the held-out rows (:func:`rmlp.runs.folds.held_out_rows`). Up to
-    :data:`ONE_CALL_BYTES` of inputs are scored in one ``test_on_batch`` call (a table's: the same
-    figures as ``evaluate`` for a third of its cost, which sets up a data iterator every epoch), more in
-    batches of ``batch_size`` by ``evaluate``. It stands in for fit's own validation, so it goes first
-    in the callback list: every later callback sees the ``val_*`` values as fit would have given them.
+    ``x``, ``y``, ``weight``: the held-out rows (:func:`rmlp.runs.folds.held_out_rows`), scored in one
+    ``test_on_batch`` call: the same figures as ``evaluate`` for a third of its cost (it sets up a data
+    iterator every epoch). ``batched``: ``evaluate``'s keyword arguments for rows too large for one call
+    (over :data:`ONE_CALL_BYTES` of inputs), scored in batches instead. It stands in for fit's own
+    validation, so it goes first in the callback list: every later callback sees the ``val_*`` values as
+    fit would have given them.
     """
     import keras
 
-    from rmlp.keras.feed import inputs
-
-    if np.asarray(x).nbytes <= ONE_CALL_BYTES:
-        def scores() -> dict[str, Any]:
+    def scores() -> dict[str, Any]:
+        if batched is None:
             return view.test_on_batch(x, y, sample_weight=weight, return_dict=True)
-    else:
-        fed = inputs(x, y, batch_size, shuffle=False, weight=weight)
-
-        def scores() -> dict[str, Any]:
-            return view.evaluate(**fed, verbose=0, return_dict=True)
+        return view.evaluate(**batched, verbose=0, return_dict=True)
 
     def validate(epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
