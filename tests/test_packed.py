@@ -255,3 +255,31 @@ def test_the_graph_draws_shared_members_once_without_a_count_on_their_layers():
     dot = rmlp.to_dot(_spec(ensemble=5, ensemble_layout="shared"))
     assert "×5 members" in dot and "shared weights" in dot and "Average" in dot
     assert "Dense 12 ×5" not in dot and "Dense 12" in dot
+
+
+def test_the_bins_of_an_embedding_behind_a_base_model_come_from_its_features():
+    """In front of a base model the bins are set from what the embedding receives (the base model's features),
+    not from the pixels."""
+    from pathlib import Path
+
+    import keras
+
+    from rmlp.data.bins import embedding_weights
+    from rmlp.keras.bins import set_bins
+    from rmlp.keras.build import build_model
+    from rmlp.spec.model import BaseModelSpec
+
+    cnn = Path(__file__).resolve().parents[1] / "sample_data" / "digits_cnn.keras"
+    if not cnn.is_file():
+        pytest.skip("sample_data/digits_cnn.keras is not there")
+    spec = ModelSpec(input_shape=[16, 16], grayscale_to_rgb=True, num_outputs=10, embedding="piecewise",
+                     embedding_bins=4, embedding_dim=2, blocks=[BlockSpec(layers=1, width=8, decrement=0)],
+                     base_model=BaseModelSpec(source="file", path=str(cnn), cut_layer="features"))
+    model = build_model(spec, compile=False)
+    x = np.random.default_rng(4).uniform(0, 1, size=(40, 16, 16)).astype("float32")
+    assert set_bins(model, x)
+    layer = model.get_layer("embed_bins")
+    features = keras.Model(model.inputs, layer.input).predict(x, verbose=0)
+    assert features.shape[1] != 16 * 16  # the base model's features, not the pixels
+    for got, want in zip(layer.get_weights(), embedding_weights(features, 4), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

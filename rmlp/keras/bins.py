@@ -18,17 +18,17 @@ from rmlp.data.bins import EDGE_ROWS, embedding_weights
 
 __all__ = ["BINS_LAYER", "set_bins"]
 
-#: The name of the layer that holds the bins (the plan's node name).
-BINS_LAYER = "embed_bins"
+#: The names of the layer that holds the bins and of the flatten before it (the plan's node names).
+BINS_LAYER, FLATTEN_LAYER = "embed_bins", "flatten"
 
 
 def _features(model: Any, layer: Any, x: np.ndarray) -> np.ndarray:
-    """What ``layer`` receives for the rows ``x``: the rows themselves, flattened, when the model's input is
-    flattened straight into it (a table), else the model's layers up to it applied to them (a base model's)."""
+    """What ``layer`` receives for the rows ``x``: the rows themselves, flattened, when the plan's flatten
+    (which the embedding follows) takes the model's input (a table), else the model's layers up to the
+    embedding applied to them (a base model's features)."""
     import keras
 
-    source = layer.input._keras_history.operation
-    if isinstance(source, keras.layers.Flatten) and source.input is model.inputs[0]:
+    if any(lay.name == FLATTEN_LAYER and lay.input is model.inputs[0] for lay in model.layers):
         return np.asarray(x).reshape(len(x), -1)
     return np.asarray(keras.Model(model.inputs, layer.input).predict(x, batch_size=256, verbose=0))
 
