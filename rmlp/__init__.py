@@ -42,6 +42,7 @@ _LAZY = {
     "train": "rmlp.runs.train",
     "resume": "rmlp.runs.resume",
     "load_data": "rmlp.data",
+    "set_bins": "rmlp.keras.bins",
 }
 
 __all__ = [

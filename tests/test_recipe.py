@@ -408,3 +408,12 @@ def test_the_sizing_notice_names_the_pooled_rows_of_members_on_folds(tmp_path: P
     assert any(n.startswith(f"Training sized to the {pooled} training and validation rows:") for n in notices)
     _, _, alone = preflight(ModelSpec(), data, TrainConfig(runs_dir=str(tmp_path), ensemble_folds=False))
     assert any(n.startswith(f"Training sized to the {len(data.x_train)} training rows:") for n in alone)
+
+
+def test_the_embedding_notice_names_the_designs_own_bins() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(1600, 5)), columns=list("abcde")).assign(y=rng.integers(0, 2, 1600))
+    data = load_table(frame, "y", seed=0)
+    sized, notices = spec_for_data(ModelSpec(embedding_bins=8), data)
+    assert sized.embedding == "piecewise" and sized.embedding_bins == 8
+    assert any("its position in 8 bins" in n for n in notices)

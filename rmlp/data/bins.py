@@ -14,7 +14,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["bin_weights", "embedding_weights", "normal_edges", "quantile_edges"]
+__all__ = ["EDGE_ROWS", "bin_weights", "edge_rows", "embedding_weights", "normal_edges", "quantile_edges"]
 
 #: Rows of a large training set the embedding's edges are taken from (every k-th row): quantiles need no more.
 EDGE_ROWS = 20_000
@@ -28,9 +28,9 @@ def quantile_edges(values: np.ndarray, bins: int) -> np.ndarray:
 
 def normal_edges(bins: int, bound: float = 3.0) -> list[float]:
     """Edges for a feature on a standard scale when no data is at hand: the normal quantiles at 1/bins, ...,
-    (bins - 1)/bins, between ``-bound`` and ``bound`` (the soft clip of a scaled number)."""
-    inner = [NormalDist().inv_cdf(t / bins) for t in range(1, bins)]
-    return [-bound, *[min(max(e, -bound + 1e-3), bound - 1e-3) for e in inner], bound]
+    (bins - 1)/bins, between ``-bound`` and ``bound`` (the soft clip of a scaled number; the inner quantiles
+    lie within ±2.5 for the at most 128 bins a design may have)."""
+    return [-bound, *[NormalDist().inv_cdf(t / bins) for t in range(1, bins)], bound]
 
 
 def bin_weights(edges: Sequence[float] | np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,10 +45,14 @@ def bin_weights(edges: Sequence[float] | np.ndarray, bins: int) -> tuple[np.ndar
     return scale, offset
 
 
+def edge_rows(x: np.ndarray) -> np.ndarray:
+    """At most :data:`EDGE_ROWS` rows of ``x``, every k-th: enough for quantiles."""
+    return x[:: max(1, -(-len(x) // EDGE_ROWS))]
+
+
 def embedding_weights(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """The piecewise-linear embedding's (kernel, bias), each features × bins, from the training rows ``x``
-    (rows × features; at most :data:`EDGE_ROWS` of them are read, every k-th)."""
+    (rows × features)."""
     x = np.asarray(x, dtype="float64").reshape(len(x), -1)
-    x = x[:: max(1, -(-len(x) // EDGE_ROWS))]
     pairs = [bin_weights(quantile_edges(x[:, j], bins), bins) for j in range(x.shape[1])]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

@@ -75,7 +75,8 @@ def spec_for_data(spec: ModelSpec, data: Splits, size: bool | None = None) -> tu
     if size is None:
         size = isinstance(data, TabularData) and is_undesigned(spec)
     if size:
-        fields, why = design_for(len(data.y_train), int(np.prod(shape)), task != "regression", _numeric_columns(data))
+        fields, why = design_for(len(data.y_train), int(np.prod(shape)), task != "regression", _numeric_columns(data),
+                                 spec.embedding_bins)
         if any(spec.to_dict().get(k) != v for k, v in fields.items()):
             changes.update(fields)
             notices.append(why)

@@ -239,7 +239,7 @@ def _piecewise_embedding(p: _Planner, x: Node) -> Node:
     n = p.spec.embedding_bins
     f = x.shape[0] if x.known else 0
     known = x.known and f > 0
-    extra = {"embed": True, "bins": n}
+    extra = {"embed": True}
     bins = p.add(Node("embed_bins", "bins", [x.name], (f, n) if known else UNKNOWN, "embedding", "input",
                       params=2 * f * n, trainable_params=0, flops=2 * f * n, extra=extra))
     clip = p.add(Node("embed_clip", "unit_clip", [bins.name], bins.shape, "embedding", "input", extra=extra))

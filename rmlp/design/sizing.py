@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rmlp.spec.model import ModelSpec
+
 __all__ = ["SINGLE", "Budget", "batch_size_for", "budget_for", "design_for", "embedding_for", "epochs_for",
            "members_for", "trial_epochs_for"]
 
@@ -105,13 +107,15 @@ EMBED_NUMERIC_SHARE = 0.5
 #: ... and the embedded features (features × 8 values) stay at most this wide: they are the first layer's
 #: inputs in every member, and beyond this width that layer costs more time than packing the members saves.
 EMBED_MAX_WIDTH = 256
+#: The bins a design's piecewise-linear embedding has unless it says otherwise.
+DEFAULT_BINS: int = ModelSpec.model_fields["embedding_bins"].default
 
 
-def embedding_for(features: int, numeric: int, rows: int) -> tuple[str, str]:
+def embedding_for(features: int, numeric: int, rows: int, bins: int = DEFAULT_BINS) -> tuple[str, str]:
     """The embedding a sized design proposes for ``features`` encoded columns of which ``numeric`` are numbers,
     on ``rows`` training rows, and why, in words.
 
-    Piecewise-linear ("PLE": 16 bins between quantiles of each feature, then a linear layer with ReLU per
+    Piecewise-linear ("PLE": ``bins`` bins between quantiles of each feature, then a linear layer with ReLU per
     feature) from :data:`EMBED_FROM_ROWS` rows, when numbers are at least half the columns (it embeds numbers;
     one-hot columns gain nothing from it) and the embedded width (8 values per feature) stays within
     :data:`EMBED_MAX_WIDTH` (32 features); else none. Below that many rows its per-feature layers are fitted on
@@ -135,9 +139,9 @@ def embedding_for(features: int, numeric: int, rows: int) -> tuple[str, str]:
                         f"{EMBED_MAX_WIDTH:,}: the first layer would cost more time than it is likely to gain; "
                         f"{on})")
     return "piecewise", (f"a piecewise-linear embedding of each feature ({numeric} of {features} columns are "
-                         "numbers: its position in 16 bins between quantiles of its training values, then a linear "
-                         "layer with ReLU per feature, which lets the network follow sharp thresholds of single "
-                         "columns as trees do)")
+                         f"numbers: its position in {bins} bins between quantiles of its training values, then a "
+                         "linear layer with ReLU per feature, which lets the network follow sharp thresholds of "
+                         "single columns as trees do)")
 
 #: Rows from which the wider design is proposed.
 WIDE_FROM_ROWS = 1000
@@ -157,7 +161,7 @@ def members_for(rows: int) -> int:
 
 
 def design_for(rows: int, features: int, classification: bool,
-               numeric: int | None = None) -> tuple[dict[str, Any], str]:
+               numeric: int | None = None, bins: int = DEFAULT_BINS) -> tuple[dict[str, Any], str]:
     """Spec fields of a residual MLP sized to a table, and a sentence saying what and why.
 
     Two blocks, the second half as wide as the first: 128 units below 1,000 training rows, else
@@ -171,7 +175,7 @@ def design_for(rows: int, features: int, classification: bool,
     """
     width = 128 if rows < WIDE_FROM_ROWS else 256
     members = members_for(rows)
-    embedding, embed_why = embedding_for(features, features if numeric is None else numeric, rows)
+    embedding, embed_why = embedding_for(features, features if numeric is None else numeric, rows, bins)
     fields: dict[str, Any] = {
         "blocks": [{"layers": 2, "width": width, "decrement": width // 4, "bypass": []},
                    {"layers": 2, "width": width // 2, "decrement": width // 8, "bypass": []}],

@@ -318,7 +318,7 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
         "num_outputs": int(spec.num_outputs),
         "ensemble": int(spec.ensemble),
         "side_by_side": spec.members_side_by_side(),
-        "piecewise": spec.flatten and spec.embedding == "piecewise",
+        "piecewise": any(node.op == "bins" for node in nodes),
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rmlp.data.bins import EDGE_ROWS, embedding_weights
+from rmlp.data.bins import edge_rows, embedding_weights
 
 __all__ = ["BINS_LAYER", "set_bins"]
 
@@ -38,7 +38,7 @@ def set_bins(model: Any, x: Any) -> bool:
     layer = next((lay for lay in model.layers if lay.name == BINS_LAYER), None)
     if layer is None or x is None or len(x) == 0:
         return False
-    rows = np.asarray(x)[:: max(1, -(-len(x) // EDGE_ROWS))]
+    rows = edge_rows(np.asarray(x))
     kernel, bias = embedding_weights(_features(model, layer, rows), int(layer.kernel.shape[-1]))
     layer.set_weights([kernel.astype(layer.kernel.dtype), bias.astype(layer.bias.dtype)])
     return True

@@ -143,7 +143,8 @@ def _unit_clip(node: Node) -> LayerCall:
 
 
 def _feature_dense(node: Node) -> LayerCall:
-    """A linear layer of its own per feature with ReLU: (batch, F, 2n) -> (batch, F, d)."""
+    """A linear layer of its own per feature with ReLU: (batch, F, values) -> (batch, F, d), the values being an
+    embedding's sines and cosines or its bins."""
     features, d = node.shape
     return LayerCall("layers.EinsumDense", ("bfi,fio->bfo",), {
         "output_shape": (features, d), "bias_axes": "fo", "activation": node.activation, "name": node.name})
