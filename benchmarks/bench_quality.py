@@ -5,9 +5,10 @@ For each table and each seeded split (train / validation / test, from :func:`rml
 * **default**: ``spec_for_data(ModelSpec(), data)`` trained by :func:`rmlp.train` with the default
   :class:`~rmlp.runs.config.TrainConfig`: exactly what ``rmlp train`` without options and the app's
   Train button do (below 10,000 training rows a packed ensemble of five networks on folds, with the
-  periodic embedding on mostly numeric tables, sized to the packed budget);
+  piecewise-linear embedding on mostly numeric tables of 1,000 rows or more and learned feature scales
+  on the others);
 * **previous default**: the default before packed ensembles: the same design with its members as
-  separate towers, no embedding, batches of a sixteenth of the rows for about 2,000 steps, a patience
+  separate towers, no embedding, no feature scales, batches of a sixteenth of the rows for about 2,000 steps, a patience
   of 30 epochs and one training step per graph call;
 * **single network**: the same design with one member (``ensemble=1``);
 * **ensemble K**: the same design with ``--ensemble K`` members (off by default: the default is one);
@@ -210,7 +211,7 @@ def run_table(path: Path, target: str, seeds: list[int], args: argparse.Namespac
         spec, _ = spec_for_data(ModelSpec(), data)
         done = train_default(spec, data, seed, work / "runs", baseline=not args.fast)
         table.add("default", _metric(done.metrics, data.task), done.seconds)
-        before = spec.copy_with(ensemble_layout="separate", embedding="none")
+        before = spec.copy_with(ensemble_layout="separate", embedding="none", feature_scale=False)
         previous = train_default(before, data, seed, work / "runs", **previous_training(before, data))
         table.add("previous default", _metric(previous.metrics, data.task), previous.seconds)
         if done.baseline is not None:

@@ -227,12 +227,14 @@ def test_the_exported_script_reproduces_the_test_metrics_of_rmlp_train(tmp_path)
 
     # (table, settings, design changes): the ensembles train their members on folds of the pooled rows,
     # packed (one with the batch size and so the learning-rate schedule sized to those rows by the packed
-    # budget, one with each embedding, one with weight averaging, which validates on the pooled
-    # rows), shared or as separate towers; packed and shared members validate on their own folds only.
+    # budget and with learned feature scales, as the sized design has them, one with each embedding, one
+    # with weight averaging, which validates on the pooled rows), shared or as separate towers; packed and
+    # shared members validate on their own folds only.
     cases = [("wine", TrainConfig(epochs=6, batch_size=16, patience=1, min_epochs=1, seed=3), {}),
              ("breast_cancer", TrainConfig(epochs=3, batch_size=64, seed=1, monitor="loss"), {}),
              ("diabetes", TrainConfig(epochs=4, batch_size=32, seed=2, lr_schedule="constant", reduce_lr=True), {}),
-             ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4), {"ensemble": 3}),
+             ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=4),
+              {"ensemble": 3, "feature_scale": True}),
              ("diabetes", TrainConfig(epochs=3, seed=5), {"ensemble": 2, "embedding": "periodic"}),
              ("wine", TrainConfig(epochs=3, batch_size=32, seed=6), {"ensemble": 2, "ensemble_layout": "separate"}),
              ("wine", TrainConfig(epochs=5, batch_size=16, patience=1, min_epochs=1, seed=11),

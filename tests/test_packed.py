@@ -31,7 +31,7 @@ def _copy_members(separate, packed, k: int) -> None:
     for layer in packed.layers:
         if not layer.weights:
             continue
-        if layer.name.startswith("embed_"):  # shared by the members: the same layer in both
+        if layer.name.startswith("embed_") or layer.name == "feature_scale":  # shared by the members: the same layer
             layer.set_weights(separate.get_layer(layer.name).get_weights())
             continue
         members = [separate.get_layer(f"m{i + 1}_{layer.name}").get_weights() for i in range(k)]
@@ -45,6 +45,7 @@ def _copy_members(separate, packed, k: int) -> None:
     {},
     {"normalization": "none", "bypass_regularizer": "batchnorm", "embedding": "periodic"},
     {"embedding": "piecewise", "embedding_bins": 5},
+    {"embedding": "periodic", "feature_scale": True},
     {"task": "regression", "num_outputs": 1, "target_scale": {"mean": 3.0, "std": 2.0}, "activation": "gelu"},
 ])
 def test_packed_members_compute_what_separate_members_compute_with_the_same_weights(changes):
@@ -54,6 +55,9 @@ def test_packed_members_compute_what_separate_members_compute_with_the_same_weig
     separate = build_model(spec.copy_with(ensemble_layout="separate"), compile=False)
     packed = build_model(spec.copy_with(ensemble_layout="packed"), compile=False)
     assert packed.count_params() == separate.count_params()
+    if spec.feature_scale:  # scales other than their starting ones, so that a misplaced layer shows
+        scale = separate.get_layer("feature_scale")
+        scale.set_weights([np.random.default_rng(5).uniform(0.2, 2.0, size=w.shape) for w in scale.get_weights()])
     _copy_members(separate, packed, spec.ensemble)
     x = np.random.default_rng(0).normal(size=(9, 6)).astype("float32")
     np.testing.assert_allclose(packed.predict(x, verbose=0), separate.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
@@ -76,14 +80,17 @@ def test_a_packed_member_starts_with_a_dense_layers_spread():
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(members=st.sampled_from([1, 2, 4]), layout=st.sampled_from(["packed", "shared", "separate"]),
        embedding=st.sampled_from(["none", "periodic", "piecewise"]), norm=st.sampled_from(["batchnorm", "none"]),
-       frequencies=st.integers(1, 6), bins=st.integers(2, 7), dim=st.integers(1, 5), regression=st.booleans())
+       frequencies=st.integers(1, 6), bins=st.integers(2, 7), dim=st.integers(1, 5), regression=st.booleans(),
+       scale=st.booleans())
 def test_the_summary_counts_what_keras_counts_for_every_embedding_and_ensemble(members, layout, embedding, norm,
-                                                                               frequencies, bins, dim, regression):
+                                                                               frequencies, bins, dim, regression,
+                                                                               scale):
     from rmlp.keras.build import build_model
 
     task = {"task": "regression", "num_outputs": 1, "target_scale": {"mean": 1.0, "std": 2.0}} if regression else {}
     spec = _spec(ensemble=members, ensemble_layout=layout, embedding=embedding, normalization=norm,
-                 embedding_frequencies=frequencies, embedding_bins=bins, embedding_dim=dim, **task)
+                 embedding_frequencies=frequencies, embedding_bins=bins, embedding_dim=dim, feature_scale=scale,
+                 **task)
     model = build_model(spec, compile=False)
     summary = rmlp.summarize(spec)
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
@@ -164,8 +171,12 @@ def test_a_packed_ensemble_with_an_embedding_reloads_without_rmlp_and_passes_the
     from rmlp.keras.bins import set_bins
     from rmlp.keras.build import build_model
 
-    model = build_model(_spec(ensemble=3, embedding=embedding, normalization="batchnorm"))
+    model = build_model(_spec(ensemble=3, embedding=embedding, normalization="batchnorm",
+                              feature_scale=embedding == "piecewise"))
     set_bins(model, np.random.default_rng(2).gamma(2.0, size=(50, 6)))  # bins of data, not the starting ones
+    if embedding == "piecewise":  # learned feature scales other than their starting ones
+        scale = model.get_layer("feature_scale")
+        scale.set_weights([np.random.default_rng(4).uniform(0.2, 2.0, size=w.shape) for w in scale.get_weights()])
     path = tmp_path / "model.keras"
     model.save(path)
     assert check_keras_file(path) == []
@@ -187,9 +198,10 @@ def test_the_exported_code_builds_the_packed_ensemble_with_an_embedding(embeddin
     from rmlp.export import export_python
     from rmlp.keras.build import build_model
 
-    spec = _spec(ensemble=3, embedding=embedding, normalization="batchnorm")
+    spec = _spec(ensemble=3, embedding=embedding, normalization="batchnorm", feature_scale=embedding == "piecewise")
     code = export_python(spec)
     assert "layers.EinsumDense(" in code and called in code and "RepeatVector(3" in code
+    assert ('"bf,f->bf"' in code and "Learned feature scales" in code) == spec.feature_scale
     namespace: dict = {}
     exec(compile(code, "<model>", "exec"), namespace)
     model = namespace["build_model"]()

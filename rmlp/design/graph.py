@@ -293,6 +293,12 @@ def _draw_embedding(g: DotWriter, spec: ModelSpec, node: Node) -> str:
                   "thresholds of single columns.", "other", node.path)
 
 
+def _draw_feature_scale(g: DotWriter, spec: ModelSpec, node: Node) -> str:
+    return g.node(label("Feature scales", f"learned, one per value → {_shape_text(node.shape)}"),
+                  "Every value that enters the blocks times a learned factor of its own, starting at 1, so the "
+                  "network can turn a column up or down within a few steps.", "other", node.path)
+
+
 def _draw_members(g: DotWriter, spec: ModelSpec, node: Node) -> str:
     members = node.extra["members"]
     if spec.ensemble_layout == "shared":
@@ -317,6 +323,7 @@ _FRONT: dict[Op, Callable[[DotWriter, ModelSpec, Node], str]] = {
     "preprocess": _draw_preprocess,
     "base": _draw_base,
     "flatten": _draw_flatten,
+    "feature_scale": _draw_feature_scale,
 }
 
 

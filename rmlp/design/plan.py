@@ -28,11 +28,12 @@ from rmlp.spec.model import BlockSpec, ModelSpec
 #: EinsumDense), member_scale (a shared-weight ensemble's scale of each feature per member); the periodic
 #: embedding: periodic (features times learned frequencies), sin, cos, feature_dense (a linear layer per
 #: feature); the piecewise-linear embedding: bins (each feature's position in each of its bins, fixed weights set
-#: from the training rows), unit_clip (clipped to [0, 1]), feature_dense. Each has its row in
+#: from the training rows), unit_clip (clipped to [0, 1]), feature_dense; feature_scale (a learned factor per
+#: value in front of the blocks). Each has its row in
 #: :mod:`rmlp.keras.layer_defs`, which the builder and the exporter read; a name missing there is a type error.
 Op = Literal["input", "reshape", "gray_to_rgb", "resize", "preprocess", "base", "flatten", "dense", "batchnorm",
              "dropout", "concat", "rescale", "stack", "average", "repeat", "packed_dense", "member_scale",
-             "periodic", "sin", "cos", "feature_dense", "bins", "unit_clip"]
+             "periodic", "sin", "cos", "feature_dense", "bins", "unit_clip", "feature_scale"]
 
 #: The shape of one example; ``()`` when not known (only with ``strict=False``).
 UNKNOWN: tuple[int, ...] = ()
@@ -210,6 +211,10 @@ def _front(p: _Planner, info: BaseInfo | None) -> Node:
             x = _periodic_embedding(p, x)
         elif spec.embedding == "piecewise":
             x = _piecewise_embedding(p, x)
+        if spec.feature_scale:
+            n = x.shape[0] if x.known else 0
+            x = p.add(Node("feature_scale", "feature_scale", [x.name], x.shape, "feature_scale", "input",
+                           params=n, trainable_params=n, flops=n))
     return x
 
 

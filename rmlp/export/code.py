@@ -272,6 +272,9 @@ def model_code_data(spec: ModelSpec | dict, info: BaseInfo | None = None) -> dic
                 "Piecewise-linear embedding of every feature: its position in each of its bins (fixed weights, "
                 "set from the training rows' quantiles by set_bins), clipped to [0, 1], and a linear layer of its "
                 "own per feature with ReLU."]
+        elif node.op == "feature_scale":
+            st.blank, st.comments = True, [
+                "Learned feature scales: every value times a factor of its own (the kernel), starting at 1."]
         elif node.op == "stack":
             st.blank, st.comments = True, ["The members' outputs side by side (training fits each on its own loss)."]
         elif node.op == "average":

@@ -150,6 +150,13 @@ def _feature_dense(node: Node) -> LayerCall:
         "output_shape": (features, d), "bias_axes": "fo", "activation": node.activation, "name": node.name})
 
 
+def _feature_scale(node: Node) -> LayerCall:
+    """A learned factor per value, starting at 1: (batch, F) in and out, no bias."""
+    (features,) = node.shape
+    return LayerCall("layers.EinsumDense", ("bf,f->bf",), {
+        "output_shape": (features,), "kernel_initializer": _initializer("Ones"), "name": node.name})
+
+
 def _sin(node: Node) -> LayerCall:
     return LayerCall("ops.sin")
 
@@ -295,6 +302,8 @@ def layer_def(op: Op) -> LayerDef:
             return LayerDef(op, "layer", _bins)
         case "unit_clip":
             return LayerDef(op, "layer", _unit_clip)
+        case "feature_scale":
+            return LayerDef(op, "layer", _feature_scale)
         case "sin":
             return LayerDef(op, "function", _sin)
         case "cos":

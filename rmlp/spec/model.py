@@ -256,6 +256,14 @@ class ModelSpec(_Strict):
         low=0.0, high=100.0, low_open=True, log=True, format="%.4f", search=Search(low=0.01, high=3.0, log=True),
         when=(When("embedding", ("periodic",)),),
     )
+    feature_scale: bool = setting(
+        False, label="Learned feature scales",
+        help="A learned factor for every value that enters the blocks (after the embedding, if any), starting "
+        "at 1 (the 'scaling layer' of the RealMLP recipe): the optimizer moves each factor as fast as any weight, "
+        "so the network can turn a column up or down within a few steps, where the first Dense layer spreads "
+        "that over a whole row of its weights.",
+        search=Search(choices=(False, True)), when=(When("flatten", (True,)),),
+    )
     blocks: list[BlockSpec] = setting(
         label="Residual blocks",
         help="Each block: an entry Dense layer, a main path of shrinking Dense layers and a bypass that "

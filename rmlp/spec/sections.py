@@ -35,8 +35,9 @@ BLOCK_FIELDS = ("layers", "width", "decrement", "bypass")
 
 DESIGN_SECTIONS: tuple[Section, ...] = (
     Section("Input", (("task", "input_shape", "grayscale_to_rgb", "embedding", "embedding_dim", "embedding_bins"),
-                      ("num_outputs", "name", "flatten", "embedding_frequencies", "embedding_scale")),
-            ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name", "flatten", "embedding")),
+                      ("num_outputs", "name", "flatten", "feature_scale", "embedding_frequencies", "embedding_scale")),
+            ("task", "num_outputs", "input_shape", "grayscale_to_rgb", "name", "flatten", "embedding",
+             "feature_scale")),
     Section("Base model", (), ("base_model",)),
     Section("Blocks", (), ("blocks",)),
     Section("Around blocks", (("bypass_regularizer", "bypass_dropout", "inter_block_layers", "activation"),
