@@ -5,8 +5,7 @@ For each table and each seeded split (train / validation / test, from :func:`rml
 * **default**: ``spec_for_data(ModelSpec(), data)`` trained by :func:`rmlp.train` with the default
   :class:`~rmlp.runs.config.TrainConfig`: exactly what ``rmlp train`` without options and the app's
   Train button do (below 10,000 training rows a packed ensemble of five networks on folds, with the
-  piecewise-linear embedding on mostly numeric tables of 1,000 rows or more and learned feature scales
-  on the others);
+  piecewise-linear embedding on mostly numeric tables of 1,000 rows or more);
 * **previous default**: the default before packed ensembles: the same design with its members as
   separate towers, no embedding, no feature scales, batches of a sixteenth of the rows for about 2,000 steps, a patience
   of 30 epochs and one training step per graph call;

@@ -25,13 +25,11 @@ def test_the_scales_come_after_the_embedding_and_before_the_members() -> None:
     assert "feature_scale" not in [n.op for n in make_plan(_spec(feature_scale=False))]
 
 
-def test_the_original_design_has_no_scales_and_the_sized_one_says_it_has() -> None:
+def test_neither_the_original_nor_the_sized_design_has_scales_unless_asked() -> None:
     assert ModelSpec().feature_scale is False  # the original architecture as it was
-    fields, why = sizing.design_for(300, 6, True)
-    assert fields["feature_scale"] is True and "learned scale of each feature" in why
-    embedded, why = sizing.design_for(4000, 6, True)  # the embedding's own per-feature layer instead
-    assert embedded["embedding"] == "piecewise" and embedded["feature_scale"] is False
-    assert "learned scale" not in why
+    fields, _ = sizing.design_for(300, 6, True)
+    assert "feature_scale" not in fields  # the sized design leaves the setting as the user has it
+    assert _spec().copy_with(**fields).feature_scale is True
 
 
 def test_a_scale_of_zero_takes_a_column_out_and_training_moves_the_scales() -> None:
