@@ -7,8 +7,8 @@ For each table and each seeded split (train / validation / test, from :func:`rml
   Train button do (below 10,000 training rows a packed ensemble of five networks on folds, with the
   piecewise-linear embedding on mostly numeric tables of 1,000 rows or more);
 * **previous default**: the default before packed ensembles: the same design with its members as
-  separate towers, no embedding, no feature scales, batches of a sixteenth of the rows for about 2,000 steps, a patience
-  of 30 epochs and one training step per graph call;
+  separate towers, no embedding, no feature scales, batches of a sixteenth of the rows for about 2,000
+  steps, a patience of 30 epochs and one training step per graph call;
 * **single network**: the same design with one member (``ensemble=1``);
 * **ensemble K**: the same design with ``--ensemble K`` members (off by default: the default is one);
 * **searched**: :func:`rmlp.search.run_search` for ``--search-budget`` seconds (60 by default), the best

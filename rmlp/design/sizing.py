@@ -172,7 +172,7 @@ def design_for(rows: int, features: int, classification: bool,
     learning rate of 0.002 (warmed up, then cosine-decayed). It has no learned feature scales
     (``feature_scale``): on the tables measured they were as good as none within noise (cars up on three
     splits, not on twelve; digits and one regression table slightly down), and in a packed ensemble
-    any trained layer before the members' RepeatVector makes TensorFlow print a oneDNN line while it fits.
+    any trained layer before the members' ``RepeatVector`` makes TensorFlow print a oneDNN line while it fits.
     Below :data:`SINGLE_FROM_ROWS` rows it is a packed ensemble of :data:`MEMBERS` such networks; the
     features are embedded as :func:`embedding_for` says (``numeric``: the numeric columns, None: all).
     """
